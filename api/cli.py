@@ -1,0 +1,140 @@
+"""The `gridgov` command: serve, migrate, demo, import, export."""
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from geo.errors import GeoError
+
+
+def _session() -> Session:
+    from geo.db import make_engine
+    from geo.settings import get_db_settings
+
+    return Session(make_engine(get_db_settings()))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the app with uvicorn."""
+    import uvicorn
+
+    from api.main import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the schema up to date."""
+    from geo.db import make_engine
+    from geo.migrate import upgrade
+    from geo.settings import get_db_settings
+
+    upgrade(make_engine(get_db_settings()))
+    print("schema is up to date")  # noqa: T201
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Load the demo county (or the whole province) into an empty database."""
+    from geo.demo import load_demo
+
+    with _session() as session:
+        summary = load_demo(
+            session, seed=args.seed, until=args.until, province=args.province, progress=not args.quiet,
+            if_empty=args.if_empty,
+        )
+        session.commit()
+    for key, value in summary.items():
+        print(f"{key}: {value}")  # noqa: T201
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import grids or events from a file, in one transaction."""
+    from geo import io
+
+    with _session() as session:
+        if args.what == "grids":
+            report = io.import_grids(
+                session, args.file, level=args.level, crs=args.crs, layer=args.layer, encoding=args.encoding,
+                make_valid=args.make_valid,
+            )
+        else:
+            report = io.import_events(session, args.file, crs=args.crs or "wgs84", sheet=args.layer)
+        if args.dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    print(report.summary() + (" (dry run: nothing written)" if args.dry_run else ""))  # noqa: T201
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a layer to GeoJSON, GeoPackage or CSV."""
+    from geo import io
+
+    with _session() as session:
+        count = io.export_layer(session, args.layer, args.file, area=args.area)
+    print(f"wrote {count} features to {args.file}")  # noqa: T201
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="gridgov", description="Grid governance map console (网格化社会治理)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="create or upgrade the schema").set_defaults(func=cmd_migrate)
+
+    demo = sub.add_parser("demo", help="load the demo county (Yongdeng, synthetic grids and cases)")
+    demo.add_argument("--province", action="store_true", help="all 87 counties of Gansu (benchmark scale)")
+    demo.add_argument("--seed", type=int, default=620121)
+    demo.add_argument("--until", type=date.fromisoformat, default=None, help="last day of the demo year")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when grids are already loaded")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(func=cmd_demo)
+
+    imp = sub.add_parser("import", help="import grids or events")
+    imp.add_argument("what", choices=["grids", "events"])
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--level", choices=["township", "village", "grid"])
+    imp.add_argument("--crs", help="source CRS when the file does not say: EPSG code, wgs84, gcj02 or bd09")
+    imp.add_argument("--layer", help="layer (GeoPackage/KML) or sheet (XLSX) to read")
+    imp.add_argument("--encoding", help="text encoding of a shapefile's .dbf (default: .cpg, else GBK)")
+    imp.add_argument("--make-valid", action="store_true", help="repair invalid polygons and report them")
+    imp.add_argument("--dry-run", action="store_true", help="validate everything, write nothing")
+    imp.set_defaults(func=cmd_import)
+
+    exp = sub.add_parser("export", help="export a layer to .geojson, .gpkg or .csv")
+    exp.add_argument("layer")
+    exp.add_argument("file", type=Path)
+    exp.add_argument("--area", help="grid code prefix to export (default: everything)")
+    exp.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `gridgov` command."""
+    args = build_parser().parse_args(argv)
+    if args.command == "import" and args.what == "grids" and not args.level:
+        print("gridgov import grids: --level township|village|grid is required", file=sys.stderr)  # noqa: T201
+        return 2
+    try:
+        return args.func(args)
+    except GeoError as exc:
+        where = f" [{exc.where}]" if exc.where else ""
+        print(f"error{where}: {exc.message}", file=sys.stderr)  # noqa: T201
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Errors as problem+json (RFC 9457): one table from exception class to status and title."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo import errors as geo_errors
+
+log = logging.getLogger("gridgov.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+# Most specific first: the first matching class decides.
+PROBLEMS: list[tuple[type[Exception], int, str]] = [
+    (geo_errors.GridNotFoundError, 404, "Grid not found"),
+    (geo_errors.NotFoundError, 404, "Not found"),
+    (geo_errors.NestingError, 422, "Grids do not nest"),
+    (geo_errors.UnknownCrsError, 400, "Unknown coordinate reference system"),
+    (geo_errors.SwappedAxesError, 422, "Longitude and latitude swapped"),
+    (geo_errors.OutsideCountyError, 422, "Outside the county"),
+    (geo_errors.InvalidGeometryError, 422, "Invalid geometry"),
+    (geo_errors.InvalidInputError, 400, "Invalid input"),
+    (geo_errors.ConflictError, 409, "Conflict"),
+    (geo_errors.GeoError, 400, "Bad request"),
+]
+
+
+def problem(request: Request, status: int, title: str, detail: str, code: str, **extra: object) -> JSONResponse:
+    """A problem+json response."""
+    body = {
+        "type": f"https://gridgov.example/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "code": code,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _domain_handler(status: int, title: str):
+    def handle(request: Request, exc: geo_errors.GeoError) -> JSONResponse:
+        return problem(request, status, title, exc.message, exc.code, where=exc.where, errors=exc.errors or None)
+
+    return handle
+
+
+def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    titles = {404: "Not found", 405: "Method not allowed", 409: "Conflict", 413: "Request too large"}
+    title = titles.get(exc.status_code, "Error")
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem(request, exc.status_code, title, detail, f"http_{exc.status_code}")
+
+
+def _validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
+    detail = f"{field}: {first['msg']}" if field else first["msg"]
+    return problem(request, 422, "Invalid request", detail, "validation", errors=errors)
+
+
+def _database_down_handler(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", exc)
+    return problem(
+        request, 503, "Database unavailable", "the database is not answering; try again shortly", "db_unavailable"
+    )
+
+
+def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s", request.url.path)
+    return problem(request, 500, "Internal error", "an unexpected error occurred; it has been logged", "internal")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every handler on the app."""
+    for cls, status, title in PROBLEMS:
+        app.add_exception_handler(cls, _domain_handler(status, title))
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(OperationalError, _database_down_handler)
+    app.add_exception_handler(DBAPIError, _unexpected_handler)
+    app.add_exception_handler(Exception, _unexpected_handler)

@@ -1,0 +1,14 @@
+"""Liveness and versions."""
+
+from fastapi import APIRouter
+
+from api.deps import SessionDep
+from geo.queries.health import get_versions
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz(session: SessionDep) -> dict:
+    """Report that the app and its database answer, with PostgreSQL and PostGIS versions."""
+    return {"status": "ok", **get_versions(session)}

@@ -1,0 +1,79 @@
+"""Domain errors of the spatial core.
+
+GeoError                      a user-safe message and a short code
+├── NotFoundError
+│   └── GridNotFoundError     no current grid covers a point, or no grid has that code
+├── InvalidInputError         bad input; `where` names the field, row or feature
+│   ├── UnknownCrsError       a CRS name we cannot read
+│   ├── InvalidGeometryError  a polygon that is not valid (and repair was not asked for)
+│   ├── OutsideCountyError    a point or shape outside the county
+│   ├── SwappedAxesError      longitude and latitude look swapped
+│   └── NestingError          siblings overlap or a child spills out of its parent
+└── ConflictError             the request clashes with the data as it stands
+"""
+
+
+class GeoError(Exception):
+    """Base of all domain errors: a user-safe message and a short machine code."""
+
+    code = "geo_error"
+
+    def __init__(self, message: str, *, where: str | None = None, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.errors = errors or []
+
+
+class NotFoundError(GeoError):
+    """A thing asked for by id or code does not exist."""
+
+    code = "not_found"
+
+
+class GridNotFoundError(NotFoundError):
+    """No current grid covers a point, or no grid has that code."""
+
+    code = "grid_not_found"
+
+
+class InvalidInputError(GeoError):
+    """Input that cannot be accepted; nothing has been written."""
+
+    code = "invalid_input"
+
+
+class UnknownCrsError(InvalidInputError):
+    """A CRS name we cannot read."""
+
+    code = "unknown_crs"
+
+
+class InvalidGeometryError(InvalidInputError):
+    """A geometry that is not valid."""
+
+    code = "invalid_geometry"
+
+
+class OutsideCountyError(InvalidInputError):
+    """A location outside the county."""
+
+    code = "outside_county"
+
+
+class SwappedAxesError(InvalidInputError):
+    """Longitude and latitude appear swapped."""
+
+    code = "swapped_axes"
+
+
+class NestingError(InvalidInputError):
+    """Sibling grids overlap, or a child grid spills out of its parent."""
+
+    code = "nesting"
+
+
+class ConflictError(GeoError):
+    """The request clashes with the current data."""
+
+    code = "conflict"

@@ -1,0 +1,72 @@
+"""Settings of the spatial core: where the database is and how big queries may get."""
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, PostgresDsn, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DbSettings(BaseSettings):
+    """Database connection. `DATABASE_URL` wins over `GRID_DB_URL`."""
+
+    model_config = SettingsConfigDict(env_prefix="GRID_DB_", env_file=".env", extra="ignore")
+
+    url: PostgresDsn = Field(
+        default="postgresql+psycopg://gridgov@127.0.0.1:5432/gridgov",
+        validation_alias=AliasChoices("DATABASE_URL", "GRID_DB_URL", "url"),
+    )
+    pool_size: int = 10
+    max_overflow: int = 10
+    statement_timeout_ms: int = 30_000
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _use_psycopg3(cls, value: object) -> object:
+        """Accept postgres:// and postgresql:// URLs; SQLAlchemy must use the psycopg 3 driver."""
+        if isinstance(value, str):
+            for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+                if value.startswith(prefix):
+                    return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL as SQLAlchemy wants it."""
+        return str(self.url)
+
+    @property
+    def libpq_url(self) -> str:
+        """The URL as libpq tools (psql, pg_dump) want it."""
+        return str(self.url).replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+class GeoSettings(BaseSettings):
+    """Spatial limits and tolerances."""
+
+    model_config = SettingsConfigDict(env_prefix="GRID_GEO_", env_file=".env", extra="ignore")
+
+    # Nesting checks: overlaps or spill-outs smaller than this many square metres are float noise.
+    nesting_tolerance_m2: float = 1.0
+    # A point more than this far outside the county is refused rather than snapped.
+    county_margin_m: float = 0.0
+    default_limit: int = 100
+    max_features_per_query: int = 10_000
+
+    @model_validator(mode="after")
+    def _limits_agree(self) -> "GeoSettings":
+        """The default page must fit in the maximum page."""
+        if self.default_limit > self.max_features_per_query:
+            raise ValueError("default_limit must not exceed max_features_per_query")
+        return self
+
+
+@lru_cache
+def get_db_settings() -> DbSettings:
+    """Database settings from the environment, read once."""
+    return DbSettings()
+
+
+@lru_cache
+def get_geo_settings() -> GeoSettings:
+    """Spatial settings from the environment, read once."""
+    return GeoSettings()
