@@ -23,7 +23,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.main import create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    from api.settings import get_api_settings
+
+    settings = get_api_settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
     return 0
 
 
@@ -48,6 +53,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if_empty=args.if_empty,
         )
         session.commit()
+    if summary.get("skipped"):
+        print("the database already holds grids: demo not loaded (drop the data first to reload)")  # noqa: T201
+        return 0
     for key, value in summary.items():
         print(f"{key}: {value}")  # noqa: T201
     return 0
@@ -89,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the web app")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", help="default GRID_API_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default GRID_API_PORT or 8000")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="create or upgrade the schema").set_defaults(func=cmd_migrate)

@@ -1,0 +1,127 @@
+"""Cheap checks of the operator files: docker compose, Dockerfile, CI entry point, README, bootstrap.
+
+Docker cannot run here, so these read the files instead; no database is needed.
+"""
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def test_compose_has_db_and_app_services(compose):
+    assert {"db", "app"} <= set(compose["services"])
+
+
+def test_compose_db_is_postgis_with_pg_isready_healthcheck(compose):
+    db = compose["services"]["db"]
+    assert db["image"].startswith("postgis/postgis:15-3")
+    test = db["healthcheck"]["test"]
+    assert "pg_isready" in (test if isinstance(test, str) else " ".join(test))
+    assert any(str(v).endswith(":/var/lib/postgresql/data") for v in db["volumes"])
+
+
+def test_compose_secrets_are_required_not_defaulted(compose):
+    password = compose["services"]["db"]["environment"]["POSTGRES_PASSWORD"]
+    assert re.fullmatch(r"\$\{POSTGRES_PASSWORD:\?[^}]+\}", password)
+    assert "${POSTGRES_PASSWORD:?" in compose["services"]["app"]["environment"]["DATABASE_URL"]
+
+
+def test_compose_app_waits_for_healthy_db(compose):
+    app = compose["services"]["app"]
+    assert app["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "build" in app
+    assert re.match(r"postgresql://[^@]+@db:5432/", app["environment"]["DATABASE_URL"])
+
+
+def test_compose_app_migrates_loads_demo_and_serves(compose):
+    command = compose["services"]["app"]["command"]
+    command = command if isinstance(command, str) else " ".join(command)
+    steps = [command.index(s) for s in ("gridgov migrate", "gridgov demo --if-empty", "gridgov serve")]
+    assert steps == sorted(steps)
+    assert "--host 0.0.0.0" in command
+
+
+def test_compose_publishes_port_on_loopback_only(compose):
+    ports = [str(p) for p in compose["services"]["app"]["ports"]]
+    assert ports and all(p.startswith("127.0.0.1:") for p in ports)
+    assert "ports" not in compose["services"]["db"]
+
+
+def test_dockerfile_builds_from_python_slim_and_installs_the_project():
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.1[1-9]-slim", text, re.M)
+    assert re.search(r"pip install .*-e \.|pip install \.", text)
+
+
+def test_dockerignore_keeps_local_state_out():
+    lines = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".venv", ".pgdata", ".env", ".git"} <= set(lines)
+
+
+def test_ci_runs_exactly_make_test():
+    text = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert text.startswith("#!/usr/bin/env bash")
+    assert "set -euo pipefail" in text
+    commands = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    assert commands[-1] in ("make test", "exec make test")
+
+
+def test_readme_starts_with_the_two_commands():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    demo, test = text.find("make demo"), text.find("make test")
+    assert 0 <= demo < test
+    assert demo < len(text) // 4, "the two commands belong near the top"
+
+
+@pytest.mark.parametrize("target", ["demo", "test", "serve", "db-stop", "clean"])
+def test_makefile_targets_exist_and_call_bootstrap(target):
+    out = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), target, "ARGS=-k nothing"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "scripts/bootstrap.sh" in out
+
+
+def test_make_test_passes_args_to_pytest():
+    out = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), "test", "ARGS=tests/ops -x"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "bootstrap.sh test tests/ops -x" in out
+
+
+def test_bootstrap_treats_no_tests_collected_as_failure(tmp_path):
+    probe = tmp_path / "test_nothing.py"
+    probe.write_text("x = 1\n", encoding="utf-8")
+    run = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "bootstrap.sh"), "test", str(probe), "-p", "no:cacheprovider"],
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 1
+    assert "no tests" in run.stderr
+
+
+def test_env_example_names_every_setting_prefix():
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    for name in ("POSTGRES_PASSWORD", "DATABASE_URL", "GRID_DB_", "GRID_API_", "GRID_GEO_"):
+        assert name in text
+
+
+def test_bootstrap_installs_what_the_suite_needs():
+    text = (ROOT / "scripts" / "bootstrap.sh").read_text(encoding="utf-8")
+    for package in ("postgresql-$v-postgis-3", "gdal-bin", "chromium", "fonts-noto-cjk"):
+        assert package in text
+    assert "apt-get update" in text and "DEBIAN_FRONTEND=noninteractive" in text
+
+
+@pytest.mark.parametrize("script", ["scripts/bootstrap.sh", "scripts/pgcluster.sh", ".ci/run"])
+def test_shell_scripts_parse(script):
+    subprocess.run(["bash", "-n", str(ROOT / script)], check=True)
