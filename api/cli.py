@@ -2,6 +2,8 @@
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -10,11 +12,18 @@ from sqlalchemy.orm import Session
 from geo.errors import GeoError
 
 
-def _session() -> Session:
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session on the configured database; the engine is disposed afterwards."""
     from geo.db import make_engine
     from geo.settings import get_db_settings
 
-    return Session(make_engine(get_db_settings()))
+    engine = make_engine(get_db_settings())
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -22,7 +31,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.main import create_app
-
     from api.settings import get_api_settings
 
     settings = get_api_settings()
@@ -49,7 +57,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     with _session() as session:
         summary = load_demo(
-            session, seed=args.seed, until=args.until, province=args.province, progress=not args.quiet,
+            session,
+            seed=args.seed,
+            until=args.until,
+            province=args.province,
+            progress=not args.quiet,
             if_empty=args.if_empty,
         )
         session.commit()
@@ -68,7 +80,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     with _session() as session:
         if args.what == "grids":
             report = io.import_grids(
-                session, args.file, level=args.level, crs=args.crs, layer=args.layer, encoding=args.encoding,
+                session,
+                args.file,
+                level=args.level,
+                crs=args.crs,
+                layer=args.layer,
+                encoding=args.encoding,
                 make_valid=args.make_valid,
             )
         else:
@@ -93,7 +110,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="gridgov", description="Grid governance map console (网格化社会治理)")
+    parser = argparse.ArgumentParser(
+        prog="gridgov", description="Grid governance map console (网格化社会治理)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the web app")
@@ -114,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import grids or events")
     imp.add_argument("what", choices=["grids", "events"])
     imp.add_argument("file", type=Path)
-    imp.add_argument("--level", choices=["township", "village", "grid"])
+    imp.add_argument("--level", choices=["county", "township", "village", "grid"])
     imp.add_argument("--crs", help="source CRS when the file does not say: EPSG code, wgs84, gcj02 or bd09")
     imp.add_argument("--layer", help="layer (GeoPackage/KML) or sheet (XLSX) to read")
     imp.add_argument("--encoding", help="text encoding of a shapefile's .dbf (default: .cpg, else GBK)")
@@ -134,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gridgov` command."""
     args = build_parser().parse_args(argv)
     if args.command == "import" and args.what == "grids" and not args.level:
-        print("gridgov import grids: --level township|village|grid is required", file=sys.stderr)  # noqa: T201
+        print("gridgov import grids: --level county|township|village|grid is required", file=sys.stderr)  # noqa: T201
         return 2
     try:
         return args.func(args)

@@ -38,10 +38,20 @@ class SourceCrs:
 
 
 _ALIASES = {
-    "gcj02": "gcj02", "gcj-02": "gcj02", "gcj": "gcj02", "amap": "gcj02", "gaode": "gcj02",
-    "tencent": "gcj02", "wechat": "gcj02",
-    "bd09": "bd09", "bd-09": "bd09", "baidu": "bd09", "bd09ll": "bd09",
-    "wgs84": "EPSG:4326", "wgs-84": "EPSG:4326", "crs84": "EPSG:4326",
+    "gcj02": "gcj02",
+    "gcj-02": "gcj02",
+    "gcj": "gcj02",
+    "amap": "gcj02",
+    "gaode": "gcj02",
+    "tencent": "gcj02",
+    "wechat": "gcj02",
+    "bd09": "bd09",
+    "bd-09": "bd09",
+    "baidu": "bd09",
+    "bd09ll": "bd09",
+    "wgs84": "EPSG:4326",
+    "wgs-84": "EPSG:4326",
+    "crs84": "EPSG:4326",
 }
 
 
@@ -120,12 +130,25 @@ def gcj02_to_bd09(lon, lat):
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
 
 
-def bd09_to_gcj02(lon, lat):
-    """BD-09 (Baidu) to GCJ-02."""
+def _bd09_to_gcj02_guess(lon, lat):
+    """The published one-step inverse of gcj02_to_bd09 (off by up to about 1e-6 degrees)."""
     x, y = np.asarray(lon, dtype=float) - 0.0065, np.asarray(lat, dtype=float) - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
     return z * np.cos(theta), z * np.sin(theta)
+
+
+def bd09_to_gcj02(lon, lat, *, tol: float = 1e-10, max_iter: int = 30):
+    """BD-09 (Baidu) to GCJ-02: the one-step guess, refined by fixed-point iteration (below 1e-10 degrees)."""
+    blon, blat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    glon, glat = _bd09_to_gcj02_guess(blon, blat)
+    for _ in range(max_iter):
+        elon, elat = gcj02_to_bd09(glon, glat)
+        rlon, rlat = blon - elon, blat - elat
+        glon, glat = glon + rlon, glat + rlat
+        if np.all(np.abs(rlon) < tol) and np.all(np.abs(rlat) < tol):
+            break
+    return glon, glat
 
 
 def bd09_to_wgs84(lon, lat):

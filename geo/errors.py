@@ -8,8 +8,10 @@ GeoError                      a user-safe message and a short code
 │   ├── InvalidGeometryError  a polygon that is not valid (and repair was not asked for)
 │   ├── OutsideCountyError    a point or shape outside the county
 │   ├── SwappedAxesError      longitude and latitude look swapped
+│   ├── IdempotencyKeyError   an Idempotency-Key resent with a different request body
 │   └── NestingError          siblings overlap or a child spills out of its parent
 └── ConflictError             the request clashes with the data as it stands
+    └── TransitionError       a case cannot move to that status; `allowed` lists where it can go
 """
 
 
@@ -67,6 +69,12 @@ class SwappedAxesError(InvalidInputError):
     code = "swapped_axes"
 
 
+class IdempotencyKeyError(InvalidInputError):
+    """An Idempotency-Key was already used for a different request body."""
+
+    code = "idempotency_key_reused"
+
+
 class NestingError(InvalidInputError):
     """Sibling grids overlap, or a child grid spills out of its parent."""
 
@@ -77,3 +85,13 @@ class ConflictError(GeoError):
     """The request clashes with the current data."""
 
     code = "conflict"
+
+
+class TransitionError(ConflictError):
+    """A case cannot move to the asked status; `allowed` lists the statuses it can move to."""
+
+    code = "illegal_transition"
+
+    def __init__(self, message: str, *, allowed: list[str], where: str | None = None):
+        super().__init__(message, where=where)
+        self.allowed = allowed

@@ -29,16 +29,35 @@ from geo.crs import WGS84
 LEVELS = ("province", "city", "county", "township", "village", "grid")
 EVENT_KINDS = ("dispute", "hazard", "appeal")
 EVENT_STATUSES = (
-    "reported", "registered", "dispatched", "in_progress", "handled", "verified", "closed",
-    "rejected", "duplicate",
+    "reported",
+    "registered",
+    "dispatched",
+    "in_progress",
+    "handled",
+    "verified",
+    "closed",
+    "rejected",
+    "duplicate",
 )
 SOURCES = ("patrol", "walk_in", "hotline", "court", "police", "petition")
 FACILITY_KINDS = (
-    "county_centre", "township_centre", "village_station", "court", "police_station",
-    "justice_office", "mediation_room",
+    "county_centre",
+    "township_centre",
+    "village_station",
+    "court",
+    "police_station",
+    "justice_office",
+    "mediation_room",
 )
 DEPARTMENT_KINDS = (
-    "police", "procuratorate", "court", "justice", "petition", "hrss", "housing", "civil_affairs",
+    "police",
+    "procuratorate",
+    "court",
+    "justice",
+    "petition",
+    "hrss",
+    "housing",
+    "civil_affairs",
     "mediation_committee",
 )
 

@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-BANNED = {"geo": {"layers", "api", "web", "fastapi", "starlette", "folium"}, "layers": {"api", "web", "fastapi", "starlette"}}
+BANNED = {
+    "geo": {"layers", "api", "web", "fastapi", "starlette", "folium"},
+    "layers": {"api", "web", "fastapi", "starlette"},
+}
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

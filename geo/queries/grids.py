@@ -8,7 +8,13 @@ from sqlalchemy.types import BigInteger
 from geo.errors import GridNotFoundError, NestingError
 from geo.models import Grid, format_code
 
-PARENT_LEVEL = {"township": "county", "village": "township", "grid": "village", "county": "city", "city": "province"}
+PARENT_LEVEL = {
+    "township": "county",
+    "village": "township",
+    "grid": "village",
+    "county": "city",
+    "city": "province",
+}
 
 # Siblings overlap when their interiors share area (DE-9IM interior/interior = 2). Shared edges
 # and float noise along them are allowed up to the tolerance. Only current rows are compared, and
@@ -58,14 +64,20 @@ def check_nesting(session: Session, grid_ids: list[int] | None = None, *, tolera
 
 def _overlap_problem(row) -> dict:
     a, b = format_code(row.a), format_code(row.b)
-    return {"where": f"{a} / {b}", "codes": [a, b],
-            "msg": f"grids {a} and {b} overlap by {row.area:,.0f} m² (siblings must not overlap)"}
+    return {
+        "where": f"{a} / {b}",
+        "codes": [a, b],
+        "msg": f"grids {a} and {b} overlap by {row.area:,.0f} m² (siblings must not overlap)",
+    }
 
 
 def _spill_problem(row) -> dict:
     child, parent = format_code(row.child), format_code(row.parent)
     if row.outside == 0:
-        msg = f"grid {child} ({row.level}) cannot sit under {parent} ({row.parent_level}) that is retired or of the wrong level"
+        msg = (
+            f"grid {child} ({row.level}) cannot sit under {parent} ({row.parent_level}): "
+            "the parent is retired or of the wrong level"
+        )
     else:
         msg = f"grid {child} is not within its parent {parent}: {row.outside:,.0f} m² lies outside"
     return {"where": f"{child} / {parent}", "codes": [child, parent], "msg": msg}

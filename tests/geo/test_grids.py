@@ -8,7 +8,7 @@ import pytest
 from shapely import box
 from shapely.geometry import MultiPolygon
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from geo.errors import GridNotFoundError, NestingError
 from geo.queries.grids import check_nesting, count_current, get_grid_at, reassign_events
@@ -23,8 +23,13 @@ def _insert(session, code, level, parent, geom, name=None):
             "(:code, :name, :level, (SELECT id FROM grids WHERE code = :parent AND valid_to IS NULL), "
             "ST_GeomFromText(:wkt, 4326)) RETURNING id"
         ),
-        {"code": code, "name": name or code, "level": level, "parent": parent,
-         "wkt": MultiPolygon([geom]).wkt},
+        {
+            "code": code,
+            "name": name or code,
+            "level": level,
+            "parent": parent,
+            "wkt": MultiPolygon([geom]).wkt,
+        },
     ).scalar_one()
 
 
@@ -50,8 +55,11 @@ def _event(session, lon, lat, category="neighbour", kind="dispute", **extra):
     names = ", ".join(cols)
     values = ", ".join(f":{k}" for k in cols)
     return session.execute(
-        text(f"INSERT INTO events ({names}, geom) VALUES ({values}, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
-             "RETURNING id, grid_id, grid_code"),
+        text(
+            f"INSERT INTO events ({names}, geom) "
+            f"VALUES ({values}, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
+            "RETURNING id, grid_id, grid_code"
+        ),
         {**cols, "lon": lon, "lat": lat},
     ).one()
 
@@ -74,7 +82,9 @@ def test_check_nesting_names_both_codes_of_overlapping_siblings(tiny):
 
 def test_check_nesting_names_child_and_parent_when_child_spills_out(tiny):
     session, _ = tiny
-    new_id = _insert(session, "620999001001003", "grid", "620999001001000", box(103.009, 36.0, 103.015, 36.001))
+    new_id = _insert(
+        session, "620999001001003", "grid", "620999001001000", box(103.009, 36.0, 103.015, 36.001)
+    )
     with pytest.raises(NestingError) as err:
         check_nesting(session, [new_id])
     assert "620999-001-001-003 is not within its parent 620999-001-001-000" in err.value.message
@@ -83,8 +93,10 @@ def test_check_nesting_names_child_and_parent_when_child_spills_out(tiny):
 def test_check_nesting_tolerates_float_noise(tiny):
     session, _ = tiny
     # 1e-9 degrees is about 0.1 mm: far below the 1 m² tolerance.
-    session.execute(text("UPDATE grids SET geom = ST_Multi(ST_Translate(geom, 1e-9, 0)) WHERE code = :c"),
-                    {"c": "620999001001001"})
+    session.execute(
+        text("UPDATE grids SET geom = ST_Multi(ST_Translate(geom, 1e-9, 0)) WHERE code = :c"),
+        {"c": "620999001001001"},
+    )
     check_nesting(session)
 
 
@@ -110,8 +122,11 @@ def test_event_gets_its_small_grid_on_insert_and_on_move(tiny):
     ev = _event(session, 103.005, 36.005)
     assert (ev.grid_id, ev.grid_code) == (ids["SW"], "620999001001001")
     moved = session.execute(
-        text("UPDATE events SET geom = ST_SetSRID(ST_MakePoint(103.015, 36.005), 4326) WHERE id = :id "
-             "RETURNING grid_id"), {"id": ev.id}
+        text(
+            "UPDATE events SET geom = ST_SetSRID(ST_MakePoint(103.015, 36.005), 4326) WHERE id = :id "
+            "RETURNING grid_id"
+        ),
+        {"id": ev.id},
     ).scalar_one()
     assert moved == ids["SE"]
 
@@ -120,11 +135,16 @@ def test_event_keeps_its_grid_after_regridding(tiny):
     session, ids = tiny
     ev = _event(session, 103.005, 36.005)
     # The old version dates from last year; re-gridding retires it today.
-    session.execute(text("UPDATE grids SET valid_from = now() - interval '1 year', valid_to = now() WHERE id = :id"),
-                    {"id": ids["SW"]})
+    session.execute(
+        text("UPDATE grids SET valid_from = now() - interval '1 year', valid_to = now() WHERE id = :id"),
+        {"id": ids["SW"]},
+    )
     new_id = _insert(session, "620999001001001", "grid", "620999001001000", box(103.0, 36.0, 103.01, 36.01))
     assert new_id != ids["SW"]
-    assert session.execute(text("SELECT grid_id FROM events WHERE id = :id"), {"id": ev.id}).scalar() == ids["SW"]
+    assert (
+        session.execute(text("SELECT grid_id FROM events WHERE id = :id"), {"id": ev.id}).scalar()
+        == ids["SW"]
+    )
     # A new report at the same place lands in the new version.
     assert _event(session, 103.005, 36.005).grid_id == new_id
 
@@ -137,18 +157,30 @@ def test_reassign_events_fixes_only_wrong_rows(tiny):
     session.execute(text("UPDATE events SET grid_id = NULL, grid_code = NULL WHERE id = :id"), {"id": ev.id})
     session.execute(text("SET LOCAL gridgov.grid_assigned = 'off'"))
     assert reassign_events(session) == 1
-    assert session.execute(text("SELECT grid_id FROM events WHERE id = :id"), {"id": ev.id}).scalar() == ids["NE"]
+    assert (
+        session.execute(text("SELECT grid_id FROM events WHERE id = :id"), {"id": ev.id}).scalar()
+        == ids["NE"]
+    )
 
 
 @pytest.mark.parametrize(
     ("sql", "constraint"),
     [
-        ("INSERT INTO grids (code, name, level, geom) VALUES ('62099900100100X', 'x', 'grid', "
-         "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)))", "code"),
-        ("INSERT INTO grids (code, name, level, geom) VALUES ('620999003000000', 'x', 'township', "
-         "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)))", "parent"),
-        ("INSERT INTO grids (code, name, level, geom) VALUES ('620999000000000', 'dup', 'county', "
-         "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)))", "current code"),
+        (
+            "INSERT INTO grids (code, name, level, geom) VALUES ('62099900100100X', 'x', 'grid', "
+            "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)))",
+            "code",
+        ),
+        (
+            "INSERT INTO grids (code, name, level, geom) VALUES ('620999003000000', 'x', 'township', "
+            "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)))",
+            "parent",
+        ),
+        (
+            "INSERT INTO grids (code, name, level, geom) VALUES ('620999000000000', 'dup', 'county', "
+            "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)))",
+            "current code",
+        ),
     ],
 )
 def test_grid_constraints_refuse_bad_rows(tiny, sql, constraint):
@@ -161,8 +193,13 @@ def test_grid_refuses_invalid_polygon(tiny):
     session, _ = tiny
     bowtie = "MULTIPOLYGON(((0 0,1 1,1 0,0 1,0 0)))"
     with pytest.raises(DBAPIError), session.begin_nested():
-        session.execute(text("INSERT INTO grids (code, name, level, geom) VALUES "
-                             "('620998000000000', 'x', 'county', ST_GeomFromText(:w, 4326))"), {"w": bowtie})
+        session.execute(
+            text(
+                "INSERT INTO grids (code, name, level, geom) VALUES "
+                "('620998000000000', 'x', 'county', ST_GeomFromText(:w, 4326))"
+            ),
+            {"w": bowtie},
+        )
 
 
 @pytest.mark.parametrize(
@@ -183,10 +220,18 @@ def test_event_constraints_refuse_bad_rows(tiny, extra):
 
 def test_wage_case_keeps_amounts(tiny):
     session, _ = tiny
-    ev = _event(session, 103.005, 36.005, category="labour_wages", wage_owed=120000, wage_recovered=80000,
-                wage_workers=6)
-    row = session.execute(text("SELECT wage_owed, wage_recovered, wage_workers FROM events WHERE id = :id"),
-                          {"id": ev.id}).one()
+    ev = _event(
+        session,
+        103.005,
+        36.005,
+        category="labour_wages",
+        wage_owed=120000,
+        wage_recovered=80000,
+        wage_workers=6,
+    )
+    row = session.execute(
+        text("SELECT wage_owed, wage_recovered, wage_workers FROM events WHERE id = :id"), {"id": ev.id}
+    ).one()
     assert (float(row.wage_owed), float(row.wage_recovered), row.wage_workers) == (120000, 80000, 6)
     with pytest.raises(IntegrityError), session.begin_nested():
         _event(session, 103.005, 36.005, category="labour_wages", wage_owed=100, wage_recovered=200)
