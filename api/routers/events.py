@@ -1,0 +1,206 @@
+"""Cases: report (with Idempotency-Key), read, candidates, assign, and every lifecycle action."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from api.deps import SessionDep, UserDep
+from api.deps_dispatch import DispatchDep
+from api.schemas import (
+    AssignIn,
+    CandidatesPublic,
+    EventCreate,
+    EventPublic,
+    EventReported,
+    ExtendIn,
+    LogEntryPublic,
+    NoteIn,
+    ReasonIn,
+    ReferIn,
+    TransitionIn,
+    WhistleIn,
+    WhistlePublic,
+)
+from geo.queries import casework, dispatch, events
+
+router = APIRouter(prefix="/api/events", tags=["events"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=EventReported)
+def report_event(
+    body: EventCreate,
+    session: SessionDep,
+    user: UserDep,
+    settings: DispatchDep,
+    response: Response,
+    key: IdempotencyKey = None,
+) -> dict:
+    """Report a case. Resending with the same Idempotency-Key returns the same case (200, not 201)."""
+    result = events.report_event(
+        session,
+        body.model_dump(mode="json"),
+        area=user.area,
+        actor=user.name,
+        key=key,
+        duplicate_radius_m=settings.duplicate_radius_m,
+        duplicate_window_h=settings.duplicate_window_h,
+    )
+    session.commit()
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return {**result.event, "possible_duplicates": result.duplicates}
+
+
+@router.get("/overdue", response_model=list[EventPublic])
+def list_overdue(
+    session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list:
+    """Open cases past their deadline (超期), longest overdue first."""
+    return events.list_overdue(session, user.area, limit)
+
+
+@router.get("/due-soon", response_model=list[EventPublic])
+def list_due_soon(
+    session: SessionDep,
+    user: UserDep,
+    settings: DispatchDep,
+    hours: Annotated[float | None, Query(gt=0, le=720)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list:
+    """Open cases due within the next hours (临期), soonest first."""
+    return events.list_due_soon(session, user.area, hours or settings.near_deadline_h, limit)
+
+
+@router.get("/{event_id}", response_model=EventPublic)
+def get_event(event_id: int, session: SessionDep, user: UserDep) -> dict:
+    """One case."""
+    return events.get_event(session, event_id, user.area)
+
+
+@router.get("/{event_id}/timeline", response_model=list[LogEntryPublic])
+def get_timeline(event_id: int, session: SessionDep, user: UserDep) -> list:
+    """Every change of the case, oldest first: who, when, from which status to which, and why."""
+    return events.get_timeline(session, event_id, user.area)
+
+
+@router.get("/{event_id}/candidates", response_model=CandidatesPublic)
+def list_candidates(
+    event_id: int,
+    session: SessionDep,
+    user: UserDep,
+    settings: DispatchDep,
+    k: Annotated[int | None, Query(ge=1, le=50)] = None,
+) -> dict:
+    """Workers to dispatch to, the owning grid's worker first, then nearest in village, township, county."""
+    return dispatch.list_candidates(
+        session,
+        event_id,
+        area=user.area,
+        k=k or settings.default_candidates,
+        max_age_s=settings.max_position_age_s,
+        scope=settings.candidate_scope,
+    )
+
+
+@router.post("/{event_id}/assign", response_model=EventPublic)
+def assign_event(event_id: int, body: AssignIn, session: SessionDep, user: UserDep) -> dict:
+    """Dispatch the case to a worker; 409 if it was dispatched meanwhile or the worker is full."""
+    event = dispatch.assign_event(
+        session,
+        event_id,
+        body.worker_id,
+        area=user.area,
+        actor=user.name,
+        note=body.note,
+        reassign=body.reassign,
+    )
+    session.commit()
+    return event
+
+
+@router.post("/{event_id}/transition", response_model=EventPublic)
+def transition_event(event_id: int, body: TransitionIn, session: SessionDep, user: UserDep) -> dict:
+    """Move the case along its lifecycle; an illegal move is 409 with the allowed next statuses."""
+    event = casework.transition_event(
+        session,
+        event_id,
+        body.to,
+        area=user.area,
+        actor=user.name,
+        note=body.note,
+        duplicate_of=body.duplicate_of,
+    )
+    session.commit()
+    return event
+
+
+@router.post("/{event_id}/escalate", response_model=EventPublic)
+def escalate_event(event_id: int, body: NoteIn, session: SessionDep, user: UserDep) -> dict:
+    """Raise the case one level: grid → village → township → county (409 at the county)."""
+    event = casework.escalate_event(session, event_id, area=user.area, actor=user.name, note=body.note)
+    session.commit()
+    return event
+
+
+@router.post("/{event_id}/refer", response_model=EventPublic)
+def refer_event(event_id: int, body: ReferIn, session: SessionDep, user: UserDep) -> dict:
+    """Refer the case to the court, police or petition office (诉调/警调/访调), or take it back."""
+    if body.action == "return":
+        event = casework.return_referral(session, event_id, area=user.area, actor=user.name, note=body.note)
+    else:
+        event = casework.refer_event(
+            session, event_id, body.to or "", area=user.area, actor=user.name, note=body.note
+        )
+    session.commit()
+    return event
+
+
+@router.post("/{event_id}/whistle", status_code=status.HTTP_201_CREATED, response_model=WhistlePublic)
+def request_whistle(
+    event_id: int, body: WhistleIn, session: SessionDep, user: UserDep, settings: DispatchDep
+) -> dict:
+    """Ask a department to report on the case (吹哨报到) within a number of hours."""
+    whistle = casework.request_whistle(
+        session,
+        event_id,
+        body.department_id,
+        body.respond_within_hours or settings.default_whistle_hours,
+        area=user.area,
+        actor=user.name,
+        note=body.note,
+    )
+    session.commit()
+    return whistle
+
+
+@router.post("/{event_id}/extend", response_model=EventPublic)
+def extend_deadline(event_id: int, body: ExtendIn, session: SessionDep, user: UserDep) -> dict:
+    """延期: extend the deadline by hours or working days, with a reason."""
+    event = casework.extend_deadline(
+        session,
+        event_id,
+        area=user.area,
+        actor=user.name,
+        reason=body.reason,
+        hours=body.hours,
+        days=body.days,
+    )
+    session.commit()
+    return event
+
+
+@router.post("/{event_id}/suspend", response_model=EventPublic)
+def suspend_event(event_id: int, body: ReasonIn, session: SessionDep, user: UserDep) -> dict:
+    """挂账: stop the case's clock, with a reason."""
+    event = casework.suspend_event(session, event_id, area=user.area, actor=user.name, reason=body.reason)
+    session.commit()
+    return event
+
+
+@router.post("/{event_id}/resume", response_model=EventPublic)
+def resume_event(event_id: int, body: NoteIn, session: SessionDep, user: UserDep) -> dict:
+    """End 挂账: the clock runs again and the deadline moves by the paused time."""
+    event = casework.resume_event(session, event_id, area=user.area, actor=user.name, note=body.note)
+    session.commit()
+    return event

@@ -1,0 +1,46 @@
+"""Grid workers: position fixes and availability."""
+
+from fastapi import APIRouter
+
+from api.deps import SessionDep, UserDep
+from api.deps_dispatch import DispatchDep
+from api.schemas import LocationIn, WorkerPublic, WorkerUpdate
+from geo.crs import to_wgs84_lonlat
+from geo.queries import dispatch
+
+router = APIRouter(prefix="/api/workers", tags=["workers"])
+
+
+@router.get("/{worker_id}", response_model=WorkerPublic)
+def get_worker(worker_id: int, session: SessionDep, user: UserDep) -> dict:
+    """One worker (WGS84 position)."""
+    return dispatch.get_worker(session, worker_id, user.area)
+
+
+@router.post("/{worker_id}/location", response_model=WorkerPublic)
+def set_location(
+    worker_id: int, body: LocationIn, session: SessionDep, user: UserDep, settings: DispatchDep
+) -> dict:
+    """Record a position fix (WGS84, or crs=gcj02|bd09); an older fix than the stored one is ignored."""
+    lon, lat = to_wgs84_lonlat(body.lon, body.lat, body.crs)
+    worker = dispatch.set_worker_location(
+        session,
+        worker_id,
+        float(lon),
+        float(lat),
+        area=user.area,
+        at=body.at,
+        max_outside_m=settings.max_outside_county_m,
+    )
+    session.commit()
+    return worker
+
+
+@router.patch("/{worker_id}", response_model=WorkerPublic)
+def update_worker(worker_id: int, body: WorkerUpdate, session: SessionDep, user: UserDep) -> dict:
+    """Set on_duty and/or available."""
+    worker = dispatch.set_worker_status(
+        session, worker_id, area=user.area, on_duty=body.on_duty, available=body.available
+    )
+    session.commit()
+    return worker

@@ -1,0 +1,113 @@
+"""The case lifecycle as data: one explicit state machine, after the closed loop of digital city management.
+
+    reported ──register──▶ registered ──assign──▶ dispatched ──start──▶ in_progress ──handle──▶ handled
+        │  └──────────assign──────────────────────▲   │                      ▲                  │  │
+        │                  │                          └──decline (reason)──▶ registered          │  │
+        │                  │                                                  └──rework (reason)─┘  │
+        ├──reject / duplicate◀─┘                                             verify (not handler) ◀─┘
+        ▼                                                                           │
+    rejected, duplicate                                               verified ──close──▶ closed
+
+Pure functions only: the database work lives in geo.queries.events and geo.queries.dispatch.
+"""
+
+from dataclasses import dataclass
+
+from geo.errors import ConflictError, TransitionError
+
+STATUS_LABELS = {
+    "reported": "已上报",
+    "registered": "已立案",
+    "dispatched": "已派遣",
+    "in_progress": "处置中",
+    "handled": "已处置",
+    "verified": "已核查",
+    "closed": "已结案",
+    "rejected": "不予受理",
+    "duplicate": "重复件",
+}
+ESCALATION_LEVELS = ("grid", "village", "township", "county")
+ESCALATION_LABELS = {"grid": "网格", "village": "村（社区）", "township": "乡镇（街道）", "county": "县"}
+REFERRALS = {"court": "法院（诉调对接）", "police": "公安（警调对接）", "petition": "信访（访调对接）"}
+
+# A worker carries the case while it is in these states (workers.open_tasks counts them).
+HOLDS_TASK = frozenset({"dispatched", "in_progress"})
+# The deadline clock runs in these states.
+CLOCK_RUNS = frozenset({"registered", "dispatched", "in_progress"})
+FINAL = frozenset({"closed", "rejected", "duplicate"})
+OPEN = frozenset(STATUS_LABELS) - FINAL
+ASSIGNABLE = frozenset({"reported", "registered"})
+REASSIGNABLE = frozenset({"dispatched", "in_progress"})
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One edge of the state machine; `via` is the route that may take it."""
+
+    source: str
+    target: str
+    action: str
+    label: str
+    needs_reason: bool = False
+    via: str = "transition"
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("reported", "registered", "register", "立案"),
+    Transition("reported", "rejected", "reject", "不予受理", needs_reason=True),
+    Transition("reported", "duplicate", "mark_duplicate", "合并重复件"),
+    Transition("reported", "dispatched", "assign", "派遣", via="assign"),
+    Transition("registered", "rejected", "reject", "不予受理", needs_reason=True),
+    Transition("registered", "duplicate", "mark_duplicate", "合并重复件"),
+    Transition("registered", "dispatched", "assign", "派遣", via="assign"),
+    Transition("dispatched", "registered", "decline", "网格员退回", needs_reason=True),
+    Transition("dispatched", "in_progress", "start", "开始处置"),
+    Transition("in_progress", "handled", "handle", "处置完毕"),
+    Transition("handled", "in_progress", "rework", "回退重办", needs_reason=True),
+    Transition("handled", "verified", "verify", "核查通过"),
+    Transition("verified", "closed", "close", "结案"),
+)
+_BY_EDGE = {(t.source, t.target): t for t in TRANSITIONS}
+
+
+def allowed_next(status: str, via: str = "transition") -> list[str]:
+    """The statuses a case in `status` can move to through a route (`transition` or `assign`)."""
+    return [t.target for t in TRANSITIONS if t.source == status and t.via == via]
+
+
+def get_transition(source: str, target: str, via: str = "transition") -> Transition:
+    """The edge from `source` to `target`; raise TransitionError listing the allowed targets otherwise."""
+    edge = _BY_EDGE.get((source, target))
+    if edge is not None and edge.via == via:
+        return edge
+    allowed = allowed_next(source, via)
+    hint = "；派遣请用 /assign" if edge is not None and edge.via == "assign" else ""
+    message = (
+        f"案件状态为“{STATUS_LABELS.get(source, source)}”({source})，不能转为 {target}；"
+        f"可转为：{', '.join(allowed) or '无（已终结）'}{hint}"
+    )
+    raise TransitionError(message, allowed=allowed, where="to")
+
+
+def require_reason(edge: Transition, note: str | None) -> None:
+    """Declining, rejecting and rework need a reason."""
+    if edge.needs_reason and not (note or "").strip():
+        raise TransitionError(f"“{edge.label}”须说明理由（note）", allowed=[edge.target], where="note")
+
+
+def task_delta(source: str, target: str) -> int:
+    """How the assignee's open-task count changes on this move: +1, -1 or 0."""
+    return int(target in HOLDS_TASK) - int(source in HOLDS_TASK)
+
+
+def starts_clock(source: str, target: str) -> bool:
+    """True when the move registers the case, which sets its deadline."""
+    return source == "reported" and target in CLOCK_RUNS
+
+
+def next_escalation(level: str) -> str:
+    """The next level up (grid → village → township → county); ConflictError at the county."""
+    index = ESCALATION_LEVELS.index(level)
+    if index + 1 >= len(ESCALATION_LEVELS):
+        raise ConflictError("案件已在县级，无法继续上报", where="escalation_level")
+    return ESCALATION_LEVELS[index + 1]

@@ -1,0 +1,330 @@
+"""Moving a case through its lifecycle: transitions, escalation, referral, deadlines, department requests.
+
+Each function locks the case row (SELECT ... FOR UPDATE) so concurrent changes of one case run one
+after the other and always see its latest status; the rules come from geo.lifecycle, and every
+change writes one event_log row. Nothing here commits.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo import lifecycle
+from geo.deadlines import add_working_days
+from geo.errors import ConflictError, InvalidInputError, NotFoundError
+from geo.queries.dispatch import adjust_open_tasks
+from geo.queries.events import (
+    area_like,
+    deadline_for,
+    get_event,
+    load_calendar,
+    lock_event,
+    log_action,
+    now_utc,
+)
+
+
+def _update(session: Session, event_id: int, **values: Any) -> None:
+    """Set columns of one case; column names come from this module only, values are bound."""
+    sets = ", ".join(f"{column} = :{column}" for column in values)
+    session.execute(text(f"UPDATE events SET {sets} WHERE id = :event_id"), {**values, "event_id": event_id})
+
+
+def _resume_clock(session: Session, event_id: int) -> None:
+    """End a suspension: the deadline moves by the paused time (挂账 stops the clock)."""
+    session.execute(
+        text(
+            "UPDATE events SET deadline_at = deadline_at + (now() - suspended_at), "
+            "suspended_total = suspended_total + (now() - suspended_at), suspended_at = NULL "
+            "WHERE id = :id AND suspended_at IS NOT NULL"
+        ),
+        {"id": event_id},
+    )
+
+
+def _check_duplicate_of(session: Session, event_id: int, duplicate_of: int | None, area: str) -> int:
+    if duplicate_of is None:
+        raise InvalidInputError("合并重复件须给出 duplicate_of（保留的原案件编号）", where="duplicate_of")
+    if duplicate_of == event_id:
+        raise InvalidInputError("案件不能是自身的重复件", where="duplicate_of")
+    original = get_event(session, duplicate_of, area)
+    if original["status"] in ("duplicate", "rejected"):
+        raise ConflictError(
+            f"案件 {duplicate_of} 本身已是重复件或不予受理，请指向原案件", where="duplicate_of"
+        )
+    return duplicate_of
+
+
+def transition_event(
+    session: Session,
+    event_id: int,
+    to: str,
+    *,
+    area: str,
+    actor: str,
+    note: str = "",
+    duplicate_of: int | None = None,
+) -> dict[str, Any]:
+    """Move a case to `to` along the state machine; TransitionError lists the allowed targets."""
+    ev = lock_event(session, event_id, area)
+    edge = lifecycle.get_transition(ev.status, to)
+    lifecycle.require_reason(edge, note)
+    if edge.action == "verify" and ev.handled_by == actor:
+        raise ConflictError(f"核查须由处置人（{actor}）以外的人员进行", where="actor")
+    values: dict[str, Any] = {"status": to}
+    if lifecycle.starts_clock(ev.status, to):
+        values["deadline_at"] = deadline_for(session, ev.category, ev.severity, now_utc())
+    if to == "handled":
+        values["handled_by"] = actor
+    if to == "duplicate":
+        values["duplicate_of"] = _check_duplicate_of(session, event_id, duplicate_of, area)
+    if to == "closed":
+        values["closed_at"] = now_utc()
+    if edge.action == "decline":
+        values["assignee_id"] = None
+    if ev.suspended_at is not None and to not in lifecycle.CLOCK_RUNS:
+        _resume_clock(session, event_id)
+    if ev.assignee_id is not None:
+        adjust_open_tasks(session, ev.assignee_id, lifecycle.task_delta(ev.status, to))
+    _update(session, event_id, **values)
+    log_action(
+        session,
+        event_id,
+        actor,
+        edge.action,
+        from_status=ev.status,
+        to_status=to,
+        note=note,
+        data={k: v for k, v in values.items() if k != "status"},
+    )
+    return get_event(session, event_id, area)
+
+
+def _require_open(ev: Any, what: str) -> None:
+    if ev.status in lifecycle.FINAL:
+        raise ConflictError(f"案件已终结（{lifecycle.STATUS_LABELS[ev.status]}），不能{what}", where="status")
+
+
+def escalate_event(
+    session: Session, event_id: int, *, area: str, actor: str, note: str = ""
+) -> dict[str, Any]:
+    """Raise a case one level (grid → village → township → county); ConflictError at the county."""
+    ev = lock_event(session, event_id, area)
+    _require_open(ev, "上报")
+    level = lifecycle.next_escalation(ev.escalation_level)
+    _update(session, event_id, escalation_level=level)
+    log_action(
+        session,
+        event_id,
+        actor,
+        "escalate",
+        from_status=ev.status,
+        to_status=ev.status,
+        note=note,
+        data={"from_level": ev.escalation_level, "to_level": level},
+    )
+    return get_event(session, event_id, area)
+
+
+def refer_event(
+    session: Session, event_id: int, to: str, *, area: str, actor: str, note: str = ""
+) -> dict[str, Any]:
+    """Refer a case to the court (诉调), the police (警调) or the petition office (访调)."""
+    if to not in lifecycle.REFERRALS:
+        raise InvalidInputError(f"移交对象须为 {', '.join(lifecycle.REFERRALS)}；收到 {to!r}", where="to")
+    ev = lock_event(session, event_id, area)
+    _require_open(ev, "移交")
+    if ev.referral_status == "referred":
+        raise ConflictError(f"案件已移交{lifecycle.REFERRALS[ev.referral]}，请先退回再移交", where="to")
+    _update(session, event_id, referral=to, referral_status="referred")
+    log_action(
+        session,
+        event_id,
+        actor,
+        "refer",
+        from_status=ev.status,
+        to_status=ev.status,
+        note=note,
+        data={"to": to},
+    )
+    return get_event(session, event_id, area)
+
+
+def return_referral(
+    session: Session, event_id: int, *, area: str, actor: str, note: str = ""
+) -> dict[str, Any]:
+    """The court, police or petition office hands a referred case back."""
+    ev = lock_event(session, event_id, area)
+    if ev.referral_status != "referred":
+        raise ConflictError("案件当前未移交，无需退回", where="action")
+    _update(session, event_id, referral_status="returned")
+    log_action(
+        session,
+        event_id,
+        actor,
+        "referral_return",
+        from_status=ev.status,
+        to_status=ev.status,
+        note=note,
+        data={"from": ev.referral},
+    )
+    return get_event(session, event_id, area)
+
+
+def _require_clock(ev: Any, what: str) -> None:
+    if ev.status not in lifecycle.CLOCK_RUNS or ev.deadline_at is None:
+        raise ConflictError(f"只有已立案、未办结且有办理时限的案件才能{what}", where="status")
+
+
+def extend_deadline(
+    session: Session,
+    event_id: int,
+    *,
+    area: str,
+    actor: str,
+    reason: str,
+    hours: float | None = None,
+    days: int | None = None,
+) -> dict[str, Any]:
+    """延期: move the deadline by clock hours or by working days (holiday calendar)."""
+    if (hours is None) == (days is None):
+        raise InvalidInputError("延期须给出 hours 或 days 之一", where="hours,days")
+    ev = lock_event(session, event_id, area)
+    _require_clock(ev, "延期")
+    if days is not None:
+        new = add_working_days(ev.deadline_at, days, load_calendar(session))
+    else:
+        new = ev.deadline_at + timedelta(hours=hours or 0)
+    _update(session, event_id, deadline_at=new)
+    log_action(
+        session,
+        event_id,
+        actor,
+        "extend",
+        from_status=ev.status,
+        to_status=ev.status,
+        note=reason,
+        data={"from_deadline": ev.deadline_at, "to_deadline": new, "hours": hours, "days": days},
+    )
+    return get_event(session, event_id, area)
+
+
+def suspend_event(session: Session, event_id: int, *, area: str, actor: str, reason: str) -> dict[str, Any]:
+    """挂账: stop the clock of a case that cannot progress for now."""
+    ev = lock_event(session, event_id, area)
+    _require_clock(ev, "挂账")
+    if ev.suspended_at is not None:
+        raise ConflictError("案件已挂账", where="status")
+    session.execute(text("UPDATE events SET suspended_at = now() WHERE id = :id"), {"id": event_id})
+    log_action(session, event_id, actor, "suspend", from_status=ev.status, to_status=ev.status, note=reason)
+    return get_event(session, event_id, area)
+
+
+def resume_event(session: Session, event_id: int, *, area: str, actor: str, note: str = "") -> dict[str, Any]:
+    """End 挂账: the clock runs again and the deadline moves by the paused time."""
+    ev = lock_event(session, event_id, area)
+    if ev.suspended_at is None:
+        raise ConflictError("案件未挂账", where="status")
+    _resume_clock(session, event_id)
+    log_action(
+        session,
+        event_id,
+        actor,
+        "resume",
+        from_status=ev.status,
+        to_status=ev.status,
+        note=note,
+        data={"suspended_at": ev.suspended_at},
+    )
+    return get_event(session, event_id, area)
+
+
+_WHISTLE_COLUMNS = (
+    "w.id, w.event_id, w.department_id, d.name AS department, w.requested_by, w.requested_at, "
+    "w.respond_by, w.responded_at, w.response"
+)
+
+
+def request_whistle(
+    session: Session, event_id: int, department_id: int, hours: int, *, area: str, actor: str, note: str = ""
+) -> dict[str, Any]:
+    """吹哨: ask a department of the case's county to report, answering within `hours` hours."""
+    ev = lock_event(session, event_id, area)
+    _require_open(ev, "吹哨")
+    dept = session.execute(
+        text("SELECT id, name FROM departments WHERE id = :d AND county_code = :county"),
+        {"d": department_id, "county": ev.grid_code[:6]},
+    ).first()
+    if dept is None:
+        raise NotFoundError(f"部门 {department_id} 不存在", where="department_id")
+    whistle_id = session.execute(
+        text(
+            "INSERT INTO whistles (event_id, department_id, requested_by, respond_by) "
+            "VALUES (:e, :d, :actor, now() + :within) RETURNING id"
+        ),
+        {"e": event_id, "d": department_id, "actor": actor, "within": timedelta(hours=hours)},
+    ).scalar_one()
+    log_action(
+        session,
+        event_id,
+        actor,
+        "whistle",
+        from_status=ev.status,
+        to_status=ev.status,
+        note=note,
+        data={
+            "whistle_id": whistle_id,
+            "department_id": department_id,
+            "department": dept.name,
+            "hours": hours,
+        },
+    )
+    return get_whistle(session, whistle_id, area)
+
+
+def get_whistle(session: Session, whistle_id: int, area: str) -> dict[str, Any]:
+    """One department request whose case lies in the area."""
+    row = (
+        session.execute(
+            text(
+                f"SELECT {_WHISTLE_COLUMNS} FROM whistles w JOIN departments d ON d.id = w.department_id "
+                "JOIN events e ON e.id = w.event_id WHERE w.id = :id AND e.grid_code LIKE :area"
+            ),
+            {"id": whistle_id, "area": area_like(area)},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFoundError(f"协办请求 {whistle_id} 不存在", where="whistle_id")
+    return dict(row)
+
+
+def respond_whistle(
+    session: Session, whistle_id: int, response: str, *, area: str, actor: str
+) -> dict[str, Any]:
+    """报到: the department answers a request once."""
+    whistle = get_whistle(session, whistle_id, area)
+    ev = lock_event(session, whistle["event_id"], area)
+    answered = session.execute(
+        text(
+            "UPDATE whistles SET responded_at = now(), response = :r WHERE id = :id AND responded_at IS NULL "
+            "RETURNING id"
+        ),
+        {"id": whistle_id, "r": response},
+    ).first()
+    if answered is None:
+        raise ConflictError("该协办请求已答复", where="whistle_id")
+    log_action(
+        session,
+        ev.id,
+        actor,
+        "whistle_response",
+        from_status=ev.status,
+        to_status=ev.status,
+        note=response,
+        data={"whistle_id": whistle_id, "department_id": whistle["department_id"]},
+    )
+    return get_whistle(session, whistle_id, area)

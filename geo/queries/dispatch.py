@@ -1,0 +1,406 @@
+"""Dispatch: candidate workers for a case, assignment that is safe under concurrency, the dispatch board.
+
+Candidates are a UNION of a few small KNN scans (`<->` on the workers GiST index, each with a LIMIT)
+- the owning small grid's responsible worker, the nearest in the village, in the township and in the
+policy scope - ranked in SQL by tier (属地: the owning grid first), skill, load and distance in metres.
+Assignment is two conditional UPDATEs in one transaction: the case must still be assignable and the
+worker must still have capacity, so of twenty dispatchers racing, one wins and nineteen get 409.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo import lifecycle
+from geo.errors import ConflictError, InvalidInputError, NotFoundError, OutsideCountyError, TransitionError
+from geo.queries.events import (
+    area_like,
+    count_overdue_by_grid,
+    deadline_for,
+    get_event,
+    lock_event,
+    log_action,
+    now_utc,
+)
+
+TIER_REASONS = ("本网格责任网格员", "同村（社区）", "同乡镇（街道）", "县内就近")
+SCOPE_DIGITS = {"village": 12, "township": 9, "county": 6}
+
+_FRESH = "w.on_duty AND w.available AND w.open_tasks < w.capacity AND w.located_at >= :fresh_after"
+_POOL_COLUMNS = (
+    "w.id, w.name, w.phone, w.home_grid_code, w.open_tasks, w.capacity, w.located_at, w.skills, w.geom"
+)
+# Code prefixes are bound as a [lo, hi) range with the text_pattern_ops operators, not as LIKE :p:
+# a prepared (generic) plan cannot turn LIKE $1 into an index range, but it can use ~>=~ / ~<~.
+_IN_RANGE = "w.home_grid_code ~>=~ :{0}_lo AND w.home_grid_code ~<~ :{0}_hi"
+
+
+# A KNN walk whose filter rejects most rows (nobody nearby has the skill, or most fixes are stale)
+# would otherwise run through the whole province; the unit's bounding box (plus ~2 km) caps the walk
+# at the workers of that township or county, so the cost stays flat as the data grows.
+_IN_BOX = (
+    "w.geom && coalesce((SELECT ST_Expand(ST_Envelope(g.geom), 0.02) FROM grids g "
+    "WHERE g.code = :{0}_unit AND g.valid_to IS NULL), ST_MakeEnvelope(-180, -90, 180, 90, 4326))"
+)
+
+
+def _knn(unit: str, skilled: bool = False) -> str:
+    """One small KNN scan: the nearest fresh, free workers whose home grid lies in a unit (code range)."""
+    skill = " AND :category = ANY(w.skills)" if skilled else ""
+    return (
+        f"(SELECT {_POOL_COLUMNS} FROM workers w WHERE {_IN_RANGE.format(unit)} AND {_IN_BOX.format(unit)} "
+        f"AND {_FRESH}{skill} ORDER BY w.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT :k)"
+    )
+
+
+# The pool: the owner; every fresh worker of the village (a handful, found by the code-prefix index,
+# so the village tier is ranked exactly); in the township the k nearest plus the k nearest with the
+# skill; in the policy scope the k nearest (a county-wide skill search would walk thousands of rows
+# when nobody has the skill, so out there the skill only reorders the nearest). KNN walks are
+# index-ordered and stop after k rows. Pool rows carry their columns, so nothing re-reads workers;
+# DISTINCT ON drops a worker found twice; the tier comes from the codes, whichever scan found it.
+_CANDIDATES = text(f"""
+WITH pool AS (
+    (SELECT {_POOL_COLUMNS} FROM workers w WHERE w.id = :owner_id AND {_FRESH} AND {_IN_RANGE.format("area")})
+    UNION ALL (SELECT {_POOL_COLUMNS} FROM workers w
+               WHERE {_IN_RANGE.format("village")} AND {_FRESH} LIMIT 500)
+    UNION ALL {_knn("township")}
+    UNION ALL {_knn("township", skilled=True)}
+    UNION ALL {_knn("scope")}
+), ranked AS (
+    SELECT DISTINCT ON (p.id) p.id, p.name, p.phone, p.home_grid_code AS grid_code, p.open_tasks, p.capacity,
+           p.located_at,
+           CASE WHEN p.id = :owner_id THEN 0 WHEN left(p.home_grid_code, 12) = :village_code THEN 1
+                WHEN left(p.home_grid_code, 9) = :township_code THEN 2 ELSE 3 END AS tier,
+           :category = ANY(p.skills) AS skill_match,
+           ST_Distance(p.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS distance_m
+    FROM pool p ORDER BY p.id
+)
+SELECT * FROM ranked ORDER BY tier, skill_match DESC, open_tasks, distance_m, id LIMIT :k
+""")
+
+# The case, its category label and its grid's responsible worker in one round trip.
+_DISPATCH_EVENT = text("""
+SELECT e.id, e.kind, e.category, e.grid_code, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, c.label_zh,
+       g.worker_id AS owner_id
+FROM events e
+JOIN categories c ON c.code = e.category
+LEFT JOIN grids g ON g.code = e.grid_code AND g.valid_to IS NULL
+WHERE e.id = :id AND e.grid_code ~>=~ :area_lo AND e.grid_code ~<~ :area_hi
+""")
+
+_COMMITTEES = text("""
+SELECT d.id, d.code, d.name, d.phone,
+       coalesce(json_agg(json_build_object('id', m.id, 'name', m.name, 'phone', m.phone) ORDER BY m.id)
+                FILTER (WHERE m.id IS NOT NULL), '[]') AS mediators
+FROM departments d LEFT JOIN mediators m ON m.department_id = d.id AND m.on_call
+WHERE d.kind = 'mediation_committee' AND d.county_code = :county AND :category = ANY(d.categories)
+GROUP BY d.id ORDER BY d.id LIMIT 5
+""")
+
+
+def code_range(prefix: str) -> tuple[str, str]:
+    """The [lo, hi) text range of codes starting with a digit prefix: '620121' -> ('620121', '620122')."""
+    if not prefix.isdigit():
+        raise InvalidInputError(f"area must be a grid-code prefix of digits; got {prefix!r}", where="area")
+    return prefix, str(int(prefix) + 1).zfill(len(prefix))
+
+
+def _unit(name: str, code: str, digits: int, area: str) -> dict[str, str]:
+    """Range parameters of the event's unit at `digits`, never wider than the requester's area."""
+    prefix = code[:digits] if digits >= len(area) else area
+    lo, hi = code_range(prefix)
+    return {f"{name}_lo": lo, f"{name}_hi": hi, f"{name}_unit": prefix.ljust(15, "0")}
+
+
+def _reasons(row: Any, category_label: str) -> list[str]:
+    reasons = [TIER_REASONS[row.tier]]
+    if row.skill_match:
+        reasons.append(f"技能匹配（{category_label}）")
+    reasons.append(f"当前任务{row.open_tasks}件（容量{row.capacity}）")
+    reasons.append(f"距离约{row.distance_m:,.0f}米")
+    return reasons
+
+
+def list_candidates(
+    session: Session, event_id: int, *, area: str, k: int, max_age_s: int, scope: str = "county"
+) -> dict[str, Any]:
+    """Ranked candidate workers for a case and, for disputes, the matching mediation committees."""
+    lo, hi = code_range(area)
+    ev = session.execute(_DISPATCH_EVENT, {"id": event_id, "area_lo": lo, "area_hi": hi}).first()
+    if ev is None:
+        raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
+    code = ev.grid_code
+    widest = SCOPE_DIGITS[scope]  # no scan reaches beyond the policy scope
+    params = {
+        "lon": ev.lon,
+        "lat": ev.lat,
+        "k": k,
+        "owner_id": ev.owner_id,
+        "category": ev.category,
+        "fresh_after": now_utc() - timedelta(seconds=max_age_s),
+        "village_code": code[:12],
+        "township_code": code[:9],
+        **_unit("area", code, len(area), area),
+        **_unit("village", code, 12, area),
+        **_unit("township", code, max(9, widest), area),
+        **_unit("scope", code, widest, area),
+    }
+    rows = session.execute(_CANDIDATES, params).all()
+    candidates = [
+        {
+            "worker_id": r.id,
+            "name": r.name,
+            "phone": r.phone,
+            "grid_code": r.grid_code,
+            "distance_m": round(r.distance_m, 1),
+            "open_tasks": r.open_tasks,
+            "capacity": r.capacity,
+            "tier": r.tier,
+            "skill_match": r.skill_match,
+            "located_at": r.located_at,
+            "reasons": _reasons(r, ev.label_zh),
+        }
+        for r in rows
+    ]
+    committees: list[dict[str, Any]] = []
+    if ev.kind == "dispute":
+        committees = [
+            dict(c)
+            for c in session.execute(_COMMITTEES, {"county": code[:6], "category": ev.category}).mappings()
+        ]
+    return {
+        "event_id": event_id,
+        "grid_code": code,
+        "candidates": candidates,
+        "mediation_committees": committees,
+    }
+
+
+def adjust_open_tasks(session: Session, worker_id: int, delta: int) -> None:
+    """Move a worker's open-task count by delta; adding needs free capacity (ConflictError otherwise)."""
+    if delta > 0:
+        done = session.execute(
+            text(
+                "UPDATE workers SET open_tasks = open_tasks + 1 WHERE id = :w AND open_tasks < capacity "
+                "RETURNING id"
+            ),
+            {"w": worker_id},
+        ).first()
+        if done is None:
+            raise ConflictError(f"网格员 {worker_id} 已满负荷，请改派", where="worker_id")
+    elif delta < 0:
+        session.execute(
+            text("UPDATE workers SET open_tasks = greatest(open_tasks - 1, 0) WHERE id = :w"),
+            {"w": worker_id},
+        )
+
+
+# The worker takes the case only if, at this instant, they are available, on duty and below capacity.
+_TAKE = text("""
+UPDATE workers SET open_tasks = open_tasks + 1
+WHERE id = :w AND open_tasks < capacity AND available AND on_duty AND home_grid_code LIKE :area
+RETURNING id
+""")
+
+
+def _take_worker(session: Session, worker_id: int, area: str) -> None:
+    if session.execute(_TAKE, {"w": worker_id, "area": area_like(area)}).first() is not None:
+        return
+    worker = find_worker(session, worker_id, area)
+    if worker is None:
+        raise NotFoundError(f"网格员 {worker_id} 不存在", where="worker_id")
+    state = "不在岗" if not worker["on_duty"] else "不可派" if not worker["available"] else "已满负荷"
+    raise ConflictError(f"网格员 {worker['name']}（{worker_id}）{state}，请选择其他人员", where="worker_id")
+
+
+def _move_task(session: Session, old: int | None, new: int, area: str, status: str) -> None:
+    """Give the new worker the task and take it from the old one, locking worker rows in id order
+    so that two crossed reassignments cannot deadlock."""
+    if old is not None and old < new:
+        adjust_open_tasks(session, old, lifecycle.task_delta(status, "registered"))
+    _take_worker(session, new, area)
+    if old is not None and old > new:
+        adjust_open_tasks(session, old, lifecycle.task_delta(status, "registered"))
+
+
+# Lock the case first: racing dispatchers queue here and then see the winner's status.
+_ASSIGN = text("""
+UPDATE events SET assignee_id = :w, status = 'dispatched', deadline_at = coalesce(deadline_at, :deadline)
+WHERE id = :id AND status = ANY(:from_statuses) RETURNING id
+""")
+
+
+def assign_event(
+    session: Session,
+    event_id: int,
+    worker_id: int,
+    *,
+    area: str,
+    actor: str,
+    note: str = "",
+    reassign: bool = False,
+) -> dict[str, Any]:
+    """Dispatch a case to a worker (or re-dispatch it with `reassign`); 409 if someone was faster."""
+    ev = lock_event(session, event_id, area)
+    allowed = lifecycle.REASSIGNABLE if reassign else lifecycle.ASSIGNABLE
+    if ev.status not in allowed:
+        what = (
+            "改派（只有已派遣或处置中的案件可以改派）"
+            if reassign
+            else "派遣（已派遣的案件请用 reassign 改派）"
+        )
+        raise TransitionError(
+            f"案件状态为“{lifecycle.STATUS_LABELS[ev.status]}”({ev.status})，不能{what}",
+            allowed=lifecycle.allowed_next(ev.status),
+            where="status",
+        )
+    if reassign and ev.assignee_id == worker_id:
+        raise ConflictError("案件已派给该网格员", where="worker_id")
+    deadline = None if ev.deadline_at else deadline_for(session, ev.category, ev.severity, now_utc())
+    if (
+        session.execute(
+            _ASSIGN, {"w": worker_id, "id": event_id, "deadline": deadline, "from_statuses": list(allowed)}
+        ).first()
+        is None
+    ):
+        raise ConflictError("案件状态已变化，请刷新后重试", where="status")
+    _move_task(session, ev.assignee_id if reassign else None, worker_id, area, ev.status)
+    log_action(
+        session,
+        event_id,
+        actor,
+        "reassign" if reassign else "assign",
+        from_status=ev.status,
+        to_status="dispatched",
+        note=note,
+        data={"worker_id": worker_id, "previous_worker_id": ev.assignee_id, "deadline_at": deadline},
+    )
+    return get_event(session, event_id, area)
+
+
+_WORKER_COLUMNS = (
+    "w.id, w.name, w.phone, w.home_grid_code AS grid_code, ST_X(w.geom) AS lon, ST_Y(w.geom) AS lat, "
+    "w.located_at, w.on_duty, w.available, w.skills, w.open_tasks, w.capacity"
+)
+
+
+def find_worker(session: Session, worker_id: int, area: str) -> dict[str, Any] | None:
+    """A worker whose home grid lies in the area, if any."""
+    row = (
+        session.execute(
+            text(f"SELECT {_WORKER_COLUMNS} FROM workers w WHERE w.id = :id AND w.home_grid_code LIKE :area"),
+            {"id": worker_id, "area": area_like(area)},
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def get_worker(session: Session, worker_id: int, area: str) -> dict[str, Any]:
+    """A worker in the area; NotFoundError otherwise."""
+    worker = find_worker(session, worker_id, area)
+    if worker is None:
+        raise NotFoundError(f"网格员 {worker_id} 不存在", where="worker_id")
+    return worker
+
+
+def set_worker_status(
+    session: Session, worker_id: int, *, area: str, on_duty: bool | None = None, available: bool | None = None
+) -> dict[str, Any]:
+    """Set a worker's on-duty and availability flags (a missing flag keeps its value)."""
+    get_worker(session, worker_id, area)
+    session.execute(
+        text(
+            "UPDATE workers SET on_duty = coalesce(:d, on_duty), available = coalesce(:a, available) "
+            "WHERE id = :id"
+        ),
+        {"d": on_duty, "a": available, "id": worker_id},
+    )
+    return get_worker(session, worker_id, area)
+
+
+# How far outside its county boundary a fix is; 0 inside. Geography gives metres.
+_OUTSIDE_M = text("""
+SELECT CASE WHEN ST_Covers(g.geom, p.pt) THEN 0 ELSE ST_Distance(g.geom::geography, p.pt::geography) END
+FROM grids g, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt) p
+WHERE g.code = :county AND g.valid_to IS NULL
+""")
+
+
+def set_worker_location(
+    session: Session,
+    worker_id: int,
+    lon: float,
+    lat: float,
+    *,
+    area: str,
+    at: datetime | None,
+    max_outside_m: float,
+) -> dict[str, Any]:
+    """Record a worker's WGS84 position; refuse one far outside the county; ignore an older fix."""
+    worker = get_worker(session, worker_id, area)
+    county = (worker["grid_code"] or area)[:6] + "000000000"
+    outside = session.execute(_OUTSIDE_M, {"lon": lon, "lat": lat, "county": county}).scalar()
+    if outside is not None and outside > max_outside_m:
+        raise OutsideCountyError(
+            f"位置 lon {lon}, lat {lat}（WGS84）在县界外约 {outside / 1000:,.1f} 公里，超过允许的 "
+            f"{max_outside_m / 1000:,.1f} 公里",
+            where="lon,lat",
+        )
+    applied = session.execute(
+        text(
+            "UPDATE workers SET geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), "
+            "located_at = coalesce(CAST(:at AS timestamptz), clock_timestamp()) "
+            "WHERE id = :id AND (located_at IS NULL OR located_at > clock_timestamp() "
+            "OR located_at <= coalesce(CAST(:at AS timestamptz), clock_timestamp())) "
+            "RETURNING id"
+        ),
+        {"lon": lon, "lat": lat, "at": at, "id": worker_id},
+    ).first()
+    return {**get_worker(session, worker_id, area), "applied": applied is not None}
+
+
+_QUEUE = text("""
+SELECT e.id, e.kind, e.category, e.severity, e.status, e.title, e.grid_code, e.reported_at, e.deadline_at,
+       e.escalation_level, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
+FROM events e
+WHERE e.status IN ('reported', 'registered') AND e.assignee_id IS NULL AND e.grid_code LIKE :area
+ORDER BY e.severity DESC, e.deadline_at ASC NULLS LAST, e.reported_at ASC, e.id
+LIMIT :limit
+""")
+_WORKER_TASKS = text("""
+SELECT w.id AS worker_id, w.name, w.home_grid_code AS grid_code, w.open_tasks, w.capacity, w.on_duty,
+       w.available,
+       json_agg(json_build_object('id', e.id, 'title', e.title, 'status', e.status, 'severity', e.severity,
+                                  'deadline_at', e.deadline_at)
+                ORDER BY e.deadline_at NULLS LAST, e.id) AS tasks
+FROM events e JOIN workers w ON w.id = e.assignee_id
+WHERE e.status IN ('dispatched', 'in_progress') AND e.grid_code LIKE :area
+GROUP BY w.id ORDER BY w.open_tasks DESC, w.id
+LIMIT :limit
+""")
+_DEPARTMENT_REQUESTS = text("""
+SELECT d.id AS department_id, d.name, d.kind,
+       json_agg(json_build_object('id', wh.id, 'event_id', wh.event_id, 'requested_at', wh.requested_at,
+                                  'respond_by', wh.respond_by, 'late', wh.respond_by < now())
+                ORDER BY wh.respond_by, wh.id) AS requests
+FROM whistles wh JOIN departments d ON d.id = wh.department_id JOIN events e ON e.id = wh.event_id
+WHERE wh.responded_at IS NULL AND e.grid_code LIKE :area
+GROUP BY d.id ORDER BY min(wh.respond_by), d.id
+LIMIT :limit
+""")
+
+
+def get_board(session: Session, area: str, limit: int = 100) -> dict[str, Any]:
+    """The dispatch board: unassigned queue, workers' open tasks, open requests, overdue per grid."""
+    params = {"area": area_like(area), "limit": limit}
+    return {
+        "queue": [dict(r) for r in session.execute(_QUEUE, params).mappings()],
+        "workers": [dict(r) for r in session.execute(_WORKER_TASKS, params).mappings()],
+        "departments": [dict(r) for r in session.execute(_DEPARTMENT_REQUESTS, params).mappings()],
+        "overdue_by_grid": count_overdue_by_grid(session, area, limit),
+    }

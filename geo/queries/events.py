@@ -1,0 +1,358 @@
+"""Cases: reporting with an idempotency key, possible duplicates, the timeline, deadlines and overdue lists.
+
+Every function takes the requester's `area` (a grid-code prefix): a case outside it is "not found",
+so its existence is not revealed. The SQL is hand-written (`text()`) because the dispatch columns of
+migration 0003 are not on the ORM model, and the idempotency upsert and the geography prefilters
+need exact control.
+"""
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.crs import to_wgs84_lonlat
+from geo.deadlines import HolidayCalendar, compute_deadline
+from geo.errors import (
+    IdempotencyKeyError,
+    InvalidInputError,
+    NotFoundError,
+    OutsideCountyError,
+    SwappedAxesError,
+)
+
+EVENT_COLUMNS = """
+    e.id, e.kind, e.category, e.severity, e.status, e.title, e.description, e.source, e.reported_at,
+    e.closed_at, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.grid_id, e.grid_code, e.assignee_id,
+    e.escalation_level, e.referral, e.referral_status, e.deadline_at, e.suspended_at, e.suspended_total,
+    e.handled_by, e.duplicate_of, e.created_at, e.updated_at"""
+_GET = text(f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = :id AND e.grid_code LIKE :area")
+_LOG = text("""
+INSERT INTO event_log (event_id, actor, action, from_status, to_status, note, data)
+VALUES (:event_id, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))
+""")
+_M_PER_DEG = 111_320.0
+
+
+@dataclass
+class ReportResult:
+    """A reported case, whether this request created it, and possible duplicates nearby."""
+
+    event: dict[str, Any]
+    created: bool
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+
+
+def area_like(area: str) -> str:
+    """The LIKE pattern of an area prefix (codes are digits only, so nothing needs escaping)."""
+    if not area.isdigit():
+        raise InvalidInputError(f"area must be a grid-code prefix of digits; got {area!r}", where="area")
+    return area + "%"
+
+
+def get_event(session: Session, event_id: int, area: str) -> dict[str, Any]:
+    """One case inside the area; NotFoundError otherwise (also when it exists elsewhere)."""
+    row = session.execute(_GET, {"id": event_id, "area": area_like(area)}).mappings().first()
+    if row is None:
+        raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
+    return dict(row)
+
+
+_LOCK = text(
+    "SELECT id, status, category, severity, assignee_id, handled_by, escalation_level, referral, "
+    "referral_status, deadline_at, suspended_at, grid_code FROM events "
+    "WHERE id = :id AND grid_code LIKE :area FOR UPDATE"
+)
+
+
+def lock_event(session: Session, event_id: int, area: str) -> Any:
+    """The case row, locked for this transaction; NotFoundError outside the area."""
+    row = session.execute(_LOCK, {"id": event_id, "area": area_like(area)}).first()
+    if row is None:
+        raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
+    return row
+
+
+def log_action(
+    session: Session,
+    event_id: int,
+    actor: str,
+    action: str,
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Record one change of a case (the timeline reads these rows)."""
+    session.execute(
+        _LOG,
+        {
+            "event_id": event_id,
+            "actor": actor,
+            "action": action,
+            "from_status": from_status,
+            "to_status": to_status,
+            "note": note or "",
+            "data": json.dumps(data or {}, default=str),
+        },
+    )
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    """A stable hash of a request body, to tell a resend from a different report under the same key."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _claim_key(session: Session, key: str, digest: str) -> int | None:
+    """Claim an idempotency key; return the event id of an earlier identical request, or None if new.
+
+    INSERT ... ON CONFLICT waits for a concurrent transaction holding the same key, so two resends
+    racing each other still produce one event.
+    """
+    claimed = session.execute(
+        text(
+            "INSERT INTO idempotency_keys (key, request_hash) VALUES (:key, :hash) "
+            "ON CONFLICT (key) DO NOTHING RETURNING key"
+        ),
+        {"key": key, "hash": digest},
+    ).first()
+    if claimed is not None:
+        return None
+    old = session.execute(
+        text("SELECT event_id, request_hash FROM idempotency_keys WHERE key = :key"), {"key": key}
+    ).one()
+    if old.request_hash != digest:
+        raise IdempotencyKeyError(
+            "Idempotency-Key 已用于另一份不同的上报；新的上报请换一个新的键", where="Idempotency-Key"
+        )
+    return old.event_id
+
+
+def _small_grid_code(session: Session, lon: float, lat: float) -> str | None:
+    return session.execute(
+        text("SELECT code FROM gridgov_small_grid_at(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"),
+        {"lon": lon, "lat": lat},
+    ).scalar()
+
+
+def locate_in_area(session: Session, lon: float, lat: float, area: str) -> str:
+    """The small grid code of a WGS84 point inside the area; says so when lon/lat look swapped."""
+    code = _small_grid_code(session, lon, lat)
+    if code is not None and code.startswith(area):
+        return code
+    if -90 <= lon <= 90 and -180 <= lat <= 180:
+        swapped = _small_grid_code(session, lat, lon)
+        if swapped is not None and swapped.startswith(area):
+            raise SwappedAxesError(
+                f"经纬度疑似颠倒：lon {lon}, lat {lat} 不在任何网格内，而 lon {lat}, lat {lon} 在网格内；"
+                "请按 lon（经度）, lat（纬度）的顺序提交",
+                where="lon,lat",
+            )
+    raise OutsideCountyError(f"位置 lon {lon}, lat {lat}（WGS84）不在您辖区内的任何网格中", where="lon,lat")
+
+
+_INSERT = text("""
+INSERT INTO events (kind, category, severity, title, description, source, reported_at, geom,
+                    wage_owed, wage_recovered, wage_workers)
+SELECT c.kind, c.code, CAST(:severity AS smallint), CAST(:title AS text), CAST(:description AS text),
+       CAST(:source AS text), coalesce(CAST(:reported_at AS timestamptz), now()),
+       ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), CAST(:wage_owed AS numeric),
+       CAST(:wage_recovered AS numeric), CAST(:wage_workers AS integer)
+FROM categories c WHERE c.code = :category AND (CAST(:kind AS text) IS NULL OR c.kind = :kind)
+RETURNING id
+""")
+
+
+def _insert_event(session: Session, body: dict[str, Any], lon: float, lat: float) -> int:
+    params = {
+        k: body.get(k)
+        for k in (
+            "kind",
+            "category",
+            "severity",
+            "title",
+            "description",
+            "source",
+            "reported_at",
+            "wage_owed",
+            "wage_recovered",
+            "wage_workers",
+        )
+    }
+    params.update(title=params["title"] or "", description=params["description"] or "", lon=lon, lat=lat)
+    event_id = session.execute(_INSERT, params).scalar()
+    if event_id is None:
+        raise InvalidInputError(
+            f"未知的类别 {body.get('category')!r}（或与 kind {body.get('kind')!r} 不符）", where="category"
+        )
+    for party in body.get("parties") or []:
+        session.execute(
+            text("INSERT INTO parties (event_id, role, name, phone) VALUES (:e, :role, :name, :phone)"),
+            {"e": event_id, "role": party["role"], "name": party["name"], "phone": party.get("phone")},
+        )
+    return event_id
+
+
+def report_event(
+    session: Session,
+    body: dict[str, Any],
+    *,
+    area: str,
+    actor: str,
+    key: str | None,
+    duplicate_radius_m: float,
+    duplicate_window_h: float,
+) -> ReportResult:
+    """Record a reported case once per idempotency key; find its small grid and possible duplicates.
+
+    `body` holds the EventCreate fields; lon/lat are in `body["crs"]` (wgs84, gcj02 or bd09).
+    """
+    if key is not None:
+        earlier = _claim_key(session, key, request_hash(body))
+        if earlier is not None:
+            event = get_event(session, earlier, area)
+            return ReportResult(
+                event, False, find_duplicates(session, earlier, area, duplicate_radius_m, duplicate_window_h)
+            )
+    lon_a, lat_a = to_wgs84_lonlat(body["lon"], body["lat"], body.get("crs") or "wgs84")
+    lon, lat = float(lon_a), float(lat_a)
+    locate_in_area(session, lon, lat, area)
+    event_id = _insert_event(session, body, lon, lat)
+    if key is not None:
+        session.execute(
+            text("UPDATE idempotency_keys SET event_id = :e WHERE key = :key"), {"e": event_id, "key": key}
+        )
+    log_action(
+        session,
+        event_id,
+        actor,
+        "report",
+        to_status="reported",
+        data={"source": body.get("source"), "crs": body.get("crs") or "wgs84", "idempotency_key": key},
+    )
+    duplicates = find_duplicates(session, event_id, area, duplicate_radius_m, duplicate_window_h)
+    return ReportResult(get_event(session, event_id, area), True, duplicates)
+
+
+# Geography gives metres; the degree box before it lets the GiST index on events.geom do the work.
+_DUPLICATES = text("""
+SELECT e.id, e.title, e.status, e.reported_at, e.grid_code,
+       ST_Distance(e.geom::geography, n.geom::geography) AS distance_m
+FROM events n
+JOIN events e ON e.category = n.category AND e.id <> n.id
+             AND e.geom && ST_Expand(n.geom, :deg)
+             AND ST_DWithin(e.geom::geography, n.geom::geography, :radius)
+WHERE n.id = :id
+  AND e.status NOT IN ('rejected', 'duplicate')
+  AND e.reported_at BETWEEN n.reported_at - :window AND n.reported_at + :window
+  AND e.grid_code LIKE :area
+ORDER BY distance_m, e.id
+LIMIT 10
+""")
+
+
+def find_duplicates(
+    session: Session, event_id: int, area: str, radius_m: float, window_h: float
+) -> list[dict[str, Any]]:
+    """Cases of the same category within `radius_m` metres and `window_h` hours of this one."""
+    lat = (
+        session.execute(text("SELECT ST_Y(geom) FROM events WHERE id = :id"), {"id": event_id}).scalar()
+        or 0.0
+    )
+    deg = radius_m / (_M_PER_DEG * max(math.cos(math.radians(lat)), 0.01)) * 1.05
+    rows = session.execute(
+        _DUPLICATES,
+        {
+            "id": event_id,
+            "deg": deg,
+            "radius": radius_m,
+            "area": area_like(area),
+            "window": timedelta(hours=window_h),
+        },
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def load_calendar(session: Session) -> HolidayCalendar:
+    """The holiday calendar (days off and adjusted working weekends) from the `holidays` table."""
+    return HolidayCalendar.from_rows(
+        (row.day, row.workday) for row in session.execute(text("SELECT day, workday FROM holidays"))
+    )
+
+
+def deadline_for(session: Session, category: str, severity: int, start: datetime) -> datetime | None:
+    """The deadline of a case registered at `start`, from its category's (or the default) time limit."""
+    limit = session.execute(
+        text(
+            "SELECT amount, unit FROM time_limits WHERE severity = :s AND category IN (:c, '*') "
+            "ORDER BY category = '*' LIMIT 1"
+        ),
+        {"s": severity, "c": category},
+    ).first()
+    if limit is None:
+        return None
+    return compute_deadline(start, limit.amount, limit.unit, load_calendar(session))
+
+
+def now_utc() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def get_timeline(session: Session, event_id: int, area: str) -> list[dict[str, Any]]:
+    """Every recorded change of a case, oldest first."""
+    get_event(session, event_id, area)
+    rows = session.execute(
+        text(
+            "SELECT id, at, actor, action, from_status, to_status, note, data FROM event_log "
+            "WHERE event_id = :id ORDER BY at, id"
+        ),
+        {"id": event_id},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def list_overdue(session: Session, area: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Open cases past their deadline (view event_overdue), longest overdue first."""
+    rows = session.execute(
+        text(
+            f"SELECT {EVENT_COLUMNS}, o.overdue_by FROM event_overdue o JOIN events e ON e.id = o.id "
+            "WHERE o.grid_code LIKE :area ORDER BY o.deadline_at, o.id LIMIT :limit"
+        ),
+        {"area": area_like(area), "limit": limit},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def list_due_soon(session: Session, area: str, hours: float, limit: int = 100) -> list[dict[str, Any]]:
+    """Open, running cases whose deadline falls within the next `hours` hours, soonest first."""
+    rows = session.execute(
+        text(
+            f"SELECT {EVENT_COLUMNS} FROM events e "
+            "WHERE e.status IN ('registered','dispatched','in_progress') AND e.suspended_at IS NULL "
+            "AND e.deadline_at >= now() AND e.deadline_at < now() + :within AND e.grid_code LIKE :area "
+            "ORDER BY e.deadline_at, e.id LIMIT :limit"
+        ),
+        {"within": timedelta(hours=hours), "area": area_like(area), "limit": limit},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def count_overdue_by_grid(session: Session, area: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """How many overdue cases each small grid holds (grid code, name, count), most first."""
+    rows = session.execute(
+        text(
+            "SELECT o.grid_code, g.name, count(*) AS overdue FROM event_overdue o "
+            "LEFT JOIN grids g ON g.code = o.grid_code AND g.valid_to IS NULL "
+            "WHERE o.grid_code LIKE :area GROUP BY o.grid_code, g.name "
+            "ORDER BY overdue DESC, o.grid_code LIMIT :limit"
+        ),
+        {"area": area_like(area), "limit": limit},
+    ).mappings()
+    return [dict(r) for r in rows]
