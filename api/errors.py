@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo import errors as geo_errors
+from layers import errors as layer_errors
 
 log = logging.getLogger("gridgov.api")
 
@@ -16,20 +17,33 @@ PROBLEM_JSON = "application/problem+json"
 
 # Most specific first: the first matching class decides.
 PROBLEMS: list[tuple[type[Exception], int, str]] = [
+    (layer_errors.LayerNotFoundError, 404, "Layer not found"),
+    (layer_errors.FeatureNotFoundError, 404, "Feature not found"),
+    (layer_errors.RendererNotSupportedError, 400, "Renderer not supported"),
+    (layer_errors.InvalidBBoxError, 400, "Invalid bbox"),
+    (layer_errors.InvalidDatetimeError, 400, "Invalid datetime"),
+    (layer_errors.LimitOutOfRangeError, 400, "Limit out of range"),
+    (layer_errors.UnknownFilterError, 400, "Unknown filter property"),
+    (layer_errors.InvalidFilterValueError, 400, "Invalid filter value"),
+    (layer_errors.InvalidTileError, 400, "Invalid tile"),
     (geo_errors.GridNotFoundError, 404, "Grid not found"),
     (geo_errors.NotFoundError, 404, "Not found"),
     (geo_errors.NestingError, 422, "Grids do not nest"),
     (geo_errors.UnknownCrsError, 400, "Unknown coordinate reference system"),
     (geo_errors.SwappedAxesError, 422, "Longitude and latitude swapped"),
     (geo_errors.OutsideCountyError, 422, "Outside the county"),
+    (geo_errors.IdempotencyKeyError, 422, "Idempotency-Key reused"),
     (geo_errors.InvalidGeometryError, 422, "Invalid geometry"),
     (geo_errors.InvalidInputError, 400, "Invalid input"),
+    (geo_errors.TransitionError, 409, "Illegal status transition"),
     (geo_errors.ConflictError, 409, "Conflict"),
     (geo_errors.GeoError, 400, "Bad request"),
 ]
 
 
-def problem(request: Request, status: int, title: str, detail: str, code: str, **extra: object) -> JSONResponse:
+def problem(
+    request: Request, status: int, title: str, detail: str, code: str, **extra: object
+) -> JSONResponse:
     """A problem+json response."""
     body = {
         "type": f"https://gridgov.example/problems/{code}",
@@ -45,7 +59,16 @@ def problem(request: Request, status: int, title: str, detail: str, code: str, *
 
 def _domain_handler(status: int, title: str):
     def handle(request: Request, exc: geo_errors.GeoError) -> JSONResponse:
-        return problem(request, status, title, exc.message, exc.code, where=exc.where, errors=exc.errors or None)
+        return problem(
+            request,
+            status,
+            title,
+            exc.message,
+            exc.code,
+            where=exc.where,
+            errors=exc.errors or None,
+            allowed=getattr(exc, "allowed", None),
+        )
 
     return handle
 
@@ -59,7 +82,8 @@ def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse
 
 def _validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
@@ -70,13 +94,19 @@ def _validation_handler(request: Request, exc: RequestValidationError) -> JSONRe
 def _database_down_handler(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", exc)
     return problem(
-        request, 503, "Database unavailable", "the database is not answering; try again shortly", "db_unavailable"
+        request,
+        503,
+        "Database unavailable",
+        "the database is not answering; try again shortly",
+        "db_unavailable",
     )
 
 
 def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s", request.url.path)
-    return problem(request, 500, "Internal error", "an unexpected error occurred; it has been logged", "internal")
+    return problem(
+        request, 500, "Internal error", "an unexpected error occurred; it has been logged", "internal"
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

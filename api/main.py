@@ -8,6 +8,12 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.routers import health
+from api.routers import maps as maps_router
+from api.routers import ogc as ogc_router
+from api.routers import tiles as tiles_router
+from api.routers import board as board_router
+from api.routers import events as events_router
+from api.routers import workers as workers_router
 from api.settings import ApiSettings, get_api_settings
 from geo.db import make_engine, make_sessionmaker
 from geo.settings import DbSettings, get_db_settings
@@ -36,6 +42,12 @@ def create_app(api_settings: ApiSettings | None = None, db_settings: DbSettings 
     app.state.api_settings = api_settings
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(maps_router.router)
+    app.include_router(ogc_router.router)
+    app.include_router(tiles_router.router)
+    app.include_router(events_router.router)
+    app.include_router(workers_router.router)
+    app.include_router(board_router.router)
     static = api_settings.web_dir / "static"
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")

@@ -1,0 +1,166 @@
+"""OGC API – Features, Part 1: Core, GeoJSON encoding, under /ogc.
+
+Readable by GDAL's OAPIF driver, QGIS and OWSLib. Features are serialised by PostGIS and streamed as
+bytes; this router only shapes documents and links. Paging uses keyset `next` links (`after` = the
+last id), so a client following them sees every feature exactly once even while new cases arrive.
+"""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from api.deps import SessionDep, UserDep
+from api.deps_layers import (
+    CRS84,
+    LayerDep,
+    LayerQueryDep,
+    LayerSettingsDep,
+    OutputCrsDep,
+    RegistryDep,
+)
+from geo.queries.layers import area_extent
+from layers import geojson
+from layers.model import LayerDef
+
+router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
+
+JSON = "application/json"
+GEOJSON = geojson.MEDIA_TYPE
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+
+
+def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict:
+    link = {"href": href, "rel": rel, "type": type_}
+    if title:
+        link["title"] = title
+    return link
+
+
+def _collection(request: Request, layer: LayerDef, bbox: list[float] | None) -> dict:
+    """The collection document of a layer."""
+    self_url = str(request.url_for("ogc_collection", layer_id=layer.id))
+    items_url = str(request.url_for("ogc_items", layer_id=layer.id))
+    doc = {
+        "id": layer.id,
+        "title": layer.title,
+        "description": layer.description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "geometryType": layer.geometry_type,
+        "properties": list(layer.properties),
+        "filters": dict(layer.filters),
+        "links": [
+            _link(self_url, "self", JSON, layer.title),
+            _link(items_url, "items", GEOJSON, f"{layer.title}（GeoJSON）"),
+        ],
+    }
+    if bbox:
+        doc["extent"] = {"spatial": {"bbox": [bbox], "crs": CRS84}}
+    return doc
+
+
+@router.get("", name="ogc_landing")
+def landing(request: Request) -> dict:
+    """The landing page: links to the API definition, conformance and the collections."""
+    return {
+        "title": "gridgov 网格化社会治理地图要素服务",
+        "description": "OGC API – Features: grids, cases, workers, facilities and risk",
+        "links": [
+            _link(str(request.url_for("ogc_landing")), "self", JSON, "本页"),
+            _link(str(request.url_for("ogc_conformance")), "conformance", JSON, "符合类"),
+            _link(str(request.url_for("ogc_collections")), "data", JSON, "图层集合"),
+            _link(
+                str(request.base_url).rstrip("/") + "/openapi.json",
+                "service-desc",
+                "application/vnd.oai.openapi+json;version=3.0",
+                "OpenAPI",
+            ),
+            _link(str(request.base_url).rstrip("/") + "/docs", "service-doc", "text/html", "API 文档"),
+        ],
+    }
+
+
+@router.get("/conformance", name="ogc_conformance")
+def conformance() -> dict:
+    """The conformance classes this service implements."""
+    return {"conformsTo": CONFORMANCE}
+
+
+@router.get("/collections", name="ogc_collections")
+def collections(request: Request, session: SessionDep, user: UserDep, registry: RegistryDep) -> dict:
+    """Every layer as a feature collection, with the extent of the user's area."""
+    bbox = area_extent(session, user.area)
+    return {
+        "links": [_link(str(request.url_for("ogc_collections")), "self", JSON)],
+        "collections": [_collection(request, layer, bbox) for layer in registry],
+    }
+
+
+@router.get("/collections/{layer_id}", name="ogc_collection")
+def collection(request: Request, layer: LayerDep, session: SessionDep, user: UserDep) -> dict:
+    """One collection: title, geometry type, properties and filters, extent (computed in PostGIS)."""
+    return _collection(request, layer, area_extent(session, user.area))
+
+
+def _items_links(request: Request, layer: LayerDef, page: geojson.FeaturePage) -> list[dict]:
+    links = [
+        _link(str(request.url), "self", GEOJSON),
+        _link(str(request.url_for("ogc_collection", layer_id=layer.id)), "collection", JSON),
+    ]
+    if page.has_more and page.last_id is not None:
+        url = request.url.remove_query_params("offset").include_query_params(after=page.last_id)
+        links.append(_link(str(url), "next", GEOJSON, "下一页"))
+    return links
+
+
+@router.get(
+    "/collections/{layer_id}/items",
+    name="ogc_items",
+    response_class=StreamingResponse,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def items(
+    request: Request,
+    layer: LayerDep,
+    query: LayerQueryDep,
+    session: SessionDep,
+    settings: LayerSettingsDep,
+    crs: OutputCrsDep,
+) -> StreamingResponse:
+    """Features with `bbox` (WGS84), `datetime` (instant or interval, `..` open), `limit`, property filters.
+
+    Any other query parameter must name a filterable property of the layer (see the collection's
+    `filters`); several values are comma-separated. `crs=gcj02` shifts coordinates for Gaode basemaps.
+    """
+    page = geojson.get_page(session, layer, query, settings, crs)
+    body = geojson.collection_bytes(page, _items_links(request, layer, page))
+    return StreamingResponse(body, media_type=GEOJSON, headers=_cache(settings))
+
+
+@router.get(
+    "/collections/{layer_id}/items/{feature_id}",
+    name="ogc_item",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def item(
+    feature_id: str,
+    layer: LayerDep,
+    session: SessionDep,
+    user: UserDep,
+    settings: LayerSettingsDep,
+    crs: OutputCrsDep,
+) -> Response:
+    """One feature by id (404 problem+json when it is not in the layer or not in the user's area)."""
+    body = geojson.get_feature(session, layer, user.area, feature_id, settings, crs)
+    return Response(body, media_type=GEOJSON, headers=_cache(settings))
+
+
+def _cache(settings: LayerSettingsDep) -> dict[str, str]:
+    """Per-user data (jurisdiction): private; revalidate unless a max-age is configured."""
+    age = settings.cache_max_age
+    return {"Cache-Control": f"private, max-age={age}" if age else "private, no-cache"}

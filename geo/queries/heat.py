@@ -1,0 +1,276 @@
+"""Aggregations behind the Folium maps: heat cells, weekly heat cells, and the rows the county map draws.
+
+Heatmaps never ship raw points: events are binned in PostGIS into square cells (floor of lon/lat over
+the cell size, the same partition as ST_SquareGrid in EPSG:4326) and each cell becomes one weighted
+point at the mean position of its events. The cell size follows the zoom, and doubles until the
+number of cells fits the cap, so a page stays small at any data volume.
+
+Every query is restricted to the requester's area: rows whose grid_code starts with `area`.
+Coordinates are WGS84 lon/lat (EPSG:4326); the map layer swaps them for Leaflet.
+"""
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.types import Text
+
+from geo.errors import InvalidInputError
+from geo.models import EVENT_STATUSES
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+EVENT_LAYERS = {"disputes": "dispute", "hazards": "hazard", "appeals": "appeal"}
+OPEN_STATUSES = ("reported", "registered", "dispatched", "in_progress", "handled", "verified")
+MIN_ZOOM, MAX_ZOOM = 3, 18
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events a heatmap counts: one kind, a local-date range (inclusive), categories, statuses."""
+
+    kind: str
+    since: date | None = None
+    until: date | None = None
+    categories: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+
+    def params(self, area: str) -> dict[str, Any]:
+        """Bound parameters of the filter; dates become [since 00:00, until+1 00:00) in China time."""
+        start = datetime.combine(self.since, time(), LOCAL_TZ) if self.since else None
+        end = datetime.combine(self.until + timedelta(days=1), time(), LOCAL_TZ) if self.until else None
+        return {
+            "kind": self.kind,
+            "area_like": area_like(area),
+            "since": start,
+            "until": end,
+            "cats": list(self.categories) or None,
+            "sts": list(self.statuses) or None,
+        }
+
+
+def area_like(area: str) -> str:
+    """The LIKE pattern of an area (grid-code prefix); refuses anything but digits."""
+    if not area.isdigit() or len(area) > 15:
+        raise InvalidInputError(f"area must be a grid-code prefix of digits; got {area!r}", where="area")
+    return area + "%"
+
+
+def _parse_date(value: str | None, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a date YYYY-MM-DD; got {value!r}", where=name) from None
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def parse_event_filter(
+    session: Session,
+    layer: str,
+    since: str | None = None,
+    until: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+) -> EventFilter:
+    """Check heatmap parameters (raising InvalidInputError naming the field) and build the filter."""
+    if layer not in EVENT_LAYERS:
+        raise InvalidInputError(
+            f"layer must be one of {', '.join(EVENT_LAYERS)}; got {layer!r}", where="layer"
+        )
+    kind = EVENT_LAYERS[layer]
+    start, end = _parse_date(since, "from"), _parse_date(until, "to")
+    if start and end and start > end:
+        raise InvalidInputError(f"from ({start}) is after to ({end})", where="from")
+    cats, sts = _split(category), _split(status)
+    known = set(list_category_codes(session, kind))
+    if bad := [c for c in cats if c not in known]:
+        raise InvalidInputError(
+            f"unknown {kind} category {bad[0]!r}; known: {', '.join(sorted(known))}", where="category"
+        )
+    if bad := [s for s in sts if s not in EVENT_STATUSES]:
+        raise InvalidInputError(
+            f"unknown status {bad[0]!r}; known: {', '.join(EVENT_STATUSES)}", where="status"
+        )
+    return EventFilter(kind, start, end, cats, sts)
+
+
+def list_category_codes(session: Session, kind: str) -> list[str]:
+    """Category codes of one event kind."""
+    rows = session.execute(
+        text("SELECT code FROM categories WHERE kind = :k ORDER BY sort_order"), {"k": kind}
+    )
+    return [r[0] for r in rows]
+
+
+def list_category_labels(session: Session) -> dict[str, str]:
+    """Chinese label of every category code."""
+    return dict(session.execute(text("SELECT code, label_zh FROM categories")).all())
+
+
+_WHERE = """
+WHERE e.kind = :kind AND e.grid_code LIKE :area_like
+  AND (CAST(:since AS timestamptz) IS NULL OR e.reported_at >= CAST(:since AS timestamptz))
+  AND (CAST(:until AS timestamptz) IS NULL OR e.reported_at < CAST(:until AS timestamptz))
+  AND (CAST(:cats AS text[]) IS NULL OR e.category = ANY(CAST(:cats AS text[])))
+  AND (CAST(:sts AS text[]) IS NULL OR e.status = ANY(CAST(:sts AS text[])))
+"""
+_ARRAYS = (bindparam("cats", type_=ARRAY(Text)), bindparam("sts", type_=ARRAY(Text)))
+
+
+# Raw SQL: a GROUP BY over computed cell indices, which the ORM would only obscure. One row per
+# non-empty cell, at the mean position of its events rounded to 1e-5 degrees (about a metre).
+# PostgreSQL returns the number of cells and, only when it is within :max_cells, the cells as one
+# JSON text (parsing one string is far cheaper than fetching thousands of rows), so an oversized
+# try costs no transfer. `week` adds a leading Monday (China time) to each cell.
+def _cells_sql(week: bool) -> Any:
+    """The cell query, optionally per week; identifiers are constants, values are bound."""
+    week_col = (
+        "(date_trunc('week', e.reported_at AT TIME ZONE 'Asia/Shanghai'))::date AS week," if week else ""
+    )
+    w = "week," if week else ""
+    return text(f"""
+WITH cells AS (
+    SELECT {week_col}
+           round(avg(ST_X(e.geom))::numeric, 5)::float8 AS lon,
+           round(avg(ST_Y(e.geom))::numeric, 5)::float8 AS lat, count(*) AS n
+    FROM events e {_WHERE}
+    GROUP BY {w} floor(ST_X(e.geom) / :cell), floor(ST_Y(e.geom) / :cell)
+)
+SELECT count(*) AS cells,
+       CASE WHEN count(*) <= :max_cells
+            THEN coalesce(json_agg(json_build_array({w} lon, lat, n)
+                                   ORDER BY {w} n DESC, lon, lat), '[]')::text
+       END AS data
+FROM cells
+""").bindparams(*_ARRAYS)
+
+
+_CELLS = _cells_sql(week=False)
+_WEEKLY = _cells_sql(week=True)
+
+_COUNT = text("SELECT count(*) FROM events e" + _WHERE).bindparams(*_ARRAYS)
+
+
+def count_events(session: Session, area: str, flt: EventFilter) -> int:
+    """Number of events matching the filter in the area."""
+    return int(session.execute(_COUNT, flt.params(area)).scalar_one())
+
+
+def _cells(
+    session: Session, sql: Any, area: str, flt: EventFilter, cell_deg: float, max_cells: int
+) -> tuple[int, list[list[Any]] | None]:
+    """Run a cell query: the number of cells, and the cells when at most `max_cells`."""
+    row = session.execute(sql, {**flt.params(area), "cell": cell_deg, "max_cells": max_cells}).one()
+    return int(row.cells), (json.loads(row.data) if row.data is not None else None)
+
+
+def _fit(
+    session: Session, sql: Any, area: str, flt: EventFilter, cell_deg: float, max_cells: int
+) -> tuple[list[list[Any]], float]:
+    """Cells, growing the cell by powers of two until at most `max_cells` come back.
+
+    Cell counts shrink roughly with the square of the cell size, so the jump is estimated from the
+    overshoot (usually one retry); a cell wider than the world always fits.
+    """
+    while True:
+        n, cells = _cells(session, sql, area, flt, cell_deg, max_cells)
+        if cells is not None or cell_deg >= 360:
+            return cells or [], cell_deg
+        cell_deg *= 2 ** max(1, math.ceil(math.log2(math.sqrt(n / max(max_cells, 1)))))
+
+
+def list_heat_cells(session: Session, area: str, flt: EventFilter, cell_deg: float) -> list[list[float]]:
+    """[lon, lat, count] per non-empty square cell of `cell_deg` degrees, biggest first."""
+    return _cells(session, _CELLS, area, flt, cell_deg, 2**31 - 1)[1] or []
+
+
+def fit_heat_cells(
+    session: Session, area: str, flt: EventFilter, cell_deg: float, max_cells: int
+) -> tuple[list[list[float]], float]:
+    """Heat cells ([lon, lat, count]) of at least `cell_deg` degrees, at most `max_cells` of them."""
+    return _fit(session, _CELLS, area, flt, cell_deg, max_cells)
+
+
+def fit_weekly_cells(
+    session: Session, area: str, flt: EventFilter, cell_deg: float, max_cells: int
+) -> tuple[list[list[Any]], float]:
+    """Weekly cells (["YYYY-MM-DD" Monday, lon, lat, count]), at most `max_cells` over all weeks."""
+    return _fit(session, _WEEKLY, area, flt, cell_deg, max_cells)
+
+
+_EXTENT = text("""
+SELECT ST_XMin(x) AS minx, ST_YMin(x) AS miny, ST_XMax(x) AS maxx, ST_YMax(x) AS maxy
+FROM (SELECT ST_Extent(geom) AS x FROM grids WHERE valid_to IS NULL AND code LIKE :area_like) s
+""")
+
+
+def get_area_extent(session: Session, area: str) -> tuple[float, float, float, float]:
+    """Bounding box (minx, miny, maxx, maxy, EPSG:4326) of the current grids of an area."""
+    row = session.execute(_EXTENT, {"area_like": area_like(area)}).one()
+    if row.minx is None:
+        raise InvalidInputError(f"no grids in area {area}", where="area")
+    return (row.minx, row.miny, row.maxx, row.maxy)
+
+
+def fit_zoom(bbox: tuple[float, float, float, float], width_px: int = 1200, height_px: int = 800) -> int:
+    """The web-mercator zoom at which a bbox fits a viewport of the given size."""
+    minx, miny, maxx, maxy = bbox
+    lat = math.radians((miny + maxy) / 2)
+    wz = math.log2(width_px * 360 / (256 * max(maxx - minx, 1e-6)))
+    hz = math.log2(height_px * 360 * math.cos(lat) / (256 * max(maxy - miny, 1e-6)))
+    return max(MIN_ZOOM, min(MAX_ZOOM, math.floor(min(wz, hz))))
+
+
+def cell_for_zoom(zoom: int, cell_px: int = 8) -> float:
+    """Cell size in degrees that spans `cell_px` screen pixels (of longitude) at a zoom."""
+    if not MIN_ZOOM <= zoom <= MAX_ZOOM:
+        raise InvalidInputError(f"zoom must be {MIN_ZOOM}..{MAX_ZOOM}; got {zoom}", where="zoom")
+    return 360.0 / float(2**zoom) / 256 * cell_px
+
+
+# Open events plus those reported in the last :recent_days, newest first, at most :per_kind of each
+# kind, with how many there are in all. Raw SQL: the UNION lets each half use its index (the
+# partial events_open index, and events_kind_time), where an OR forces a scan of every event.
+_MAP_EVENTS = text("""
+WITH picked AS (
+    SELECT e.id FROM events e
+    WHERE e.status NOT IN ('closed', 'rejected', 'duplicate') AND e.grid_code LIKE :area_like
+    UNION
+    SELECT e.id FROM events e
+    WHERE e.kind IN ('dispute', 'hazard', 'appeal') AND e.grid_code LIKE :area_like
+      AND e.reported_at >= CAST(:as_of AS timestamptz) - make_interval(days => :recent_days)
+), ranked AS (
+    SELECT e.id, e.kind, e.category, e.status, e.severity, e.reported_at, e.grid_code, e.geom,
+           row_number() OVER (PARTITION BY e.kind ORDER BY e.reported_at DESC, e.id DESC) AS rank,
+           count(*) OVER (PARTITION BY e.kind) AS total
+    FROM events e JOIN picked USING (id)
+)
+SELECT id, kind, category, status, severity, reported_at, grid_code, total,
+       round(ST_X(geom)::numeric, 4)::float8 AS lon, round(ST_Y(geom)::numeric, 4)::float8 AS lat
+FROM ranked WHERE rank <= :per_kind ORDER BY kind, rank
+""")
+
+
+def list_map_events(
+    session: Session, area: str, *, as_of: datetime, recent_days: int = 30, per_kind: int = 1000
+) -> list[Any]:
+    """Open and recent events, newest first, at most `per_kind` of each kind; `total` = all of that kind."""
+    params = {"area_like": area_like(area), "as_of": as_of, "recent_days": recent_days, "per_kind": per_kind}
+    return list(session.execute(_MAP_EVENTS, params))
+
+
+def get_latest_report(session: Session, area: str) -> datetime | None:
+    """When the newest event of the area was reported (the demo's 'now')."""
+    sql = text("SELECT max(reported_at) FROM events WHERE grid_code LIKE :area_like")
+    latest: datetime | None = session.execute(sql, {"area_like": area_like(area)}).scalar_one()
+    return latest

@@ -1,0 +1,159 @@
+"""Row sources of the map layers: one query per layer, already restricted to the requester's area.
+
+Each function returns a textual SELECT with the columns `id`, `geom` (EPSG:4326) and the layer's
+properties, for the layer package to wrap (GeoJSON, MVT, heatmaps). They are hand-written SQL
+because the outputs wrap them as subqueries: PostgreSQL flattens them, so a bbox or property
+filter on the outer query still reaches the GiST and b-tree indexes of the base table.
+`area` is a grid-code prefix ("620121" = the county); it is always a bound parameter.
+"""
+
+from sqlalchemy import column, text
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import TextualSelect
+
+
+def display_code(expr: str) -> str:
+    """SQL showing a 15-digit code as 620121-003-017-008 (`expr` is a trusted column expression)."""
+    return (
+        f"(left({expr}, 6) || '-' || substr({expr}, 7, 3) || '-' || substr({expr}, 10, 3)"
+        f" || '-' || substr({expr}, 13, 3))"
+    )
+
+
+def textual(sql: str | TextClause, names: tuple[str, ...], **params: object) -> TextualSelect:
+    """Wrap SQL text as a selectable with named columns and bound parameters."""
+    clause = text(sql) if isinstance(sql, str) else sql
+    return clause.bindparams(**params).columns(*(column(n) for n in names))
+
+
+# The township of a grid code: same 9-digit prefix, level township, current.
+_TOWNSHIP_OF = """LEFT JOIN grids t ON t.code = left({code}, 9) || '000000'
+       AND t.level = 'township' AND t.valid_to IS NULL"""
+
+EVENT_COLUMNS = (
+    "id",
+    "geom",
+    "category",
+    "category_label",
+    "severity",
+    "status",
+    "reported_at",
+    "township_code",
+    "township",
+    "grid_code",
+)
+
+# Events of one kind in the area. Parties (personal data) are never joined here.
+_EVENTS = f"""
+SELECT e.id, e.geom, e.category, c.label_zh AS category_label, e.severity, e.status, e.reported_at,
+       {display_code("t.code")} AS township_code, t.name AS township,
+       {display_code("e.grid_code")} AS grid_code
+FROM events e
+JOIN categories c ON c.code = e.category
+{_TOWNSHIP_OF.format(code="e.grid_code")}
+WHERE e.kind = :kind AND e.grid_code LIKE :area || '%'
+"""
+
+
+def events_source(area: str, kind: str) -> TextualSelect:
+    """Events of a kind (dispute, hazard, appeal) in the area, without any personal data."""
+    return textual(_EVENTS, EVENT_COLUMNS, kind=kind, area=area)
+
+
+GRID_COLUMNS = ("id", "geom", "code", "name", "level", "township", "area_m2", "worker")
+
+# Current small grids with their township and grid worker.
+_GRIDS = f"""
+SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, g.level, t.name AS township,
+       round(g.area_m2)::bigint AS area_m2, w.name AS worker
+FROM grids g
+{_TOWNSHIP_OF.format(code="g.code")}
+LEFT JOIN workers w ON w.id = g.worker_id
+WHERE g.level = 'grid' AND g.valid_to IS NULL AND g.code LIKE :area || '%'
+"""
+
+
+def grids_source(area: str) -> TextualSelect:
+    """Current small grids in the area."""
+    return textual(_GRIDS, GRID_COLUMNS, area=area)
+
+
+TOWNSHIP_COLUMNS = ("id", "geom", "code", "name", "area_m2")
+
+_TOWNSHIPS = f"""
+SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, round(g.area_m2)::bigint AS area_m2
+FROM grids g
+WHERE g.level = 'township' AND g.valid_to IS NULL AND g.code LIKE :area || '%'
+"""
+
+
+def townships_source(area: str) -> TextualSelect:
+    """Current townships in the area."""
+    return textual(_TOWNSHIPS, TOWNSHIP_COLUMNS, area=area)
+
+
+VILLAGE_COLUMNS = ("id", "geom", "code", "name", "township", "area_m2")
+
+_VILLAGES = f"""
+SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, t.name AS township,
+       round(g.area_m2)::bigint AS area_m2
+FROM grids g
+{_TOWNSHIP_OF.format(code="g.code")}
+WHERE g.level = 'village' AND g.valid_to IS NULL AND g.code LIKE :area || '%'
+"""
+
+
+def villages_source(area: str) -> TextualSelect:
+    """Current villages in the area."""
+    return textual(_VILLAGES, VILLAGE_COLUMNS, area=area)
+
+
+WORKER_COLUMNS = ("id", "geom", "name", "grid_code", "on_duty", "available", "open_tasks", "located_at")
+
+# Workers with a known position whose home grid is in the area (names are masked by a later issue).
+_WORKERS = f"""
+SELECT w.id, w.geom, w.name, {display_code("w.home_grid_code")} AS grid_code, w.on_duty, w.available,
+       w.open_tasks, w.located_at
+FROM workers w
+WHERE w.geom IS NOT NULL AND w.home_grid_code LIKE :area || '%'
+"""
+
+
+def workers_source(area: str) -> TextualSelect:
+    """Located grid workers whose home grid is in the area."""
+    return textual(_WORKERS, WORKER_COLUMNS, area=area)
+
+
+FACILITY_COLUMNS = ("id", "geom", "kind", "kind_label", "name", "phone", "grid_code")
+
+_FACILITY_LABELS = """(VALUES ('county_centre', '县综治中心'), ('township_centre', '乡镇综治中心'),
+    ('village_station', '村（社区）综治站'), ('court', '人民法庭'), ('police_station', '派出所'),
+    ('justice_office', '司法所'), ('mediation_room', '调解室')) AS k(kind, label)"""
+
+_FACILITIES = f"""
+SELECT f.id, f.geom, f.kind, k.label AS kind_label, f.name, f.phone,
+       {display_code("f.grid_code")} AS grid_code
+FROM facilities f
+LEFT JOIN {_FACILITY_LABELS} ON k.kind = f.kind
+WHERE f.grid_code LIKE :area || '%'
+"""
+
+
+def facilities_source(area: str) -> TextualSelect:
+    """Facilities (centres, stations, courts, police, mediation rooms) in the area."""
+    return textual(_FACILITIES, FACILITY_COLUMNS, area=area)
+
+
+# The bbox of an area = the extent of its current grids (every layer's features lie in them). One
+# indexed prefix scan of the grids, far cheaper than an extent over a province's events.
+_AREA_EXTENT = text("""
+SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+FROM (SELECT ST_Extent(geom) AS e FROM grids WHERE valid_to IS NULL AND code LIKE :area || '%') x
+""")
+
+
+def area_extent(session: Session, area: str) -> list[float] | None:
+    """[minx, miny, maxx, maxy] (WGS84) of the area's current grids, or None if it has none."""
+    row = session.execute(_AREA_EXTENT, {"area": area}).one()
+    return None if row[0] is None else [round(float(v), 6) for v in row]

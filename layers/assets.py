@@ -1,0 +1,104 @@
+"""What the Folium maps load, offline: vendored scripts and stylesheets, and the optional basemap.
+
+Folium points every element at CDNs (jsdelivr, cdnjs, bootstrapcdn). County networks are often cut
+off from the internet, so this is the ONE place that overrides those defaults: `localize(root)` walks
+a Folium element tree and replaces each element's `default_js` / `default_css` with copies served
+by the app from web/static/vendor (see web/static/vendor/README.md for versions and licences).
+Bootstrap, Font Awesome and awesome-markers are dropped (the maps do not use them); jQuery is kept
+only where a plugin needs it (HeatMapWithTime calls `$.extend`). An asset folium names that is not
+listed here raises `OfflineAssetError` instead of silently leaving a CDN URL in the page.
+
+This module does not import folium: it duck-types the elements (`default_js`, `_children`).
+"""
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# folium resource name -> path under /static/vendor; None drops the resource.
+JS: dict[str, str | None] = {
+    "leaflet": "leaflet/leaflet.js",
+    "jquery": None,
+    "bootstrap": None,
+    "awesome_markers": None,
+    "leaflet-heat.js": "leaflet.heat/leaflet-heat.js",
+    "markerclusterjs": "leaflet.markercluster/leaflet.markercluster.js",
+    "iso8601": "iso8601-js-period/iso8601.js",
+    "leaflet.timedimension.min.js": "leaflet-timedimension/leaflet.timedimension.min.js",
+    "heatmap.min.js": "heatmap.js/heatmap.min.js",
+    "leaflet-heatmap.js": "heatmap.js/leaflet-heatmap.js",
+}
+CSS: dict[str, str | None] = {
+    "leaflet_css": "leaflet/leaflet.css",
+    "bootstrap_css": None,
+    "glyphicons_css": None,
+    "awesome_markers_font_css": None,
+    "awesome_markers_css": None,
+    "awesome_rotate_css": None,
+    "markerclustercss": "leaflet.markercluster/MarkerCluster.css",
+    "markerclusterdefaultcss": "leaflet.markercluster/MarkerCluster.Default.css",
+    "leaflet.timedimension.control.min.css": "leaflet-timedimension/leaflet.timedimension.control.css",
+}
+# Extra scripts an element class needs before its own (by folium class name).
+NEEDS_JS: dict[str, list[tuple[str, str]]] = {"HeatMapWithTime": [("jquery", "jquery/jquery.min.js")]}
+
+
+class OfflineAssetError(RuntimeError):
+    """A Folium element wants a script or stylesheet that is not vendored (a programming error)."""
+
+
+class MapSettings(BaseSettings):
+    """Basemap of the Folium maps (env prefix GRID_MAP_). None by default: the grids are the map."""
+
+    model_config = SettingsConfigDict(env_prefix="GRID_MAP_", env_file=".env", extra="ignore")
+
+    # XYZ URL template, e.g. http://tiles.intranet/{z}/{x}/{y}.png (Tianditu: include its tk= key).
+    basemap_url: str = ""
+    # A local folder of {z}/{x}/{y}.png tiles served by the app at /maps/basemap/...; wins over basemap_url.
+    basemap_dir: str = ""
+    basemap_crs: Literal["wgs84", "gcj02"] = "wgs84"
+    basemap_attribution: str = "底图"
+    basemap_max_zoom: int = 18
+
+
+@lru_cache
+def get_map_settings() -> MapSettings:
+    """Map settings from the environment, read once."""
+    return MapSettings()
+
+
+def _walk(element: Any) -> Iterator[Any]:
+    """The element and all its descendants."""
+    yield element
+    for child in list(getattr(element, "_children", {}).values()):
+        yield from _walk(child)
+
+
+def _local(
+    table: dict[str, str | None], links: list[tuple[str, str]], prefix: str, owner: str
+) -> list[tuple[str, str]]:
+    """Vendored replacements for (name, url) links; dropped ones left out, unknown ones refused."""
+    out = []
+    for name, url in links:
+        if name not in table:
+            raise OfflineAssetError(
+                f"{owner} needs {name} ({url}), which is not vendored; add it to layers/assets.py"
+            )
+        path = table[name]
+        if path is not None:
+            out.append((name, f"{prefix}/{path}"))
+    return out
+
+
+def localize(root: Any, prefix: str = "/static/vendor") -> None:
+    """Point every script and stylesheet of a Folium element tree at the vendored copies under `prefix`."""
+    for element in _walk(root):
+        if not hasattr(element, "default_js"):
+            continue
+        owner = type(element).__name__
+        extra = [(n, f"{prefix}/{p}") for n, p in NEEDS_JS.get(owner, [])]
+        # Instance attributes: folium's class-level lists stay untouched (and shared state stays clean).
+        element.default_js = extra + _local(JS, element.default_js, prefix, owner)
+        element.default_css = _local(CSS, element.default_css, prefix, owner)

@@ -1,0 +1,572 @@
+"""Folium maps served as HTML: county overview, heatmap, weekly heatmap and risk choropleth.
+
+The only module that imports folium, and only inside functions. Data comes from PostGIS already
+aggregated or capped (geo.queries.heat, the layer registry), so pages stay small at any volume.
+Coordinates are WGS84 lon/lat until `latlon()` swaps them to Leaflet's [lat, lon] (and shifts them to
+GCJ-02 when the basemap is Gaode's). Every script and stylesheet is vendored (layers.assets.localize).
+UI text is Simplified Chinese.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from geo.crs import from_wgs84_lonlat, wgs84_to_shifted
+from geo.queries import heat as q
+from layers.assets import localize
+from layers.model import RISK_COLORS, LayerDef
+from layers.registry import LayerRegistry
+
+KIND_LABELS = {"dispute": "矛盾纠纷", "hazard": "安全隐患", "appeal": "群众诉求"}
+STATUS_LABELS = {
+    "reported": "已上报",
+    "registered": "已登记",
+    "dispatched": "已派遣",
+    "in_progress": "处置中",
+    "handled": "已处置",
+    "verified": "已核查",
+    "closed": "已办结",
+    "rejected": "不予受理",
+    "duplicate": "重复件",
+}
+SEVERITY_LABELS = {1: "一般", 2: "较大", 3: "重大", 4: "特别重大"}
+KIND_COLORS = {"dispute": "#d95f02", "hazard": "#e7298a", "appeal": "#1b9e77"}
+PAGE_CSS = (
+    "<style>.leaflet-container{background:#f4f3ef;font-family:'Noto Sans CJK SC','Noto Sans SC',sans-serif}"
+    ".gg-legend{position:fixed;z-index:1000;left:54px;top:10px;background:rgba(255,255,255,.92);"
+    "padding:6px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-size:13px;max-width:360px}"
+    ".gg-legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}</style>"
+)
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """How a map page is built: the requester's area, asset and basemap URLs, size caps."""
+
+    area: str
+    vendor_prefix: str = "/static/vendor"
+    basemap_url: str = ""  # XYZ template; "" = no basemap (the grids are the map)
+    basemap_crs: str = "wgs84"  # "gcj02" shifts every layer to match a Gaode basemap
+    basemap_attribution: str = "底图"
+    basemap_max_zoom: int = 18
+    heat_max_cells: int = 20_000
+    time_max_points: int = 30_000
+    events_per_kind: int = 1_000  # county map markers per kind (newest first)
+    recent_days: int = 30
+    simplify_deg: float = 0.0002  # about 20 m: invisible at county zooms, halves the page
+    max_features_per_layer: int = 3_000  # a bigger polygon layer is left out (the legend says so)
+
+
+@dataclass(frozen=True)
+class HeatData:
+    """Heat points ([lat, lon, count] in map CRS) with the cell and zoom they were built at."""
+
+    points: list[list[float]]
+    cell_deg: float
+    zoom: int
+    total: int
+
+
+# --- coordinates --------------------------------------------------------------------------------
+
+
+def latlon(rows: Any, crs: str = "wgs84") -> list[list[Any]]:
+    """Swap (lon, lat, *rest) rows to Leaflet's [lat, lon, *rest], shifting to GCJ-02 when asked."""
+    rows = list(rows)
+    if not rows:
+        return []
+    lon, lat = np.array([r[0] for r in rows], float), np.array([r[1] for r in rows], float)
+    if crs != "wgs84":
+        lon, lat = from_wgs84_lonlat(lon, lat, crs)
+        lon, lat = np.round(lon, 5), np.round(lat, 5)
+    return [[float(y), float(x), *r[2:]] for x, y, r in zip(lon, lat, rows, strict=True)]
+
+
+def _shift_geojson(texts: list[str], crs: str) -> list[str]:
+    """Shift GeoJSON geometry texts (WGS84) to GCJ-02/BD-09 in one vectorised pass (1e-5 degrees)."""
+    geoms = wgs84_to_shifted(shapely.from_geojson(texts), crs)
+    return [str(t) for t in shapely.to_geojson(shapely.transform(geoms, lambda c: np.round(c, 5)))]
+
+
+def _bounds(bbox: tuple[float, float, float, float], crs: str) -> list[list[float]]:
+    """A lon/lat bbox as Leaflet bounds [[south, west], [north, east]]."""
+    return latlon([(bbox[0], bbox[1]), (bbox[2], bbox[3])], crs)
+
+
+# --- features from the layer registry -------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe property value."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def layer_features(
+    session: Session, layer: LayerDef, opts: MapOptions, props: tuple[str, ...]
+) -> dict[str, Any]:
+    """A FeatureCollection of a registry layer in the area, geometry simplified and serialised by PostGIS."""
+    sub = layer.select(opts.area).subquery("src")
+    geom = sub.c.geom if layer.is_point else func.ST_SimplifyPreserveTopology(sub.c.geom, opts.simplify_deg)
+    # Polygons simplified to ~20 m need no more than 4 decimals (~10 m); points keep 5 (~1 m).
+    digits = 5 if layer.is_point else 4
+    stmt = select(sub.c.id, func.ST_AsGeoJSON(geom, digits).label("gj"), *(sub.c[p] for p in props))
+    rows = session.execute(stmt.order_by(sub.c.id).limit(opts.max_features_per_layer + 1)).all()
+    texts = [row.gj for row in rows]
+    if rows and opts.basemap_crs != "wgs84":
+        texts = _shift_geojson(texts, opts.basemap_crs)
+    features = [
+        {
+            "type": "Feature",
+            "id": row.id,
+            "geometry": json.loads(gj),
+            "properties": {p: _plain(getattr(row, p)) for p in props},
+        }
+        for row, gj in zip(rows, texts, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+# --- page scaffolding ---------------------------------------------------------------------------
+
+
+def _new_map(title: str, bbox: tuple[float, float, float, float], zoom: int, opts: MapOptions) -> Any:
+    """A folium Map in its own Figure: no basemap unless configured, centred on the bbox."""
+    import folium
+
+    figure = folium.Figure(title=title)
+    (south, west), (north, east) = _bounds(bbox, opts.basemap_crs)
+    fmap = folium.Map(
+        location=[(south + north) / 2, (west + east) / 2],
+        zoom_start=zoom,
+        tiles=None,
+        control_scale=True,
+        maxZoom=opts.basemap_max_zoom,
+        minZoom=q.MIN_ZOOM,
+    )
+    # maxZoom goes on the map itself: with no tile layer, Leaflet (and markercluster) would have none.
+    figure.add_child(fmap)
+    fmap.fit_bounds([[south, west], [north, east]])  # the browser fits the area to its own viewport
+    if opts.basemap_url:
+        folium.TileLayer(
+            tiles=opts.basemap_url,
+            attr=opts.basemap_attribution,
+            name="底图",
+            max_zoom=opts.basemap_max_zoom,
+            overlay=False,
+            control=False,
+        ).add_to(fmap)
+    figure.header.add_child(folium.Element(PAGE_CSS), name="gg_css")
+    return fmap
+
+
+def _add_legend(fmap: Any, html: str) -> None:
+    """A fixed legend box (HTML, Chinese) in the top-left corner."""
+    import folium
+
+    fmap.get_root().html.add_child(folium.Element(f'<div class="gg-legend">{html}</div>'), name="gg_legend")
+
+
+# Backslashes followed by a \\uXXXX escape of a CJK character (U+3000-U+9FFF) or a full-width form.
+_CJK_ESCAPE = re.compile(r"(\\+)u(3[0-9a-f]{3}|[4-9][0-9a-f]{3}|ff[0-9a-e][0-9a-f])", re.I)
+
+
+def _decode_escape(match: re.Match[str]) -> str:
+    slashes = match.group(1)
+    if len(slashes) % 2 == 0:  # an escaped backslash followed by a literal "u": leave it alone
+        return match.group(0)
+    return slashes[:-1] + chr(int(match.group(2), 16))
+
+
+def _unescape_cjk(html: str) -> str:
+    """Write CJK characters as UTF-8 instead of JSON's 6-byte escapes (folium's tojson is ASCII-only).
+
+    Safe inside <script>: only code points U+3000-U+9FFF and U+FF00-U+FFEF are touched, never
+    <, >, & or quotes, which stay escaped. Halves the size of Chinese names in the data.
+    """
+    return _CJK_ESCAPE.sub(_decode_escape, html)
+
+
+def _render(fmap: Any, opts: MapOptions) -> str:
+    """Point every asset at the vendored copies and render the whole page."""
+    root = fmap.get_root()
+    localize(root, opts.vendor_prefix)
+    return _unescape_cjk(str(root.render()))
+
+
+def _area_view(
+    session: Session, opts: MapOptions, zoom: int | None
+) -> tuple[tuple[float, float, float, float], int]:
+    """The area's bbox and the zoom to show it at (fitted unless given)."""
+    bbox = q.get_area_extent(session, opts.area)
+    return bbox, (zoom if zoom is not None else q.fit_zoom(bbox))
+
+
+# --- heatmaps -----------------------------------------------------------------------------------
+
+
+def build_heat(session: Session, flt: q.EventFilter, opts: MapOptions, zoom: int | None = None) -> HeatData:
+    """Heat cells of the filter at a zoom (fitted to the area unless given), capped in number."""
+    bbox, zoom = _area_view(session, opts, zoom)
+    rows, cell = q.fit_heat_cells(session, opts.area, flt, q.cell_for_zoom(zoom), opts.heat_max_cells)
+    points = latlon(rows, opts.basemap_crs)
+    return HeatData(points, cell, zoom, sum(int(p[2]) for p in points))
+
+
+def _cell_metres(cell_deg: float, lat: float) -> int:
+    return round(cell_deg * 111_320 * float(np.cos(np.radians(lat))))
+
+
+def _filter_text(flt: q.EventFilter) -> str:
+    span = f"{flt.since or '最早'} 至 {flt.until or '最新'}"
+    extra = "".join(
+        f" · {x}" for x in (",".join(flt.categories), ",".join(STATUS_LABELS[s] for s in flt.statuses)) if x
+    )
+    return span + extra
+
+
+def heatmap_html(session: Session, flt: q.EventFilter, opts: MapOptions, zoom: int | None = None) -> str:
+    """A weighted heatmap page of one event kind; weights are event counts per PostGIS cell."""
+    import folium
+    from folium.plugins import HeatMap
+
+    heat = build_heat(session, flt, opts, zoom)
+    bbox = q.get_area_extent(session, opts.area)
+    title = f"{KIND_LABELS[flt.kind]}热力图"
+    fmap = _new_map(title, bbox, heat.zoom, opts)
+    if heat.points:
+        layer = HeatMap(  # type: ignore[no-untyped-call]
+            heat.points[:1], name=title, radius=14, blur=12, min_opacity=0.3, max_zoom=heat.zoom
+        )
+        # The cells are finite floats from SQL aggregates; folium's per-point validation would cost
+        # more than building the rest of the page, so the checked first point stands for the rest.
+        layer.data = heat.points
+        layer.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    size = _cell_metres(heat.cell_deg, (bbox[1] + bbox[3]) / 2)
+    _add_legend(
+        fmap,
+        f"<b>{title}</b><br>{_filter_text(flt)}<br>共 {heat.total} 件，按约 {size} 米方格聚合为 "
+        f"{len(heat.points)} 个热点（缩放级别 {heat.zoom}）",
+    )
+    return _render(fmap, opts)
+
+
+def _weeks(first: date, last: date) -> list[date]:
+    """Mondays of the weeks from `first` to `last` (China time, like the SQL's date_trunc)."""
+    start = first - timedelta(days=first.weekday())
+    return [start + timedelta(weeks=i) for i in range((last - start).days // 7 + 1)]
+
+
+def _week_label(week: date) -> str:
+    year, number, _ = week.isocalendar()
+    return f"{year}年第{number:02d}周（{week:%m-%d}起）"
+
+
+def build_weekly(
+    session: Session, flt: q.EventFilter, opts: MapOptions
+) -> tuple[list[str], list[list[Any]], int]:
+    """Week labels, per-week [lat, lon, weight 0..1] frames, and the number of events counted."""
+    newest = q.get_latest_report(session, opts.area) or datetime.now(q.LOCAL_TZ)
+    last = flt.until or newest.astimezone(q.LOCAL_TZ).date()
+    first = flt.since or last - timedelta(days=364)
+    flt = q.EventFilter(flt.kind, first, last, flt.categories, flt.statuses)
+    _, zoom = _area_view(session, opts, None)
+    rows, _ = q.fit_weekly_cells(session, opts.area, flt, q.cell_for_zoom(zoom, 16), opts.time_max_points)
+    top = max((r[3] for r in rows), default=1)
+    weeks = _weeks(first, last)
+    frames: dict[date, list[Any]] = {w: [] for w in weeks}
+    points = latlon([(r[1], r[2], r[3]) for r in rows], opts.basemap_crs)
+    for row, (lat, lon, n) in zip(rows, points, strict=True):
+        frames[date.fromisoformat(row[0])].append([lat, lon, round(max(n / top, 0.001), 3)])
+    return [_week_label(w) for w in weeks], [frames[w] for w in weeks], sum(r[3] for r in rows)
+
+
+def heatmap_time_html(session: Session, flt: q.EventFilter, opts: MapOptions) -> str:
+    """A weekly HeatMapWithTime page over a year (default: the 52 weeks up to the newest report)."""
+    import folium
+    from folium.plugins import HeatMapWithTime
+
+    labels, frames, total = build_weekly(session, flt, opts)
+    bbox, zoom = _area_view(session, opts, None)
+    title = f"{KIND_LABELS[flt.kind]}逐周热力图"
+    fmap = _new_map(title, bbox, zoom, opts)
+    HeatMapWithTime(  # type: ignore[no-untyped-call]
+        frames,
+        index=labels,
+        name=title,
+        radius=18,
+        min_opacity=0.1,
+        max_opacity=0.8,
+        use_local_extrema=True,
+        auto_play=False,
+        position="bottomleft",
+    ).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    _add_legend(
+        fmap,
+        f"<b>{title}</b><br>{labels[0]} 至 {labels[-1]}，共 {len(labels)} 周 {total} 件<br>"
+        "每周按方格聚合，颜色为当周相对强度",
+    )
+    return _render(fmap, opts)
+
+
+# --- county overview ----------------------------------------------------------------------------
+
+GRID_LEVELS = (  # layer id, title, style, shown at start
+    (
+        "townships",
+        "乡镇（街道）",
+        {"color": "#3f007d", "weight": 2.5, "fillOpacity": 0.03, "className": "gg-township"},
+        True,
+    ),
+    (
+        "villages",
+        "村（社区）",
+        {"color": "#6a51a3", "weight": 1.2, "fillOpacity": 0.0, "className": "gg-village"},
+        False,
+    ),
+    (
+        "grids",
+        "网格",
+        {
+            "color": "#807dba",
+            "weight": 0.6,
+            "fillColor": "#bcbddc",
+            "fillOpacity": 0.1,
+            "className": "gg-grid",
+        },
+        False,
+    ),
+)
+GRID_TOOLTIPS = {
+    "townships": (("name", "code"), ("乡镇（街道）", "编码")),
+    "villages": (("name", "township", "code"), ("村（社区）", "所属乡镇", "编码")),
+    "grids": (("name", "code", "worker"), ("网格", "编码", "网格员")),
+}
+
+# Builds each event marker in the browser from a compact row [lat, lon, category, status, severity,
+# date, grid code, id], so a thousand events cost ~60 bytes each instead of a folium Marker apiece.
+_EVENT_CALLBACK = """function (row) {
+    var cats = %(cats)s, sts = %(sts)s, sev = %(sev)s, g = String(row[6]);
+    var m = L.circleMarker(new L.LatLng(row[0], row[1]),
+        {radius: 3 + row[4], color: '%(color)s', weight: 1, fillOpacity: 0.75, className: 'gg-event'});
+    m.bindPopup('<b>' + cats[row[2]] + '</b><br>编号：' + row[7] + '<br>状态：' + sts[row[3]]
+        + '<br>等级：' + sev[row[4]] + '<br>上报日期：' + row[5]
+        + '<br>网格：' + [g.slice(0, 6), g.slice(6, 9), g.slice(9, 12), g.slice(12)].join('-'));
+    return m;
+}"""
+
+
+def _bind_js(method: str, fields: tuple[str, ...], aliases: tuple[str, ...]) -> Any:
+    """A GeoJson on_each_feature that binds a Chinese tooltip or popup table of properties.
+
+    Cheaper than folium's GeoJsonTooltip (which compiles a template per layer on every page).
+    Property values are inserted as text nodes' content via textContent, so data never becomes markup.
+    """
+    from folium.utilities import JsCode
+
+    pairs = json.dumps(list(zip(fields, aliases, strict=True)), ensure_ascii=False)
+    return JsCode(f"""function (feature, layer) {{
+        var p = feature.properties, t = document.createElement('table');
+        {pairs}.forEach(function (fa) {{
+            var r = t.insertRow(), k = r.insertCell(), v = r.insertCell();
+            k.textContent = fa[1] + '：'; v.textContent = p[fa[0]] == null ? '—' : p[fa[0]];
+        }});
+        layer.{method}(t{", {sticky: true}" if method == "bindTooltip" else ""});
+    }}""")
+
+
+def _add_grid_layers(
+    fmap: Any, session: Session, registry: LayerRegistry, opts: MapOptions
+) -> dict[str, int]:
+    """Townships, villages and small grids as GeoJson layers with Chinese tooltips; returns counts."""
+    import folium
+
+    counts = {}
+    for layer_id, title, style, show in GRID_LEVELS:
+        fields, aliases = GRID_TOOLTIPS[layer_id]
+        data = layer_features(session, registry.get(layer_id), opts, fields)
+        counts[layer_id] = len(data["features"])
+        if 0 < counts[layer_id] <= opts.max_features_per_layer:
+            folium.GeoJson(
+                data,
+                name=f"{title}（{counts[layer_id]}）",
+                show=show,
+                style_function=lambda f, s=style: s,
+                on_each_feature=_bind_js("bindTooltip", fields, aliases),
+            ).add_to(fmap)
+    return counts
+
+
+def _add_facilities(fmap: Any, session: Session, registry: LayerRegistry, opts: MapOptions) -> int:
+    """Facilities as small white circles with a Chinese popup."""
+    import folium
+
+    fields = ("kind_label", "name", "phone", "grid_code")
+    data = layer_features(session, registry.get("facilities"), opts, fields)
+    if data["features"]:
+        folium.GeoJson(
+            data,
+            name=f"综治设施（{len(data['features'])}）",
+            marker=folium.CircleMarker(
+                radius=5,
+                color="#252525",
+                weight=1.5,
+                fill=True,
+                fill_color="#ffffff",
+                fill_opacity=1.0,
+                class_name="gg-facility",
+            ),
+            on_each_feature=_bind_js("bindPopup", fields, ("类型", "名称", "电话", "网格")),
+        ).add_to(fmap)
+    return len(data["features"])
+
+
+def _event_rows(rows: list[Any], kind: str, cats: list[str]) -> list[tuple[Any, ...]]:
+    """Compact marker rows (lon, lat, category index, status index, severity, date, grid code, id)."""
+    statuses = list(STATUS_LABELS)
+    return [
+        (
+            r.lon,
+            r.lat,
+            cats.index(r.category),
+            statuses.index(r.status),
+            r.severity,
+            r.reported_at.astimezone(q.LOCAL_TZ).strftime("%Y-%m-%d"),
+            r.grid_code,
+            r.id,
+        )
+        for r in rows
+        if r.kind == kind
+    ]
+
+
+def _add_event_clusters(fmap: Any, session: Session, opts: MapOptions) -> dict[str, tuple[int, int]]:
+    """Open and recent events (capped per kind) as one FastMarkerCluster per kind; kind -> (shown, total)."""
+    from folium.plugins import FastMarkerCluster
+
+    as_of = q.get_latest_report(session, opts.area) or datetime.now(q.LOCAL_TZ)
+    rows = q.list_map_events(
+        session, opts.area, as_of=as_of, recent_days=opts.recent_days, per_kind=opts.events_per_kind
+    )
+    labels = q.list_category_labels(session)
+    cats = list(labels)
+    shown = {}
+    for kind, title in KIND_LABELS.items():
+        mine = _event_rows(rows, kind, cats)
+        shown[kind] = (len(mine), max((r.total for r in rows if r.kind == kind), default=0))
+        if not mine:
+            continue
+        callback = _EVENT_CALLBACK % {
+            "cats": json.dumps([labels[c] for c in cats], ensure_ascii=False),
+            "sts": json.dumps(list(STATUS_LABELS.values()), ensure_ascii=False),
+            "sev": json.dumps(SEVERITY_LABELS, ensure_ascii=False),
+            "color": KIND_COLORS[kind],
+        }
+        FastMarkerCluster(  # type: ignore[no-untyped-call]
+            latlon(mine, opts.basemap_crs),
+            callback=callback,
+            name=f"{title}（{len(mine)}）",
+            maxClusterRadius=50,
+        ).add_to(fmap)
+    return shown
+
+
+def _county_legend(
+    counts: dict[str, int], facilities: int, shown: dict[str, tuple[int, int]], days: int, cap: int
+) -> str:
+    """The county legend: grid counts (or that a layer was too big to draw), events shown of all."""
+    events = "；".join(
+        f'<i style="background:{KIND_COLORS[k]};border-radius:6px"></i>{KIND_LABELS[k]} {n}'
+        + (f"（共 {total} 件，仅显示最新 {n} 件）" if n < total else " 件")
+        for k, (n, total) in shown.items()
+    )
+    shown_counts = {
+        k: (f"{n}" if n <= cap else f"超过 {cap}（未绘制，请用矢量瓦片）") for k, n in counts.items()
+    }
+    return (
+        f"<b>网格化社会治理一张图</b><br>乡镇 {shown_counts.get('townships', 0)} 个 · "
+        f"村（社区）{shown_counts.get('villages', 0)} 个 · 网格 {shown_counts.get('grids', 0)} 个 · "
+        f"设施 {facilities} 处<br>"
+        f"事件（未结及近 {days} 天上报，点聚合）：<br>{events}"
+    )
+
+
+def county_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -> str:
+    """The county overview: grids by level, open and recent events clustered, facilities."""
+    import folium
+
+    bbox, zoom = _area_view(session, opts, None)
+    fmap = _new_map("网格化社会治理一张图", bbox, zoom, opts)
+    counts = _add_grid_layers(fmap, session, registry, opts)
+    facilities = _add_facilities(fmap, session, registry, opts)
+    shown = _add_event_clusters(fmap, session, opts)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    _add_legend(
+        fmap, _county_legend(counts, facilities, shown, opts.recent_days, opts.max_features_per_layer)
+    )
+    return _render(fmap, opts)
+
+
+# --- risk choropleth ----------------------------------------------------------------------------
+
+RISK_FIELDS = ("name", "township", "code", "open_events", "overdue", "resolution_rate", "grade_label")
+RISK_ALIASES = ("网格", "所属乡镇", "编码", "未结案件", "超期件数", "化解率", "风险等级")
+RISK_NAMES = {"red": "高风险", "yellow": "中风险", "green": "低风险"}
+
+
+def _risk_style(feature: dict[str, Any]) -> dict[str, Any]:
+    grade = feature["properties"]["grade"]
+    return {
+        "color": "#636363",
+        "weight": 0.6,
+        "fillColor": RISK_COLORS[grade],
+        "fillOpacity": 0.65,
+        "className": f"gg-risk gg-risk-{grade}",
+    }
+
+
+def risk_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -> str:
+    """Three-colour (red / yellow / green) choropleth of the small grids with Chinese tooltips."""
+    import folium
+
+    layer = registry.get("risk")
+    layer.require("choropleth")
+    data = layer_features(session, layer, opts, (*RISK_FIELDS, "grade"))
+    grades = dict.fromkeys(RISK_NAMES, 0)
+    for feature in data["features"]:
+        p = feature["properties"]
+        grades[p["grade"]] += 1
+        p["resolution_rate"] = None if p["resolution_rate"] is None else f"{p['resolution_rate'] * 100:.1f}%"
+    bbox, zoom = _area_view(session, opts, None)
+    fmap = _new_map("网格风险等级", bbox, zoom, opts)
+    if data["features"]:
+        folium.GeoJson(
+            data,
+            name=f"网格风险等级（{len(data['features'])}）",
+            style_function=_risk_style,
+            on_each_feature=_bind_js("bindTooltip", RISK_FIELDS, RISK_ALIASES),
+        ).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    _add_legend(
+        fmap,
+        "<b>网格风险等级</b><br>"
+        + "<br>".join(
+            f'<i style="background:{RISK_COLORS[g]}"></i>{RISK_NAMES[g]}：{n} 个网格'
+            for g, n in grades.items()
+        )
+        + "<br>依据未结案件（按严重程度加权）与超期件数评定",
+    )
+    return _render(fmap, opts)

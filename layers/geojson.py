@@ -1,0 +1,162 @@
+"""GeoJSON of a layer, serialised by PostGIS (ST_AsGeoJSON, json_build_object) and handed on as bytes.
+
+Python never builds features one by one: the database returns one UTF-8 byte string holding every
+feature of the page, and we only wrap it in the FeatureCollection's head and tail.
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import Subquery
+
+from layers.errors import FeatureNotFoundError
+from layers.model import LayerDef
+from layers.query import LayerQuery
+from layers.settings import LayerSettings
+
+MEDIA_TYPE = "application/geo+json"
+OUTPUT_CRS = ("wgs84", "gcj02")
+
+
+def _geometry_sql(crs: str) -> str:
+    """GeoJSON geometry of src.geom, 7 decimals (~1 cm), optionally shifted to GCJ-02 in the database."""
+    geom = "gridgov_wgs84_to_gcj02(src.geom)" if crs == "gcj02" else "src.geom"
+    return f"ST_AsGeoJSON({geom}, 7)"
+
+
+def feature_sql(layer: LayerDef, crs: str = "wgs84") -> str:
+    """SQL of one Feature as JSON text over the subquery `src` (property names come from the LayerDef)."""
+    props = ", ".join(f"'{p}', src.\"{p}\"" for p in layer.properties)
+    return (
+        '\'{"type":"Feature","id":\' || src.id || \',"geometry":\' || '
+        f"{_geometry_sql(crs)} || ',\"properties\":' || json_build_object({props})::text || '}}'"
+    )
+
+
+def run_serial(session: Session, settings: LayerSettings) -> None:
+    """Cap parallel workers for this transaction (see LayerSettings.parallel_workers)."""
+    session.execute(text(f"SET LOCAL max_parallel_workers_per_gather = {int(settings.parallel_workers)}"))
+
+
+def source(layer: LayerDef, area: str, settings: LayerSettings) -> Subquery:
+    """The layer's rows in an area as the subquery `src`."""
+    return layer.select(area, settings).subquery("src")
+
+
+def where(layer: LayerDef, src: Subquery, query: LayerQuery) -> list[ColumnElement]:
+    """Conditions for bbox, datetime and property filters, all values bound."""
+    conds: list[ColumnElement] = []
+    if query.bbox:
+        conds.append(func.ST_Intersects(src.c.geom, func.ST_MakeEnvelope(*query.bbox, 4326)))
+    if query.time and layer.datetime_column:
+        col, t = src.c[layer.datetime_column], query.time
+        if t.start is not None:
+            conds.append(col >= t.start)
+        if t.end is not None:
+            conds.append(col < t.end if t.end_exclusive else col <= t.end)
+    for name, values in query.filters.items():
+        conds.append(src.c[name].in_(values))
+    return conds
+
+
+@dataclass(frozen=True)
+class FeaturePage:
+    """One page of features: the comma-joined Feature JSON and what the links need."""
+
+    body: bytes
+    returned: int
+    matched: int | None
+    last_id: int | None
+    has_more: bool
+
+
+def _page_select(layer: LayerDef, src: Subquery, query: LayerQuery, crs: str) -> Select:
+    """Up to limit + 1 rows (the extra one tells whether a next page exists), ordered by id."""
+    conds = where(layer, src, query)
+    if query.after is not None:
+        conds.append(src.c.id > query.after)
+    rows = (
+        select(
+            src.c.id,
+            literal_column(feature_sql(layer, crs)).label("f"),
+            func.row_number().over(order_by=src.c.id).label("rn"),
+        )
+        .where(*conds)
+        .order_by(src.c.id)
+        .limit(query.limit + 1)
+        .offset(query.offset)
+        .subquery("page")
+    )
+    keep = rows.c.rn <= query.offset + query.limit
+    body = func.string_agg(rows.c.f, aggregate_order_by(literal_column("','"), rows.c.id)).filter(keep)
+    return select(
+        func.convert_to(func.coalesce(body, ""), "UTF8").label("body"),
+        func.count().filter(keep).label("returned"),
+        func.count().label("fetched"),
+        func.max(rows.c.id).filter(keep).label("last_id"),
+    )
+
+
+def count_features(session: Session, layer: LayerDef, query: LayerQuery, settings: LayerSettings) -> int:
+    """How many features match the query's filters (ignoring paging)."""
+    src = source(layer, query.area, settings)
+    return session.execute(
+        select(func.count()).select_from(src).where(*where(layer, src, query))
+    ).scalar_one()
+
+
+def get_page(
+    session: Session, layer: LayerDef, query: LayerQuery, settings: LayerSettings, crs: str = "wgs84"
+) -> FeaturePage:
+    """One page of a layer's features as GeoJSON bytes, built in PostGIS."""
+    layer.require("geojson")
+    src = source(layer, query.area, settings)
+    run_serial(session, settings)
+    row = session.execute(_page_select(layer, src, query, crs)).one()
+    matched = count_features(session, layer, query, settings) if settings.count_matched else None
+    return FeaturePage(bytes(row.body), row.returned, matched, row.last_id, row.fetched > row.returned)
+
+
+def collection_bytes(page: FeaturePage, links: list[dict], extra: dict | None = None) -> Iterator[bytes]:
+    """A FeatureCollection around the page's features, in chunks (head, features, tail)."""
+    meta: dict = {"numberReturned": page.returned}
+    if page.matched is not None:
+        meta["numberMatched"] = page.matched
+    meta["timeStamp"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    meta["links"] = links
+    meta.update(extra or {})
+    yield b'{"type":"FeatureCollection","features":['
+    yield page.body
+    yield b"]," + json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()[1:]
+
+
+def get_feature(
+    session: Session, layer: LayerDef, area: str, feature_id: str, settings: LayerSettings, crs: str = "wgs84"
+) -> bytes:
+    """One Feature as GeoJSON bytes; FeatureNotFoundError when absent from the area."""
+    layer.require("geojson")
+    if not feature_id.isdigit() or len(feature_id) > 18:
+        raise FeatureNotFoundError(f"no feature {feature_id!r} in layer {layer.id}", where="featureId")
+    src = source(layer, area, settings)
+    stmt = select(func.convert_to(literal_column(feature_sql(layer, crs)), "UTF8")).where(
+        src.c.id == int(feature_id)
+    )
+    body = session.execute(stmt).scalar()
+    if body is None:
+        raise FeatureNotFoundError(f"no feature {feature_id} in layer {layer.id}", where="featureId")
+    return bytes(body)
+
+
+def get_extent(session: Session, layer: LayerDef, area: str, settings: LayerSettings) -> list[float] | None:
+    """The layer's bbox in the area [minx, miny, maxx, maxy] (WGS84), computed by PostGIS; None when empty."""
+    src = source(layer, area, settings)
+    ext = func.ST_Extent(src.c.geom)
+    row = session.execute(
+        select(func.ST_XMin(ext), func.ST_YMin(ext), func.ST_XMax(ext), func.ST_YMax(ext))
+    ).one()
+    return None if row[0] is None else [float(v) for v in row]

@@ -1,0 +1,113 @@
+"""What a map layer is: a frozen `LayerDef`, declared once and used by every output.
+
+Interface (stable; the OGC Features, vector tile and Folium outputs all build on it):
+
+    from layers.builtin import default_registry
+    from layers.settings import get_layer_settings
+
+    registry = default_registry()             # LayerRegistry holding the built-in layers
+    layer = registry.get("disputes")          # LayerDef; unknown id -> LayerNotFoundError
+    sel = layer.select(area="620121")         # SQLAlchemy selectable (TextualSelect or Select)
+    sub = sel.subquery("src")                 # columns: id, geom (EPSG:4326), *layer.properties
+    session.execute(select(sub.c.id, ...).select_from(sub))
+
+`LayerDef` fields:
+    id              stable snake_case slug (URL path segment, MVT layer name)
+    title           Chinese title shown in layer controls and /ogc/collections
+    description     one sentence (Chinese)
+    geometry_type   "Point" or "MultiPolygon" (OGC/GeoJSON spelling)
+    source          `source(area, settings) -> selectable`; every row already restricted to the requester's
+                    area (a grid-code prefix such as "620121" or "620121003"): jurisdiction is in the source
+    properties      allow-list of exposed columns (besides id and geom), in output order
+    filters         filterable property -> "str" | "int" | "bool" (query ?prop=value, comma = any of)
+    datetime_column the property OGC `datetime` filters on, or None
+    style           default style: {"color", "fill", "weight", "radius", "by": property,
+                    "colors": {value: hex}}
+    renderers       subset of RENDERERS ("geojson", "mvt", "heatmap", "choropleth")
+    min_zoom/max_zoom  zoom range for tiles (outside it a tile is empty -> 204)
+    kind            "event" for point layers of cases (heatmaps use these), else "base"
+    weight          for heatmaps: the property used as weight (e.g. "severity"), or None
+
+Geometries are WGS84 (EPSG:4326), lon/lat order. Property values are plain SQL scalars (text, int,
+float, bool, timestamptz); grid codes are in display form 620121-003-017-008.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from layers.errors import RendererNotSupportedError
+from layers.settings import LayerSettings, get_layer_settings
+
+RENDERERS = frozenset({"geojson", "mvt", "heatmap", "choropleth"})
+FILTER_TYPES = frozenset({"str", "int", "bool"})
+GEOMETRY_TYPES = frozenset({"Point", "MultiPolygon"})
+
+# Risk grade colours (ColorBrewer RdYlGn ends and middle).
+RISK_COLORS = {"red": "#d73027", "yellow": "#fee08b", "green": "#1a9850"}
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+Source = Callable[[str, LayerSettings], Any]
+
+
+@dataclass(frozen=True, eq=False)
+class LayerDef:
+    """One map layer, declared as data."""
+
+    id: str
+    title: str
+    description: str
+    geometry_type: str
+    source: Source
+    properties: tuple[str, ...]
+    filters: Mapping[str, str] = field(default_factory=dict)
+    datetime_column: str | None = None
+    style: Mapping[str, Any] = field(default_factory=dict)
+    renderers: frozenset[str] = frozenset({"geojson", "mvt"})
+    min_zoom: int = 0
+    max_zoom: int = 22
+    kind: str = "base"
+    weight: str | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse inconsistent declarations early (at registration, not at request time)."""
+        if not self.id.replace("_", "").isalnum() or not self.id.islower():
+            raise ValueError(f"layer id must be a lowercase snake_case slug; got {self.id!r}")
+        bad = [p for p in self.properties if not _IDENT.match(p) or p in ("id", "geom")]
+        if bad:
+            raise ValueError(
+                f"layer {self.id}: properties must be snake_case column names (not id/geom): {bad}"
+            )
+        if self.geometry_type not in GEOMETRY_TYPES:
+            raise ValueError(f"layer {self.id}: geometry_type must be one of {sorted(GEOMETRY_TYPES)}")
+        if not self.renderers <= RENDERERS:
+            raise ValueError(f"layer {self.id}: unknown renderers {sorted(self.renderers - RENDERERS)}")
+        for name, kind in self.filters.items():
+            if name not in self.properties or kind not in FILTER_TYPES:
+                raise ValueError(
+                    f"layer {self.id}: filter {name!r} must be a property typed {sorted(FILTER_TYPES)}"
+                )
+        if self.datetime_column and self.datetime_column not in self.properties:
+            raise ValueError(f"layer {self.id}: datetime_column must be one of its properties")
+        if not 0 <= self.min_zoom <= self.max_zoom <= 24:
+            raise ValueError(f"layer {self.id}: need 0 <= min_zoom <= max_zoom <= 24")
+
+    @property
+    def is_point(self) -> bool:
+        """True for point layers (aggregated at low zooms in tiles)."""
+        return self.geometry_type == "Point"
+
+    def select(self, area: str, settings: LayerSettings | None = None) -> Any:
+        """The layer's rows in an area: a selectable with id, geom and the allowed properties."""
+        return self.source(area, settings or get_layer_settings())
+
+    def require(self, renderer: str) -> None:
+        """Raise RendererNotSupportedError unless this layer supports `renderer`."""
+        if renderer not in self.renderers:
+            raise RendererNotSupportedError(
+                f"layer {self.id} cannot be drawn as {renderer}; "
+                f"it supports {', '.join(sorted(self.renderers))}",
+                where="layer",
+            )
