@@ -1,0 +1,222 @@
+"""Emerging hot spots over weekly bins, after ArcGIS Pro's Emerging Hot Spot Analysis.
+
+Cases are counted per small grid and week in PostGIS; each week gets Gi* on empirical-Bayes rates
+(normal p-values, significant below `emerging_alpha`, 90 % by default as in ArcGIS), and each grid
+is classified from its series of significant weeks and the Mann-Kendall trend of its Gi* z-scores:
+new, consecutive, intensifying, persistent, diminishing, sporadic, oscillating, historical (hot or
+cold), or no pattern. Space is contiguity only (ArcGIS also adds time neighbours; we do not).
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.types import Float, Integer, String
+
+from geo.analytics import stats
+from geo.analytics.cells import data_fingerprint, load_cells
+from geo.analytics.hotspots import is_fresh, lock_area, new_run
+from geo.analytics.settings import AnalyticsSettings
+from geo.queries.layers import display_code, textual
+
+LABELS = {
+    "new_hot": "新增热点",
+    "consecutive_hot": "连续热点",
+    "intensifying_hot": "加剧热点",
+    "persistent_hot": "持续热点",
+    "diminishing_hot": "减弱热点",
+    "sporadic_hot": "零星热点",
+    "oscillating_hot": "振荡热点",
+    "historical_hot": "历史热点",
+    "new_cold": "新增冷点",
+    "consecutive_cold": "连续冷点",
+    "intensifying_cold": "加剧冷点",
+    "persistent_cold": "持续冷点",
+    "diminishing_cold": "减弱冷点",
+    "sporadic_cold": "零星冷点",
+    "oscillating_cold": "振荡冷点",
+    "historical_cold": "历史冷点",
+    "none": "无显著模式",
+}
+_HOT_SHADES = ("#67000d", "#a50f15", "#cb181d", "#ef3b2c", "#fb6a4a", "#fc9272", "#fcbba1", "#fee0d2")
+_COLD_SHADES = ("#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#c6dbef", "#deebf7")
+_ORDER = (
+    "intensifying",
+    "persistent",
+    "consecutive",
+    "new",
+    "oscillating",
+    "sporadic",
+    "diminishing",
+    "historical",
+)
+CATEGORY_COLORS = {
+    **{f"{k}_hot": c for k, c in zip(_ORDER, _HOT_SHADES, strict=True)},
+    **{f"{k}_cold": c for k, c in zip(_ORDER, _COLD_SHADES, strict=True)},
+    "none": "#f0f0f0",
+}
+
+
+def _side(
+    sig: np.ndarray, other: np.ndarray, z: np.ndarray, suffix: str, trend: stats.Trend, sign: int
+) -> str | None:
+    """The category on one side (hot: sign +1) for a series whose significant bins are `sig`."""
+    n, share = sig.size, sig.mean()
+    if share >= 0.9 and not sig[-1]:
+        return f"historical_{suffix}"
+    if not sig[-1]:
+        return None
+    if share >= 0.9:
+        if trend.direction == sign:
+            return f"intensifying_{suffix}"
+        return f"diminishing_{suffix}" if trend.direction == -sign else f"persistent_{suffix}"
+    before = sig[:-1]
+    if not before.any():
+        return f"new_{suffix}"
+    run = n - int(np.flatnonzero(~sig)[-1]) - 1  # length of the final uninterrupted run
+    if run >= 2 and not sig[: n - run].any():
+        return f"consecutive_{suffix}"
+    return f"oscillating_{suffix}" if other[:-1].any() else f"sporadic_{suffix}"
+
+
+def classify_series(
+    z: np.ndarray,
+    p: np.ndarray,
+    alpha: float = 0.10,
+    trend_alpha: float = 0.05,
+    trend: stats.Trend | None = None,
+) -> str:
+    """The emerging hot spot category of one location from its Gi* z-scores and p-values over time."""
+    z, p = np.asarray(z, dtype=float), np.asarray(p, dtype=float)
+    hot, cold = (p < alpha) & (z > 0), (p < alpha) & (z < 0)
+    trend = trend or stats.mann_kendall(z, trend_alpha)
+    if cold[-1]:
+        return _side(cold, hot, z, "cold", trend, -1) or "none"
+    return _side(hot, cold, z, "hot", trend, 1) or _side(cold, hot, z, "cold", trend, -1) or "none"
+
+
+@dataclass
+class EmergingResult:
+    """Category and trend per small grid, in key order."""
+
+    keys: list[str]
+    categories: list[str]
+    trends: list[stats.Trend]
+    hot_bins: np.ndarray
+    cold_bins: np.ndarray
+    last_z: np.ndarray
+
+
+def compute_emerging(
+    session: Session, area: str, settings: AnalyticsSettings, as_of: datetime
+) -> EmergingResult:
+    """Weekly counts per small grid (PostGIS), weekly Gi*, then the category of every grid."""
+    start = as_of - timedelta(weeks=settings.weeks)
+    cells = load_cells(
+        session, area, "grid", kinds=settings.kinds, start=start, end=as_of, bins=settings.weeks
+    )
+    w = stats.weights_from(cells.neighbours, cells.keys)
+    base = np.where(cells.km2 > 0, cells.km2, 1e-6)
+    zs, ps = np.zeros_like(cells.counts), np.ones_like(cells.counts)
+    for b in range(settings.weeks):
+        gi = stats.gi_star(
+            stats.eb_rates(cells.counts[:, b], base), w, settings.emerging_permutations, settings.seed
+        )
+        zs[:, b], ps[:, b] = gi.z, gi.p
+    alpha = settings.emerging_alpha
+    trends = [stats.mann_kendall(zs[i], settings.trend_alpha) for i in range(cells.n)]
+    cats = [classify_series(zs[i], ps[i], alpha, settings.trend_alpha, trends[i]) for i in range(cells.n)]
+    sig = ps < alpha
+    return EmergingResult(
+        cells.keys,
+        cats,
+        trends,
+        (sig & (zs > 0)).sum(1),
+        (sig & (zs < 0)).sum(1),
+        zs[:, -1] if cells.n else np.zeros(0),
+    )
+
+
+_STORE = text("""
+INSERT INTO emerging_cells (run_id, cell, grid_code, geom, category, trend_z, trend_p, hot_bins, cold_bins,
+                            last_z)
+SELECT :run, u.cell, u.cell, g.geom, u.category, u.tz, u.tp, u.hot, u.cold, u.lz
+FROM unnest(:cell, :category, :tz, :tp, :hot, :cold, :lz) AS u(cell, category, tz, tp, hot, cold, lz)
+JOIN grids g ON g.code = u.cell AND g.valid_to IS NULL AND g.level = 'grid'
+""").bindparams(
+    bindparam("cell", type_=ARRAY(String)),
+    bindparam("category", type_=ARRAY(String)),
+    *(bindparam(n, type_=ARRAY(Float)) for n in ("tz", "tp", "lz")),
+    *(bindparam(n, type_=ARRAY(Integer)) for n in ("hot", "cold")),
+)
+
+
+def ensure_emerging(session: Session, area: str, settings: AnalyticsSettings, as_of: datetime) -> int:
+    """The id of a current emerging hot spot run for the area, computing and storing one when needed."""
+    fp = data_fingerprint(session, area)
+    run = is_fresh(session, "emerging", "grid", area, settings, as_of, fp)
+    if run is not None:
+        return run
+    lock_area(session, "emerging", "grid", area)
+    run = is_fresh(session, "emerging", "grid", area, settings, as_of, fp)
+    if run is not None:
+        return run
+    t0 = time.perf_counter()
+    res = compute_emerging(session, area, settings, as_of)
+    run = new_run(
+        session, "emerging", "grid", area, settings.params("grid"), fp, as_of, time.perf_counter() - t0
+    )
+    session.execute(
+        _STORE,
+        {
+            "run": run,
+            "cell": res.keys,
+            "category": res.categories,
+            "tz": [t.z for t in res.trends],
+            "tp": [t.p for t in res.trends],
+            "hot": [int(v) for v in res.hot_bins],
+            "cold": [int(v) for v in res.cold_bins],
+            "lz": res.last_z.tolist(),
+        },
+    )
+    return run
+
+
+EMERGING_COLUMNS = (
+    "id",
+    "geom",
+    "grid_code",
+    "township",
+    "category",
+    "category_label",
+    "trend_z",
+    "trend_p",
+    "hot_bins",
+    "cold_bins",
+    "last_z",
+    "computed_at",
+)
+
+_LABEL = "CASE c.category " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in LABELS.items()) + " END"
+
+_EMERGING = f"""
+SELECT c.id, c.geom, {display_code("c.grid_code")} AS grid_code, t.name AS township, c.category,
+       {_LABEL} AS category_label, round(c.trend_z::numeric, 3)::float8 AS trend_z,
+       round(c.trend_p::numeric, 4)::float8 AS trend_p, c.hot_bins, c.cold_bins,
+       round(c.last_z::numeric, 3)::float8 AS last_z, r.computed_at
+FROM emerging_cells c
+JOIN (SELECT id, computed_at FROM analytics_runs
+      WHERE analysis = 'emerging' AND unit = 'grid' AND area = :area
+      ORDER BY computed_at DESC, id DESC LIMIT 1) r ON r.id = c.run_id
+LEFT JOIN grids t ON t.code = left(c.grid_code, 9) || '000000' AND t.level = 'township' AND t.valid_to IS NULL
+"""
+
+
+def emerging_source(area: str) -> TextualSelect:
+    """The newest stored emerging hot spot categories of the area's small grids (empty until computed)."""
+    return textual(_EMERGING, EMERGING_COLUMNS, area=area)

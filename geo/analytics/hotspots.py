@@ -1,0 +1,237 @@
+"""Getis-Ord Gi* hot spots per small grid or hexagon, on empirical-Bayes rates, cached per area.
+
+The rate of a cell is its cases in the window per km² (no population is held per grid, so area is
+the base), smoothed by global empirical Bayes because most small grids see few cases. Gi* uses
+binary queen contiguity with the cell itself included, 999 permutations (seeded) and a
+Benjamini-Hochberg FDR correction; cells are hot or cold at 99/95/90 % confidence.
+
+Results are stored as a run (analytics_runs + hotspot_cells) so the map layers (OGC items, tiles,
+Folium) read them with plain SQL; `ensure_hotspots` recomputes when the data fingerprint, the
+parameters or the day changed, or the run is older than `max_age_seconds`.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.types import Float, Integer, String
+
+from geo.analytics import stats
+from geo.analytics.cells import Cells, data_fingerprint, load_cells
+from geo.analytics.settings import AnalyticsSettings
+from geo.queries.layers import display_code, textual
+
+CLASS_LABELS = {
+    3: "热点（99%置信）",
+    2: "热点（95%置信）",
+    1: "热点（90%置信）",
+    0: "不显著",
+    -1: "冷点（90%置信）",
+    -2: "冷点（95%置信）",
+    -3: "冷点（99%置信）",
+}
+
+
+@dataclass
+class HotspotResult:
+    """Gi* of every cell of an area, in key order."""
+
+    cells: Cells
+    events: np.ndarray
+    rate: np.ndarray
+    eb_rate: np.ndarray
+    gi: stats.GiStar
+
+
+def window(as_of: datetime, days: int) -> tuple[datetime, datetime]:
+    """[as_of - days, as_of)."""
+    return as_of - timedelta(days=days), as_of
+
+
+def compute_hotspots(
+    session: Session, area: str, unit: str, settings: AnalyticsSettings, as_of: datetime
+) -> HotspotResult:
+    """Count cases per cell in PostGIS, smooth the rates, and run Gi* with permutations."""
+    start, end = window(as_of, settings.window_days)
+    cells = load_cells(
+        session, area, unit, kinds=settings.kinds, start=start, end=end, hex_size_m=settings.hex_size_m
+    )
+    events = cells.counts[:, 0]
+    base = np.where(cells.km2 > 0, cells.km2, 1e-6)
+    eb = stats.eb_rates(events, base)
+    w = stats.weights_from(cells.neighbours, cells.keys)
+    gi = stats.gi_star(eb, w, settings.permutations, settings.seed)
+    return HotspotResult(cells, events, events / base, eb, gi)
+
+
+_NEW_RUN = text("""
+INSERT INTO analytics_runs (analysis, unit, area, params, fingerprint, as_of, seconds)
+VALUES (:analysis, :unit, :area, CAST(:params AS jsonb), :fingerprint, :as_of, :seconds) RETURNING id
+""")
+
+_DROP_OLD = text("""
+DELETE FROM analytics_runs WHERE analysis = :analysis AND unit = :unit AND area = :area AND id <> :run
+""")
+
+# Grid cells take their polygon from the grids table; hexagons bring theirs as WKB.
+_STORE = text("""
+INSERT INTO hotspot_cells (run_id, cell, grid_code, geom, events, base_km2, rate, eb_rate, z, p, confidence)
+SELECT :run, u.cell, u.grid_code,
+       coalesce(ST_SetSRID(ST_GeomFromWKB(u.wkb), 4326), g.geom), u.events, u.km2, u.rate, u.eb, u.z, u.p, u.c
+FROM unnest(:cell, :grid_code, :wkb, :events, :km2, :rate, :eb, :z, :p, :c)
+     AS u(cell, grid_code, wkb, events, km2, rate, eb, z, p, c)
+LEFT JOIN grids g ON g.code = u.grid_code AND g.valid_to IS NULL AND g.level = 'grid'
+""").bindparams(
+    bindparam("cell", type_=ARRAY(String)),
+    bindparam("grid_code", type_=ARRAY(String)),
+    bindparam("wkb", type_=ARRAY(BYTEA)),
+    bindparam("events", type_=ARRAY(Integer)),
+    *(bindparam(n, type_=ARRAY(Float)) for n in ("km2", "rate", "eb", "z", "p")),
+    bindparam("c", type_=ARRAY(Integer)),
+)
+
+
+def new_run(
+    session: Session,
+    analysis: str,
+    unit: str,
+    area: str,
+    params: dict,
+    fingerprint: str,
+    as_of: datetime,
+    seconds: float,
+) -> int:
+    """Insert a run, drop the area's older runs of the same analysis, and return the new id."""
+    key = {"analysis": analysis, "unit": unit, "area": area}
+    run = session.execute(
+        _NEW_RUN,
+        {**key, "params": json.dumps(params), "fingerprint": fingerprint, "as_of": as_of, "seconds": seconds},
+    ).scalar_one()
+    session.execute(_DROP_OLD, {**key, "run": run})
+    return int(run)
+
+
+def store_hotspots(session: Session, run: int, res: HotspotResult) -> None:
+    """Write the cells of a run."""
+    c = res.cells
+    session.execute(
+        _STORE,
+        {
+            "run": run,
+            "cell": c.keys,
+            "grid_code": c.grid_codes,
+            "wkb": c.wkb,
+            "events": [int(v) for v in res.events],
+            "km2": c.km2.tolist(),
+            "rate": res.rate.tolist(),
+            "eb": res.eb_rate.tolist(),
+            "z": res.gi.z.tolist(),
+            "p": res.gi.p.tolist(),
+            "c": [int(v) for v in res.gi.confidence],
+        },
+    )
+
+
+_LATEST = text("""
+SELECT id, params, fingerprint, as_of, computed_at, clock_timestamp() - computed_at AS age
+FROM analytics_runs WHERE analysis = :analysis AND unit = :unit AND area = :area
+ORDER BY computed_at DESC, id DESC LIMIT 1
+""")
+
+
+def is_fresh(
+    session: Session,
+    analysis: str,
+    unit: str,
+    area: str,
+    settings: AnalyticsSettings,
+    as_of: datetime,
+    fingerprint: str,
+) -> int | None:
+    """The id of the area's newest run when it still holds for this data, parameters and day."""
+    row = session.execute(_LATEST, {"analysis": analysis, "unit": unit, "area": area}).first()
+    if row is None:
+        return None
+    same = (
+        row.params == json.loads(json.dumps(settings.params(unit)))
+        and row.fingerprint == fingerprint
+        and row.as_of.date() == as_of.date()
+        and row.age.total_seconds() <= settings.max_age_seconds
+    )
+    return int(row.id) if same else None
+
+
+def lock_area(session: Session, analysis: str, unit: str, area: str) -> None:
+    """Serialise recomputation of one analysis for one area (transaction-scoped advisory lock)."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"gridgov:{analysis}:{unit}:{area}"}
+    )
+
+
+def ensure_hotspots(
+    session: Session, area: str, unit: str, settings: AnalyticsSettings, as_of: datetime
+) -> int:
+    """The id of a current hot spot run for the area, computing and storing one when needed."""
+    fp = data_fingerprint(session, area)
+    run = is_fresh(session, "hotspots", unit, area, settings, as_of, fp)
+    if run is not None:
+        return run
+    lock_area(session, "hotspots", unit, area)
+    run = is_fresh(session, "hotspots", unit, area, settings, as_of, fp)
+    if run is not None:
+        return run
+    t0 = time.perf_counter()
+    res = compute_hotspots(session, area, unit, settings, as_of)
+    run = new_run(session, "hotspots", unit, area, settings.params(unit), fp, as_of, time.perf_counter() - t0)
+    store_hotspots(session, run, res)
+    return run
+
+
+def _label_sql(col: str) -> str:
+    return "CASE " + " ".join(f"WHEN {col} = {k} THEN '{v}'" for k, v in CLASS_LABELS.items()) + " END"
+
+
+HOTSPOT_COLUMNS = (
+    "id",
+    "geom",
+    "cell",
+    "grid_code",
+    "township",
+    "events",
+    "base_km2",
+    "rate",
+    "eb_rate",
+    "z",
+    "p",
+    "confidence",
+    "class",
+    "class_label",
+    "computed_at",
+)
+
+# The newest run of exactly this area (runs of a wider area are not cut down: their statistics
+# would describe cells the requester may not see).
+_HOTSPOTS = f"""
+SELECT c.id, c.geom, c.cell, {display_code("c.grid_code")} AS grid_code, t.name AS township, c.events,
+       round(c.base_km2::numeric, 4)::float8 AS base_km2, round(c.rate::numeric, 4)::float8 AS rate,
+       round(c.eb_rate::numeric, 4)::float8 AS eb_rate, round(c.z::numeric, 3)::float8 AS z,
+       round(c.p::numeric, 4)::float8 AS p, c.confidence::int AS confidence,
+       CASE WHEN c.confidence > 0 THEN 'hot' WHEN c.confidence < 0 THEN 'cold' ELSE 'none' END AS class,
+       {_label_sql("c.confidence")} AS class_label, r.computed_at
+FROM hotspot_cells c
+JOIN (SELECT id, computed_at FROM analytics_runs
+      WHERE analysis = 'hotspots' AND unit = :unit AND area = :area
+      ORDER BY computed_at DESC, id DESC LIMIT 1) r ON r.id = c.run_id
+LEFT JOIN grids t ON t.code = left(c.grid_code, 9) || '000000' AND t.level = 'township' AND t.valid_to IS NULL
+"""
+
+
+def hotspots_source(area: str, unit: str = "grid") -> TextualSelect:
+    """The newest stored hot spot cells of the area (empty until computed)."""
+    return textual(_HOTSPOTS, HOTSPOT_COLUMNS, area=area, unit=unit)

@@ -1,0 +1,60 @@
+"""Analytics settings (env prefix GRID_ANALYTICS_): which cases count, windows, permutations, hexagon size."""
+
+from functools import lru_cache
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AnalyticsSettings(BaseSettings):
+    """Parameters of the hotspot and emerging-hotspot analyses."""
+
+    model_config = SettingsConfigDict(env_prefix="GRID_ANALYTICS_", env_file=".env", extra="ignore")
+
+    # Case kinds counted (dispute, hazard, appeal); rejected and duplicate cases never count.
+    kinds: tuple[str, ...] = ("dispute", "hazard")
+    window_days: int = 365
+    permutations: int = 999
+    seed: int = 620121
+    # Hexagon edge length (= circumradius) in metres.
+    hex_size_m: float = 2000.0
+    weeks: int = 52
+    # Emerging hotspots: Gi* per week with normal p-values (permutations per week cost 52x).
+    emerging_permutations: int = 0
+    emerging_alpha: float = 0.10
+    trend_alpha: float = 0.05
+    # A cached result is reused while the data fingerprint is unchanged and it is younger than this.
+    max_age_seconds: int = 3600
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AnalyticsSettings":
+        """Refuse settings that cannot work."""
+        if not set(self.kinds) <= {"dispute", "hazard", "appeal"} or not self.kinds:
+            raise ValueError("kinds must be some of dispute, hazard, appeal")
+        if self.window_days < 1 or self.weeks < 4 or self.hex_size_m < 50 or self.permutations < 0:
+            raise ValueError("need window_days >= 1, weeks >= 4, hex_size_m >= 50, permutations >= 0")
+        return self
+
+    def params(self, unit: str) -> dict:
+        """The parameters a cached result depends on (stored with it)."""
+        keys = (
+            "kinds",
+            "window_days",
+            "permutations",
+            "seed",
+            "weeks",
+            "emerging_permutations",
+            "emerging_alpha",
+            "trend_alpha",
+        )
+        out = {k: getattr(self, k) for k in keys}
+        out["kinds"] = list(self.kinds)
+        if unit == "hex":
+            out["hex_size_m"] = self.hex_size_m
+        return out
+
+
+@lru_cache
+def get_analytics_settings() -> AnalyticsSettings:
+    """Analytics settings from the environment, read once."""
+    return AnalyticsSettings()

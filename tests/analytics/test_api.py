@@ -1,0 +1,112 @@
+"""HTTP: hot spots as OGC items, tiles, Folium; risk lists, chronic cases, reports; jurisdiction."""
+
+import math
+
+import mapbox_vector_tile
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import ApiSettings
+from geo.analytics.settings import AnalyticsSettings
+from geo.settings import DbSettings
+from tests.auth_helpers import authed
+
+TOWNSHIP = "620121003"
+
+
+def _app(url):
+    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=url))
+    app.state.analytics_settings = AnalyticsSettings(_env_file=None, permutations=99, weeks=12)
+    return app
+
+
+@pytest.fixture(scope="module")
+def client(demo_db_url):
+    with TestClient(_app(demo_db_url)) as c:
+        yield authed(c, demo_db_url)
+
+
+@pytest.fixture(scope="module")
+def township(demo_db_url):
+    with TestClient(_app(demo_db_url)) as c:
+        yield authed(c, demo_db_url, role="dispatcher", area=TOWNSHIP)
+
+
+def test_hotspots_json_covers_the_township_only(township):
+    body = township.get("/api/hotspots").json()
+    assert body["area"] == TOWNSHIP and body["cells"]
+    assert all(c["grid_code"].startswith("620121-003-") for c in body["cells"])
+    assert sum(body["counts"].values()) == len(body["cells"])
+
+
+def test_hotspots_layer_as_ogc_items_and_tiles(township):
+    items = township.get("/ogc/collections/hotspots/items", params={"limit": 5000})
+    assert items.status_code == 200, items.text
+    feats = items.json()["features"]
+    assert feats and all(f["properties"]["grid_code"].startswith("620121-003-") for f in feats)
+    assert {"z", "p", "confidence", "class_label", "eb_rate"} <= set(feats[0]["properties"])
+    lon, lat = feats[0]["geometry"]["coordinates"][0][0][0]
+    z = 12
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    tile = township.get(f"/tiles/hotspots/{z}/{x}/{y}.mvt")
+    assert tile.status_code == 200, tile.text
+    assert mapbox_vector_tile.decode(tile.content)["hotspots"]["features"]
+
+
+def test_hex_and_emerging_layers_serve_features(township):
+    for layer in ("hotspots_hex", "emerging"):
+        r = township.get(f"/ogc/collections/{layer}/items", params={"limit": 10})
+        assert r.status_code == 200 and r.json()["features"], (layer, r.text[:300])
+
+
+def test_folium_pages(township):
+    page = township.get("/maps/hotspots")
+    assert page.status_code == 200 and "热点（99%置信）" in page.text and "leaflet" in page.text.lower()
+    assert "网格冷热点" in page.text
+    assert "新兴热点" in township.get("/maps/emerging").text
+
+
+def test_risk_lists_three_lists_and_masking(township):
+    body = township.get("/api/risk/lists").json()
+    assert set(body["counts"]) == {"red", "yellow", "green"}
+    assert body["grids"], "some yellow or red grid"
+    g = body["grids"][0]
+    assert g["grade"] in ("red", "yellow") and g["code"].startswith("620121-003-")
+    assert {"problems", "responsibility", "tasks"} <= set(g) and g["tasks"]
+
+
+def test_chronic_lists_repeat_places(client):
+    body = client.get("/api/chronic").json()
+    assert body["places"] > 0
+    g = body["groups"][0]
+    assert g["years"] >= 2 and len(g["history"]) == g["cases"]
+
+
+def test_reports_html_pdf_json(township):
+    params = {"date": "2026-01-10", "area": TOWNSHIP}
+    js = township.get("/api/reports/monthly", params=params).json()
+    assert js["issued"] and js["area"] == TOWNSHIP and js["start"].startswith("2026-01-01")
+    html = township.get("/api/reports/monthly", params={**params, "format": "html"})
+    assert (
+        html.status_code == 200
+        and "月研判" in html.text
+        and "已签发" in html.text
+        and "data:image/png" in html.text
+    )
+    pdf = township.get("/api/reports/monthly", params={**params, "format": "pdf"})
+    assert (
+        pdf.status_code == 200
+        and pdf.content.startswith(b"%PDF")
+        and pdf.headers["content-type"] == "application/pdf"
+    )
+    # Issued once: the same figures and cut-off on every request.
+    assert township.get("/api/reports/monthly", params=params).json()["cutoff_at"] == js["cutoff_at"]
+
+
+def test_reports_outside_jurisdiction_and_bad_input(township):
+    r = township.get("/api/reports/weekly", params={"area": "620121002"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    assert township.get("/api/reports/yearly").status_code == 422
+    assert township.get("/api/reports/daily", params={"date": "2026-13-01"}).json()["where"] == "date"
