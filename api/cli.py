@@ -53,6 +53,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load the demo county (or the whole province) into an empty database."""
+    from api.cli_access import print_demo_accounts
     from geo.demo import load_demo
 
     with _session() as session:
@@ -65,11 +66,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if_empty=args.if_empty,
         )
         session.commit()
-    if summary.get("skipped"):
-        print("the database already holds grids: demo not loaded (drop the data first to reload)")  # noqa: T201
-        return 0
-    for key, value in summary.items():
-        print(f"{key}: {value}")  # noqa: T201
+        if summary.get("skipped"):
+            print("the database already holds grids: demo not loaded (drop the data first to reload)")  # noqa: T201
+        else:
+            for key, value in summary.items():
+                print(f"{key}: {value}")  # noqa: T201
+        print_demo_accounts(session)
     return 0
 
 
@@ -146,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("file", type=Path)
     exp.add_argument("--area", help="grid code prefix to export (default: everything)")
     exp.set_defaults(func=cmd_export)
+
+    from api.cli_access import add_access_commands
+
+    add_access_commands(sub)
     return parser
 
 
@@ -155,6 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import" and args.what == "grids" and not args.level:
         print("gridgov import grids: --level county|township|village|grid is required", file=sys.stderr)  # noqa: T201
         return 2
+    if args.command == "user":
+        from api.cli_access import check_user_args
+
+        problem = check_user_args(args)
+        if problem:
+            print(problem, file=sys.stderr)  # noqa: T201
+            return 2
     try:
         return args.func(args)
     except GeoError as exc:

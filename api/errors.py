@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.security import AuthError, NotAuthenticatedError
 from geo import errors as geo_errors
 from layers import errors as layer_errors
 
@@ -73,6 +74,15 @@ def _domain_handler(status: int, title: str):
     return handle
 
 
+def _auth_handler(request: Request, exc: AuthError) -> JSONResponse:
+    """401 (with WWW-Authenticate: Bearer) or 403, as problem+json."""
+    if isinstance(exc, NotAuthenticatedError):
+        resp = problem(request, 401, "Not authenticated", exc.message, exc.code, where=exc.where)
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="gridgov"'
+        return resp
+    return problem(request, 403, "Forbidden", exc.message, exc.code, where=exc.where)
+
+
 def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     titles = {404: "Not found", 405: "Method not allowed", 409: "Conflict", 413: "Request too large"}
     title = titles.get(exc.status_code, "Error")
@@ -113,6 +123,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register every handler on the app."""
     for cls, status, title in PROBLEMS:
         app.add_exception_handler(cls, _domain_handler(status, title))
+    app.add_exception_handler(AuthError, _auth_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(OperationalError, _database_down_handler)

@@ -3,26 +3,46 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api.deps import get_current_user
 from api.errors import install_error_handlers
+from api.limits import BodyLimitMiddleware
+from api.routers import analytics as analytics_router
+from api.routers import audit as audit_router
+from api.routers import auth as auth_router
+from api.routers import board as board_router
+from api.routers import events as events_router
 from api.routers import health
 from api.routers import maps as maps_router
 from api.routers import ogc as ogc_router
+from api.routers import reports as reports_router
 from api.routers import tiles as tiles_router
-from api.routers import board as board_router
-from api.routers import events as events_router
 from api.routers import workers as workers_router
+from api.security import AuthSettings, get_auth_settings
 from api.settings import ApiSettings, get_api_settings
 from geo.db import make_engine, make_sessionmaker
 from geo.settings import DbSettings, get_db_settings
 
+# Every route of these routers needs a logged-in user (bearer header or login cookie); routes that
+# take the user as a parameter get the same (cached) result. Open: /healthz, /login, /api/auth/token,
+# /static, /docs and /openapi.json.
+AUTHENTICATED = [Depends(get_current_user)]
+# Analytics layers (hot spots, emerging) are refreshed for the requester's area before being served.
+REFRESH_ANALYTICS = Depends(analytics_router.refresh_analytics)
 
-def create_app(api_settings: ApiSettings | None = None, db_settings: DbSettings | None = None) -> FastAPI:
-    """Build the app; the lifespan owns the engine."""
+
+def create_app(
+    api_settings: ApiSettings | None = None,
+    db_settings: DbSettings | None = None,
+    auth_settings: AuthSettings | None = None,
+) -> FastAPI:
+    """Build the app; the lifespan owns the engine. Refuses placeholder secrets outside dev/test."""
     api_settings = api_settings or get_api_settings()
     db_settings = db_settings or get_db_settings()
+    auth_settings = auth_settings or get_auth_settings()
+    auth_settings.check_secret()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,14 +60,20 @@ def create_app(api_settings: ApiSettings | None = None, db_settings: DbSettings 
         lifespan=lifespan,
     )
     app.state.api_settings = api_settings
+    app.state.auth_settings = auth_settings
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=api_settings.max_body_bytes)
     app.include_router(health.router)
-    app.include_router(maps_router.router)
-    app.include_router(ogc_router.router)
-    app.include_router(tiles_router.router)
-    app.include_router(events_router.router)
-    app.include_router(workers_router.router)
-    app.include_router(board_router.router)
+    app.include_router(auth_router.router)
+    app.include_router(maps_router.router, dependencies=AUTHENTICATED)
+    app.include_router(ogc_router.router, dependencies=[*AUTHENTICATED, REFRESH_ANALYTICS])
+    app.include_router(tiles_router.router, dependencies=[*AUTHENTICATED, REFRESH_ANALYTICS])
+    app.include_router(events_router.router, dependencies=AUTHENTICATED)
+    app.include_router(workers_router.router, dependencies=AUTHENTICATED)
+    app.include_router(board_router.router, dependencies=AUTHENTICATED)
+    app.include_router(audit_router.router, dependencies=AUTHENTICATED)
+    app.include_router(analytics_router.router, dependencies=AUTHENTICATED)
+    app.include_router(reports_router.router, dependencies=AUTHENTICATED)
     static = api_settings.web_dir / "static"
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")

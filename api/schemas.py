@@ -97,6 +97,16 @@ class EventCreate(_In):
         return self
 
 
+class PartyPublic(BaseModel):
+    """A party of a case; name, phone and ID number are masked for roles without clearance."""
+
+    id: int
+    role: str
+    name: str
+    phone: str | None
+    id_number: str | None
+
+
 class EventPublic(BaseModel):
     """A case as the API shows it (WGS84 lon/lat)."""
 

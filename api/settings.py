@@ -18,8 +18,6 @@ class ApiSettings(BaseSettings):
     root_path: str = ""
     debug: bool = False
     web_dir: Path = REPO_WEB_DIR
-    # The county the single-county demo user sees until accounts exist (issue: access control).
-    default_area: str = "620121"
     max_body_bytes: int = 10 * 1024 * 1024
 
 

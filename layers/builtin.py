@@ -141,7 +141,9 @@ def builtin_layers() -> list[LayerDef]:
 
 def register_builtins(registry: LayerRegistry) -> LayerRegistry:
     """Register the built-in layers on `registry` and return it."""
-    registry.register(*builtin_layers())
+    from layers.analytics_layers import analytics_layers  # the analytics layers register like any other
+
+    registry.register(*builtin_layers(), *analytics_layers())
     return registry
 
 

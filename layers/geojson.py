@@ -52,7 +52,10 @@ def where(layer: LayerDef, src: Subquery, query: LayerQuery) -> list[ColumnEleme
     """Conditions for bbox, datetime and property filters, all values bound."""
     conds: list[ColumnElement] = []
     if query.bbox:
-        conds.append(func.ST_Intersects(src.c.geom, func.ST_MakeEnvelope(*query.bbox, 4326)))
+        env = func.ST_MakeEnvelope(*query.bbox, 4326)
+        # The bare `&&` is the index condition under row-level security (leakproof, migration 0006).
+        conds.append(src.c.geom.op("&&")(env))
+        conds.append(func.ST_Intersects(src.c.geom, env))
     if query.time and layer.datetime_column:
         col, t = src.c[layer.datetime_column], query.time
         if t.start is not None:

@@ -74,12 +74,15 @@ deps() {
     say "no apt here: install PostgreSQL with PostGIS 3 yourself (for tests also GDAL's ogrinfo, Chromium, Noto CJK fonts)"
     return 0
   fi
+  # The app itself draws report maps and PDFs (WeasyPrint needs Pango) in Chinese (Noto CJK).
+  local runtime="libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk"
   case "$what" in
     demo)
-      if [ -n "$(external_url)" ]; then say "DATABASE_URL is set: not installing a PostgreSQL server"; else deps_postgis; fi ;;
+      if [ -n "$(external_url)" ]; then say "DATABASE_URL is set: not installing a PostgreSQL server"; else deps_postgis; fi
+      apt_install $runtime ;;
     test)
       [ -n "${GRID_TEST_DATABASE_URL:-}" ] || deps_postgis
-      apt_install gdal-bin chromium fonts-noto-cjk ;;
+      apt_install $runtime gdal-bin chromium ;;
     *) die "deps: unknown set '$what' (demo or test)" ;;
   esac
 }

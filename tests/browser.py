@@ -140,9 +140,15 @@ def open_page(
     wait_for: str | None = None,
     viewport: tuple[int, int] = (1280, 860),
     timeout_ms: int = 60_000,
+    cookies: list[dict] | None = None,
 ) -> tuple[Any, PageReport]:
-    """Open `url` in a fresh context, every non-loopback request blocked; wait for the network to settle."""
+    """Open `url` in a fresh context, every non-loopback request blocked; wait for the network to settle.
+
+    `cookies` (e.g. tests.auth_helpers.browser_cookies) log the context in, as a browser after /login.
+    """
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
+    if cookies:
+        context.add_cookies(cookies)
     page = context.new_page()
     report = PageReport()
     watch(page, report)

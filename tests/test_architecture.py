@@ -41,4 +41,4 @@ def test_folium_is_imported_only_by_folium_maps():
         for f in (ROOT / pkg).rglob("*.py")
         if any(name.split(".")[0] == "folium" for _, name in _imports(f))
     }
-    assert users <= {"layers/folium_maps.py", "layers/assets.py"}
+    assert users <= {"layers/folium_maps.py", "layers/assets.py", "layers/folium_analytics.py"}

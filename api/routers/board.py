@@ -5,7 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, UserDep
+from api.permissions import WhistleUser
 from api.schemas import BoardPublic, GridOverduePublic, WhistlePublic, WhistleResponseIn
+from geo.privacy import mask_name
 from geo.queries import casework, dispatch, events
 
 router = APIRouter(prefix="/api", tags=["dispatch"])
@@ -13,8 +15,15 @@ router = APIRouter(prefix="/api", tags=["dispatch"])
 
 @router.get("/board", response_model=BoardPublic)
 def get_board(session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
-    """Unassigned queue by priority (severity, deadline, age), workers' open tasks, open requests."""
-    return dispatch.get_board(session, user.area, limit)
+    """Unassigned queue by priority (severity, deadline, age), workers' open tasks, open requests.
+
+    Worker names are masked for roles without clearance.
+    """
+    board = dispatch.get_board(session, user.area, limit)
+    if not user.cleared:
+        for worker in board["workers"]:
+            worker["name"] = mask_name(worker["name"])
+    return board
 
 
 @router.get("/grids/overdue", response_model=list[GridOverduePublic])
@@ -26,7 +35,7 @@ def count_overdue_by_grid(
 
 
 @router.post("/whistles/{whistle_id}/response", response_model=WhistlePublic)
-def respond_whistle(whistle_id: int, body: WhistleResponseIn, session: SessionDep, user: UserDep) -> dict:
+def respond_whistle(whistle_id: int, body: WhistleResponseIn, session: SessionDep, user: WhistleUser) -> dict:
     """A department answers a request (报到); a second answer is 409."""
     whistle = casework.respond_whistle(session, whistle_id, body.response, area=user.area, actor=user.name)
     session.commit()

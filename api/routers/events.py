@@ -4,8 +4,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from api.deps import SessionDep, UserDep
+from api.deps import CurrentUser, SessionDep, UserDep
 from api.deps_dispatch import DispatchDep
+from api.permissions import (
+    VERIFY_STATUSES,
+    AssignUser,
+    DeadlineUser,
+    EscalateUser,
+    ReferUser,
+    ReportUser,
+    TransitionUser,
+    WhistleUser,
+    check,
+)
 from api.schemas import (
     AssignIn,
     CandidatesPublic,
@@ -15,13 +26,17 @@ from api.schemas import (
     ExtendIn,
     LogEntryPublic,
     NoteIn,
+    PartyPublic,
     ReasonIn,
     ReferIn,
     TransitionIn,
     WhistleIn,
     WhistlePublic,
 )
+from geo import audit
+from geo.privacy import mask_row
 from geo.queries import casework, dispatch, events
+from geo.queries.parties import list_parties
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
@@ -31,7 +46,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 def report_event(
     body: EventCreate,
     session: SessionDep,
-    user: UserDep,
+    user: ReportUser,
     settings: DispatchDep,
     response: Response,
     key: IdempotencyKey = None,
@@ -92,8 +107,11 @@ def list_candidates(
     settings: DispatchDep,
     k: Annotated[int | None, Query(ge=1, le=50)] = None,
 ) -> dict:
-    """Workers to dispatch to, the owning grid's worker first, then nearest in village, township, county."""
-    return dispatch.list_candidates(
+    """Workers to dispatch to, the owning grid's worker first, then nearest in village, township, county.
+
+    Names and phones are masked for roles without clearance; cleared reads are audited.
+    """
+    result = dispatch.list_candidates(
         session,
         event_id,
         area=user.area,
@@ -101,10 +119,49 @@ def list_candidates(
         max_age_s=settings.max_position_age_s,
         scope=settings.candidate_scope,
     )
+    return _shown_candidates(session, user, event_id, result)
+
+
+def _shown_candidates(session: SessionDep, user: CurrentUser, event_id: int, result: dict) -> dict:
+    """Mask worker and mediator contacts for uncleared roles; audit the read for cleared ones."""
+    if not user.cleared:
+        result["candidates"] = [mask_row(c) for c in result["candidates"]]
+        for committee in result["mediation_committees"]:
+            committee["mediators"] = [mask_row(m) for m in committee["mediators"]]
+        return result
+    ids = [c["worker_id"] for c in result["candidates"]]
+    audit.record(
+        session,
+        user.name,
+        "read_unmasked",
+        table="workers",
+        target=event_id,
+        detail={"what": "candidates", "event_id": event_id, "worker_ids": ids},
+    )
+    session.commit()
+    return result
+
+
+@router.get("/{event_id}/parties", response_model=list[PartyPublic])
+def get_parties(event_id: int, session: SessionDep, user: UserDep) -> list:
+    """The parties of a case (申请人、被申请人、反映人): masked for roles without clearance; reads audited."""
+    parties = list_parties(session, event_id, user.area)
+    if not user.cleared:
+        return [mask_row(p) for p in parties]
+    audit.record(
+        session,
+        user.name,
+        "read_unmasked",
+        table="parties",
+        target=event_id,
+        detail={"what": "parties", "event_id": event_id, "party_ids": [p["id"] for p in parties]},
+    )
+    session.commit()
+    return parties
 
 
 @router.post("/{event_id}/assign", response_model=EventPublic)
-def assign_event(event_id: int, body: AssignIn, session: SessionDep, user: UserDep) -> dict:
+def assign_event(event_id: int, body: AssignIn, session: SessionDep, user: AssignUser) -> dict:
     """Dispatch the case to a worker; 409 if it was dispatched meanwhile or the worker is full."""
     event = dispatch.assign_event(
         session,
@@ -120,8 +177,10 @@ def assign_event(event_id: int, body: AssignIn, session: SessionDep, user: UserD
 
 
 @router.post("/{event_id}/transition", response_model=EventPublic)
-def transition_event(event_id: int, body: TransitionIn, session: SessionDep, user: UserDep) -> dict:
+def transition_event(event_id: int, body: TransitionIn, session: SessionDep, user: TransitionUser) -> dict:
     """Move the case along its lifecycle; an illegal move is 409 with the allowed next statuses."""
+    if body.to in VERIFY_STATUSES:
+        check(user, "verify")
     event = casework.transition_event(
         session,
         event_id,
@@ -136,7 +195,7 @@ def transition_event(event_id: int, body: TransitionIn, session: SessionDep, use
 
 
 @router.post("/{event_id}/escalate", response_model=EventPublic)
-def escalate_event(event_id: int, body: NoteIn, session: SessionDep, user: UserDep) -> dict:
+def escalate_event(event_id: int, body: NoteIn, session: SessionDep, user: EscalateUser) -> dict:
     """Raise the case one level: grid → village → township → county (409 at the county)."""
     event = casework.escalate_event(session, event_id, area=user.area, actor=user.name, note=body.note)
     session.commit()
@@ -144,7 +203,7 @@ def escalate_event(event_id: int, body: NoteIn, session: SessionDep, user: UserD
 
 
 @router.post("/{event_id}/refer", response_model=EventPublic)
-def refer_event(event_id: int, body: ReferIn, session: SessionDep, user: UserDep) -> dict:
+def refer_event(event_id: int, body: ReferIn, session: SessionDep, user: ReferUser) -> dict:
     """Refer the case to the court, police or petition office (诉调/警调/访调), or take it back."""
     if body.action == "return":
         event = casework.return_referral(session, event_id, area=user.area, actor=user.name, note=body.note)
@@ -158,7 +217,7 @@ def refer_event(event_id: int, body: ReferIn, session: SessionDep, user: UserDep
 
 @router.post("/{event_id}/whistle", status_code=status.HTTP_201_CREATED, response_model=WhistlePublic)
 def request_whistle(
-    event_id: int, body: WhistleIn, session: SessionDep, user: UserDep, settings: DispatchDep
+    event_id: int, body: WhistleIn, session: SessionDep, user: WhistleUser, settings: DispatchDep
 ) -> dict:
     """Ask a department to report on the case (吹哨报到) within a number of hours."""
     whistle = casework.request_whistle(
@@ -175,7 +234,7 @@ def request_whistle(
 
 
 @router.post("/{event_id}/extend", response_model=EventPublic)
-def extend_deadline(event_id: int, body: ExtendIn, session: SessionDep, user: UserDep) -> dict:
+def extend_deadline(event_id: int, body: ExtendIn, session: SessionDep, user: DeadlineUser) -> dict:
     """延期: extend the deadline by hours or working days, with a reason."""
     event = casework.extend_deadline(
         session,
@@ -191,7 +250,7 @@ def extend_deadline(event_id: int, body: ExtendIn, session: SessionDep, user: Us
 
 
 @router.post("/{event_id}/suspend", response_model=EventPublic)
-def suspend_event(event_id: int, body: ReasonIn, session: SessionDep, user: UserDep) -> dict:
+def suspend_event(event_id: int, body: ReasonIn, session: SessionDep, user: DeadlineUser) -> dict:
     """挂账: stop the case's clock, with a reason."""
     event = casework.suspend_event(session, event_id, area=user.area, actor=user.name, reason=body.reason)
     session.commit()
@@ -199,7 +258,7 @@ def suspend_event(event_id: int, body: ReasonIn, session: SessionDep, user: User
 
 
 @router.post("/{event_id}/resume", response_model=EventPublic)
-def resume_event(event_id: int, body: NoteIn, session: SessionDep, user: UserDep) -> dict:
+def resume_event(event_id: int, body: NoteIn, session: SessionDep, user: DeadlineUser) -> dict:
     """End 挂账: the clock runs again and the deadline moves by the paused time."""
     event = casework.resume_event(session, event_id, area=user.area, actor=user.name, note=body.note)
     session.commit()

@@ -2,13 +2,13 @@
 
 from fastapi import APIRouter
 
-from api.deps import SessionDep
+from api.deps import RawSessionDep
 from geo.queries.health import get_versions
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(session: SessionDep) -> dict:
+def healthz(session: RawSessionDep) -> dict:
     """Report that the app and its database answer, with PostgreSQL and PostGIS versions."""
     return {"status": "ok", **get_versions(session)}

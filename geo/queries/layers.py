@@ -63,10 +63,10 @@ def events_source(area: str, kind: str) -> TextualSelect:
 
 GRID_COLUMNS = ("id", "geom", "code", "name", "level", "township", "area_m2", "worker")
 
-# Current small grids with their township and grid worker.
+# Current small grids with their township and grid worker (name masked for uncleared roles, 0006).
 _GRIDS = f"""
 SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, g.level, t.name AS township,
-       round(g.area_m2)::bigint AS area_m2, w.name AS worker
+       round(g.area_m2)::bigint AS area_m2, gridgov_person_name(w.name) AS worker
 FROM grids g
 {_TOWNSHIP_OF.format(code="g.code")}
 LEFT JOIN workers w ON w.id = g.worker_id
@@ -111,9 +111,10 @@ def villages_source(area: str) -> TextualSelect:
 
 WORKER_COLUMNS = ("id", "geom", "name", "grid_code", "on_duty", "available", "open_tasks", "located_at")
 
-# Workers with a known position whose home grid is in the area (names are masked by a later issue).
+# Workers with a known position whose home grid is in the area; names masked for uncleared roles (0006).
 _WORKERS = f"""
-SELECT w.id, w.geom, w.name, {display_code("w.home_grid_code")} AS grid_code, w.on_duty, w.available,
+SELECT w.id, w.geom, gridgov_person_name(w.name) AS name, {display_code("w.home_grid_code")} AS grid_code,
+       w.on_duty, w.available,
        w.open_tasks, w.located_at
 FROM workers w
 WHERE w.geom IS NOT NULL AND w.home_grid_code LIKE :area || '%'

@@ -18,9 +18,11 @@ from sqlalchemy import create_engine, text
 from api.main import create_app
 from api.settings import ApiSettings
 from geo.settings import DbSettings
+from tests.auth_helpers import bearer
 from tests.dispatch_tiny import add_event, build
 
 N = 20
+AUTH: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def server(pg_server: str, empty_db_url: str) -> Iterator[tuple[str, object, dic
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(ApiSettings(default_area="620121"), DbSettings(url=url, pool_size=N, max_overflow=5))
+    app = create_app(ApiSettings(_env_file=None), DbSettings(url=url, pool_size=N, max_overflow=5))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", workers=1)
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
@@ -44,6 +46,7 @@ def server(pg_server: str, empty_db_url: str) -> Iterator[tuple[str, object, dic
     while not uv.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
+    AUTH.update(bearer(url, "dispatcher", "620121"))
     yield f"http://127.0.0.1:{port}", engine, ids
     uv.should_exit = True
     thread.join(10)
@@ -57,7 +60,7 @@ def _race(base: str, calls: list[tuple[str, dict, dict]]) -> list[httpx.Response
 
     def run(i: int) -> None:
         path, body, headers = calls[i]
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, headers=AUTH) as client:
             barrier.wait()
             results[i] = client.post(path, json=body, headers=headers)
 

@@ -14,9 +14,11 @@ import uvicorn
 from api.main import create_app
 from api.settings import ApiSettings
 from geo.settings import DbSettings
+from tests.auth_helpers import bearer
 from tests.layers import tiny_county as tc
 from tests.layers.tiny_county import tiny_db_url  # noqa: F401
 
+AUTH_HEADER = ""
 OGRINFO = shutil.which("ogrinfo") or "/usr/bin/ogrinfo"
 OGR2OGR = shutil.which("ogr2ogr") or "/usr/bin/ogr2ogr"
 
@@ -38,6 +40,8 @@ def server_url(tiny_db_url):  # noqa: F811
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
+    global AUTH_HEADER
+    AUTH_HEADER = bearer(tiny_db_url)["Authorization"]
     yield f"http://127.0.0.1:{port}/ogc"
     server.should_exit = True
     thread.join(timeout=10)
@@ -49,6 +53,7 @@ def _run(*args: str) -> str:
         "CPL_DEBUG": "OFF",
         "GDAL_HTTP_UNSAFESSL": "NO",
         "PATH": "/usr/bin:/bin",
+        "GDAL_HTTP_HEADERS": f"Authorization: {AUTH_HEADER}",  # how QGIS/GDAL users send the token
     }
     out = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from api.main import create_app
 from api.settings import ApiSettings
 from geo.settings import DbSettings
+from tests.auth_helpers import authed
 
 EXTERNAL = re.compile(r"(?:https?:)?//(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}", re.I)
 PAGES = [
@@ -27,7 +28,7 @@ MB = 1024 * 1024
 def client(demo_db_url):
     app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
     with TestClient(app) as c:
-        yield c
+        yield authed(c, demo_db_url)
 
 
 @pytest.fixture(scope="module")
@@ -148,10 +149,9 @@ def test_pages_are_restricted_to_the_users_area(demo_db_url, engine):
                 " ORDER BY code LIMIT 1"
             )
         ).scalar_one()
-    app = create_app(
-        ApiSettings(_env_file=None, default_area=township), DbSettings(_env_file=None, url=demo_db_url)
-    )
+    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
     with TestClient(app) as c:
+        authed(c, demo_db_url, role="dispatcher", area=township)
         points = heat_points(c.get("/maps/heatmap?layer=disputes").text)
         risk = c.get("/maps/risk").text
     assert sum(p[2] for p in points) == sql_count(
@@ -168,6 +168,7 @@ def test_gcj02_basemap_shifts_the_layers_and_the_local_tile_folder_is_served(dem
     (tmp_path / "10" / "823" / "390.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
     with TestClient(app) as c:
+        authed(c, demo_db_url)
         wgs = heat_points(c.get("/maps/heatmap?layer=hazards&zoom=10").text)
         app.state.map_settings = MapSettings(_env_file=None, basemap_dir=str(tmp_path), basemap_crs="gcj02")
         page = c.get("/maps/heatmap?layer=hazards&zoom=10").text

@@ -6,15 +6,18 @@ from sqlalchemy import text
 from api.main import create_app
 from api.settings import ApiSettings
 from geo.settings import DbSettings
+from tests.auth_helpers import browser_cookies
 from tests.browser import chromium, open_page, screenshot, serve_app
 
 pytestmark = pytest.mark.browser
+COOKIES: list[dict] = []
 
 
 @pytest.fixture(scope="module")
 def base_url(demo_db_url):
     app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
     with serve_app(app) as url:
+        COOKIES[:] = browser_cookies(url, demo_db_url)  # logged in, as after /login
         yield url
 
 
@@ -41,7 +44,7 @@ def demo_counts(engine):
 
 
 def open_map(browser, url, name, wait_for):
-    page, report = open_page(browser, url, wait_for=wait_for)
+    page, report = open_page(browser, url, wait_for=wait_for, cookies=COOKIES)
     page.wait_for_timeout(500)  # let Leaflet finish drawing after the last request
     screenshot(page, name)
     assert report.clean, report.summary()

@@ -37,9 +37,12 @@ def test_collections_list_every_layer_with_extent(tiny_client):  # noqa: F811
     assert ids == [
         "appeals",
         "disputes",
+        "emerging",
         "facilities",
         "grids",
         "hazards",
+        "hotspots",
+        "hotspots_hex",
         "risk",
         "townships",
         "villages",

@@ -74,7 +74,20 @@ def test_layerdef_require_names_supported_renderers():
 
 def test_builtin_layers_are_all_registered():
     assert default_registry().ids() == sorted(
-        ["townships", "villages", "grids", "disputes", "hazards", "appeals", "workers", "facilities", "risk"]
+        [
+            "townships",
+            "villages",
+            "grids",
+            "disputes",
+            "hazards",
+            "appeals",
+            "workers",
+            "facilities",
+            "risk",
+            "hotspots",
+            "hotspots_hex",
+            "emerging",
+        ]
     )
 
 

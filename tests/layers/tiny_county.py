@@ -197,7 +197,9 @@ def make_client(url: str, **layer_settings: object) -> TestClient:
     """A TestClient on the app for the database at `url` (enter it with `with`)."""
     app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=url))
     app.state.layer_settings = LayerSettings(_env_file=None, **layer_settings)
-    return TestClient(app)
+    from tests.auth_helpers import authed
+
+    return authed(TestClient(app), url)
 
 
 @pytest.fixture(scope="module")

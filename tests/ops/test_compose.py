@@ -93,7 +93,10 @@ def test_makefile_targets_exist_and_call_bootstrap(target):
 
 def test_make_test_passes_args_to_pytest():
     out = subprocess.run(
-        ["make", "-n", "-C", str(ROOT), "test", "ARGS=tests/ops -x"], capture_output=True, text=True, check=True
+        ["make", "-n", "-C", str(ROOT), "test", "ARGS=tests/ops -x"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "bootstrap.sh test tests/ops -x" in out
 
@@ -103,7 +106,8 @@ def test_bootstrap_treats_no_tests_collected_as_failure(tmp_path):
     probe.write_text("x = 1\n", encoding="utf-8")
     run = subprocess.run(
         ["bash", str(ROOT / "scripts" / "bootstrap.sh"), "test", str(probe), "-p", "no:cacheprovider"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 1
     assert "no tests" in run.stderr

@@ -1,0 +1,92 @@
+"""Log in and out: the OAuth2 password flow (JWT bearer + HttpOnly cookie) and the login page."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import OAuth2PasswordRequestForm
+
+from api.deps import CurrentUser, RawSessionDep, get_auth, get_current_user, get_settings
+from api.security import (
+    AuthSettings,
+    NotAuthenticatedError,
+    clear_login_cookies,
+    issue_token,
+    set_login_cookies,
+)
+from api.settings import ApiSettings
+from geo.accounts import ROLE_LABELS, authenticate
+
+router = APIRouter(tags=["auth"])
+AuthDep = Annotated[AuthSettings, Depends(get_auth)]
+
+# Where each role lands after logging in in a browser (the console will replace these targets).
+HOME = {
+    "commander": "/maps/county",
+    "dispatcher": "/maps/county",
+    "planner": "/maps/county",
+    "grid_worker": "/maps/county",
+    "admin": "/maps/county",
+}
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept
+
+
+@router.post("/api/auth/token")
+def login(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: RawSessionDep,
+    auth: AuthDep,
+) -> Response:
+    """OAuth2 password flow: form fields username, password. Returns a bearer token and sets the cookies.
+
+    A browser form post (Accept: text/html) is redirected to the role's start page instead.
+    """
+    account = authenticate(session, form.username, form.password)
+    session.rollback()
+    html = _wants_html(request)
+    if account is None:
+        if html:
+            return RedirectResponse("/login?error=1", status_code=303)
+        raise NotAuthenticatedError("用户名或密码错误", where="username")
+    token, csrf, max_age = issue_token(auth, account.name, account.role, account.area)
+    home = HOME.get(account.role, "/maps/county")
+    body = {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": max_age,
+        "csrf_token": csrf,
+        "name": account.name,
+        "role": account.role,
+        "area": account.area,
+        "redirect": home,
+    }
+    response: Response = RedirectResponse(home, status_code=303) if html else JSONResponse(body)
+    set_login_cookies(response, auth, token, csrf, max_age)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/api/auth/logout", status_code=204)
+def logout(auth: AuthDep) -> Response:
+    """Clear the login cookies (a bearer token simply stops being sent)."""
+    response = Response(status_code=204)
+    clear_login_cookies(response, auth)
+    return response
+
+
+@router.get("/api/auth/me")
+def me(user: Annotated[CurrentUser, Depends(get_current_user)]) -> dict:
+    """Who the token belongs to: name, role, area."""
+    return {"name": user.name, "role": user.role, "role_label": ROLE_LABELS[user.role], "area": user.area}
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(settings: Annotated[ApiSettings, Depends(get_settings)]) -> HTMLResponse:
+    """The login page (Chinese, no external assets)."""
+    page = (settings.web_dir / "templates" / "login.html").read_text(encoding="utf-8")
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})

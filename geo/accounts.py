@@ -1,0 +1,191 @@
+"""Accounts: roles, areas, argon2 password hashes, and the demo accounts.
+
+An account is bound to an area, a grid-code prefix: 6 digits for a county, 9 for a township, 12 for a
+village. Grid workers are also bound to their worker row. Passwords are stored as argon2id hashes only.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.errors import ConflictError, InvalidInputError, NotFoundError
+
+ROLES = ("commander", "dispatcher", "planner", "grid_worker", "admin")
+ROLE_LABELS = {
+    "commander": "指挥长",
+    "dispatcher": "调度员",
+    "planner": "研判分析员",
+    "grid_worker": "网格员",
+    "admin": "系统管理员",
+}
+AREA_RE = re.compile(r"^[0-9]{6}([0-9]{3}){0,2}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,40}$")
+MIN_PASSWORD = 8
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as the app sees it (never the hash)."""
+
+    id: int
+    name: str
+    role: str
+    area: str
+    worker_id: int | None
+    active: bool
+
+
+@lru_cache
+def _hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password (salted, with the library's current parameters)."""
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInputError(f"密码至少 {MIN_PASSWORD} 个字符", where="password")
+    return str(_hasher().hash(password))
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when the password matches the stored hash."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return bool(_hasher().verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_area(area: str) -> str:
+    """The area if it is a county (6), township (9) or village (12 digit) code prefix."""
+    if not AREA_RE.match(area or ""):
+        raise InvalidInputError(
+            f"area must be a grid-code prefix of 6, 9 or 12 digits (county, township, village); got {area!r}",
+            where="area",
+        )
+    return area
+
+
+def _check(name: str, role: str, area: str, worker_id: int | None) -> None:
+    if not NAME_RE.match(name or ""):
+        raise InvalidInputError(
+            f"user name must be 2-40 letters, digits, '_', '.' or '-'; got {name!r}", where="name"
+        )
+    if role not in ROLES:
+        raise InvalidInputError(f"role must be one of {', '.join(ROLES)}; got {role!r}", where="role")
+    check_area(area)
+    if role == "grid_worker" and worker_id is None:
+        raise InvalidInputError("a grid_worker account needs --worker ID", where="worker_id")
+
+
+_COLUMNS = "id, name, role, area, worker_id, active"
+
+
+def create_user(
+    session: Session, name: str, password: str, *, role: str, area: str, worker_id: int | None = None
+) -> Account:
+    """Add an account; ConflictError when the name is taken."""
+    _check(name, role, area, worker_id)
+    if worker_id is not None:
+        home = session.execute(
+            text("SELECT home_grid_code FROM workers WHERE id = :w"), {"w": worker_id}
+        ).first()
+        if home is None:
+            raise NotFoundError(f"worker {worker_id} does not exist", where="worker_id")
+    row = session.execute(
+        text(
+            "INSERT INTO users (name, password_hash, role, area, worker_id) "
+            "VALUES (:name, :hash, :role, :area, :worker) ON CONFLICT (name) DO NOTHING "
+            f"RETURNING {_COLUMNS}"
+        ),
+        {"name": name, "hash": hash_password(password), "role": role, "area": area, "worker": worker_id},
+    ).first()
+    if row is None:
+        raise ConflictError(f"user {name!r} already exists", where="name")
+    return Account(*row)
+
+
+def find_user(session: Session, name: str) -> Account | None:
+    """The account of that name, if any."""
+    row = session.execute(text(f"SELECT {_COLUMNS} FROM users WHERE name = :n"), {"n": name}).first()
+    return Account(*row) if row else None
+
+
+def authenticate(session: Session, name: str, password: str) -> Account | None:
+    """The active account when name and password match; None otherwise (same answer either way)."""
+    row = session.execute(
+        text(f"SELECT {_COLUMNS}, password_hash FROM users WHERE name = :n"), {"n": name}
+    ).first()
+    if row is None:
+        verify_password(_dummy_hash(), password)  # spend the same time: do not reveal which names exist
+        return None
+    if not verify_password(row.password_hash, password) or not row.active:
+        return None
+    return Account(*row[:6])
+
+
+@lru_cache
+def _dummy_hash() -> str:
+    return hash_password("not-a-real-password")
+
+
+def list_users(session: Session) -> list[Account]:
+    """Every account, by name."""
+    return [Account(*r) for r in session.execute(text(f"SELECT {_COLUMNS} FROM users ORDER BY name"))]
+
+
+def set_active(session: Session, name: str, active: bool) -> Account:
+    """Enable or disable an account; its tokens stop working at once when disabled."""
+    row = session.execute(
+        text(f"UPDATE users SET active = :a WHERE name = :n RETURNING {_COLUMNS}"), {"a": active, "n": name}
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no user {name!r}", where="name")
+    return Account(*row)
+
+
+def _first_code(session: Session, sql: str, params: dict[str, Any]) -> Any:
+    return session.execute(text(sql), params).first()
+
+
+def create_demo_accounts(session: Session, county_code: str) -> list[tuple[str, str, str, str]]:
+    """One account per role for the demo county, with fixed demo passwords: [(name, role, area, password)].
+
+    Existing accounts of those names are left as they are (the call can be repeated).
+    """
+    county = check_area(county_code[:6])
+    township = _first_code(
+        session,
+        "SELECT left(code, 9) FROM grids WHERE level = 'township' AND valid_to IS NULL AND code LIKE :c "
+        "ORDER BY code LIMIT 1",
+        {"c": county + "%"},
+    )
+    worker = _first_code(
+        session,
+        "SELECT id, left(home_grid_code, 12) FROM workers WHERE home_grid_code LIKE :c ORDER BY id LIMIT 1",
+        {"c": (township[0] if township else county) + "%"},
+    )
+    wanted = [
+        ("admin", "admin", county, None),
+        ("commander", "commander", county, None),
+        ("dispatcher", "dispatcher", county, None),
+        ("planner", "planner", county, None),
+    ]
+    if township:
+        wanted.append(("dispatcher_town", "dispatcher", township[0], None))
+    if worker:
+        wanted.append(("gridworker", "grid_worker", worker[1], int(worker[0])))
+    made = []
+    for name, role, area, worker_id in wanted:
+        password = f"demo-{name}-{county}"
+        if find_user(session, name) is None:
+            create_user(session, name, password, role=role, area=area, worker_id=worker_id)
+        made.append((name, role, area, password))
+    return made

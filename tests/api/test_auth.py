@@ -1,0 +1,267 @@
+"""Accounts, tokens, cookies and CSRF, role permissions, masking and the audit log (tiny county, real commits)."""
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api.main import create_app
+from api.security import CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE, AuthSettings, get_auth_settings
+from api.settings import ApiSettings
+from geo.privacy import mask_id_number, mask_name, mask_phone
+from geo.settings import DbSettings
+from tests.auth_helpers import TEST_PASSWORD, authed, bearer, ensure_user, login
+from tests.dispatch_tiny import build
+
+
+@pytest.fixture(scope="module")
+def db(pg_server, empty_db_url):
+    from tests.conftest import create_database
+
+    url = create_database(pg_server, "gridgov_auth", template="gridgov_empty")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        ids = build(conn)
+        conn.execute(
+            text(
+                "INSERT INTO parties (event_id, role, name, phone, id_number) VALUES "
+                "(:e, 'applicant', '张三丰', '13812345678', '620121199001011234'), (:e, 'respondent', '李四', NULL, NULL)"
+            ),
+            {"e": ids["event"]},
+        )
+    yield url, engine, ids
+    engine.dispose()
+
+
+@pytest.fixture
+def app(db):
+    return create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=db[0]))
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+def _status(resp, status, code=None):
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    if code:
+        assert resp.json()["code"] == code
+    return resp.json()
+
+
+# --- authentication ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/events/1", "/ogc", "/ogc/collections", "/tiles/grids.json", "/maps/county", "/api/board"]
+)
+def test_routes_need_a_token(client, path):
+    resp = client.get(path)
+    _status(resp, 401, "not_authenticated")
+    assert resp.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/login", "/openapi.json", "/docs"])
+def test_open_routes(client, path):
+    assert client.get(path).status_code == 200
+
+
+def test_login_page_is_chinese_and_self_contained(client):
+    html = client.get("/login").text
+    assert "登录" in html and 'action="/api/auth/token"' in html
+    assert "http://" not in html and "https://" not in html
+
+
+def test_login_returns_a_token_and_sets_httponly_cookies(client, db):
+    ensure_user(db[0], "dispatcher", "620121", name="disp")
+    resp = login(client, "disp")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (
+        body["token_type"] == "bearer" and body["role"] == "dispatcher" and body["redirect"] == "/maps/county"
+    )
+    cookies = resp.headers.get_list("set-cookie")
+    token_cookie = next(c for c in cookies if c.startswith(TOKEN_COOKIE + "="))
+    assert "HttpOnly" in token_cookie and "SameSite=lax" in token_cookie.replace("Lax", "lax")
+    csrf_cookie = next(c for c in cookies if c.startswith(CSRF_COOKIE + "="))
+    assert "HttpOnly" not in csrf_cookie
+    # the bearer token works on its own
+    fresh = TestClient(client.app)
+    assert (
+        fresh.get("/api/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"}).json()["name"]
+        == "disp"
+    )
+
+
+def test_login_rejects_a_wrong_password_and_unknown_names(client, db):
+    ensure_user(db[0], "planner", "620121", name="plan")
+    _status(login(client, "plan", "wrong-password"), 401, "not_authenticated")
+    _status(login(client, "nobody", TEST_PASSWORD), 401, "not_authenticated")
+
+
+def test_browser_form_login_redirects(client, db):
+    ensure_user(db[0], "commander", "620121", name="boss")
+    ok = client.post(
+        "/api/auth/token",
+        data={"username": "boss", "password": TEST_PASSWORD},
+        headers={"Accept": "text/html"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == "/maps/county"
+    bad = client.post(
+        "/api/auth/token",
+        data={"username": "boss", "password": "nope-nope"},
+        headers={"Accept": "text/html"},
+        follow_redirects=False,
+    )
+    assert bad.status_code == 303 and bad.headers["location"] == "/login?error=1"
+
+
+def test_bad_expired_and_foreign_tokens_are_401(client, db):
+    name = ensure_user(db[0], "commander", "620121", name="cmd")
+    secret = get_auth_settings().secret.get_secret_value()
+    past = datetime.now(UTC) - timedelta(hours=2)
+    expired = jwt.encode({"sub": name, "iat": past, "exp": past + timedelta(minutes=1)}, secret, "HS256")
+    forged = jwt.encode(
+        {"sub": name, "iat": datetime.now(UTC), "exp": datetime.now(UTC) + timedelta(hours=1)},
+        "x" * 40,
+        "HS256",
+    )
+    for token in ("garbage", expired, forged):
+        _status(client.get("/api/board", headers={"Authorization": f"Bearer {token}"}), 401)
+    _status(client.get("/api/board", headers={"Authorization": "Basic abc"}), 401)
+
+
+def test_disabled_account_stops_at_once(client, db):
+    headers = bearer(db[0], "dispatcher", "620121", name="leaver")
+    assert client.get("/api/board", headers=headers).status_code == 200
+    with db[1].begin() as conn:
+        conn.execute(text("UPDATE users SET active = false WHERE name = 'leaver'"))
+    _status(client.get("/api/board", headers=headers), 401)
+
+
+def test_cookie_requests_need_csrf_for_writes(client, db):
+    ensure_user(db[0], "dispatcher", "620121", name="cookie")
+    csrf = login(client, "cookie").json()["csrf_token"]
+    eid = db[2]["event"]
+    assert client.get(f"/api/events/{eid}").status_code == 200  # reads: cookie alone
+    _status(client.post(f"/api/events/{eid}/escalate", json={}), 403, "forbidden")
+    _status(
+        client.post(f"/api/events/{eid}/escalate", json={}, headers={CSRF_HEADER: "wrong"}), 403, "forbidden"
+    )
+    _status(
+        client.post(f"/api/events/{eid}/escalate", json={}, headers={"Origin": "https://evil.example"}), 403
+    )
+    ok = client.post(f"/api/events/{eid}/escalate", json={}, headers={CSRF_HEADER: csrf})
+    assert ok.status_code == 200, ok.text
+    same_origin = client.post(f"/api/events/{eid}/escalate", json={}, headers={"Origin": "http://testserver"})
+    assert same_origin.status_code == 200, same_origin.text
+    assert client.post("/api/auth/logout").status_code == 204
+    _status(client.get(f"/api/events/{eid}"), 401)
+
+
+def test_placeholder_secret_is_refused_outside_dev():
+    with pytest.raises(RuntimeError, match="GRID_AUTH_SECRET"):
+        create_app(
+            ApiSettings(_env_file=None),
+            DbSettings(_env_file=None),
+            AuthSettings(_env_file=None, environment="production"),
+        )
+    create_app(
+        ApiSettings(_env_file=None),
+        DbSettings(_env_file=None),
+        AuthSettings(_env_file=None, environment="production", secret="s" * 40),
+    )
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+
+def test_planner_reads_but_may_not_act(client, db):
+    authed(client, db[0], "planner", "620121")
+    eid = db[2]["event"]
+    assert client.get(f"/api/events/{eid}").status_code == 200
+    _status(client.post(f"/api/events/{eid}/assign", json={"worker_id": db[2]["owner"]}), 403, "forbidden")
+    _status(
+        client.post(
+            "/api/events", json={"category": "neighbour", "severity": 1, "lon": 103.005, "lat": 36.005}
+        ),
+        403,
+    )
+    _status(client.get("/api/audit"), 403)
+
+
+def test_grid_worker_updates_only_their_own_position(client, db):
+    ids = db[2]
+    authed(client, db[0], "grid_worker", "620121001", worker_id=ids["owner"])
+    mine = client.post(f"/api/workers/{ids['owner']}/location", json={"lon": 103.0091, "lat": 36.0091})
+    assert mine.status_code == 200, mine.text
+    _status(client.post(f"/api/workers/{ids['village']}/location", json={"lon": 103.005, "lat": 36.007}), 403)
+    _status(client.post(f"/api/events/{ids['event']}/transition", json={"to": "closed"}), 403)
+
+
+# --- privacy and audit ---------------------------------------------------------------------------
+
+
+def test_masking_rules():
+    assert (mask_name("张三丰"), mask_name("李四"), mask_name("欧阳娜娜")) == ("张某某", "李*", "欧某某某")
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_id_number("620121199001011234") == "620121********1234"
+
+
+def test_sql_masking_matches_python(db):
+    with db[1].connect() as conn:
+        for name in ("张三丰", "李四", "王"):
+            assert conn.execute(text("SELECT gridgov_mask_name(:n)"), {"n": name}).scalar() == mask_name(name)
+        assert conn.execute(text("SELECT gridgov_mask_phone('13812345678')")).scalar() == "138****5678"
+
+
+def test_planner_sees_parties_and_workers_masked(client, db):
+    ids = db[2]
+    authed(client, db[0], "planner", "620121")
+    parties = client.get(f"/api/events/{ids['event']}/parties").json()
+    assert [(p["name"], p["phone"], p["id_number"]) for p in parties] == [
+        ("张某某", "138****5678", "620121********1234"),
+        ("李*", None, None),
+    ]
+    cands = client.get(f"/api/events/{ids['event']}/candidates").json()
+    assert all("****" in c["phone"] for c in cands["candidates"])
+    layer = client.get("/ogc/collections/workers/items").json()
+    assert {f["properties"]["name"] for f in layer["features"]} >= {"o某某某某"}  # owner
+
+
+def test_cleared_reads_are_unmasked_and_audited(client, db):
+    ids = db[2]
+    authed(client, db[0], "dispatcher", "620121", name="auditee")
+    parties = client.get(f"/api/events/{ids['event']}/parties").json()
+    assert parties[0]["name"] == "张三丰" and parties[0]["phone"] == "13812345678"
+    with db[1].connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT action, target_table, target_id FROM audit_log WHERE actor = 'auditee' ORDER BY id DESC"
+            )
+        ).first()
+    assert tuple(row) == ("read_unmasked", "parties", str(ids["event"]))
+
+
+def test_changes_are_audited_with_before_and_after(client, db):
+    ids = db[2]
+    authed(client, db[0], "dispatcher", "620121", name="changer")
+    resp = client.patch(f"/api/workers/{ids['village']}", json={"available": False})
+    assert resp.status_code == 200, resp.text
+    authed(client, db[0], "admin", "620121")
+    page = client.get("/api/audit", params={"actor": "changer", "table": "workers"}).json()
+    assert page["total"] >= 1
+    entry = page["items"][0]
+    assert entry["action"] == "update" and entry["target_id"] == str(ids["village"])
+    assert entry["before"]["available"] is True and entry["after"]["available"] is False
+    assert client.get("/api/audit", params={"limit": 1, "offset": 0}).json()["limit"] == 1
+    _status(client.get("/api/audit", params={"limit": 0}), 422)
+    _status(
+        client.patch(f"/api/workers/{ids['village']}", json={"available": True}), 403
+    )  # admins do no casework
