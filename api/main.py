@@ -13,11 +13,17 @@ from api.routers import analytics as analytics_router
 from api.routers import audit as audit_router
 from api.routers import auth as auth_router
 from api.routers import board as board_router
+from api.routers import categories as categories_router
 from api.routers import events as events_router
+from api.routers import exports as exports_router
 from api.routers import health
+from api.routers import live as live_router
 from api.routers import maps as maps_router
 from api.routers import ogc as ogc_router
+from api.routers import pages as pages_router
+from api.routers import photos as photos_router
 from api.routers import reports as reports_router
+from api.routers import summary as summary_router
 from api.routers import tiles as tiles_router
 from api.routers import workers as workers_router
 from api.security import AuthSettings, get_auth_settings
@@ -74,6 +80,12 @@ def create_app(
     app.include_router(audit_router.router, dependencies=AUTHENTICATED)
     app.include_router(analytics_router.router, dependencies=AUTHENTICATED)
     app.include_router(reports_router.router, dependencies=AUTHENTICATED)
+    app.include_router(exports_router.router, dependencies=AUTHENTICATED)
+    app.include_router(photos_router.router, dependencies=AUTHENTICATED)
+    app.include_router(categories_router.router, dependencies=AUTHENTICATED)
+    app.include_router(summary_router.router, dependencies=AUTHENTICATED)
+    app.include_router(live_router.router, dependencies=AUTHENTICATED)
+    app.include_router(pages_router.router)  # pages redirect to /login themselves
     static = api_settings.web_dir / "static"
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")

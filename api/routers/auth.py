@@ -20,13 +20,13 @@ from geo.accounts import ROLE_LABELS, authenticate
 router = APIRouter(tags=["auth"])
 AuthDep = Annotated[AuthSettings, Depends(get_auth)]
 
-# Where each role lands after logging in in a browser (the console will replace these targets).
+# Where each role lands after logging in in a browser: its console view.
 HOME = {
-    "commander": "/maps/county",
-    "dispatcher": "/maps/county",
-    "planner": "/maps/county",
-    "grid_worker": "/maps/county",
-    "admin": "/maps/county",
+    "commander": "/console/commander",
+    "dispatcher": "/console/dispatcher",
+    "planner": "/console/planner",
+    "grid_worker": "/console/worker",
+    "admin": "/console/commander",
 }
 
 

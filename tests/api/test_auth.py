@@ -83,7 +83,7 @@ def test_login_returns_a_token_and_sets_httponly_cookies(client, db):
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert (
-        body["token_type"] == "bearer" and body["role"] == "dispatcher" and body["redirect"] == "/maps/county"
+        body["token_type"] == "bearer" and body["role"] == "dispatcher" and body["redirect"] == "/console/dispatcher"
     )
     cookies = resp.headers.get_list("set-cookie")
     token_cookie = next(c for c in cookies if c.startswith(TOKEN_COOKIE + "="))
@@ -112,7 +112,7 @@ def test_browser_form_login_redirects(client, db):
         headers={"Accept": "text/html"},
         follow_redirects=False,
     )
-    assert ok.status_code == 303 and ok.headers["location"] == "/maps/county"
+    assert ok.status_code == 303 and ok.headers["location"] == "/console/commander"
     bad = client.post(
         "/api/auth/token",
         data={"username": "boss", "password": "nope-nope"},

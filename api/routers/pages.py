@@ -1,0 +1,97 @@
+"""The console's HTML pages (Jinja2 shells from web/templates; the data comes from the JSON APIs).
+
+`/` sends a visitor to /login or to their role's page. A /console page asked for without a valid login
+redirects to /login?next=... instead of answering 401 JSON, because a person in a browser asked.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.deps import CurrentUser, RawSessionDep, get_auth, get_current_user, get_settings
+from api.security import AuthError, AuthSettings
+from api.settings import ApiSettings
+from geo.accounts import ROLE_LABELS
+from geo.errors import NotFoundError
+
+router = APIRouter(include_in_schema=False)
+
+# Each role's start page (auth.HOME sends a browser login to the same places).
+HOME = {
+    "commander": "/console/commander",
+    "dispatcher": "/console/dispatcher",
+    "planner": "/console/planner",
+    "grid_worker": "/console/worker",
+    "admin": "/console/commander",
+}
+# view -> (template, title); a view whose template is missing is 404 (planner/worker come separately).
+VIEWS = {
+    "commander": ("commander.html", "指挥大屏"),
+    "dispatcher": ("dispatcher.html", "调度台"),
+    "planner": ("planner.html", "研判分析"),
+    "worker": ("worker.html", "网格员"),
+}
+
+
+@lru_cache
+def _templates(directory: Path) -> Jinja2Templates:
+    return Jinja2Templates(directory=str(directory))
+
+
+def _user_or_none(request: Request, session: RawSessionDep, auth: AuthSettings) -> CurrentUser | None:
+    """The logged-in user, or None where an API would answer 401/403."""
+    try:
+        return get_current_user(request, session, auth)
+    except AuthError:
+        return None
+    finally:
+        session.rollback()  # the lookup's transaction is not needed for rendering
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+@router.get("/")
+def root(
+    request: Request, session: RawSessionDep, auth: Annotated[AuthSettings, Depends(get_auth)]
+) -> Response:
+    """Logged in: the role's page; otherwise the login page."""
+    user = _user_or_none(request, session, auth)
+    return RedirectResponse(HOME.get(user.role, "/login") if user else "/login", status_code=303)
+
+
+@router.get("/console/{view}", response_class=HTMLResponse)
+def console_page(
+    view: str,
+    request: Request,
+    session: RawSessionDep,
+    auth: Annotated[AuthSettings, Depends(get_auth)],
+    settings: Annotated[ApiSettings, Depends(get_settings)],
+) -> Response:
+    """One view of the console, rendered in the shared shell (base.html)."""
+    if view not in VIEWS:
+        raise NotFoundError(f"没有页面 {view}", where="view")
+    user = _user_or_none(request, session, auth)
+    if user is None:
+        return _to_login(request)
+    template, title = VIEWS[view]
+    directory = settings.web_dir / "templates"
+    if not (directory / template).is_file():
+        raise NotFoundError(f"页面 {view} 尚未提供", where="view")
+    context = {
+        "view": view,
+        "title": title,
+        "user": user,
+        "role_label": ROLE_LABELS.get(user.role, user.role),
+        "home": HOME.get(user.role, "/"),
+    }
+    response = _templates(directory).TemplateResponse(request, template, context)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,97 @@
+"""Photos of cases (现场照片): upload from the grid worker's phone, list, and read back.
+
+JPEG and PNG only, recognised by their magic bytes; the size cap is a setting (GRID_PHOTO_MAX_BYTES).
+An upload with an Idempotency-Key is stored once, so the phone's offline queue can safely resend it.
+"""
+
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import APIRouter, File, Header, Request, Response, UploadFile, status
+from pydantic import BaseModel
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.deps import SessionDep, UserDep
+from api.permissions import ReportUser
+from geo.errors import InvalidInputError
+from geo.queries import photos
+
+router = APIRouter(prefix="/api/events", tags=["photos"])
+PhotoKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+
+
+class PhotoSettings(BaseSettings):
+    """Limits of case photos."""
+
+    model_config = SettingsConfigDict(env_prefix="GRID_PHOTO_", env_file=".env", extra="ignore")
+
+    max_bytes: int = 5 * 1024 * 1024  # a phone JPEG is 1-4 MB; the page shrinks larger ones first
+
+
+@lru_cache
+def get_photo_settings() -> PhotoSettings:
+    """Photo settings from the environment, read once."""
+    return PhotoSettings()
+
+
+def _settings(request: Request) -> PhotoSettings:
+    # app.state.photo_settings lets a test (or create_app's caller) set the cap without the environment
+    return getattr(request.app.state, "photo_settings", None) or get_photo_settings()
+
+
+class PhotoPublic(BaseModel):
+    """A stored photo, without its bytes (read them from `url`)."""
+
+    id: int
+    event_id: int
+    content_type: str
+    size: int
+    uploaded_by: str
+    at: str
+    url: str
+
+
+def _public(row: dict) -> dict:
+    return {
+        **row,
+        "at": row["at"].isoformat(),
+        "url": f"/api/events/{row['event_id']}/photos/{row['id']}",
+    }
+
+
+@router.post("/{event_id}/photos", status_code=status.HTTP_201_CREATED, response_model=PhotoPublic)
+def upload_photo(
+    event_id: int,
+    photo: Annotated[UploadFile, File(description="JPEG or PNG")],
+    request: Request,
+    session: SessionDep,
+    user: ReportUser,
+    response: Response,
+    key: PhotoKey = None,
+) -> dict:
+    """Attach a photo to a case; 400 unless JPEG/PNG under the cap; a repeated key answers 200."""
+    cap = _settings(request).max_bytes
+    data = photo.file.read(cap + 1)  # never read more than one byte past the cap
+    if len(data) > cap:
+        raise InvalidInputError(f"照片不能超过 {cap // 1024} KB", where="photo")
+    row, created = photos.add_photo(
+        session, event_id, data, area=user.area, actor=user.name, max_bytes=cap, client_key=key
+    )
+    session.commit()
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return _public(row)
+
+
+@router.get("/{event_id}/photos", response_model=list[PhotoPublic])
+def list_photos(event_id: int, session: SessionDep, user: UserDep) -> list:
+    """The photos of a case, oldest first."""
+    return [_public(r) for r in photos.list_photos(session, event_id, user.area)]
+
+
+@router.get("/{event_id}/photos/{photo_id}", response_class=Response)
+def get_photo(event_id: int, photo_id: int, session: SessionDep, user: UserDep) -> Response:
+    """The image bytes, with their sniffed type (never rendered as anything else)."""
+    row = photos.get_photo(session, event_id, photo_id, user.area)
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
+    return Response(bytes(row["bytes"]), media_type=row["content_type"], headers=headers)

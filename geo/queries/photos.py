@@ -1,0 +1,77 @@
+"""Photos of cases: sniff the image type from its bytes, store once per client key, read back.
+
+    sniff_image(data) -> "image/jpeg" | "image/png"
+    add_photo(session, event_id, data, *, area, actor, max_bytes, client_key=None) -> dict
+    get_photo(session, event_id, photo_id, area) -> dict (with "bytes")
+
+Access follows the case: the event must be inside the area (and RLS on event_photos joins on events).
+"""
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.errors import InvalidInputError, NotFoundError
+from geo.queries.events import get_event
+
+# Magic numbers, not the browser's Content-Type or the file name: both are the client's word.
+_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+_COLUMNS = "id, event_id, content_type, size, uploaded_by, at"
+_INSERT = text(f"""
+INSERT INTO event_photos (event_id, content_type, bytes, client_key, uploaded_by)
+VALUES (:e, :ct, :b, :k, :actor)
+ON CONFLICT (event_id, client_key) DO NOTHING
+RETURNING {_COLUMNS}
+""")
+_BY_KEY = text(f"SELECT {_COLUMNS} FROM event_photos WHERE event_id = :e AND client_key = :k")
+_GET = text(f"SELECT {_COLUMNS}, bytes FROM event_photos WHERE event_id = :e AND id = :p")
+_LIST = text(f"SELECT {_COLUMNS} FROM event_photos WHERE event_id = :e ORDER BY id LIMIT 100")
+
+
+def sniff_image(data: bytes) -> str:
+    """The image type of `data` from its first bytes; InvalidInputError unless JPEG or PNG."""
+    for magic, content_type in _MAGIC:
+        if data.startswith(magic):
+            return content_type
+    raise InvalidInputError("照片只能是 JPEG 或 PNG 图片", where="photo")
+
+
+def add_photo(
+    session: Session,
+    event_id: int,
+    data: bytes,
+    *,
+    area: str,
+    actor: str,
+    max_bytes: int,
+    client_key: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Store a photo of a case in the area; ({photo}, created). A repeated client_key gives the first."""
+    if not data:
+        raise InvalidInputError("照片为空", where="photo")
+    if len(data) > max_bytes:
+        raise InvalidInputError(f"照片不能超过 {max_bytes // 1024} KB", where="photo")
+    content_type = sniff_image(data)
+    get_event(session, event_id, area)  # NotFoundError outside the area
+    params = {"e": event_id, "ct": content_type, "b": data, "k": client_key, "actor": actor}
+    row = session.execute(_INSERT, params).mappings().first()
+    if row is not None:
+        return dict(row), True
+    earlier = session.execute(_BY_KEY, params).mappings().one()
+    return dict(earlier), False
+
+
+def get_photo(session: Session, event_id: int, photo_id: int, area: str) -> dict[str, Any]:
+    """One photo of a case in the area, with its bytes; NotFoundError otherwise."""
+    get_event(session, event_id, area)
+    row = session.execute(_GET, {"e": event_id, "p": photo_id}).mappings().first()
+    if row is None:
+        raise NotFoundError(f"照片 {photo_id} 不存在", where="photo_id")
+    return dict(row)
+
+
+def list_photos(session: Session, event_id: int, area: str) -> list[dict[str, Any]]:
+    """The photos of a case in the area (without bytes), oldest first."""
+    get_event(session, event_id, area)
+    return [dict(r) for r in session.execute(_LIST, {"e": event_id}).mappings()]

@@ -1,0 +1,221 @@
+/* Commander's big screen: the area's map, headline figures, drill-down, the live feed, who is on duty. */
+(function () {
+  "use strict";
+  var userArea = document.body.getAttribute("data-area");
+  var state = { prefix: userArea, names: {}, bounds: {}, layers: {}, feed: [], summary: null };
+  var map = GG.makeMap("map", { zoomPosition: "bottomleft" });  // top-left is under the figures
+  // Areas under points: polygons in their own panes so markers stay clickable on top.
+  map.createPane("risk").style.zIndex = 390;
+  map.createPane("points").style.zIndex = 450;
+  var FEED_MAX = 60;
+  var DUTY_SHOWN = 200;  // the list is a glance, the map shows everyone
+  var LEVEL_BELOW = { 9: "villages", 12: "grids" };
+  var FIT = { paddingTopLeft: [430, 20], paddingBottomRight: [400, 20] };  // keep areas clear of the side panels
+
+  /* ---------- layers ---------- */
+  function polygons(layer, features) {
+    return GG.geoLayer(layer, features, {
+      onEachFeature: function (f, lyr) {
+        var p = GG.codePrefix(f.properties.code);
+        state.names[p] = f.properties.name;
+        state.bounds[p] = lyr.getBounds();
+        lyr.bindTooltip(GG.esc(f.properties.name) + "<br><code>" + GG.esc(f.properties.code) + "</code>", { sticky: true });
+        lyr.on("click", function () { drill(p); });
+      },
+    });
+  }
+
+  function riskLayer(features) {
+    return GG.geoLayer("risk", features, {
+      pane: "risk",
+      onEachFeature: function (f, lyr) {
+        lyr.bindTooltip(GG.esc(f.properties.name) + " · " + GG.esc(f.properties.grade), { sticky: true });
+      },
+    });
+  }
+
+  function eventMarker(e) {
+    var color = GG.KIND_COLORS[e.kind] || "#555";
+    var m = L.circleMarker([e.lat, e.lon], {
+      pane: "points", radius: 3 + (e.severity || 1), color: e.overdue ? "#67000d" : "#fff", weight: e.overdue ? 2 : 1,
+      fillColor: color, fillOpacity: 0.9, className: "gg-event gg-event-" + e.kind,
+    });
+    m.bindTooltip(GG.esc(GG.catLabel(e.category)) + " · " + GG.t("status." + e.status) + "<br><code>" +
+      GG.fmtCode(e.grid_code) + "</code>");
+    return m;
+  }
+
+  function workerMarker(w) {
+    return L.circleMarker([w.lat, w.lon], {
+      pane: "points", radius: 3, color: "#006d2c", weight: 1, fillColor: w.available ? "#41ab5d" : "#a1d99b",
+      fillOpacity: 0.9, className: "gg-worker",
+    }).bindTooltip(GG.esc(w.name) + " · " + GG.t("unit.load") + " " + w.open_tasks + "/" + w.capacity);
+  }
+
+  var LOADERS = {
+    townships: function () { return GG.loadFeatures("townships").then(function (fs) { return polygons("townships", fs); }); },
+    villages: function () { return GG.loadFeatures("villages").then(function (fs) { return polygons("villages", fs); }); },
+    grids: function () { return GG.loadFeatures("grids").then(function (fs) { return polygons("grids", fs); }); },
+    risk: function () { return GG.loadFeatures("risk").then(riskLayer); },
+    facilities: function () {
+      return GG.loadFeatures("facilities").then(function (fs) {
+        return GG.geoLayer("facilities", fs, {
+          pane: "points",
+          onEachFeature: function (f, lyr) { lyr.bindTooltip(GG.esc(f.properties.name) + "（" + GG.esc(f.properties.kind_label) + "）"); },
+        });
+      });
+    },
+    events: function () {
+      return GG.api("/api/summary/open-events").then(function (rows) {
+        state.openEvents = rows;
+        return L.layerGroup(rows.filter(function (e) { return e.lat !== null; }).map(eventMarker));
+      });
+    },
+    workers: function () {
+      return dutyLoaded.then(function (rows) { return L.layerGroup(rows.filter(function (w) { return w.lat !== null; }).map(workerMarker)); });
+    },
+  };
+
+  /** Show or hide a layer, loading it the first time it is shown. */
+  function toggle(name, on) {
+    var box = document.querySelector('[data-layer="' + name + '"]');
+    if (box) box.checked = on;
+    if (!on) {
+      if (state.layers[name]) map.removeLayer(state.layers[name]);
+      return Promise.resolve();
+    }
+    var ready = state.layers[name] ? Promise.resolve(state.layers[name]) : LOADERS[name]().then(function (l) {
+      state.layers[name] = l;
+      return l;
+    });
+    return ready.then(function (l) {
+      if (document.querySelector('[data-layer="' + name + '"]').checked) l.addTo(map);
+    }).catch(GG.fail);
+  }
+
+  /* ---------- figures and drill-down ---------- */
+  function fmtFig(key, v) {
+    if (v === null || v === undefined) return "—";
+    if (key === "resolution_rate") return v + "%";
+    if (key === "wage_recovered") return GG.lang === "en" ? Math.round(v / 1000) + "k" : (v / 10000).toFixed(1) + "万";
+    return GG.fmtNumber(v);
+  }
+
+  function renderFigures() {
+    var s = state.summary;
+    if (!s) return;
+    document.querySelectorAll("[data-fig]").forEach(function (el) {
+      var key = el.getAttribute("data-fig");
+      el.textContent = fmtFig(key, s[key]);
+    });
+    document.getElementById("fig-day").textContent = s.day;
+    document.getElementById("place-name").textContent = s.place.name;
+    document.getElementById("place-code").textContent = GG.fmtCode(state.prefix);
+    document.getElementById("duty-count").textContent = GG.fmtNumber(s.on_duty);
+  }
+
+  function renderCrumbs() {
+    var box = document.getElementById("crumbs");
+    box.innerHTML = "";
+    [6, 9, 12, 15].filter(function (n) { return n >= userArea.length && n <= state.prefix.length; }).forEach(function (n, i) {
+      var p = state.prefix.slice(0, n);
+      if (i) box.appendChild(document.createTextNode(" › "));
+      var a = document.createElement(p === state.prefix ? "b" : "a");
+      a.textContent = state.names[p] || (n === 6 ? GG.t("crumb.county") : GG.fmtCode(p));
+      a.setAttribute("data-crumb", p);
+      if (p !== state.prefix) a.addEventListener("click", function () { drill(p); });
+      box.appendChild(a);
+    });
+  }
+
+  /** Zoom to an area (code prefix) and show its figures; the server refuses areas outside the user's. */
+  function drill(prefix) {
+    return GG.api("/api/summary?area=" + prefix).then(function (s) {
+      state.prefix = prefix;
+      state.summary = s;
+      state.names[prefix] = s.place.name;
+      renderFigures();
+      renderCrumbs();
+      if (state.bounds[prefix]) map.fitBounds(state.bounds[prefix], FIT);
+      if (LEVEL_BELOW[prefix.length]) toggle(LEVEL_BELOW[prefix.length], true);
+    }).catch(GG.fail);
+  }
+
+  var refreshTimer = null;
+  function refreshSoon() {  // many messages in a burst cost one summary query
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () { drill(state.prefix); }, 1500);
+  }
+
+  /* ---------- live feed (server-sent events) ---------- */
+  function renderFeed() {
+    var ul = document.getElementById("feed");
+    ul.innerHTML = "";
+    if (!state.feed.length) ul.innerHTML = '<li class="gg-muted">' + GG.t("msg.empty") + "</li>";
+    state.feed.forEach(function (m) {
+      var li = document.createElement("li");
+      li.setAttribute("data-id", m.id);
+      li.setAttribute("data-action", m.action);
+      if (m.fresh) li.className = "fresh";
+      li.innerHTML = '<span class="gg-dot" style="background:' + (GG.KIND_COLORS[m.kind] || "#555") + '"></span>' +
+        "<b>" + GG.esc(GG.t("action." + m.action, m.action)) + "</b> " + GG.esc(GG.catLabel(m.category)) +
+        ' <span class="gg-muted">' + GG.esc(GG.t("status." + m.status)) + "</span><br>" +
+        '<span class="gg-muted"><code>' + GG.fmtCode(m.grid_code) + "</code> · " + GG.fmtTime(m.at) + " · #" + m.id + "</span>";
+      ul.appendChild(li);
+      m.fresh = false;
+    });
+  }
+
+  function onLive(m) {
+    m.fresh = true;
+    state.feed.unshift(m);
+    state.feed.length = Math.min(state.feed.length, FEED_MAX);
+    renderFeed();
+    if (m.action === "reported" && state.layers.events && m.lat !== null) {
+      state.layers.events.addLayer(eventMarker(Object.assign({ severity: 2 }, m)));
+    }
+    refreshSoon();
+  }
+
+  function setLive(on) {
+    var el = document.getElementById("live-state");
+    el.setAttribute("data-i18n", on ? "live.connected" : "live.waiting");
+    el.textContent = GG.t(on ? "live.connected" : "live.waiting");
+    el.classList.toggle("on", on);
+  }
+
+  /* ---------- on duty ---------- */
+  var dutyLoaded = GG.api("/api/summary/on-duty");
+  function renderDuty(rows) {
+    var ul = document.getElementById("duty");
+    ul.innerHTML = rows.slice(0, DUTY_SHOWN).map(function (w) {
+      return '<li data-worker="' + w.id + '">' + GG.esc(w.name) + ' <span class="gg-muted"><code>' + GG.fmtCode(w.grid_code) +
+        "</code> · " + GG.t("unit.load") + " " + w.open_tasks + "/" + w.capacity + "</span></li>";
+    }).join("") || '<li class="gg-muted">' + GG.t("msg.empty") + "</li>";
+  }
+
+  /* ---------- start ---------- */
+  document.querySelectorAll("[data-layer]").forEach(function (box) {
+    box.addEventListener("change", function () { toggle(box.getAttribute("data-layer"), box.checked); });
+  });
+  document.addEventListener("gg:lang", function () { renderFigures(); renderCrumbs(); renderFeed(); });
+
+  GG.loadCategories().catch(GG.fail).then(function () {
+    // Seed the feed with the newest open cases so the screen is not empty before the first push.
+    return GG.api("/api/summary/open-events?limit=12").then(function (rows) {
+      state.feed = rows.map(function (e) {
+        return { id: e.id, kind: e.kind, category: e.category, status: e.status, grid_code: e.grid_code, action: "reported", at: e.reported_at };
+      });
+      renderFeed();
+    });
+  }).catch(GG.fail);
+  dutyLoaded.then(renderDuty).catch(GG.fail);
+  toggle("townships", true).then(function () {
+    var all = L.featureGroup(Object.keys(state.bounds).map(function (k) { return L.rectangle(state.bounds[k]); }));
+    if (all.getLayers().length) map.fitBounds(all.getBounds(), FIT);
+    return drill(userArea);
+  });
+  ["facilities", "workers", "events"].forEach(function (n) { toggle(n, true); });
+  GG.live(onLive, setLive);
+  window.GGCommander = { state: state, map: map, drill: drill };  // for tests and the browser console
+})();

@@ -1,0 +1,395 @@
+/* Grid worker's phone view: report a case where the worker stands, even without signal.
+ *
+ * Every report is written to a queue in localStorage BEFORE anything is sent, with an Idempotency-Key
+ * made on the phone (crypto.randomUUID). The queue is flushed on load, on the browser's 'online' event
+ * and on a timer; a resend carries the same key, so the server stores the case exactly once even when
+ * an answer was lost on the way back. A photo travels after its case, with its own key, for the same
+ * reason. Coordinates are WGS84 (navigator.geolocation and the map both give WGS84 lon/lat).
+ */
+(function () {
+  "use strict";
+
+  var QUEUE_KEY = "gridgov.worker.queue.v1";
+  var CATEGORIES_KEY = "gridgov.categories.v1";
+  var RETRY_MS = 15000;
+  var PHOTO_MAX_SIDE = 1600; // phone photos are shrunk before queueing: localStorage holds ~5 MB in all
+  var MOVE_LABELS = { in_progress: "开始处置", handled: "处置完毕" };
+  var STATUS_LABELS = {
+    reported: "已上报", registered: "已立案", dispatched: "已派遣", in_progress: "处置中",
+    handled: "已处置", verified: "已核查", closed: "已结案", rejected: "不予受理", duplicate: "重复件"
+  };
+  var SEVERITY_LABELS = { 1: "一般", 2: "较重", 3: "严重", 4: "特别严重" };
+
+  var state = { categories: [], position: null, marker: null, map: null, flushing: false };
+
+  // English labels of this view's fixed texts, added to the shell's dictionary (common.js applies them;
+  // Chinese stays the default and the fallback).
+  if (window.GG && GG.dict) {
+    Object.assign(GG.dict.en, {
+      "worker.tab_report": "Report", "worker.tab_tasks": "My tasks", "worker.pos_none": "No position yet",
+      "worker.locate": "Locate again", "worker.category": "Category", "worker.severity": "Severity",
+      "worker.title": "Title", "worker.description": "Description", "worker.photo": "Photo (optional)",
+      "worker.submit": "Report", "worker.queue": "Waiting to send"
+    });
+  }
+
+  // ---- HTTP: same-origin, login cookie + CSRF double-submit header (the API refuses cookie POSTs without it)
+  function cookie(name) {
+    var m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  function api(method, url, body, headers) {
+    var h = Object.assign({ "X-CSRF-Token": cookie("gridgov_csrf"), Accept: "application/json" }, headers || {});
+    var opts = { method: method, headers: h, credentials: "same-origin" };
+    if (body instanceof FormData) {
+      opts.body = body; // the browser sets the multipart boundary
+    } else if (body !== undefined) {
+      h["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(url, opts).then(function (resp) {
+      var type = resp.headers.get("Content-Type") || "";
+      var parse = type.indexOf("json") >= 0 ? resp.json() : Promise.resolve(null);
+      return parse.then(function (data) {
+        if (!resp.ok) {
+          var err = new Error((data && (data.detail || data.title)) || ("HTTP " + resp.status));
+          err.status = resp.status; // problem+json: detail is the user-safe message
+          throw err;
+        }
+        return { status: resp.status, data: data };
+      });
+    });
+  }
+
+  // ---- the queue (localStorage: survives a closed tab and a phone restart)
+  function loadQueue() {
+    try { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); } catch (e) { return []; }
+  }
+  function saveQueue(q) {
+    localStorage.setItem(QUEUE_KEY, JSON.stringify(q));
+    renderQueue(q);
+  }
+  function updateItem(key, change) {
+    var q = loadQueue();
+    q.forEach(function (it) { if (it.key === key) { Object.assign(it, change); } });
+    saveQueue(q);
+  }
+  function removeItem(key) {
+    saveQueue(loadQueue().filter(function (it) { return it.key !== key; }));
+  }
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    // crypto.randomUUID needs a secure context; plain-http intranet pages fall back to getRandomValues
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+
+  // Send what is queued, oldest first; stop at the first network failure (the rest would fail too).
+  function flush() {
+    if (state.flushing || !navigator.onLine) { renderNet(); return Promise.resolve(); }
+    state.flushing = true;
+    var items = loadQueue().filter(function (it) { return !it.rejected; });
+    var chain = Promise.resolve(true);
+    items.forEach(function (it) {
+      chain = chain.then(function (go) { return go ? sendItem(it) : false; });
+    });
+    return chain.then(function () {
+      state.flushing = false;
+      renderNet();
+      loadTasks();
+    });
+  }
+
+  function sendItem(it) {
+    var step = it.eventId ? Promise.resolve(it.eventId) :
+      api("POST", "/api/events", it.body, { "Idempotency-Key": it.key }).then(function (r) {
+        updateItem(it.key, { eventId: r.data.id });
+        return r.data.id;
+      });
+    return step.then(function (eventId) {
+      if (!it.photo) { return null; }
+      var form = new FormData();
+      form.append("photo", dataUrlToBlob(it.photo), "photo.jpg");
+      return api("POST", "/api/events/" + eventId + "/photos", form, { "Idempotency-Key": it.key + "-photo" });
+    }).then(function () {
+      removeItem(it.key);
+      toast("已送达：" + (it.body.title || categoryLabel(it.body.category)));
+      return true;
+    }).catch(function (err) {
+      if (!err.status || err.status >= 500 || err.status === 408 || err.status === 429) {
+        updateItem(it.key, { lastError: "网络不可用，稍后自动重发" });
+        return false; // offline or server busy: keep it, retry later with the same key
+      }
+      // The server refused it (outside the area, bad input): resending cannot help; show why.
+      updateItem(it.key, { rejected: true, lastError: err.message });
+      return true;
+    });
+  }
+
+  function dataUrlToBlob(url) {
+    var parts = url.split(",");
+    var type = parts[0].replace(/^data:/, "").replace(/;base64$/, "");
+    var bin = atob(parts[1]);
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+    return new Blob([bytes], { type: type });
+  }
+
+  // Shrink a chosen photo to a JPEG of at most PHOTO_MAX_SIDE px, as a data: URL that fits the queue.
+  function readPhoto(file) {
+    if (!file) { return Promise.resolve(null); }
+    if (!/^image\/(jpeg|png)$/.test(file.type)) { return Promise.reject(new Error("照片只能是 JPEG 或 PNG")); }
+    return new Promise(function (resolve, reject) {
+      var img = new Image();
+      var src = URL.createObjectURL(file);
+      img.onload = function () {
+        var scale = Math.min(1, PHOTO_MAX_SIDE / Math.max(img.width, img.height));
+        var canvas = document.createElement("canvas");
+        canvas.width = Math.round(img.width * scale);
+        canvas.height = Math.round(img.height * scale);
+        canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+        URL.revokeObjectURL(src);
+        resolve(canvas.toDataURL("image/jpeg", 0.8));
+      };
+      img.onerror = function () { URL.revokeObjectURL(src); reject(new Error("无法读取照片")); };
+      img.src = src;
+    });
+  }
+
+  // ---- the report form
+  function categoryLabel(code) {
+    var c = state.categories.filter(function (x) { return x.code === code; })[0];
+    return c ? c.label_zh : code;
+  }
+
+  function fillCategories() {
+    var kind = document.querySelector("input[name=kind]:checked").value;
+    var select = document.getElementById("gw-category");
+    select.innerHTML = "";
+    state.categories.filter(function (c) { return c.kind === kind; }).forEach(function (c) {
+      var opt = document.createElement("option");
+      opt.value = c.code;
+      opt.textContent = c.label_zh;
+      select.appendChild(opt);
+    });
+  }
+
+  function submitReport(ev) {
+    ev.preventDefault();
+    if (!state.position) { toast("请先定位，或在地图上点选位置"); return; }
+    var form = ev.target;
+    var button = document.getElementById("gw-submit");
+    button.disabled = true;
+    readPhoto(form.photo.files[0]).then(function (photo) {
+      var item = {
+        key: uuid(),
+        createdAt: new Date().toISOString(),
+        body: {
+          kind: form.kind.value,
+          category: form.category.value,
+          severity: Number(form.severity.value),
+          title: form.title.value.trim(),
+          description: form.description.value.trim(),
+          source: "patrol",
+          lon: state.position.lon,
+          lat: state.position.lat,
+          crs: "wgs84",
+          reported_at: new Date().toISOString() // when it happened, not when the signal came back
+        },
+        photo: photo,
+        eventId: null
+      };
+      var q = loadQueue();
+      q.push(item);
+      try {
+        saveQueue(q);
+      } catch (e) { // quota: the photo is what is big; keep the report without it
+        item.photo = null;
+        saveQueue(q);
+        toast("存储空间不足，照片未保存");
+      }
+      form.reset();
+      fillCategories();
+      toast(navigator.onLine ? "正在发送…" : "离线：已保存，联网后自动发送");
+      return flush();
+    }).catch(function (err) { toast(err.message); })
+      .then(function () { button.disabled = false; });
+  }
+
+  // ---- position: the phone's GPS, or a point picked on the map
+  function setPosition(lon, lat, how) {
+    state.position = { lon: Math.round(lon * 1e6) / 1e6, lat: Math.round(lat * 1e6) / 1e6 };
+    var text = how + "：" + state.position.lon.toFixed(5) + ", " + state.position.lat.toFixed(5) + "（WGS84）";
+    document.getElementById("gw-pos-text").textContent = text;
+    if (!state.map) { return; }
+    var ll = [state.position.lat, state.position.lon]; // Leaflet wants [lat, lon]
+    if (state.marker) { state.marker.setLatLng(ll); } else {
+      state.marker = L.circleMarker(ll, { radius: 8, color: "#b30000", fillOpacity: 0.8 }).addTo(state.map);
+    }
+    state.map.setView(ll, Math.max(state.map.getZoom(), 14));
+  }
+
+  function locate() {
+    if (!navigator.geolocation) { toast("此设备不支持定位，请在地图上点选"); return; }
+    navigator.geolocation.getCurrentPosition(function (p) {
+      setPosition(p.coords.longitude, p.coords.latitude, "当前位置");
+    }, function () {
+      toast("无法定位，请在地图上点选位置");
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  }
+
+  // A small map without basemap (common.js: nothing leaves the intranet), the worker's grids as outline.
+  function initMap() {
+    if (!window.L || !window.GG) { return; }
+    state.map = GG.makeMap("gw-map");
+    state.map.on("click", function (e) { setPosition(e.latlng.lng, e.latlng.lat, "地图选点"); });
+    GG.loadFeatures("grids").then(function (features) {
+      var layer = GG.geoLayer("grids", features, {
+        style: { className: "gg-grids", color: "#6a51a3", weight: 1.5, fillOpacity: 0.06 }, // bolder on a small screen
+        onEachFeature: function (f, l) {
+          l.bindTooltip(f.properties.name || "");
+          l.on("click", function (e) { setPosition(e.latlng.lng, e.latlng.lat, "地图选点"); });
+        }
+      }).addTo(state.map);
+      if (state.position) { state.map.setView([state.position.lat, state.position.lon], 14); }
+      else if (layer.getBounds().isValid()) { state.map.fitBounds(layer.getBounds()); }
+    }).catch(function () { /* offline: the map stays empty, GPS still works */ });
+  }
+
+  // ---- tasks
+  function loadTasks() {
+    if (!navigator.onLine) { return; }
+    api("GET", "/api/me/tasks").then(function (r) { renderTasks(r.data); }).catch(function () {});
+  }
+
+  function renderTasks(tasks) {
+    var list = document.getElementById("gw-task-list");
+    document.getElementById("gw-task-count").textContent = String(tasks.length);
+    list.innerHTML = "";
+    if (!tasks.length) { list.appendChild(li("暂无任务", "gw-empty")); return; }
+    tasks.forEach(function (t) {
+      var item = li("", "gw-task sev-" + t.severity);
+      item.dataset.eventId = t.id;
+      var head = document.createElement("div");
+      head.className = "gw-task-head";
+      head.textContent = "#" + t.id + " " + (t.title || t.category_zh);
+      var meta = document.createElement("div");
+      meta.className = "gw-meta";
+      meta.textContent = t.category_zh + " · " + SEVERITY_LABELS[t.severity] + " · " +
+        (STATUS_LABELS[t.status] || t.status) + (t.deadline_at ? " · 期限 " + t.deadline_at.slice(0, 16).replace("T", " ") : "");
+      item.appendChild(head);
+      item.appendChild(meta);
+      var actions = document.createElement("div");
+      actions.className = "gw-actions";
+      t.next.forEach(function (to) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "gw-primary gw-move";
+        b.dataset.to = to;
+        b.textContent = MOVE_LABELS[to] || to;
+        b.addEventListener("click", function () { move(t.id, to, b); });
+        actions.appendChild(b);
+      });
+      item.appendChild(actions);
+      list.appendChild(item);
+    });
+  }
+
+  function move(id, to, button) {
+    button.disabled = true;
+    api("POST", "/api/events/" + id + "/transition", { to: to, note: "" }).then(function () {
+      toast("#" + id + " " + (MOVE_LABELS[to] || to));
+      loadTasks();
+    }).catch(function (err) { toast(err.message); button.disabled = false; });
+  }
+
+  // ---- rendering helpers
+  function li(text, cls) {
+    var el = document.createElement("li");
+    el.textContent = text;
+    if (cls) { el.className = cls; }
+    return el;
+  }
+
+  function renderQueue(q) {
+    q = q || loadQueue();
+    document.getElementById("gw-queue-count").textContent = String(q.length);
+    var list = document.getElementById("gw-queue");
+    list.innerHTML = "";
+    q.forEach(function (it) {
+      var el = li(categoryLabel(it.body.category) + " · " + it.createdAt.slice(11, 16) +
+        (it.photo ? " · 含照片" : "") + (it.lastError ? " — " + it.lastError : ""),
+        "gw-queued" + (it.rejected ? " gw-rejected" : ""));
+      el.dataset.key = it.key;
+      if (it.rejected) { // a refused report stays until the worker drops it, so nothing vanishes silently
+        var drop = document.createElement("button");
+        drop.type = "button";
+        drop.className = "gw-small";
+        drop.textContent = "删除";
+        drop.addEventListener("click", function () { removeItem(it.key); });
+        el.appendChild(drop);
+      }
+      list.appendChild(el);
+    });
+  }
+
+  function renderNet() {
+    var el = document.getElementById("gw-net");
+    var n = loadQueue().length;
+    el.className = "gw-net " + (navigator.onLine ? "online" : "offline");
+    el.textContent = (navigator.onLine ? "在线" : "离线") + (n ? " · " + n + " 条待发送" : "");
+  }
+
+  // The shell's toast (common.js); a tiny fallback keeps the page usable if common.js failed to load.
+  function toast(text, isError) {
+    if (window.GG && GG.toast) { GG.toast(text, isError); } else { document.getElementById("gw-net").textContent = text; }
+  }
+
+  function initTabs() {
+    Array.prototype.forEach.call(document.querySelectorAll(".gw-tab"), function (tab) {
+      tab.addEventListener("click", function () {
+        Array.prototype.forEach.call(document.querySelectorAll(".gw-tab"), function (t) { t.classList.toggle("active", t === tab); });
+        Array.prototype.forEach.call(document.querySelectorAll(".gw-panel"), function (p) {
+          p.classList.toggle("active", p.dataset.panel === tab.dataset.tab);
+        });
+        if (tab.dataset.tab === "tasks") { loadTasks(); }
+        if (tab.dataset.tab === "report" && state.map) { state.map.invalidateSize(); }
+      });
+    });
+  }
+
+  function init() {
+    initTabs();
+    initMap();
+    renderQueue();
+    renderNet();
+    Array.prototype.forEach.call(document.querySelectorAll("input[name=kind]"), function (r) {
+      r.addEventListener("change", fillCategories);
+    });
+    document.getElementById("gw-form").addEventListener("submit", submitReport);
+    document.getElementById("gw-locate").addEventListener("click", locate);
+    window.addEventListener("online", flush);
+    window.addEventListener("offline", renderNet);
+    setInterval(flush, RETRY_MS);
+    // Categories are cached so that a page reopened without signal can still fill the form.
+    try { state.categories = JSON.parse(localStorage.getItem(CATEGORIES_KEY) || "[]"); } catch (e) { state.categories = []; }
+    fillCategories();
+    api("GET", "/api/categories").then(function (r) {
+      state.categories = r.data;
+      localStorage.setItem(CATEGORIES_KEY, JSON.stringify(r.data));
+      fillCategories();
+      renderQueue();
+    }).catch(function () { if (!state.categories.length) { toast("类别加载失败，请联网后刷新"); } });
+    locate();
+    flush();
+    loadTasks();
+  }
+
+  // Exposed for tests and the console shell: the queue and a manual flush.
+  window.GridWorker = { queue: loadQueue, flush: flush };
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+})();
