@@ -11,8 +11,9 @@ For each database, in one run on the same sampled open cases:
   sql       the candidates query alone (geo.queries.dispatch.list_candidates) in one session
   knn       the bare KNN round trip: SELECT id FROM workers ORDER BY geom <-> point LIMIT k
   geopandas all workers in memory, distance to every one, nsmallest(k) (loading is timed apart)
-The bench reads only; the position age limit is lifted (GRID_DISPATCH_MAX_POSITION_AGE_S) so that the
-demo's old fixes still count. Prints p50/p95 in milliseconds and the province/county ratios.
+The bench reads only (besides creating its account `bench_candidates`, a commander of the area: the
+database needs migration 0006); the position age limit is lifted (GRID_DISPATCH_MAX_POSITION_AGE_S)
+so that the demo's old fixes still count. Prints p50/p95 in milliseconds and the province/county ratios.
 """
 
 import argparse
@@ -30,6 +31,7 @@ from pathlib import Path
 import geopandas as gpd
 import httpx
 import shapely
+from bench_auth import bench_login  # bench/ is sys.path[0] when run as a script
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -67,14 +69,15 @@ def _sample(engine, area: str, n: int, seed: int) -> list[tuple[int, float, floa
     return [tuple(r) for r in rng.sample(rows, min(n, len(rows)))]
 
 
-def _serve(url: str, area: str) -> tuple[subprocess.Popen, str]:
+def _serve(url: str, secret: str) -> tuple[subprocess.Popen, str]:
+    """The app under uvicorn, signing tokens with `secret` (see bench_auth)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {
         **os.environ,
         "DATABASE_URL": url,
-        "GRID_API_DEFAULT_AREA": area,
+        "GRID_AUTH_SECRET": secret,
         "GRID_DISPATCH_MAX_POSITION_AGE_S": str(AGE_S),
     }
     proc = subprocess.Popen(
@@ -108,9 +111,10 @@ def _serve(url: str, area: str) -> tuple[subprocess.Popen, str]:
 
 def bench_http(url: str, area: str, ids: list[int], k: int) -> tuple[list[float], list[float]]:
     """Candidates through the HTTP API (one keep-alive connection), and GET /api/events/{id} as a baseline."""
-    proc, base = _serve(url, area)
+    secret, headers = bench_login(url, area, name="bench_candidates")  # a commander of the area
+    proc, base = _serve(url, secret)
     try:
-        with httpx.Client(base_url=base, timeout=10) as client:
+        with httpx.Client(base_url=base, timeout=10, headers=headers) as client:
             for event_id in ids:  # one warm-up pass: steady state, hot cache, prepared statements
                 client.get(f"/api/events/{event_id}/candidates", params={"k": k}).raise_for_status()
             out = _timed(lambda e: client.get(f"/api/events/{e}/candidates", params={"k": k}), ids)

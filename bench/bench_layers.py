@@ -1,15 +1,33 @@
-"""Benchmark the layer outputs against the raw SQL of the same queries (run by hand, never by CI).
+"""Benchmark the layer outputs against the raw SQL of the same queries and tipg (by hand, never by CI).
 
-    .venv/bin/python bench/bench_layers.py postgresql+psycopg://gridgov@127.0.0.1:5432/gridgov [--area 620121]
+    .venv/bin/python bench/bench_layers.py postgresql+psycopg://gridgov@127.0.0.1:5432/gridgov \
+        [--area 620121] [--center 103.3,36.7] [--tipg /path/to/tipg-venv/bin/uvicorn] [-n 30] [--seconds 3]
 
-The database must hold the demo (`gridgov demo`, or `gridgov demo --province`). The app runs under
-uvicorn in a subprocess on a free loopback port. For each case we compile the exact statement the
-app runs, then time it through psycopg as a prepared statement (the floor), and time the HTTP
-endpoint: sequential p50/p95, then requests per second with 4 concurrent connections (bounded by
-count and time). Prints a table with the ratios.
+The database must hold the demo (`gridgov demo`, or `gridgov demo --province` with `--area 62`). Three
+contenders, each on its own free loopback port or connection, against the same database:
+
+  sql      the exact statements the app runs for the request (compiled from the layer code), through
+           psycopg as prepared statements (custom plans) with parallel workers off, as the app: the floor
+  app      this project under uvicorn (`api.main:create_app`, what `gridgov serve` runs), logged in as a
+           bench commander of --area (account bench_layers, created in the database: needs migration 0006)
+  tipg     tipg (OGC Features and Tiles for PostGIS, a benchmark-only dependency living in its own venv:
+           pass --tipg with its uvicorn; without it tipg is skipped) on the raw tables, with the same
+           filters (kind, current small grids) and the comparable property columns
+
+Cases: items of the disputes layer (bbox + limit=1000, over the area's extent and over the z10 tile
+around --center; the app also counts the matches, so the SQL floor runs the page and the count, as
+the app does), MVT tiles of grids and disputes at z 8, 10, 12 over --center (the densest area:
+Yongdeng / Lanzhou), and the z8 tile of appeals (the biggest event layer). For each: sequential
+p50/p95 (after warm-up), then requests per second with 4 concurrent connections (bounded by count
+and by time; the client threads share the CPU with the servers, so r/s are lower bounds for all).
+
+Goals checked at the end: app p50 <= sql p50 x 1.3 + 1 ms; app r/s >= 10 x tipg for items and >= 3 x tipg
+for z12 tiles; the z8 event tile <= 500 KB and p50 <= 50 ms. tipg silently cuts tiles at 10,000 features
+(TIPG_MAX_FEATURES_PER_TILE): the table says when a tipg tile holds exactly that many.
 """
 
 import argparse
+import math
 import os
 import socket
 import statistics
@@ -17,31 +35,80 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psycopg
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo.queries.layers import area_extent  # noqa: E402
+from bench_auth import bench_login  # noqa: E402  (bench/ is sys.path[0] when run as a script)
+
 from layers import geojson, tiles  # noqa: E402
 from layers.builtin import default_registry  # noqa: E402
 from layers.query import LayerQuery  # noqa: E402
 from layers.settings import LayerSettings  # noqa: E402
 
+# Authorization header of the bench account, sent on every request to the app (never to tipg).
+APP_HEADERS: dict[str, str] = {}
+
+TIPG_TILE_CAP = 10_000
+EVENT_PROPS = "category,severity,status,reported_at,grid_code"
+TIPG_PROPS = {"disputes": EVENT_PROPS, "appeals": EVENT_PROPS, "grids": "code,name,level,area_m2,worker_id"}
+TIPG_FILTERS = {
+    "disputes": {"kind": "dispute"},
+    "appeals": {"kind": "appeal"},
+    "grids": {"filter-lang": "cql2-text", "filter": "level = 'grid' AND valid_to IS NULL"},
+}
+TIPG_TABLES = {"disputes": "public.events", "appeals": "public.events", "grids": "public.grids"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request, as the app's URL, the SQL the app runs for it, and tipg's equivalent URL."""
+
+    name: str
+    kind: str  # "items" or "tile"
+    layer: str
+    z: int | None
+    app_path: str
+    tipg_path: str
+    tipg_params: dict
+    sql: list[tuple[str, dict]]
+
+
+@dataclass
+class Result:
+    """Figures of one contender on one case: p50, p95 (ms), bytes, features, r/s."""
+
+    p50: float
+    p95: float
+    size: int
+    features: int | None
+    rps: float
+
 
 def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
-    import math
-
+    """The Web Mercator (XYZ) tile holding a WGS84 point."""
     n = 2**z
     y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
     return z, int((lon + 180) / 360 * n), int(y)
+
+
+def _tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """WGS84 bounds (minx, miny, maxx, maxy) of an XYZ tile."""
+    n = 2**z
+
+    def lat(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
 
 
 def _compile(stmt) -> tuple[str, dict]:
@@ -49,35 +116,106 @@ def _compile(stmt) -> tuple[str, dict]:
     return str(compiled), dict(compiled.params)
 
 
-def _cases(engine, area: str) -> list[tuple[str, str, tuple[str, dict]]]:
-    """(name, url path, (sql, params)) for items with bbox and tiles at z 8, 10, 12."""
-    settings, reg = LayerSettings(_env_file=None), default_registry()
-    with Session(engine) as session:
-        minx, miny, maxx, maxy = area_extent(session, area)
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    bbox = (minx, miny, maxx, maxy)
+def _items_case(name: str, area: str, bbox: tuple, settings: LayerSettings) -> Case:
+    """Items of the disputes layer in a bbox, limit 1000: the page and the count, as the app runs them."""
+    layer = default_registry().get("disputes")
     q = LayerQuery(area=area, bbox=bbox, limit=1000)
-    disputes = reg.get("disputes")
-    src = geojson.source(disputes, area, settings)
+    page = geojson._page_select(layer, geojson.source(layer, area, settings), q, "wgs84")
+    src = geojson.source(layer, area, settings)
+    capped = select(src.c.id).where(*geojson.where(layer, src, q)).limit(settings.count_cap + 1)
+    count = select(func.count()).select_from(capped.subquery("m"))  # as geojson.count_features
+    text_bbox = ",".join(f"{v:.6f}" for v in bbox)
+    return Case(
+        name,
+        "items",
+        "disputes",
+        None,
+        f"/ogc/collections/disputes/items?bbox={text_bbox}&limit=1000",
+        f"/collections/{TIPG_TABLES['disputes']}/items",
+        {"bbox": text_bbox, "limit": 1000, "f": "geojson", "properties": TIPG_PROPS["disputes"]}
+        | TIPG_FILTERS["disputes"],
+        [_compile(page)] + ([_compile(count)] if settings.count_matched else []),
+    )
+
+
+def _tile_case(layer_id: str, area: str, z: int, x: int, y: int, settings: LayerSettings) -> Case:
+    """One MVT tile of a layer: the statement get_tile runs, the app URL and tipg's."""
+    layer = default_registry().get(layer_id)
+    src = geojson.source(layer, area, settings)
+    agg = layer.is_point and z < settings.cluster_below_zoom
+    rows = (tiles._clusters if agg else tiles._features)(layer, src, LayerQuery(area=area), z, x, y, settings)
+    stmt = tiles._encode(layer, rows, settings.max_features_per_tile)
+    return Case(
+        f"tile {layer_id} z{z}",
+        "tile",
+        layer_id,
+        z,
+        f"/tiles/{layer_id}/{z}/{x}/{y}.mvt",
+        f"/collections/{TIPG_TABLES[layer_id]}/tiles/WebMercatorQuad/{z}/{x}/{y}",
+        {"properties": TIPG_PROPS[layer_id], **TIPG_FILTERS[layer_id]},
+        [_compile(stmt)],
+    )
+
+
+def _cases(engine, area: str, center: tuple[float, float]) -> list[Case]:
+    """Items with bbox (the area's extent, and the z10 tile around the centre) and tiles at z 8, 10, 12."""
+    from geo.queries.layers import area_extent
+
+    settings = LayerSettings(_env_file=None)
+    with Session(engine) as session:
+        extent = tuple(area_extent(session, area))
+    window = _tile_bounds(*_tile_of(*center, 10))
     out = [
-        (
-            "items disputes bbox l=1000",
-            f"/ogc/collections/disputes/items?bbox={','.join(map(str, bbox))}&limit=1000",
-            _compile(geojson._page_select(disputes, src, q, "wgs84")),
-        )
+        _items_case("items disputes extent l=1000", area, extent, settings),
+        _items_case("items disputes z10win l=1000", area, window, settings),
     ]
     for layer_id in ("grids", "disputes"):
-        layer = reg.get(layer_id)
         for z in (8, 10, 12):
-            z, x, y = _tile_of(cx, cy, z)
-            src = geojson.source(layer, area, settings)
-            agg = layer.is_point and z < settings.cluster_below_zoom
-            rows = (tiles._clusters if agg else tiles._features)(
-                layer, src, LayerQuery(area=area), z, x, y, settings
-            )
-            stmt = tiles._encode(layer, rows, settings.max_features_per_tile)
-            out.append((f"tile {layer_id} z{z}", f"/tiles/{layer_id}/{z}/{x}/{y}.mvt", _compile(stmt)))
+            out.append(_tile_case(layer_id, area, *_tile_of(*center, z), settings))
+    # The biggest event layer (appeals, ~85 % of all events) at z8: the tile-size goal and tipg's cap.
+    out.append(_tile_case("appeals", area, *_tile_of(*center, 8), settings))
     return out
+
+
+# --- MVT feature count (a minimal protobuf walk: Tile.layers = 3, Layer.features = 2) -------------
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    shift = value = 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, i
+        shift += 7
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, bytes | int]]:
+    """(field number, value) of a protobuf message; length-delimited values as bytes."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        num, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            value, i = buf[i : i + n], i + n
+        elif wire in (1, 5):
+            n = 8 if wire == 1 else 4
+            value, i = buf[i : i + n], i + n
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+        yield num, value
+
+
+def mvt_features(data: bytes) -> int:
+    """How many features an MVT holds (all layers)."""
+    return sum(1 for n, layer in _fields(data) if n == 3 for m, _ in _fields(layer) if m == 2)  # type: ignore[arg-type]
+
+
+# --- timing -------------------------------------------------------------------------------------
 
 
 def _seq(fn: Callable[[], int], n: int) -> tuple[float, float, int]:
@@ -98,11 +236,11 @@ def _rps(
 ) -> float:
     """Requests per second with `workers` concurrent connections, bounded by time and count."""
     done, stop = [0] * workers, time.perf_counter() + seconds
+    fns = [make() for _ in range(workers)]  # connect before the clock starts
 
     def run(i: int) -> None:
-        fn = make()
         while time.perf_counter() < stop and done[i] < cap // workers:
-            fn()
+            fns[i]()
             done[i] += 1
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
@@ -114,27 +252,38 @@ def _rps(
     return sum(done) / (time.perf_counter() - t0)
 
 
-def _raw(libpq_url: str, sql: str, params: dict) -> Callable[[], Callable[[], int]]:
+def _raw(libpq_url: str, stmts: list[tuple[str, dict]]) -> Callable[[], Callable[[], int]]:
+    """The app's statements for one request, prepared, in one transaction like the app's session."""
+
     def make() -> Callable[[], int]:
         # The app runs layer queries without parallel workers (LayerSettings.parallel_workers): same here.
-        conn = psycopg.connect(libpq_url, autocommit=True, options="-c max_parallel_workers_per_gather=0")
+        # Custom plans, as the app gets (it does not prepare): from the 6th run of a prepared statement
+        # PostgreSQL may switch to a generic plan, blind to the area prefix and bbox, 3-5 x slower here.
+        # JIT off, as the app's engine (geo.db.make_engine).
+        opts = "-c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_custom_plan -c jit=off"
+        conn = psycopg.connect(libpq_url, autocommit=True, options=opts)
 
         def call() -> int:
-            row = conn.execute(sql, params, prepare=True).fetchone()
-            return len(row[0] or b"")
+            size = 0
+            for sql, params in stmts:
+                row = conn.execute(sql, params, prepare=True).fetchone()
+                size = size or len(row[0] or b"")
+            return size
 
         return call
 
     return make
 
 
-def _http(base: str, path: str) -> Callable[[], Callable[[], int]]:
+def _http(
+    base: str, path: str, params: dict | None = None, headers: dict | None = None
+) -> Callable[[], Callable[[], int]]:
     def make() -> Callable[[], int]:
-        client = httpx.Client(base_url=base, timeout=60)
+        client = httpx.Client(base_url=base, timeout=120, headers=headers)
 
         def call() -> int:
-            resp = client.get(path)
-            assert resp.status_code in (200, 204), resp.text[:200]
+            resp = client.get(path, params=params)
+            assert resp.status_code in (200, 204), f"{base}{path}: {resp.status_code} {resp.text[:300]}"
             return len(resp.content)
 
         return call
@@ -142,69 +291,181 @@ def _http(base: str, path: str) -> Callable[[], Callable[[], int]]:
     return make
 
 
-def _serve(url: str) -> tuple[subprocess.Popen, str]:
+def _probe_features(base: str, case: Case, tipg: bool) -> int | None:
+    """Features in the response: the app's X-Tile-Features header, tipg's tile decoded, items' count."""
+    path, params = (case.tipg_path, case.tipg_params) if tipg else (case.app_path, None)
+    resp = httpx.get(base + path, params=params, timeout=120, headers=None if tipg else APP_HEADERS)
+    if case.kind == "tile":
+        if tipg:
+            return mvt_features(resp.content)
+        return int(resp.headers.get("X-Tile-Features", 0))
+    return resp.json().get("numberReturned")
+
+
+def _measure(make: Callable[[], Callable[[], int]], args: argparse.Namespace) -> tuple:
+    """Sequential p50, p95 (ms) and size, then concurrent requests per second."""
+    p50, p95, size = _seq(make(), args.n)
+    return p50, p95, size, _rps(make, seconds=args.seconds, cap=args.cap)
+
+
+# --- servers ------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "GRID_DB_URL": url, "GRID_DB_POOL_SIZE": "8"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+        return s.getsockname()[1]
+
+
+def _wait(proc: subprocess.Popen, base: str, what: str) -> None:
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited with {proc.returncode}")
         try:
-            httpx.get(base + "/healthz", timeout=1)
-            return proc, base
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                return
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     proc.terminate()
-    raise SystemExit("uvicorn did not start")
+    raise SystemExit(f"{what} did not start")
+
+
+def _serve(url: str, area: str) -> tuple[subprocess.Popen, str]:
+    """This app under uvicorn (what `gridgov serve` runs), access log off, logged in as a bench
+    commander of `area` (account `bench_layers`, created in the database; needs migration 0006)."""
+    port = _free_port()
+    secret, headers = bench_login(url, area, name="bench_layers")
+    APP_HEADERS.clear()
+    APP_HEADERS.update(headers)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,  # DATABASE_URL wins over GRID_DB_URL in DbSettings: set both
+        "GRID_DB_URL": url,
+        "GRID_DB_POOL_SIZE": "8",
+        "GRID_AUTH_SECRET": secret,
+    }
+    cmd = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    _wait(proc, base, "the app")
+    return proc, base
+
+
+def _serve_tipg(uvicorn: str, libpq_url: str) -> tuple[subprocess.Popen, str]:
+    """tipg under its own venv's uvicorn, from an empty directory (no stray .env), access log off."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIPG_", "GRID_"))}
+    env.update(DATABASE_URL=libpq_url, TIPG_DB_MAX_CONN_SIZE="8", TIPG_CATALOG_TTL="3600")
+    cwd = Path("/tmp") / f"tipg-bench-{port}"
+    cwd.mkdir(exist_ok=True)
+    cmd = [uvicorn, "tipg.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env)
+    base = f"http://127.0.0.1:{port}"
+    _wait(proc, base, "tipg")
+    return proc, base
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def _run_case(case: Case, libpq: str, app: str, tipg: str | None, args) -> dict[str, Result]:
+    out = {}
+    p50, p95, size, rps = _measure(_raw(libpq, case.sql), args)
+    out["sql"] = Result(p50, p95, size, None, rps)
+    p50, p95, size, rps = _measure(_http(app, case.app_path, headers=APP_HEADERS), args)
+    out["app"] = Result(p50, p95, size, _probe_features(app, case, False), rps)
+    if tipg:
+        p50, p95, size, rps = _measure(_http(tipg, case.tipg_path, case.tipg_params), args)
+        out["tipg"] = Result(p50, p95, size, _probe_features(tipg, case, True), rps)
+    return out
+
+
+HEAD = (
+    f"{'case':30} {'app B':>9} {'feat':>6} {'sql p50':>8} {'p95':>7} {'app p50':>8} {'p95':>7} "
+    f"{'lim':>6} {'ok':>3} {'tipg p50':>9} {'tipg B':>9} {'tfeat':>6} {'sql r/s':>8} {'app r/s':>8} "
+    f"{'tipg r/s':>8} {'app/tipg':>8}"
+)
+
+
+def _row(case: Case, r: dict[str, Result]) -> str:
+    s, a, t = r["sql"], r["app"], r.get("tipg")
+    limit = s.p50 * 1.3 + 1
+    cut = "!" if t and case.kind == "tile" and t.features == TIPG_TILE_CAP else " "
+    tipg = (
+        f"{t.p50:9.2f} {t.size:9d} {t.features if t.features is not None else -1:5d}{cut}"
+        if t
+        else f"{'-':>9} {'-':>9} {'-':>6}"
+    )
+    return (
+        f"{case.name:30} {a.size:9d} {a.features if a.features is not None else -1:6d} "
+        f"{s.p50:8.2f} {s.p95:7.2f} "
+        f"{a.p50:8.2f} {a.p95:7.2f} {limit:6.2f} {'yes' if a.p50 <= limit else 'NO':>3} {tipg} "
+        f"{s.rps:8.0f} {a.rps:8.0f} {t.rps if t else 0:8.0f} {a.rps / t.rps if t else 0:7.1f}x"
+    )
+
+
+def _goals(results: list[tuple[Case, dict[str, Result]]]) -> list[str]:
+    """The goal lines: r/s vs tipg (items >= 10x, z12 tiles >= 3x), z8 event tile <= 500 KB and <= 50 ms."""
+    lines = []
+    for case, r in results:
+        a, t = r["app"], r.get("tipg")
+        if t and (case.kind == "items" or case.z == 12):
+            goal = 10 if case.kind == "items" else 3
+            ratio = a.rps / t.rps
+            lines.append(
+                f"{case.name}: app {a.rps:.0f} r/s vs tipg {t.rps:.0f} r/s = {ratio:.1f}x "
+                f"(goal >= {goal}x): {'met' if ratio >= goal else 'NOT met'}"
+            )
+        if case.kind == "tile" and case.layer in ("disputes", "appeals") and case.z == 8:
+            ok = a.size <= 500 * 1024 and a.p50 <= 50
+            lines.append(
+                f"{case.name}: {a.size / 1024:.1f} KB, p50 {a.p50:.1f} ms "
+                f"(goal <= 500 KB and <= 50 ms): {'met' if ok else 'NOT met'}"
+            )
+        if t and case.kind == "tile" and t.features == TIPG_TILE_CAP:
+            lines.append(f"{case.name}: tipg tile holds exactly {TIPG_TILE_CAP} features: silently truncated")
+    return lines
 
 
 def main() -> None:
-    """Run every case and print the table."""
+    """Run every case against the three contenders and print the table and the goals."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("url")
-    ap.add_argument("--area", default="620121")
+    ap.add_argument("--area", default="620121", help="county, township or village code of the bench account")
+    ap.add_argument("--center", default="103.3,36.7", help="lon,lat (WGS84) of the tiles: the densest area")
+    ap.add_argument("--tipg", default=None, help="uvicorn of a venv holding tipg (benchmark-only)")
     ap.add_argument("-n", type=int, default=30, help="sequential requests per case")
     ap.add_argument("--seconds", type=float, default=3.0, help="time bound of the concurrent run")
+    ap.add_argument("--cap", type=int, default=2000, help="count bound of the concurrent run")
     args = ap.parse_args()
-    engine = create_engine(args.url)
-    libpq = args.url.replace("postgresql+psycopg://", "postgresql://", 1)
-    cases = _cases(engine, args.area)
-    proc, base = _serve(args.url)
+    url = args.url.replace("postgresql://", "postgresql+psycopg://", 1)
+    libpq = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    engine = create_engine(url)
+    cases = _cases(engine, args.area, tuple(float(v) for v in args.center.split(",")))
+    procs = []
     try:
-        print(
-            f"{'case':28} {'bytes':>9} {'sql p50':>8} {'p95':>7} {'http p50':>9} {'p95':>7} {'ratio':>6} "
-            f"{'+ms':>6} {'sql r/s':>8} {'http r/s':>9} {'r/s %':>6}"
-        )
-        for name, path, (sql, params) in cases:
-            raw = _raw(libpq, sql, params)
-            http = _http(base, path)
-            s50, s95, _ = _seq(raw(), args.n)
-            h50, h95, size = _seq(http(), args.n)
-            srps, hrps = _rps(raw, seconds=args.seconds), _rps(http, seconds=args.seconds)
-            print(
-                f"{name:28} {size:9d} {s50:8.2f} {s95:7.2f} {h50:9.2f} {h95:7.2f} {h50 / s50:6.2f} "
-                f"{h50 - s50:6.2f} {srps:8.0f} {hrps:9.0f} {100 * hrps / srps:5.0f}%"
-            )
+        proc, app = _serve(url, args.area)
+        procs.append(proc)
+        tipg = None
+        if args.tipg:
+            proc, tipg = _serve_tipg(args.tipg, libpq)
+            procs.append(proc)
+        print(f"area {args.area}, centre {args.center}, load average {os.getloadavg()[0]:.2f}", flush=True)
+        print(HEAD, flush=True)
+        results = []
+        for case in cases:
+            r = _run_case(case, libpq, app, tipg, args)
+            results.append((case, r))
+            print(_row(case, r), flush=True)
+        print(f"load average {os.getloadavg()[0]:.2f}")
+        print("\n".join(_goals(results)))
     finally:
-        proc.terminate()
-        proc.wait(10)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
         engine.dispose()
 
 

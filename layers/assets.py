@@ -1,11 +1,11 @@
 """What the Folium maps load, offline: vendored scripts and stylesheets, and the optional basemap.
 
-Folium points every element at CDNs (jsdelivr, cdnjs, bootstrapcdn). County networks are often cut
-off from the internet, so this is the ONE place that overrides those defaults: `localize(root)` walks
-a Folium element tree and replaces each element's `default_js` / `default_css` with copies served
-by the app from web/static/vendor (see web/static/vendor/README.md for versions and licences).
-Bootstrap, Font Awesome and awesome-markers are dropped (the maps do not use them); jQuery is kept
-only where a plugin needs it (HeatMapWithTime calls `$.extend`). An asset folium names that is not
+Folium points every element at CDNs (the jsDelivr, cdnjs and Bootstrap content networks). County
+networks are often cut off from the internet, so this is the ONE place that overrides those defaults:
+`localize(root)` walks a Folium element tree and replaces each element's `default_js` / `default_css`
+with copies served by the app from web/static/vendor (see web/static/vendor/README.md for versions and
+licences). Bootstrap, Font Awesome and awesome-markers are dropped (the maps do not use them); jQuery is
+kept only where a plugin needs it (HeatMapWithTime calls `$.extend`). An asset folium names that is not
 listed here raises `OfflineAssetError` instead of silently leaving a CDN URL in the page.
 
 This module does not import folium: it duck-types the elements (`default_js`, `_children`).

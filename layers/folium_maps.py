@@ -216,10 +216,20 @@ def _area_view(
 # --- heatmaps -----------------------------------------------------------------------------------
 
 
-def build_heat(session: Session, flt: q.EventFilter, opts: MapOptions, zoom: int | None = None) -> HeatData:
-    """Heat cells of the filter at a zoom (fitted to the area unless given), capped in number."""
-    bbox, zoom = _area_view(session, opts, zoom)
-    rows, cell = q.fit_heat_cells(session, opts.area, flt, q.cell_for_zoom(zoom), opts.heat_max_cells)
+def build_heat(
+    session: Session,
+    flt: q.EventFilter,
+    opts: MapOptions,
+    zoom: int | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> HeatData:
+    """Heat cells of the filter at a zoom (fitted to the area unless given), capped in number.
+
+    `bbox` is the area's extent when the caller already has it (it is measured otherwise).
+    """
+    bbox = bbox or q.get_area_extent(session, opts.area)
+    zoom = zoom if zoom is not None else q.fit_zoom(bbox)
+    rows, cell = q.fit_heat_cells(session, opts.area, flt, q.cell_for_zoom(zoom), opts.heat_max_cells, bbox)
     points = latlon(rows, opts.basemap_crs)
     return HeatData(points, cell, zoom, sum(int(p[2]) for p in points))
 
@@ -241,8 +251,8 @@ def heatmap_html(session: Session, flt: q.EventFilter, opts: MapOptions, zoom: i
     import folium
     from folium.plugins import HeatMap
 
-    heat = build_heat(session, flt, opts, zoom)
     bbox = q.get_area_extent(session, opts.area)
+    heat = build_heat(session, flt, opts, zoom, bbox)
     title = f"{KIND_LABELS[flt.kind]}热力图"
     fmap = _new_map(title, bbox, heat.zoom, opts)
     if heat.points:
@@ -275,15 +285,24 @@ def _week_label(week: date) -> str:
 
 
 def build_weekly(
-    session: Session, flt: q.EventFilter, opts: MapOptions
+    session: Session,
+    flt: q.EventFilter,
+    opts: MapOptions,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> tuple[list[str], list[list[Any]], int]:
-    """Week labels, per-week [lat, lon, weight 0..1] frames, and the number of events counted."""
+    """Week labels, per-week [lat, lon, weight 0..1] frames, and the number of events counted.
+
+    `bbox` is the area's extent when the caller already has it (it is measured otherwise).
+    """
     newest = q.get_latest_report(session, opts.area) or datetime.now(q.LOCAL_TZ)
     last = flt.until or newest.astimezone(q.LOCAL_TZ).date()
     first = flt.since or last - timedelta(days=364)
     flt = q.EventFilter(flt.kind, first, last, flt.categories, flt.statuses)
-    _, zoom = _area_view(session, opts, None)
-    rows, _ = q.fit_weekly_cells(session, opts.area, flt, q.cell_for_zoom(zoom, 16), opts.time_max_points)
+    bbox = bbox or q.get_area_extent(session, opts.area)
+    zoom = q.fit_zoom(bbox)
+    rows, _ = q.fit_weekly_cells(
+        session, opts.area, flt, q.cell_for_zoom(zoom, 16), opts.time_max_points, bbox
+    )
     top = max((r[3] for r in rows), default=1)
     weeks = _weeks(first, last)
     frames: dict[date, list[Any]] = {w: [] for w in weeks}
@@ -298,8 +317,8 @@ def heatmap_time_html(session: Session, flt: q.EventFilter, opts: MapOptions) ->
     import folium
     from folium.plugins import HeatMapWithTime
 
-    labels, frames, total = build_weekly(session, flt, opts)
     bbox, zoom = _area_view(session, opts, None)
+    labels, frames, total = build_weekly(session, flt, opts, bbox)
     title = f"{KIND_LABELS[flt.kind]}逐周热力图"
     fmap = _new_map(title, bbox, zoom, opts)
     HeatMapWithTime(  # type: ignore[no-untyped-call]

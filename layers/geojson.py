@@ -8,8 +8,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Row, Select, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
@@ -105,12 +106,31 @@ def _page_select(layer: LayerDef, src: Subquery, query: LayerQuery, crs: str) ->
     )
 
 
-def count_features(session: Session, layer: LayerDef, query: LayerQuery, settings: LayerSettings) -> int:
-    """How many features match the query's filters (ignoring paging)."""
+def count_features(
+    session: Session, layer: LayerDef, query: LayerQuery, settings: LayerSettings, cap: int | None = None
+) -> int | None:
+    """How many features match the query's filters (ignoring paging); None when more than `cap`.
+
+    The count reads at most cap + 1 rows (a LIMITed subquery), so a bbox over a province never
+    counts a million rows just to print numberMatched (OGC API Features lets us omit it).
+    """
     src = source(layer, query.area, settings)
-    return session.execute(
-        select(func.count()).select_from(src).where(*where(layer, src, query))
-    ).scalar_one()
+    rows = select(src.c.id).where(*where(layer, src, query))
+    if cap is not None:
+        rows = rows.limit(cap + 1)
+    n = session.execute(select(func.count()).select_from(rows.subquery("m"))).scalar_one()
+    return None if cap is not None and n > cap else n
+
+
+def _matched(
+    session: Session, layer: LayerDef, query: LayerQuery, settings: LayerSettings, row: Row[Any]
+) -> int | None:
+    """numberMatched of a page: derived from the page itself when it is the last one, else a capped count."""
+    if not settings.count_matched:
+        return None
+    if query.after is None and row.fetched <= row.returned and (row.returned or not query.offset):
+        return query.offset + row.returned
+    return count_features(session, layer, query, settings, cap=settings.count_cap)
 
 
 def get_page(
@@ -121,7 +141,7 @@ def get_page(
     src = source(layer, query.area, settings)
     run_serial(session, settings)
     row = session.execute(_page_select(layer, src, query, crs)).one()
-    matched = count_features(session, layer, query, settings) if settings.count_matched else None
+    matched = _matched(session, layer, query, settings, row)
     return FeaturePage(bytes(row.body), row.returned, matched, row.last_id, row.fetched > row.returned)
 
 

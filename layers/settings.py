@@ -13,8 +13,11 @@ class LayerSettings(BaseSettings):
 
     default_limit: int = 100
     max_limit: int = 10_000
-    # numberMatched needs a count over the whole filter; switch off for very large tables.
+    # numberMatched needs a count over the whole filter; switch off to never count.
     count_matched: bool = True
+    # numberMatched is exact up to this many matches and omitted above (OGC allows it): the count reads
+    # at most count_cap + 1 rows, never all million events of a province bbox. A county has ~10^5.
+    count_cap: int = 200_000
     # Seconds a client may reuse a tile or page without asking again (0: always revalidate with the ETag).
     cache_max_age: int = 0
     max_features_per_tile: int = 20_000
@@ -47,6 +50,8 @@ class LayerSettings(BaseSettings):
         """Limits and thresholds must agree with each other."""
         if not 1 <= self.default_limit <= self.max_limit:
             raise ValueError("need 1 <= default_limit <= max_limit")
+        if self.count_cap < self.max_limit:
+            raise ValueError("need count_cap >= max_limit")
         if self.yellow_overdue > self.red_overdue or self.yellow_weighted > self.red_weighted:
             raise ValueError("yellow thresholds must not exceed red ones")
         if set(self.overdue_days) != {1, 2, 3, 4} or set(self.severity_weights) != {1, 2, 3, 4}:

@@ -27,9 +27,19 @@ def textual(sql: str | TextClause, names: tuple[str, ...], **params: object) -> 
     return clause.bindparams(**params).columns(*(column(n) for n in names))
 
 
-# The township of a grid code: same 9-digit prefix, level township, current.
-_TOWNSHIP_OF = """LEFT JOIN grids t ON t.code = left({code}, 9) || '000000'
-       AND t.level = 'township' AND t.valid_to IS NULL"""
+def _township(expr: str, code: str) -> str:
+    """Scalar subquery: `expr` over `t`, the current township of grid code `code` (NULL when none).
+
+    The township has the same 9-digit prefix. A correlated scalar subquery rather than a LEFT JOIN:
+    PostgreSQL cannot remove a join on a partial unique index, so the join scanned every township
+    row of `grids` even for counts; the subquery is dropped when its column is unused and is
+    otherwise one probe of grids_current_township_code (migration 0009) per returned row.
+    """
+    return (
+        f"(SELECT {expr} FROM grids t WHERE t.code = left({code}, 9) || '000000'"
+        " AND t.level = 'township' AND t.valid_to IS NULL)"
+    )
+
 
 EVENT_COLUMNS = (
     "id",
@@ -47,11 +57,11 @@ EVENT_COLUMNS = (
 # Events of one kind in the area. Parties (personal data) are never joined here.
 _EVENTS = f"""
 SELECT e.id, e.geom, e.category, c.label_zh AS category_label, e.severity, e.status, e.reported_at,
-       {display_code("t.code")} AS township_code, t.name AS township,
+       {_township(display_code("t.code"), "e.grid_code")} AS township_code,
+       {_township("t.name", "e.grid_code")} AS township,
        {display_code("e.grid_code")} AS grid_code
 FROM events e
 JOIN categories c ON c.code = e.category
-{_TOWNSHIP_OF.format(code="e.grid_code")}
 WHERE e.kind = :kind AND e.grid_code LIKE :area || '%'
 """
 
@@ -65,10 +75,10 @@ GRID_COLUMNS = ("id", "geom", "code", "name", "level", "township", "area_m2", "w
 
 # Current small grids with their township and grid worker (name masked for uncleared roles, 0006).
 _GRIDS = f"""
-SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, g.level, t.name AS township,
+SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, g.level,
+       {_township("t.name", "g.code")} AS township,
        round(g.area_m2)::bigint AS area_m2, gridgov_person_name(w.name) AS worker
 FROM grids g
-{_TOWNSHIP_OF.format(code="g.code")}
 LEFT JOIN workers w ON w.id = g.worker_id
 WHERE g.level = 'grid' AND g.valid_to IS NULL AND g.code LIKE :area || '%'
 """
@@ -96,10 +106,9 @@ def townships_source(area: str) -> TextualSelect:
 VILLAGE_COLUMNS = ("id", "geom", "code", "name", "township", "area_m2")
 
 _VILLAGES = f"""
-SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, t.name AS township,
+SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, {_township("t.name", "g.code")} AS township,
        round(g.area_m2)::bigint AS area_m2
 FROM grids g
-{_TOWNSHIP_OF.format(code="g.code")}
 WHERE g.level = 'village' AND g.valid_to IS NULL AND g.code LIKE :area || '%'
 """
 

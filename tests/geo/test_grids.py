@@ -163,6 +163,27 @@ def test_reassign_events_fixes_only_wrong_rows(tiny):
     )
 
 
+def test_reassign_events_clears_uncovered_and_takes_lowest_id_on_edges(tiny):
+    session, ids = tiny
+    outside = _event(session, 104.5, 37.5)  # covered by no grid
+    edge = _event(session, 103.01, 36.005)  # on the SW / SE edge
+    session.execute(text("SET LOCAL gridgov.grid_assigned = 'on'"))
+    session.execute(
+        text("UPDATE events SET grid_id = :g, grid_code = NULL WHERE id IN (:a, :b)"),
+        {"g": ids["NE"], "a": outside.id, "b": edge.id},
+    )
+    session.execute(text("SET LOCAL gridgov.grid_assigned = 'off'"))
+    session.execute(text("SET LOCAL statement_timeout = '25s'"))
+    assert reassign_events(session) == 2
+    rows = dict(
+        session.execute(
+            text("SELECT id, grid_id FROM events WHERE id IN (:a, :b)"), {"a": outside.id, "b": edge.id}
+        ).all()
+    )
+    assert rows == {outside.id: None, edge.id: min(ids["SW"], ids["SE"])}
+    assert session.execute(text("SHOW statement_timeout")).scalar() == "25s"  # restored
+
+
 @pytest.mark.parametrize(
     ("sql", "constraint"),
     [
