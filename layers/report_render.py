@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.models import format_code
+
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 STATUS_LABELS = {"court": "法院", "police": "公安", "petition": "信访"}
 
@@ -74,7 +76,9 @@ def report_map_png(session: Session, report: dict[str, Any]) -> bytes:
 def _environment(template_dir: Path) -> Any:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    return Environment(loader=FileSystemLoader(str(template_dir)), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=FileSystemLoader(str(template_dir)), autoescape=select_autoescape(["html"]))
+    env.filters["grid_code"] = format_code  # 620121001001001 -> 620121-001-001-001, as people write it
+    return env
 
 
 def _area_name(session: Session, area: str) -> str:

@@ -1,8 +1,9 @@
 """Log in and out: the OAuth2 password flow (JWT bearer + HttpOnly cookie) and the login page."""
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
@@ -30,6 +31,13 @@ HOME = {
 }
 
 
+def _safe_next(target: str | None) -> str | None:
+    """A page of this site to go back to after login; anything else (other hosts, //x, \\x) is dropped."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
 def _wants_html(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "text/html" in accept and "application/json" not in accept
@@ -41,20 +49,24 @@ def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: RawSessionDep,
     auth: AuthDep,
+    next_page: Annotated[str | None, Form(alias="next", max_length=500)] = None,
 ) -> Response:
     """OAuth2 password flow: form fields username, password. Returns a bearer token and sets the cookies.
 
-    A browser form post (Accept: text/html) is redirected to the role's start page instead.
+    A browser form post (Accept: text/html) is redirected to `next` (a page of this site) or the
+    role's start page instead.
     """
     account = authenticate(session, form.username, form.password)
     session.rollback()
     html = _wants_html(request)
     if account is None:
         if html:
-            return RedirectResponse("/login?error=1", status_code=303)
+            back = _safe_next(next_page)
+            suffix = f"&next={quote(back)}" if back else ""
+            return RedirectResponse(f"/login?error=1{suffix}", status_code=303)
         raise NotAuthenticatedError("用户名或密码错误", where="username")
     token, csrf, max_age = issue_token(auth, account.name, account.role, account.area)
-    home = HOME.get(account.role, "/maps/county")
+    home = _safe_next(next_page) or HOME.get(account.role, "/maps/county")
     body = {
         "access_token": token,
         "token_type": "bearer",

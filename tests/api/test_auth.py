@@ -122,6 +122,26 @@ def test_browser_form_login_redirects(client, db):
     assert bad.status_code == 303 and bad.headers["location"] == "/login?error=1"
 
 
+@pytest.mark.parametrize(
+    ("next_page", "location"),
+    [
+        ("/console/planner?layer=risk", "/console/planner?layer=risk"),
+        ("https://evil.example/x", "/console/commander"),
+        ("//evil.example/x", "/console/commander"),
+        ("/\\evil.example", "/console/commander"),
+    ],
+)
+def test_browser_login_returns_only_to_pages_of_this_site(client, db, next_page, location):
+    ensure_user(db[0], "commander", "620121", name="boss2")
+    ok = client.post(
+        "/api/auth/token",
+        data={"username": "boss2", "password": TEST_PASSWORD, "next": next_page},
+        headers={"Accept": "text/html"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == location
+
+
 def test_bad_expired_and_foreign_tokens_are_401(client, db):
     name = ensure_user(db[0], "commander", "620121", name="cmd")
     secret = get_auth_settings().secret.get_secret_value()
