@@ -11,22 +11,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from geo.models import EVENT_STATUSES
+
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="经度 longitude")]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="纬度 latitude")]
 CrsName = Literal["wgs84", "gcj02", "bd09"]
 Note = Annotated[str, Field(default="", max_length=2000)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
-Status = Literal[
-    "reported",
-    "registered",
-    "dispatched",
-    "in_progress",
-    "handled",
-    "verified",
-    "closed",
-    "rejected",
-    "duplicate",
-]
+# The statuses are the database's (geo.models), listed once.
+Status = Literal[EVENT_STATUSES]  # type: ignore[valid-type]
 
 
 class _In(BaseModel):
