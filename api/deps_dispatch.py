@@ -7,7 +7,7 @@ from fastapi import Depends
 from geo.dispatch_settings import DispatchSettings, get_dispatch_settings
 
 
-def get_dispatch(  # a function of its own so tests can override it with dependency_overrides
+async def get_dispatch(  # a function of its own so tests can override it with dependency_overrides
 ) -> DispatchSettings:
     """The dispatch settings."""
     return get_dispatch_settings()

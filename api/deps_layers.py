@@ -30,12 +30,12 @@ RESERVED = frozenset({"bbox", "bbox-crs", "datetime", "limit", "offset", "after"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
-def get_registry(request: Request) -> LayerRegistry:
+async def get_registry(request: Request) -> LayerRegistry:
     """The app's layer registry (`app.state.layer_registry`), else the built-in one."""
     return getattr(request.app.state, "layer_registry", None) or default_registry()
 
 
-def get_layer_settings_dep(request: Request) -> LayerSettings:
+async def get_layer_settings_dep(request: Request) -> LayerSettings:
     """The app's layer settings (`app.state.layer_settings`), else those from the environment."""
     return getattr(request.app.state, "layer_settings", None) or get_layer_settings()
 
@@ -44,7 +44,7 @@ RegistryDep = Annotated[LayerRegistry, Depends(get_registry)]
 LayerSettingsDep = Annotated[LayerSettings, Depends(get_layer_settings_dep)]
 
 
-def get_layer(layer_id: str, registry: RegistryDep) -> LayerDef:
+async def get_layer(layer_id: str, registry: RegistryDep) -> LayerDef:
     """The layer named by the `{layer_id}` path segment (404 problem+json listing known ids)."""
     return registry.get(layer_id)
 
@@ -52,7 +52,7 @@ def get_layer(layer_id: str, registry: RegistryDep) -> LayerDef:
 LayerDep = Annotated[LayerDef, Depends(get_layer)]
 
 
-def get_bbox(bbox: str | None = None) -> tuple[float, float, float, float] | None:
+async def get_bbox(bbox: str | None = None) -> tuple[float, float, float, float] | None:
     """`bbox=minx,miny,maxx,maxy` in WGS84 (CRS84) degrees."""
     return parse_bbox(bbox)
 
@@ -69,7 +69,7 @@ def _int(name: str, value: str | None) -> int | None:
         raise LimitOutOfRangeError(f"{name} must be a whole number; got {value!r}", where=name) from None
 
 
-def get_output_crs(crs: str | None = None) -> str:
+async def get_output_crs(crs: str | None = None) -> str:
     """`crs=gcj02` shifts GeoJSON coordinates for Gaode-style basemaps; default and CRS84 mean WGS84."""
     if crs is None or crs in ("", CRS84, "CRS84"):
         return "wgs84"
@@ -84,7 +84,7 @@ def get_output_crs(crs: str | None = None) -> str:
 OutputCrsDep = Annotated[str, Depends(get_output_crs)]
 
 
-def get_layer_query(
+async def get_layer_query(
     request: Request,
     layer: LayerDep,
     user: UserDep,

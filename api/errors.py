@@ -113,7 +113,7 @@ def _database_down_handler(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s", request.url.path)
+    log.error("unhandled error on %s", request.url.path, exc_info=exc)
     return problem(
         request, 500, "Internal error", "an unexpected error occurred; it has been logged", "internal"
     )

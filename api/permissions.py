@@ -67,7 +67,7 @@ def check_own_worker(user: CurrentUser, worker_id: int) -> None:
 def require(action: str) -> Any:
     """A dependency giving the current user after checking the action is allowed."""
 
-    def dependency(user: UserDep) -> CurrentUser:
+    async def dependency(user: UserDep) -> CurrentUser:
         check(user, action)
         return user
 

@@ -78,14 +78,28 @@ class PermissionDeniedError(AuthError):
     code = "forbidden"
 
 
-def issue_token(settings: AuthSettings, name: str, role: str, area: str) -> tuple[str, str, int]:
-    """A signed token for the account: (token, csrf value, lifetime in seconds)."""
+def issue_token(
+    settings: AuthSettings, name: str, role: str, area: str, worker_id: int | None = None
+) -> tuple[str, str, int]:
+    """A signed token for the account: (token, csrf value, lifetime in seconds).
+
+    It carries what the app needs to know about the account (role, area, worker); each request
+    checks them against the users table, so a changed or disabled account must log in again.
+    """
     import jwt
 
     now = datetime.now(UTC)
     life = timedelta(minutes=settings.token_minutes)
     csrf = secrets.token_urlsafe(24)
-    claims = {"sub": name, "role": role, "area": area, "csrf": csrf, "iat": now, "exp": now + life}
+    claims = {
+        "sub": name,
+        "role": role,
+        "area": area,
+        "wid": worker_id,
+        "csrf": csrf,
+        "iat": now,
+        "exp": now + life,
+    }
     token = jwt.encode(claims, settings.secret.get_secret_value(), algorithm=ALGORITHM)
     return token, csrf, int(life.total_seconds())
 

@@ -1,7 +1,8 @@
 """Accounts: roles, areas, argon2 password hashes, and the demo accounts.
 
-An account is bound to an area, a grid-code prefix: 6 digits for a county, 9 for a township, 12 for a
-village. Grid workers are also bound to their worker row. Passwords are stored as argon2id hashes only.
+An account is bound to an area, a grid-code prefix: 2 digits for the province, 4 for a city, 6 for a
+county, 9 for a township, 12 for a village. Grid workers are also bound to their worker row. Passwords
+are stored as argon2id hashes only.
 """
 
 import re
@@ -22,7 +23,8 @@ ROLE_LABELS = {
     "grid_worker": "网格员",
     "admin": "系统管理员",
 }
-AREA_RE = re.compile(r"^[0-9]{6}([0-9]{3}){0,2}$")
+# Grid-code prefixes: province (2), city (4), county (6), township (9), village (12 digits).
+AREA_RE = re.compile(r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,40}$")
 MIN_PASSWORD = 8
 
@@ -64,10 +66,11 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def check_area(area: str) -> str:
-    """The area if it is a county (6), township (9) or village (12 digit) code prefix."""
+    """The area if it is a province (2), city (4), county (6), township (9) or village (12 digit) prefix."""
     if not AREA_RE.match(area or ""):
         raise InvalidInputError(
-            f"area must be a grid-code prefix of 6, 9 or 12 digits (county, township, village); got {area!r}",
+            "area must be a grid-code prefix of 2, 4, 6, 9 or 12 digits (province, city, county, township, "
+            f"village); got {area!r}",
             where="area",
         )
     return area

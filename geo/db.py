@@ -1,7 +1,9 @@
 """Engine and session factory; nothing else."""
 
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.orm import sessionmaker
+import os
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from geo.settings import DbSettings
 
@@ -16,8 +18,17 @@ def make_engine(settings: DbSettings) -> Engine:
         # jit=off: every query here is short OLTP/paging work; PostgreSQL's JIT cost model fires on
         # the large estimated row counts of province-scale layer queries and spends 30-60 ms
         # compiling before a 60-100 ms query even starts, which never pays back.
-        connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms} -c jit=off"},
+        connect_args={
+            "options": f"-c statement_timeout={settings.statement_timeout_ms} -c jit=off "
+            f"-c max_parallel_workers_per_gather={int(settings.parallel_workers)}"
+        },
     )
+
+
+def allow_parallel(session: Session, workers: int | None = None) -> None:
+    """Let this transaction's queries use parallel workers (all cores by default): for long jobs only."""
+    n = workers if workers is not None else max(os.cpu_count() or 1, 1)
+    session.execute(text(f"SET LOCAL max_parallel_workers_per_gather = {int(n)}"))
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

@@ -18,6 +18,11 @@ class DbSettings(BaseSettings):
     pool_size: int = 10
     max_overflow: int = 10
     statement_timeout_ms: int = 30_000
+    # Parallel workers per query (max_parallel_workers_per_gather) of every connection. Starting a
+    # worker (loading PostGIS and PROJ into it) costs more than the app's index-driven, LIMITed queries
+    # save, so by default they run in one process; the few long jobs raise it for their own transaction
+    # (geo.db.allow_parallel).
+    parallel_workers: int = 0
 
     @field_validator("url", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Row, Select, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
@@ -37,11 +37,6 @@ def feature_sql(layer: LayerDef, crs: str = "wgs84") -> str:
         '\'{"type":"Feature","id":\' || src.id || \',"geometry":\' || '
         f"{_geometry_sql(crs)} || ',\"properties\":' || json_build_object({props})::text || '}}'"
     )
-
-
-def run_serial(session: Session, settings: LayerSettings) -> None:
-    """Cap parallel workers for this transaction (see LayerSettings.parallel_workers)."""
-    session.execute(text(f"SET LOCAL max_parallel_workers_per_gather = {int(settings.parallel_workers)}"))
 
 
 def source(layer: LayerDef, area: str, settings: LayerSettings) -> Subquery:
@@ -139,7 +134,6 @@ def get_page(
     """One page of a layer's features as GeoJSON bytes, built in PostGIS."""
     layer.require("geojson")
     src = source(layer, query.area, settings)
-    run_serial(session, settings)
     row = session.execute(_page_select(layer, src, query, crs)).one()
     matched = _matched(session, layer, query, settings, row)
     return FeaturePage(bytes(row.body), row.returned, matched, row.last_id, row.fetched > row.returned)

@@ -29,9 +29,6 @@ class LayerSettings(BaseSettings):
     tile_extent: int = 4096
     tile_buffer: int = 64
     max_zoom: int = 22
-    # Parallel workers per layer query. Starting a worker (loading PostGIS and PROJ into it) costs more
-    # than these index-driven, LIMITed queries save, so by default they run in one process.
-    parallel_workers: int = 0
 
     # Risk grading per small grid. Open cases older than the days of their severity are overdue
     # (until the deadline engine of the case lifecycle exists).

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
 from layers.errors import InvalidTileError
-from layers.geojson import run_serial, source, where
+from layers.geojson import source, where
 from layers.model import LayerDef
 from layers.query import LayerQuery
 from layers.settings import LayerSettings
@@ -133,6 +133,5 @@ def get_tile(
     aggregate = layer.is_point and z < settings.cluster_below_zoom
     rows = (_clusters if aggregate else _features)(layer, src, query, z, x, y, settings)
     cap = settings.max_features_per_tile
-    run_serial(session, settings)
     data, n = session.execute(_encode(layer, rows, cap)).one()
     return MvtTile(bytes(data or b""), min(n, cap), n > cap, aggregate)

@@ -55,17 +55,21 @@ def ensure_user(
 
 
 def token_for(
-    name: str, role: str = "commander", area: str = "620121", settings: AuthSettings | None = None
+    name: str,
+    role: str = "commander",
+    area: str = "620121",
+    settings: AuthSettings | None = None,
+    worker_id: int | None = None,
 ) -> str:
     """A bearer token for an existing account, signed with the app's secret."""
-    token, _csrf, _age = issue_token(settings or get_auth_settings(), name, role, area)
+    token, _csrf, _age = issue_token(settings or get_auth_settings(), name, role, area, worker_id)
     return token
 
 
 def bearer(url: str, role: str = "commander", area: str = "620121", **kw: Any) -> dict[str, str]:
     """The Authorization header of a (created) account."""
     name = ensure_user(url, role, area, **kw)
-    return {"Authorization": f"Bearer {token_for(name, role, area)}"}
+    return {"Authorization": f"Bearer {token_for(name, role, area, worker_id=kw.get('worker_id'))}"}
 
 
 def authed(client: Any, url: str, role: str = "commander", area: str = "620121", **kw: Any) -> Any:
@@ -73,7 +77,7 @@ def authed(client: Any, url: str, role: str = "commander", area: str = "620121",
     settings = getattr(getattr(client, "app", None), "state", None)
     auth = getattr(settings, "auth_settings", None) if settings is not None else None
     name = ensure_user(url, role, area, **kw)
-    client.headers["Authorization"] = f"Bearer {token_for(name, role, area, auth)}"
+    client.headers["Authorization"] = f"Bearer {token_for(name, role, area, auth, kw.get('worker_id'))}"
     return client
 
 

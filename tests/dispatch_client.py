@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, get_current_user, get_session
@@ -20,8 +21,21 @@ class Tiny:
     user: list = field(default_factory=lambda: [CurrentUser("alice", "commander", "620121")])
 
     def act_as(self, name: str, area: str = "620121") -> None:
-        """Make the following requests come from another user."""
-        self.user[0] = CurrentUser(name, "commander", area)
+        """Make the following requests come from another user (a commander account of that area)."""
+        self.user[0] = _account(self.session, CurrentUser(name, "commander", area))
+
+
+def _account(session: Session, user: CurrentUser) -> CurrentUser:
+    """Create or update the user's account row (requests check it), committed into the test transaction."""
+    session.execute(
+        text(
+            "INSERT INTO users (name, password_hash, role, area) VALUES (:n, 'not-a-login', :r, :a) "
+            "ON CONFLICT (name) DO UPDATE SET role = :r, area = :a, worker_id = NULL, active = true"
+        ),
+        {"n": user.name, "r": user.role, "a": user.area},
+    )
+    session.commit()
+    return user
 
 
 def make_tiny(session: Session) -> Tiny:
@@ -31,12 +45,17 @@ def make_tiny(session: Session) -> Tiny:
     app = create_app()
 
     def _session():
+        # A request starts as the login role, outside a transaction (api.deps checks), seeing the test's
+        # writes. Inside the test's outer transaction a released savepoint keeps SET LOCAL ROLE, so reset it.
+        session.execute(text("RESET ROLE"))
+        session.commit()
         try:
             yield session
         finally:
             session.rollback()  # like closing a request's session: uncommitted work is dropped
 
     tiny = Tiny(TestClient(app), ids, session)
+    tiny.act_as("alice")
     app.dependency_overrides[get_session] = _session
     app.dependency_overrides[get_current_user] = lambda: tiny.user[0]
     return tiny

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep, UserDep
 from api.deps_layers import RegistryDep
@@ -32,7 +33,7 @@ RECHECK_SECONDS = 30.0
 _checked: dict[tuple[str, str, str], float] = {}
 
 
-def get_analytics_settings_dep(request: Request) -> AnalyticsSettings:
+async def get_analytics_settings_dep(request: Request) -> AnalyticsSettings:
     """The app's analytics settings (app.state.analytics_settings when set, else the environment's)."""
     return getattr(request.app.state, "analytics_settings", None) or get_analytics_settings()
 
@@ -56,13 +57,16 @@ def ensure_run(
     _checked[key] = time.monotonic()
 
 
-def refresh_analytics(
+async def refresh_analytics(
     request: Request, session: SessionDep, user: UserDep, settings: AnalyticsSettingsDep
 ) -> None:
-    """Dependency of the layer routers: refresh an analytics layer's run before it is served."""
+    """Dependency of the layer routers: refresh an analytics layer's run before it is served.
+
+    Async so that the other layers' requests pay no thread-pool hop; the refresh itself runs in one.
+    """
     layer_id = request.path_params.get("layer_id", "")
     if layer_id in ANALYSES:
-        ensure_run(session, user.area, *ANALYSES[layer_id], settings)
+        await run_in_threadpool(ensure_run, session, user.area, *ANALYSES[layer_id], settings)
 
 
 def _unit(unit: str) -> str:

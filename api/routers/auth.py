@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import CurrentUser, RawSessionDep, get_auth, get_current_user, get_settings
+from api.deps import CheckedUserDep, RawSessionDep, get_auth, get_settings
 from api.security import (
     AuthSettings,
     NotAuthenticatedError,
@@ -65,7 +65,7 @@ def login(
             suffix = f"&next={quote(back)}" if back else ""
             return RedirectResponse(f"/login?error=1{suffix}", status_code=303)
         raise NotAuthenticatedError("用户名或密码错误", where="username")
-    token, csrf, max_age = issue_token(auth, account.name, account.role, account.area)
+    token, csrf, max_age = issue_token(auth, account.name, account.role, account.area, account.worker_id)
     home = _safe_next(next_page) or HOME.get(account.role, "/maps/county")
     body = {
         "access_token": token,
@@ -92,7 +92,7 @@ def logout(auth: AuthDep) -> Response:
 
 
 @router.get("/api/auth/me")
-def me(user: Annotated[CurrentUser, Depends(get_current_user)]) -> dict:
+def me(user: CheckedUserDep) -> dict:
     """Who the token belongs to: name, role, area."""
     return {"name": user.name, "role": user.role, "role_label": ROLE_LABELS[user.role], "area": user.area}
 

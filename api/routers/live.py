@@ -23,7 +23,7 @@ import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import RawSessionDep, UserDep
+from api.deps import CheckedUserDep
 
 CHANNEL = "gridgov_live"
 HEARTBEAT_S = 15.0
@@ -165,11 +165,10 @@ async def _stream(request: Request, hub: LiveHub, sub: Subscriber) -> AsyncItera
 
 
 @router.get("/live")
-async def live(request: Request, user: UserDep, session: RawSessionDep) -> StreamingResponse:
+async def live(request: Request, user: CheckedUserDep) -> StreamingResponse:
     """Server-sent events (`event: live`, JSON data: id, kind, category, status, grid_code, lon, lat
     in WGS84, action, at) for cases in the user's area; `event: ready` once the server is listening.
     """
-    session.close()  # the login lookup's connection must not stay checked out for the whole stream
     hub = get_hub(request)
     sub = hub.subscribe(user.area)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from api.deps import SessionDep, UserDep
+from api.deps import CheckedUserDep, SessionDep, UserDep
 from api.deps_layers import RegistryDep
 from geo.errors import InvalidInputError, NotFoundError
 from geo.queries.heat import EventFilter, parse_event_filter
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/maps", tags=["maps"])
 HTML: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
 
 
-def get_map_settings_dep(request: Request) -> MapSettings:
+async def get_map_settings_dep(request: Request) -> MapSettings:
     """The app's map settings (app.state.map_settings when set, else the environment's)."""
     return getattr(request.app.state, "map_settings", None) or get_map_settings()
 
@@ -25,7 +25,7 @@ def get_map_settings_dep(request: Request) -> MapSettings:
 MapSettingsDep = Annotated[MapSettings, Depends(get_map_settings_dep)]
 
 
-def get_map_options(request: Request, user: UserDep, settings: MapSettingsDep) -> MapOptions:
+async def get_map_options(request: Request, user: UserDep, settings: MapSettingsDep) -> MapOptions:
     """How to build a page for this requester: their area, vendored assets and basemap under root_path."""
     root = request.scope.get("root_path", "").rstrip("/")
     basemap = f"{root}/maps/basemap/{{z}}/{{x}}/{{y}}.png" if settings.basemap_dir else settings.basemap_url
@@ -59,7 +59,7 @@ def get_event_filter(
 EventFilterDep = Annotated[EventFilter, Depends(get_event_filter)]
 
 
-def get_zoom(
+async def get_zoom(
     zoom: Annotated[str | None, Query(description="zoom the cells are sized for (3..18)")] = None,
 ) -> int | None:
     """The zoom parameter as an int (range checked where cells are sized)."""
@@ -100,7 +100,7 @@ def risk_map(session: SessionDep, registry: RegistryDep, opts: MapOptionsDep) ->
 
 
 @router.get("/basemap/{z}/{x}/{y}.png", include_in_schema=False)
-def basemap_tile(z: int, x: int, y: int, settings: MapSettingsDep) -> FileResponse:
+def basemap_tile(z: int, x: int, y: int, settings: MapSettingsDep, _user: CheckedUserDep) -> FileResponse:
     """A tile of the local basemap folder ({z}/{x}/{y}.png), when GRID_MAP_BASEMAP_DIR is set."""
     if not settings.basemap_dir or not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
         raise NotFoundError("no such basemap tile", where="tile")

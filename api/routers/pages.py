@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.deps import CurrentUser, RawSessionDep, get_auth, get_current_user, get_settings
+from api.deps import CurrentUser, RawSessionDep, check_account, get_auth, get_settings, user_of_request
 from api.security import AuthError, AuthSettings
 from api.settings import ApiSettings
 from geo.accounts import ROLE_LABELS
@@ -46,11 +46,9 @@ def _templates(directory: Path) -> Jinja2Templates:
 def _user_or_none(request: Request, session: RawSessionDep, auth: AuthSettings) -> CurrentUser | None:
     """The logged-in user, or None where an API would answer 401/403."""
     try:
-        return get_current_user(request, session, auth)
+        return check_account(session, user_of_request(request, auth))
     except AuthError:
         return None
-    finally:
-        session.rollback()  # the lookup's transaction is not needed for rendering
 
 
 def _to_login(request: Request) -> RedirectResponse:

@@ -83,7 +83,9 @@ def test_login_returns_a_token_and_sets_httponly_cookies(client, db):
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert (
-        body["token_type"] == "bearer" and body["role"] == "dispatcher" and body["redirect"] == "/console/dispatcher"
+        body["token_type"] == "bearer"
+        and body["role"] == "dispatcher"
+        and body["redirect"] == "/console/dispatcher"
     )
     cookies = resp.headers.get_list("set-cookie")
     token_cookie = next(c for c in cookies if c.startswith(TOKEN_COOKIE + "="))
@@ -160,9 +162,43 @@ def test_bad_expired_and_foreign_tokens_are_401(client, db):
 def test_disabled_account_stops_at_once(client, db):
     headers = bearer(db[0], "dispatcher", "620121", name="leaver")
     assert client.get("/api/board", headers=headers).status_code == 200
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
     with db[1].begin() as conn:
         conn.execute(text("UPDATE users SET active = false WHERE name = 'leaver'"))
     _status(client.get("/api/board", headers=headers), 401)
+    _status(client.get("/api/auth/me", headers=headers), 401)  # a route that runs no query of its own
+
+
+@pytest.mark.parametrize("change", ["role = 'planner'", "area = '620121001'"])
+def test_token_of_a_changed_account_stops_at_once(client, db, change):
+    headers = bearer(db[0], "dispatcher", "620121", name="mover")
+    assert client.get("/api/board", headers=headers).status_code == 200
+    with db[1].begin() as conn:
+        conn.execute(text(f"UPDATE users SET {change} WHERE name = 'mover'"))
+    _status(client.get("/api/board", headers=headers), 401)
+
+
+def test_every_route_with_a_user_checks_the_account(app):
+    """A token proves who signed in, not that the account is still active: every route that takes the
+    user must reach the database check (through the session, or explicitly)."""
+    from api.deps import get_checked_user, get_current_user, get_db
+
+    def calls(dependant):
+        out = set()
+        for d in dependant.dependencies:
+            out |= {d.call} | calls(d)
+        return out
+
+    contexts = [
+        c for r in app.routes if hasattr(r, "effective_route_contexts") for c in r.effective_route_contexts()
+    ]
+    assert len(contexts) > 40
+    unchecked = [
+        c.path
+        for c in contexts
+        if get_current_user in calls(c.dependant) and not calls(c.dependant) & {get_db, get_checked_user}
+    ]
+    assert unchecked == []
 
 
 def test_cookie_requests_need_csrf_for_writes(client, db):

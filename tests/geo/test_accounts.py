@@ -1,0 +1,36 @@
+"""Account areas: grid-code prefixes from the whole province down to one village."""
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from api.main import create_app
+from api.settings import ApiSettings
+from geo.accounts import check_area
+from geo.errors import InvalidInputError
+from geo.settings import DbSettings
+from tests.auth_helpers import authed
+
+
+@pytest.mark.parametrize("area", ["62", "6201", "620121", "620121001", "620121001001"])
+def test_province_city_county_township_and_village_areas_are_accepted(area):
+    assert check_area(area) == area
+
+
+@pytest.mark.parametrize(
+    "area", ["", "6", "620", "62012", "62012100", "620121001001001", "62012a", " 620121"]
+)
+def test_other_areas_are_refused_naming_the_field(area):
+    with pytest.raises(InvalidInputError) as err:
+        check_area(area)
+    assert err.value.where == "area"
+
+
+@pytest.mark.parametrize("area, sees", [("62", True), ("6201", True), ("6202", False)])
+def test_a_province_or_city_account_sees_the_cases_inside_it(demo_db_url, area, sees):
+    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
+    with TestClient(app) as client:
+        authed(client, demo_db_url, "commander", area)
+        with app.state.engine.connect() as conn:
+            event_id = conn.execute(text("SELECT min(id) FROM events")).scalar_one()
+        assert client.get(f"/api/events/{event_id}").status_code == (200 if sees else 404)
