@@ -130,10 +130,9 @@ def _shown_candidates(session: SessionDep, user: CurrentUser, event_id: int, res
             committee["mediators"] = [mask_row(m) for m in committee["mediators"]]
         return result
     ids = [c["worker_id"] for c in result["candidates"]]
-    audit.record(
+    audit.record_read(
         session,
         user.name,
-        "read_unmasked",
         table="workers",
         target=event_id,
         detail={"what": "candidates", "event_id": event_id, "worker_ids": ids},
@@ -148,10 +147,9 @@ def get_parties(event_id: int, session: SessionDep, user: UserDep) -> list:
     parties = list_parties(session, event_id, user.area)
     if not user.cleared:
         return [mask_row(p) for p in parties]
-    audit.record(
+    audit.record_read(
         session,
         user.name,
-        "read_unmasked",
         table="parties",
         target=event_id,
         detail={"what": "parties", "event_id": event_id, "party_ids": [p["id"] for p in parties]},

@@ -21,9 +21,7 @@ def get_worker(worker_id: int, session: SessionDep, user: UserDep) -> dict:
     if not user.cleared and user.worker_id != worker_id:
         return mask_row(worker)
     if user.worker_id != worker_id:
-        audit.record(
-            session, user.name, "read_unmasked", table="workers", target=worker_id, detail={"what": "worker"}
-        )
+        audit.record_read(session, user.name, table="workers", target=worker_id, detail={"what": "worker"})
         session.commit()
     return worker
 

@@ -8,9 +8,10 @@ worker must still have capacity, so of twenty dispatchers racing, one wins and n
 """
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from geo import lifecycle
@@ -32,72 +33,104 @@ _FRESH = "w.on_duty AND w.available AND w.open_tasks < w.capacity AND w.located_
 _POOL_COLUMNS = (
     "w.id, w.name, w.phone, w.home_grid_code, w.open_tasks, w.capacity, w.located_at, w.skills, w.geom"
 )
-# Code prefixes are bound as a [lo, hi) range with the text_pattern_ops operators, not as LIKE :p:
-# a prepared (generic) plan cannot turn LIKE $1 into an index range, but it can use ~>=~ / ~<~.
-_IN_RANGE = "w.home_grid_code ~>=~ :{0}_lo AND w.home_grid_code ~<~ :{0}_hi"
-
-
+# Code prefixes are compared as a [lo, hi) range with the text_pattern_ops operators, not as LIKE: a
+# prepared (generic) plan cannot turn LIKE $1 into an index range, but it can use ~>=~ / ~<~. The
+# bounds come from the case row (the `ev` CTE) as InitPlan parameters, so they drive the index too.
+_IN_RANGE = "w.home_grid_code ~>=~ (SELECT {0}_lo FROM ev) AND w.home_grid_code ~<~ (SELECT {0}_hi FROM ev)"
 # A KNN walk whose filter rejects most rows (nobody nearby has the skill, or most fixes are stale)
 # would otherwise run through the whole province; the unit's bounding box (plus ~2 km) caps the walk
-# at the workers of that township or county, so the cost stays flat as the data grows.
+# at the workers of that township or county, so the cost stays flat as the data grows. box2d() reads
+# the stored bounding box without decompressing a large county polygon.
+# Under row-level security only a qual of leakproof parts can be an index condition: the box is one
+# InitPlan parameter (the coalesce inside it), so `&&` (marked leakproof, migration 0006) qualifies.
 _IN_BOX = (
-    "w.geom && coalesce((SELECT ST_Expand(ST_Envelope(g.geom), 0.02) FROM grids g "
-    "WHERE g.code = :{0}_unit AND g.valid_to IS NULL), ST_MakeEnvelope(-180, -90, 180, 90, 4326))"
+    "w.geom && (SELECT coalesce((SELECT ST_Expand(box2d(g.geom), 0.02)::geometry FROM grids g "
+    "WHERE g.code = (SELECT {0}_unit FROM ev) AND g.valid_to IS NULL), "
+    "ST_MakeEnvelope(-180, -90, 180, 90, 4326)))"
 )
+_HERE = "(SELECT geom FROM ev)"
+# In the KNN walks the unit is a filter, deliberately not indexable: the walk must follow the GiST
+# distance order and stop after k rows. (An indexable code range, with the row-level-security range
+# beside it, leads the planner to read the whole unit through the code index and sort it.)
+_IN_UNIT = "left(w.home_grid_code, length((SELECT {0}_lo FROM ev))) = (SELECT {0}_lo FROM ev)"
 
 
 def _knn(unit: str, skilled: bool = False) -> str:
     """One small KNN scan: the nearest fresh, free workers whose home grid lies in a unit (code range)."""
-    skill = " AND :category = ANY(w.skills)" if skilled else ""
+    skill = " AND (SELECT category FROM ev) = ANY(w.skills)" if skilled else ""
     return (
-        f"(SELECT {_POOL_COLUMNS} FROM workers w WHERE {_IN_RANGE.format(unit)} AND {_IN_BOX.format(unit)} "
-        f"AND {_FRESH}{skill} ORDER BY w.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT :k)"
+        f"(SELECT {_POOL_COLUMNS} FROM workers w WHERE {_IN_UNIT.format(unit)} AND {_IN_BOX.format(unit)} "
+        f"AND {_FRESH}{skill} ORDER BY w.geom <-> {_HERE} LIMIT :k)"
     )
 
 
-# The pool: the owner; every fresh worker of the village (a handful, found by the code-prefix index,
-# so the village tier is ranked exactly); in the township the k nearest plus the k nearest with the
-# skill; in the policy scope the k nearest (a county-wide skill search would walk thousands of rows
-# when nobody has the skill, so out there the skill only reorders the nearest). KNN walks are
-# index-ordered and stop after k rows. Pool rows carry their columns, so nothing re-reads workers;
-# DISTINCT ON drops a worker found twice; the tier comes from the codes, whichever scan found it.
-_CANDIDATES = text(f"""
-WITH pool AS (
-    (SELECT {_POOL_COLUMNS} FROM workers w WHERE w.id = :owner_id AND {_FRESH} AND {_IN_RANGE.format("area")})
+def _unit_columns(name: str, digits: int, area_digits: int) -> str:
+    """The `ev` columns of a unit's code range at `digits`, never wider than the requester's area."""
+    prefix = f"left(e.grid_code, {digits})" if digits >= area_digits else "CAST(:area AS text)"
+    return (
+        f"{prefix} AS {name}_lo, "
+        f"lpad((CAST({prefix} AS numeric) + 1)::text, length({prefix}), '0') AS {name}_hi, "
+        f"rpad({prefix}, 15, '0') AS {name}_unit"
+    )
+
+
+@lru_cache
+def _candidates_sql(area_digits: int, widest: int) -> TextClause:
+    """The whole candidates answer in one round trip (the statement text depends only on the digits).
+
+    `ev`: the case, its category label, its grid's responsible worker and the code ranges of its
+    village, township and policy scope. The pool: the owner; every fresh worker of the village (a
+    handful, found by the code-prefix index, so the village tier is ranked exactly); in the township
+    the k nearest plus the k nearest with the skill; in the policy scope the k nearest (a county-wide
+    skill search would walk thousands of rows when nobody has the skill, so out there the skill only
+    reorders the nearest). KNN walks are index-ordered and stop after k rows. DISTINCT ON drops a
+    worker found twice; the tier comes from the codes, whichever scan found it. Mediation committees
+    of the category come along for disputes. No row: the case does not exist in the area.
+    """
+    return text(f"""
+WITH ev AS MATERIALIZED (
+    SELECT e.id, e.kind, e.category, e.grid_code, e.geom, c.label_zh, g.worker_id AS owner_id,
+           {_unit_columns("village", 12, area_digits)},
+           {_unit_columns("township", max(9, widest), area_digits)},
+           {_unit_columns("scope", widest, area_digits)}
+    FROM events e
+    JOIN categories c ON c.code = e.category
+    LEFT JOIN grids g ON g.code = e.grid_code AND g.valid_to IS NULL
+    WHERE e.id = :id AND e.grid_code ~>=~ :area_lo AND e.grid_code ~<~ :area_hi
+), pool AS (
+    (SELECT {_POOL_COLUMNS} FROM workers w
+     WHERE w.id = (SELECT owner_id FROM ev) AND {_FRESH}
+       AND w.home_grid_code ~>=~ :area_lo AND w.home_grid_code ~<~ :area_hi)
     UNION ALL (SELECT {_POOL_COLUMNS} FROM workers w
                WHERE {_IN_RANGE.format("village")} AND {_FRESH} LIMIT 500)
     UNION ALL {_knn("township")}
     UNION ALL {_knn("township", skilled=True)}
     UNION ALL {_knn("scope")}
 ), ranked AS (
-    SELECT DISTINCT ON (p.id) p.id, p.name, p.phone, p.home_grid_code AS grid_code, p.open_tasks, p.capacity,
-           p.located_at,
-           CASE WHEN p.id = :owner_id THEN 0 WHEN left(p.home_grid_code, 12) = :village_code THEN 1
-                WHEN left(p.home_grid_code, 9) = :township_code THEN 2 ELSE 3 END AS tier,
-           :category = ANY(p.skills) AS skill_match,
-           ST_Distance(p.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS distance_m
-    FROM pool p ORDER BY p.id
+    SELECT DISTINCT ON (p.id) p.id AS worker_id, p.name, p.phone, p.home_grid_code AS grid_code,
+           p.open_tasks, p.capacity, p.located_at,
+           CASE WHEN p.id = ev.owner_id THEN 0 WHEN left(p.home_grid_code, 12) = left(ev.grid_code, 12) THEN 1
+                WHEN left(p.home_grid_code, 9) = left(ev.grid_code, 9) THEN 2 ELSE 3 END AS tier,
+           ev.category = ANY(p.skills) AS skill_match,
+           ST_Distance(p.geom::geography, ev.geom::geography) AS distance_m
+    FROM pool p CROSS JOIN ev ORDER BY p.id
+), best AS (
+    SELECT * FROM ranked ORDER BY tier, skill_match DESC, open_tasks, distance_m, worker_id LIMIT :k
 )
-SELECT * FROM ranked ORDER BY tier, skill_match DESC, open_tasks, distance_m, id LIMIT :k
-""")
-
-# The case, its category label and its grid's responsible worker in one round trip.
-_DISPATCH_EVENT = text("""
-SELECT e.id, e.kind, e.category, e.grid_code, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, c.label_zh,
-       g.worker_id AS owner_id
-FROM events e
-JOIN categories c ON c.code = e.category
-LEFT JOIN grids g ON g.code = e.grid_code AND g.valid_to IS NULL
-WHERE e.id = :id AND e.grid_code ~>=~ :area_lo AND e.grid_code ~<~ :area_hi
-""")
-
-_COMMITTEES = text("""
-SELECT d.id, d.code, d.name, d.phone,
-       coalesce(json_agg(json_build_object('id', m.id, 'name', m.name, 'phone', m.phone) ORDER BY m.id)
-                FILTER (WHERE m.id IS NOT NULL), '[]') AS mediators
-FROM departments d LEFT JOIN mediators m ON m.department_id = d.id AND m.on_call
-WHERE d.kind = 'mediation_committee' AND d.county_code = :county AND :category = ANY(d.categories)
-GROUP BY d.id ORDER BY d.id LIMIT 5
+SELECT ev.id, ev.kind, ev.grid_code, ev.label_zh,
+       (SELECT coalesce(json_agg(b ORDER BY b.tier, b.skill_match DESC, b.open_tasks, b.distance_m,
+                                 b.worker_id), '[]') FROM best b) AS candidates,
+       CASE WHEN ev.kind = 'dispute' THEN (
+           SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM (
+               SELECT d.id, d.code, d.name, d.phone,
+                      coalesce(json_agg(json_build_object('id', md.id, 'name', md.name, 'phone', md.phone)
+                                        ORDER BY md.id) FILTER (WHERE md.id IS NOT NULL), '[]') AS mediators
+               FROM departments d LEFT JOIN mediators md ON md.department_id = d.id AND md.on_call
+               WHERE d.kind = 'mediation_committee' AND d.county_code = left(ev.grid_code, 6)
+                 AND ev.category = ANY(d.categories)
+               GROUP BY d.id ORDER BY d.id LIMIT 5) m)
+       ELSE '[]' END AS committees
+FROM ev
 """)
 
 
@@ -108,19 +141,12 @@ def code_range(prefix: str) -> tuple[str, str]:
     return prefix, str(int(prefix) + 1).zfill(len(prefix))
 
 
-def _unit(name: str, code: str, digits: int, area: str) -> dict[str, str]:
-    """Range parameters of the event's unit at `digits`, never wider than the requester's area."""
-    prefix = code[:digits] if digits >= len(area) else area
-    lo, hi = code_range(prefix)
-    return {f"{name}_lo": lo, f"{name}_hi": hi, f"{name}_unit": prefix.ljust(15, "0")}
-
-
-def _reasons(row: Any, category_label: str) -> list[str]:
-    reasons = [TIER_REASONS[row.tier]]
-    if row.skill_match:
+def _reasons(row: dict[str, Any], category_label: str) -> list[str]:
+    reasons = [TIER_REASONS[row["tier"]]]
+    if row["skill_match"]:
         reasons.append(f"技能匹配（{category_label}）")
-    reasons.append(f"当前任务{row.open_tasks}件（容量{row.capacity}）")
-    reasons.append(f"距离约{row.distance_m:,.0f}米")
+    reasons.append(f"当前任务{row['open_tasks']}件（容量{row['capacity']}）")
+    reasons.append(f"距离约{row['distance_m']:,.0f}米")
     return reasons
 
 
@@ -129,53 +155,27 @@ def list_candidates(
 ) -> dict[str, Any]:
     """Ranked candidate workers for a case and, for disputes, the matching mediation committees."""
     lo, hi = code_range(area)
-    ev = session.execute(_DISPATCH_EVENT, {"id": event_id, "area_lo": lo, "area_hi": hi}).first()
-    if ev is None:
-        raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
-    code = ev.grid_code
-    widest = SCOPE_DIGITS[scope]  # no scan reaches beyond the policy scope
     params = {
-        "lon": ev.lon,
-        "lat": ev.lat,
+        "id": event_id,
+        "area": area,
+        "area_lo": lo,
+        "area_hi": hi,
         "k": k,
-        "owner_id": ev.owner_id,
-        "category": ev.category,
         "fresh_after": now_utc() - timedelta(seconds=max_age_s),
-        "village_code": code[:12],
-        "township_code": code[:9],
-        **_unit("area", code, len(area), area),
-        **_unit("village", code, 12, area),
-        **_unit("township", code, max(9, widest), area),
-        **_unit("scope", code, widest, area),
     }
-    rows = session.execute(_CANDIDATES, params).all()
-    candidates = [
-        {
-            "worker_id": r.id,
-            "name": r.name,
-            "phone": r.phone,
-            "grid_code": r.grid_code,
-            "distance_m": round(r.distance_m, 1),
-            "open_tasks": r.open_tasks,
-            "capacity": r.capacity,
-            "tier": r.tier,
-            "skill_match": r.skill_match,
-            "located_at": r.located_at,
-            "reasons": _reasons(r, ev.label_zh),
-        }
-        for r in rows
-    ]
-    committees: list[dict[str, Any]] = []
-    if ev.kind == "dispute":
-        committees = [
-            dict(c)
-            for c in session.execute(_COMMITTEES, {"county": code[:6], "category": ev.category}).mappings()
-        ]
+    row = session.execute(_candidates_sql(len(area), SCOPE_DIGITS[scope]), params).first()
+    if row is None:
+        raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
+    candidates = row.candidates
+    for c in candidates:
+        c["distance_m"] = round(c["distance_m"], 1)
+        c["located_at"] = datetime.fromisoformat(c["located_at"]) if c["located_at"] else None
+        c["reasons"] = _reasons(c, row.label_zh)
     return {
         "event_id": event_id,
-        "grid_code": code,
+        "grid_code": row.grid_code,
         "candidates": candidates,
-        "mediation_committees": committees,
+        "mediation_committees": row.committees,
     }
 
 

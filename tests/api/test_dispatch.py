@@ -55,6 +55,28 @@ def test_candidates_respect_k_and_the_scope_policy(tiny):
     ]
 
 
+@pytest.mark.parametrize(
+    "area, expected",
+    [
+        ("62", ["owner", "skilled", "village", "township", "county"]),  # a province account: same answer
+        ("620121001", ["owner", "skilled", "village", "township"]),  # a township account stays in it
+        ("620121001001", ["owner", "skilled", "village"]),  # a village account stays in it
+    ],
+)
+def test_candidates_never_reach_beyond_the_requesters_area(tiny, area, expected):
+    tiny.act_as("local", area=area)
+    assert (
+        _names(tiny, tiny.client.get(f"/api/events/{tiny.ids['event']}/candidates?k=10").json()) == expected
+    )
+
+
+@pytest.mark.parametrize("area", ["62", "6201", "620121", "620121001001"])
+def test_the_county_mediation_committee_is_suggested_to_accounts_above_and_below_the_county(tiny, area):
+    tiny.act_as("wide", area=area)
+    body = tiny.client.get(f"/api/events/{tiny.ids['event']}/candidates").json()
+    assert [c["name"] for c in body["mediation_committees"]] == ["县人民调解委员会"]
+
+
 def test_candidates_suggest_the_mediation_committee_for_disputes_only(tiny):
     body = tiny.client.get(f"/api/events/{tiny.ids['event']}/candidates").json()
     assert [c["name"] for c in body["mediation_committees"]] == ["县人民调解委员会"]
