@@ -20,5 +20,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database schema to `revision` (the newest by default)."""
     config = alembic_config()
     with engine.begin() as conn:
+        # A migration may fill a table from every event (province: 1.5 M rows): no statement timeout.
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
         config.attributes["connection"] = conn
         command.upgrade(config, revision)

@@ -39,6 +39,7 @@ def _events_layer(kind: str, layer_id: str, title: str, color: str) -> LayerDef:
         renderers=frozenset({"geojson", "mvt", "heatmap"}),
         kind="event",
         weight="severity",
+        cells=lambda area, level: q.event_cells_source(area, kind, level),
     )
 
 

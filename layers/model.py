@@ -27,6 +27,9 @@ Interface (stable; the OGC Features, vector tile and Folium outputs all build on
     min_zoom/max_zoom  zoom range for tiles (outside it a tile is empty -> 204)
     kind            "event" for point layers of cases (heatmaps use these), else "base"
     weight          for heatmaps: the property used as weight (e.g. "severity"), or None
+    cells           `cells(area, level) -> selectable` of pre-aggregated counts per cell of a zoom level
+                    (columns cx, cy, n, sx, sy, w: see geo.queries.layers.event_cells_source), or None;
+                    low-zoom tiles without filters sum these instead of aggregating every point
 
 Geometries are WGS84 (EPSG:4326), lon/lat order. Property values are plain SQL scalars (text, int,
 float, bool, timestamptz); grid codes are in display form 620121-003-017-008.
@@ -70,6 +73,7 @@ class LayerDef:
     max_zoom: int = 22
     kind: str = "base"
     weight: str | None = None
+    cells: Callable[[str, int], Any] | None = None
 
     def __post_init__(self) -> None:
         """Refuse inconsistent declarations early (at registration, not at request time)."""

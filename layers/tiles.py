@@ -9,10 +9,11 @@ drops features silently: if the per-tile cap is hit, `MvtTile.truncated` says so
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select
+from sqlalchemy import BigInteger, ColumnElement, Select, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
+from geo.queries.layers import CELL_LEVELS, CELL_TILE_SHIFT
 from layers.errors import InvalidTileError
 from layers.geojson import source, where
 from layers.model import LayerDef
@@ -111,6 +112,46 @@ def _clusters(
     ).group_by(func.floor(pts.c.x / cell), func.floor(pts.c.y / cell))
 
 
+def _cell_level(layer: LayerDef, query: LayerQuery, z: int, s: LayerSettings) -> int | None:
+    """The pre-aggregated level that answers this aggregated tile exactly, if any: the layer has cells,
+    the request filters nothing, and the settings' cell is 2^-CELL_TILE_SHIFT of a tile. The nearest
+    level at or above z (cells nest: a zoom-z cell is the union of level cells >> (level - z))."""
+    if layer.cells is None or query.filters or query.time or query.bbox:
+        return None
+    if s.cluster_cell_px * 2**CELL_TILE_SHIFT != s.tile_extent:
+        return None
+    return min((level for level in CELL_LEVELS if level >= z), default=None)
+
+
+def _cell_clusters(
+    layer: LayerDef, query: LayerQuery, level: int, z: int, x: int, y: int, s: LayerSettings
+) -> Select:
+    """The rows of `_clusters` from the cell sums of a level: same cells, same ring of one cell around
+    the tile, mean position, count and weight summed."""
+    assert layer.cells is not None
+    cells = layer.cells(query.area, level).subquery("cells")
+    shift = level - z
+    side = 2**CELL_TILE_SHIFT  # cells per tile side at zoom z
+    half = 2 ** (z + CELL_TILE_SHIFT - 1)  # cells from the world's edge to its centre
+    x0, x1 = x * side - half - 1, (x + 1) * side - half  # the tile plus one cell each side, at zoom z
+    y0, y1 = half - (y + 1) * side - 1, half - y * side
+    n = func.sum(cells.c.n)
+    mean = _point3857(func.sum(cells.c.sx) / n, func.sum(cells.c.sy) / n)
+    return (
+        select(
+            func.row_number().over().label("id"),
+            _mvt_geom(mean, z, x, y, s).label("geom"),
+            cast(n, BigInteger).label("count"),
+            cast(func.sum(cells.c.w), BigInteger).label("weight"),
+        )
+        .where(
+            cells.c.cx.between(x0 * 2**shift, (x1 + 1) * 2**shift - 1),
+            cells.c.cy.between(y0 * 2**shift, (y1 + 1) * 2**shift - 1),
+        )
+        .group_by(cells.c.cx.op(">>")(shift), cells.c.cy.op(">>")(shift))
+    )
+
+
 def _encode(layer: LayerDef, rows: Select, cap: int) -> Select:
     """ST_AsMVT over at most `cap` rows, plus how many rows there were (up to cap + 1)."""
     feats = rows.limit(cap + 1).cte("feats")
@@ -129,9 +170,13 @@ def get_tile(
     check_tile(z, x, y, settings.max_zoom)
     if not layer.min_zoom <= z <= layer.max_zoom:
         return MvtTile(b"", 0, False, False)
-    src = source(layer, query.area, settings)
     aggregate = layer.is_point and z < settings.cluster_below_zoom
-    rows = (_clusters if aggregate else _features)(layer, src, query, z, x, y, settings)
+    level = _cell_level(layer, query, z, settings) if aggregate else None
+    if level is not None:
+        rows = _cell_clusters(layer, query, level, z, x, y, settings)
+    else:
+        src = source(layer, query.area, settings)
+        rows = (_clusters if aggregate else _features)(layer, src, query, z, x, y, settings)
     cap = settings.max_features_per_tile
     data, n = session.execute(_encode(layer, rows, cap)).one()
     return MvtTile(bytes(data or b""), min(n, cap), n > cap, aggregate)

@@ -71,6 +71,23 @@ def events_source(area: str, kind: str) -> TextualSelect:
     return textual(_EVENTS, EVENT_COLUMNS, kind=kind, area=area)
 
 
+# Pre-aggregated events (migration 0013): cells of 2^-6 tile side at these zoom levels.
+CELL_LEVELS = (9, 8, 6, 4)
+CELL_TILE_SHIFT = 6
+CELL_COLUMNS = ("cx", "cy", "n", "sx", "sy", "w")
+
+_CELLS = """
+SELECT cx, cy, n, sx, sy, w FROM event_cells
+WHERE kind = :kind AND z = :level AND village_code LIKE :area || '%' AND n > 0
+"""
+
+
+def event_cells_source(area: str, kind: str, level: int) -> TextualSelect:
+    """Per cell of a level (CELL_LEVELS) in the area: events of a kind, the sums of their Web Mercator
+    x and y and of their severity."""
+    return textual(_CELLS, CELL_COLUMNS, kind=kind, area=area, level=level)
+
+
 GRID_COLUMNS = ("id", "geom", "code", "name", "level", "township", "area_m2", "worker")
 
 # Current small grids with their township and grid worker (name masked for uncleared roles, 0006).

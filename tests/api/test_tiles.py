@@ -81,19 +81,28 @@ def test_etag_gives_304_when_unchanged(tiny_client):  # noqa: F811
 
 
 def test_etag_changes_when_an_event_is_added_under_the_tile(fresh_db_url):
+    """At z12 (points) and z6 (aggregated from the pre-computed cells, migration 0013)."""
     load_into(fresh_db_url)
     with make_client(fresh_db_url) as client:
-        before = _get(client, "disputes", 103.05, 36.1, 12)
-        etag = before.headers["etag"]
+        before = {z: _get(client, "disputes", 103.05, 36.1, z) for z in (12, 6)}
         engine = create_engine(fresh_db_url)
         with Session(engine) as session:
             tc.add_event(session, "dispute", "neighbour", 103.0501, 36.1001)
             session.commit()
         engine.dispose()
-        after = _get(client, "disputes", 103.05, 36.1, 12, headers={"If-None-Match": etag})
-    assert after.status_code == 200 and after.headers["etag"] != etag
-    n_before = len(mapbox_vector_tile.decode(before.content)["disputes"]["features"])
-    assert len(mapbox_vector_tile.decode(after.content)["disputes"]["features"]) == n_before + 1
+        after = {
+            z: _get(client, "disputes", 103.05, 36.1, z, headers={"If-None-Match": r.headers["etag"]})
+            for z, r in before.items()
+        }
+    for z in (12, 6):
+        assert after[z].status_code == 200 and after[z].headers["etag"] != before[z].headers["etag"]
+    n_before = len(mapbox_vector_tile.decode(before[12].content)["disputes"]["features"])
+    assert len(mapbox_vector_tile.decode(after[12].content)["disputes"]["features"]) == n_before + 1
+    counts = [
+        sum(f["properties"]["count"] for f in mapbox_vector_tile.decode(r[6].content)["disputes"]["features"])
+        for r in (before, after)
+    ]
+    assert counts[1] == counts[0] + 1
 
 
 def test_tilejson(tiny_client):  # noqa: F811
