@@ -27,6 +27,7 @@ for z12 tiles; the z8 event tile <= 500 KB and p50 <= 50 ms. tipg silently cuts 
 """
 
 import argparse
+import http.client
 import math
 import os
 import socket
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,7 +258,7 @@ def _raw(libpq_url: str, stmts: list[tuple[str, dict]]) -> Callable[[], Callable
     """The app's statements for one request, prepared, in one transaction like the app's session."""
 
     def make() -> Callable[[], int]:
-        # The app runs layer queries without parallel workers (LayerSettings.parallel_workers): same here.
+        # The app's connections run without parallel workers (GRID_DB_PARALLEL_WORKERS=0): same here.
         # Custom plans, as the app gets (it does not prepare): from the 6th run of a prepared statement
         # PostgreSQL may switch to a generic plan, blind to the area prefix and bbox, 3-5 x slower here.
         # JIT off, as the app's engine (geo.db.make_engine).
@@ -278,13 +280,20 @@ def _raw(libpq_url: str, stmts: list[tuple[str, dict]]) -> Callable[[], Callable
 def _http(
     base: str, path: str, params: dict | None = None, headers: dict | None = None
 ) -> Callable[[], Callable[[], int]]:
+    """One keep-alive connection per caller, with the standard library's client (a leaner client than
+    httpx: its own ~0.5-1 ms per request would blur the servers' difference; the same for both)."""
+    target = path + ("?" + urllib.parse.urlencode(params) if params else "")
+    host, port = base.removeprefix("http://").split(":")
+
     def make() -> Callable[[], int]:
-        client = httpx.Client(base_url=base, timeout=120, headers=headers)
+        conn = http.client.HTTPConnection(host, int(port), timeout=120)
 
         def call() -> int:
-            resp = client.get(path, params=params)
-            assert resp.status_code in (200, 204), f"{base}{path}: {resp.status_code} {resp.text[:300]}"
-            return len(resp.content)
+            conn.request("GET", target, headers=headers or {})
+            resp = conn.getresponse()
+            body = resp.read()
+            assert resp.status in (200, 204), f"{base}{target}: {resp.status} {body[:300]!r}"
+            return len(body)
 
         return call
 
