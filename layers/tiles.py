@@ -9,7 +9,17 @@ drops features silently: if the per-tile cap is hit, `MvtTile.truncated` says so
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, ColumnElement, Select, cast, func, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
@@ -50,13 +60,20 @@ def check_tile(z: int, x: int, y: int, max_zoom: int) -> None:
         )
 
 
-def _envelope(z: int, x: int, y: int, margin: float = 0.0) -> ColumnElement:
+# Tile x and y are bound parameters of a statement built once per layer, zoom, area and filters (see
+# _statement): building one with SQLAlchemy costs ~3 ms of Python, more than a small tile's query.
+TILE_X = bindparam("tile_x", type_=Integer)
+TILE_Y = bindparam("tile_y", type_=Integer)
+Index = int | ColumnElement
+
+
+def _envelope(z: int, x: Index, y: Index, margin: float = 0.0) -> ColumnElement:
     """The tile's square in EPSG:3857, optionally grown by a fraction of its width."""
     world = func.ST_MakeEnvelope(-WORLD_M / 2, -WORLD_M / 2, WORLD_M / 2, WORLD_M / 2, 3857)
     return func.ST_TileEnvelope(z, x, y, world, margin)
 
 
-def _in_tile(src: Subquery, z: int, x: int, y: int, margin: float) -> ColumnElement:
+def _in_tile(src: Subquery, z: int, x: Index, y: Index, margin: float) -> ColumnElement:
     """Index-friendly test of src.geom (EPSG:4326) against the buffered tile."""
     return src.c.geom.op("&&")(func.ST_Transform(_envelope(z, x, y, margin), 4326))
 
@@ -72,12 +89,12 @@ def _point3857(x: ColumnElement, y: ColumnElement) -> ColumnElement:
     return func.ST_SetSRID(func.ST_MakePoint(x, y), 3857)
 
 
-def _mvt_geom(geom3857: ColumnElement, z: int, x: int, y: int, s: LayerSettings) -> ColumnElement:
+def _mvt_geom(geom3857: ColumnElement, z: int, x: Index, y: Index, s: LayerSettings) -> ColumnElement:
     return func.ST_AsMVTGeom(geom3857, _envelope(z, x, y), s.tile_extent, s.tile_buffer, True)
 
 
 def _features(
-    layer: LayerDef, src: Subquery, q: LayerQuery, z: int, x: int, y: int, s: LayerSettings
+    layer: LayerDef, src: Subquery, q: LayerQuery, z: int, x: Index, y: Index, s: LayerSettings
 ) -> Select:
     """One row per feature: id, tile geometry and the allowed properties (polygons simplified by zoom)."""
     if layer.is_point:
@@ -93,7 +110,7 @@ def _features(
 
 
 def _clusters(
-    layer: LayerDef, src: Subquery, q: LayerQuery, z: int, x: int, y: int, s: LayerSettings
+    layer: LayerDef, src: Subquery, q: LayerQuery, z: int, x: Index, y: Index, s: LayerSettings
 ) -> Select:
     """One row per occupied cell of the global grid: mean position, count and summed weight."""
     cell = WORLD_M / 2**z * s.cluster_cell_px / s.tile_extent
@@ -123,33 +140,49 @@ def _cell_level(layer: LayerDef, query: LayerQuery, z: int, s: LayerSettings) ->
     return min((level for level in CELL_LEVELS if level >= z), default=None)
 
 
-def _cell_clusters(
-    layer: LayerDef, query: LayerQuery, level: int, z: int, x: int, y: int, s: LayerSettings
-) -> Select:
-    """The rows of `_clusters` from the cell sums of a level: same cells, same ring of one cell around
-    the tile, mean position, count and weight summed."""
-    assert layer.cells is not None
-    cells = layer.cells(query.area, level).subquery("cells")
+def _cell_range(level: int, z: int, x: int, y: int) -> dict[str, int]:
+    """Level cell ranges of tile z/x/y plus one zoom-z cell on each side (the ring `_clusters` reads)."""
     shift = level - z
     side = 2**CELL_TILE_SHIFT  # cells per tile side at zoom z
     half = 2 ** (z + CELL_TILE_SHIFT - 1)  # cells from the world's edge to its centre
-    x0, x1 = x * side - half - 1, (x + 1) * side - half  # the tile plus one cell each side, at zoom z
+    x0, x1 = x * side - half - 1, (x + 1) * side - half
     y0, y1 = half - (y + 1) * side - 1, half - y * side
+    return {
+        "cx_lo": x0 * 2**shift,
+        "cx_hi": (x1 + 1) * 2**shift - 1,
+        "cy_lo": y0 * 2**shift,
+        "cy_hi": (y1 + 1) * 2**shift - 1,
+    }
+
+
+def _cell_rows(layer: LayerDef, query: LayerQuery, level: int, z: int, s: LayerSettings) -> Select:
+    """The rows of `_clusters` from the cell sums of a level (tile and ranges as bound parameters)."""
+    assert layer.cells is not None
+    cells = layer.cells(query.area, level).subquery("cells")
+    shift = level - z
     n = func.sum(cells.c.n)
     mean = _point3857(func.sum(cells.c.sx) / n, func.sum(cells.c.sy) / n)
     return (
         select(
             func.row_number().over().label("id"),
-            _mvt_geom(mean, z, x, y, s).label("geom"),
+            _mvt_geom(mean, z, TILE_X, TILE_Y, s).label("geom"),
             cast(n, BigInteger).label("count"),
             cast(func.sum(cells.c.w), BigInteger).label("weight"),
         )
         .where(
-            cells.c.cx.between(x0 * 2**shift, (x1 + 1) * 2**shift - 1),
-            cells.c.cy.between(y0 * 2**shift, (y1 + 1) * 2**shift - 1),
+            cells.c.cx.between(bindparam("cx_lo", type_=Integer), bindparam("cx_hi", type_=Integer)),
+            cells.c.cy.between(bindparam("cy_lo", type_=Integer), bindparam("cy_hi", type_=Integer)),
         )
         .group_by(cells.c.cx.op(">>")(shift), cells.c.cy.op(">>")(shift))
     )
+
+
+def _cell_clusters(
+    layer: LayerDef, query: LayerQuery, level: int, z: int, x: int, y: int, s: LayerSettings
+) -> Select:
+    """The rows of `_clusters` from the cell sums of a level: same cells, same ring of one cell around
+    the tile, mean position, count and weight summed."""
+    return _cell_rows(layer, query, level, z, s).params(tile_x=x, tile_y=y, **_cell_range(level, z, x, y))
 
 
 def _encode(layer: LayerDef, rows: Select, cap: int) -> Select:
@@ -172,11 +205,34 @@ def get_tile(
         return MvtTile(b"", 0, False, False)
     aggregate = layer.is_point and z < settings.cluster_below_zoom
     level = _cell_level(layer, query, z, settings) if aggregate else None
+    params = {"tile_x": x, "tile_y": y, **(_cell_range(level, z, x, y) if level is not None else {})}
+    cap = settings.max_features_per_tile
+    data, n = session.execute(_statement(layer, query, z, level, aggregate, settings), params).one()
+    return MvtTile(bytes(data or b""), min(n, cap), n > cap, aggregate)
+
+
+_STATEMENTS: dict[tuple, tuple[LayerDef, LayerSettings, Select]] = {}
+_MAX_STATEMENTS = 2048
+
+
+def _statement(
+    layer: LayerDef, query: LayerQuery, z: int, level: int | None, aggregate: bool, settings: LayerSettings
+) -> Select:
+    """The encoded tile statement of a layer at a zoom for an area and filters, built once and reused
+    with the tile's x and y as parameters. Keyed by the layer and settings objects themselves (checked
+    on a hit, so a replaced layer or settings never gets another's statement)."""
+    filters = tuple(sorted((k, tuple(v)) for k, v in query.filters.items()))
+    key = (id(layer), id(settings), query.area, query.bbox, query.time, filters, z, level, aggregate)
+    hit = _STATEMENTS.get(key)
+    if hit is not None and hit[0] is layer and hit[1] is settings:
+        return hit[2]
     if level is not None:
-        rows = _cell_clusters(layer, query, level, z, x, y, settings)
+        rows = _cell_rows(layer, query, level, z, settings)
     else:
         src = source(layer, query.area, settings)
-        rows = (_clusters if aggregate else _features)(layer, src, query, z, x, y, settings)
-    cap = settings.max_features_per_tile
-    data, n = session.execute(_encode(layer, rows, cap)).one()
-    return MvtTile(bytes(data or b""), min(n, cap), n > cap, aggregate)
+        rows = (_clusters if aggregate else _features)(layer, src, query, z, TILE_X, TILE_Y, settings)
+    stmt = _encode(layer, rows, settings.max_features_per_tile)
+    if len(_STATEMENTS) >= _MAX_STATEMENTS:
+        _STATEMENTS.clear()
+    _STATEMENTS[key] = (layer, settings, stmt)
+    return stmt

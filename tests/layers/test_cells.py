@@ -138,3 +138,20 @@ def test_filtered_or_unaggregated_tiles_do_not_use_cells():
     assert tiles._cell_level(default_registry().get("grids"), LayerQuery(area="620121"), 8, settings) is None
     coarse = LayerSettings(_env_file=None, cluster_cell_px=128)
     assert tiles._cell_level(disputes, LayerQuery(area="620121"), 8, coarse) is None
+
+
+def test_tile_statements_are_built_once_per_layer_zoom_area_and_filters():
+    """x and y are parameters; anything else that changes the SQL gets its own statement."""
+    settings = LayerSettings(_env_file=None)
+    grids = default_registry().get("grids")
+    county = tiles._statement(grids, LayerQuery(area="620121"), 12, None, False, settings)
+    assert tiles._statement(grids, LayerQuery(area="620121"), 12, None, False, settings) is county
+    assert tiles._statement(grids, LayerQuery(area="620121001"), 12, None, False, settings) is not county
+    assert tiles._statement(grids, LayerQuery(area="620121"), 13, None, False, settings) is not county
+    other = LayerSettings(_env_file=None)
+    assert tiles._statement(grids, LayerQuery(area="620121"), 12, None, False, other) is not county
+    disputes = default_registry().get("disputes")
+    open_only = LayerQuery(area="620121", filters={"status": ["reported"]})
+    assert tiles._statement(disputes, open_only, 12, None, False, settings) is not tiles._statement(
+        disputes, LayerQuery(area="620121"), 12, None, False, settings
+    )
