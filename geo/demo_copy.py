@@ -393,4 +393,4 @@ def verify_event_grids(session: Session) -> int:
 
 def analyze(session: Session) -> None:
     """Refresh planner statistics after the bulk load."""
-    session.execute(text("ANALYZE grids, workers, events, parties, facilities, departments"))
+    session.execute(text("ANALYZE grids, workers, events, event_cells, parties, facilities, departments"))
