@@ -1,10 +1,13 @@
 """Questions about the grid hierarchy: where a point falls, and whether grids nest."""
 
+import os
+
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger
 
+from geo.db import allow_parallel
 from geo.errors import GridNotFoundError, NestingError
 from geo.models import Grid, format_code
 
@@ -112,47 +115,127 @@ def count_current(session: Session, level: str, area: str = "") -> int:
     ).scalar_one()
 
 
-# Re-assigning events is a join of every point with the small grids. It is driven from the grids:
-# for each grid, the events GiST index finds its points, and ST_Covers tests them all against the
-# same polygon, which PostGIS then prepares once and reuses. Driven from the points (what the
-# planner picks by itself) every test meets a different polygon: 4x slower at province scale.
-# OFFSET 0 keeps the planner from flattening the lateral subquery and flipping the join around.
-# Lowest grid id wins on a shared edge; events no grid covers get NULL; only rows whose grid
-# really changed are updated (after a re-gridding that is few; normally none).
-_REASSIGN_JOIN = """
-CREATE TEMP TABLE gridgov_reassign ON COMMIT DROP AS
-WITH covered AS (
-    SELECT c.event_id, min(g.id) AS grid_id
-    FROM grids g
-    CROSS JOIN LATERAL (
-        SELECT e.id AS event_id FROM events e WHERE ST_Covers(g.geom, e.geom) OFFSET 0
-    ) c
-    WHERE g.level = 'grid' AND g.valid_to IS NULL
-    GROUP BY c.event_id
-)
-SELECT e.id, m.grid_id, g.code AS grid_code
-FROM events e
-LEFT JOIN covered m ON m.event_id = e.id
-LEFT JOIN grids g ON g.id = m.grid_id
-WHERE e.grid_id IS DISTINCT FROM m.grid_id
+# Re-assigning events joins every event with the current small grids. A GiST probe costs 40-60 µs
+# here whichever side drives it (1.5 M events or 120 k grids at province scale), and the probe of a
+# grid then fetches its ~24 candidate events from as many scattered heap pages: 17-26 s serially,
+# ~49 s in parallel from the points. So the join is a parallel hash join on a raster instead: each
+# current small grid lists the cells of side `cell` its box touches (gridgov_cells, ~10 a grid), and
+# each event lies in one cell (floor(x / cell), floor(y / cell)). The events are read once, in heap
+# order, into a shared hash on their cell; the grids probe it with their cells, so consecutive
+# ST_Covers tests share one polygon, which PostGIS prepares once. Physical order no longer matters.
+#
+# Most events keep their grid, so _CHECK tests an event only against its own grid and lower ids: it
+# moves only if its grid no longer covers it, or a lower id covers it too (a shared edge). _CHECK
+# returns three counts (one snapshot): events their own grid covers, lower grids covering an event
+# (or any grid covering an event without one), events with a grid. All clean: nothing to do. Else
+# _LOWER lists those lower grids and, when the first and last counts differ (a grid was retired or
+# reshaped, grid_id was written by hand), _LOST the events that lost their grid and every grid
+# covering them. An event takes the lowest id found; uncovered ones get NULL.
+_CELLS = "grids g CROSS JOIN LATERAL gridgov_cells(g.geom::box2d, :cell) c"
+_CELL_OF_EVENT = "c.cx = floor(ST_X(e.geom) / :cell)::bigint AND c.cy = floor(ST_Y(e.geom) / :cell)::bigint"
+_SMALL = "g.level = 'grid' AND g.valid_to IS NULL"
+
+# _ST_Covers is ST_Covers without the index support function: with it the planner may turn the
+# hash join back into one GiST probe per grid cell.
+_CHECK = text(f"""
+SELECT j.covered, j.lower, a.assigned FROM (
+    SELECT count(*) FILTER (WHERE g.id = e.grid_id) AS covered,
+           count(*) FILTER (WHERE g.id < e.grid_id OR e.grid_id IS NULL) AS lower
+    FROM ({_CELLS}) JOIN events e ON {_CELL_OF_EVENT}
+    WHERE {_SMALL} AND (g.id <= e.grid_id OR e.grid_id IS NULL) AND _ST_Covers(g.geom, e.geom)) j,
+    (SELECT count(grid_id) AS assigned FROM events) a
+""")
+_LOWER = text(f"""
+CREATE TEMP TABLE gridgov_reassign_lower ON COMMIT DROP AS
+SELECT e.id AS event_id, g.id AS grid_id FROM ({_CELLS}) JOIN events e ON {_CELL_OF_EVENT}
+WHERE {_SMALL} AND (g.id < e.grid_id OR e.grid_id IS NULL) AND _ST_Covers(g.geom, e.geom)
+""")
+_LOST_EVENTS = """(SELECT e.id, e.geom FROM events e
+    LEFT JOIN grids o ON o.id = e.grid_id AND o.level = 'grid' AND o.valid_to IS NULL
+    WHERE e.grid_id IS NOT NULL AND NOT coalesce(_ST_Covers(o.geom, e.geom), false))"""
+_LOST = f"""
+CREATE TEMP TABLE gridgov_reassign_lost ON COMMIT DROP AS
+SELECT l.id AS event_id, NULL::bigint AS grid_id FROM {_LOST_EVENTS} l
+UNION ALL
+SELECT e.id, g.id FROM ({_CELLS}) JOIN {_LOST_EVENTS} e ON {_CELL_OF_EVENT}
+WHERE {_SMALL} AND _ST_Covers(g.geom, e.geom)
 """
-_REASSIGN_APPLY = """
-UPDATE events e SET grid_id = r.grid_id, grid_code = r.grid_code
-FROM gridgov_reassign r WHERE r.id = e.id
-"""
+_APPLY = text("""
+WITH best AS (
+    SELECT event_id, min(grid_id) AS grid_id FROM (
+        SELECT event_id, grid_id FROM gridgov_reassign_lower
+        UNION ALL SELECT event_id, grid_id FROM gridgov_reassign_lost) found
+    GROUP BY event_id)
+UPDATE events e SET grid_id = b.grid_id, grid_code = g.code
+FROM best b LEFT JOIN grids g ON g.id = b.grid_id
+WHERE e.id = b.event_id AND e.grid_id IS DISTINCT FROM b.grid_id
+""")
+
+# The cell side: half the mean box side of (a sample of) the small grids, so a grid spans ~3 cells
+# each way and an event's cell meets ~5 grid boxes. Where sizes are very mixed (dense towns, wide
+# countryside) that could make a great many cells, so the cells of the whole extent are capped at
+# ~64 per grid (from the planner's statistics, when ANALYZE has run).
+_CELL_SIZE = text("""
+SELECT greatest(
+    (SELECT avg(ST_XMax(b) - ST_XMin(b) + ST_YMax(b) - ST_YMin(b)) / 4
+     FROM (SELECT geom::box2d AS b FROM grids WHERE level = 'grid' AND valid_to IS NULL LIMIT 1000) s),
+    CASE WHEN EXISTS (SELECT 1 FROM pg_stats WHERE tablename = 'grids' AND attname = 'geom') THEN
+        (SELECT sqrt((ST_XMax(x) - ST_XMin(x)) * (ST_YMax(x) - ST_YMin(x)) / greatest(c.reltuples, 1) / 64)
+         FROM pg_class c, ST_EstimatedExtent('grids', 'geom') x WHERE c.oid = 'grids'::regclass)
+    END)
+""")
+
+# The planner gets this join wrong on its own (a merge join, or GiST probes): join_collapse_limit
+# keeps the written order (grids and their cells, then events), no merge joins and no sorts leave
+# the parallel hash join with the events as the hashed side, and a hash aggregate of the few result
+# rows. The hash of all events (~120 MB at province scale) fits in work_mem, in one batch.
+# The leader runs its share of the join too: on two cores one worker beats two.
+_REASSIGN_WORKERS = max((os.cpu_count() or 2) - 1, 1)
+_JOIN_SETTINGS = {
+    "statement_timeout": "0",
+    "join_collapse_limit": "1",
+    "enable_mergejoin": "off",
+    "enable_sort": "off",
+    "jit": "off",
+    "work_mem": "256MB",
+}
 
 
 def reassign_events(session: Session) -> int:
-    """Put every event in the current small grid that covers it; return how many changed.
+    """Put every event in the current small grid covering it (lowest id on edges); return how many changed.
 
-    Runs without a statement timeout (a province takes over a minute); the caller's timeout is
-    restored afterwards, for the rest of its transaction.
+    Runs without a statement timeout and with its own planner settings and parallel workers; the
+    caller's settings are restored afterwards, for the rest of its transaction.
     """
-    timeout = session.execute(text("SHOW statement_timeout")).scalar_one()
-    session.execute(text("SET LOCAL statement_timeout = 0"))
-    session.execute(text("DROP TABLE IF EXISTS gridgov_reassign"))
-    session.execute(text(_REASSIGN_JOIN))
-    changed = session.execute(text(_REASSIGN_APPLY)).rowcount
-    session.execute(text("DROP TABLE gridgov_reassign"))
-    session.execute(text("SELECT set_config('statement_timeout', :t, true)"), {"t": timeout})
+    saved = _set_local(session, _JOIN_SETTINGS | {"max_parallel_workers_per_gather": None})
+    allow_parallel(session, _REASSIGN_WORKERS)
+    params = {"cell": max(session.execute(_CELL_SIZE).scalar() or 1.0, 1e-6)}
+    covered, lower, assigned = session.execute(_CHECK, params).one()
+    changed = _fix(session, params, lost=covered != assigned) if lower or covered != assigned else 0
+    _set_local(session, saved)
     return changed
+
+
+def _fix(session: Session, params: dict, *, lost: bool) -> int:
+    """List the lower grids covering events (all grids, for events that lost theirs); apply the lowest."""
+    session.execute(text("DROP TABLE IF EXISTS gridgov_reassign_lower, gridgov_reassign_lost"))
+    session.execute(_LOWER, params)
+    session.execute(text(_LOST if lost else _LOST + " WITH NO DATA"), params)
+    # Planned without statistics, the update takes the rows one index probe at a time, in random
+    # order: three times slower than in heap order when every row changes (300 s vs 110 s).
+    session.execute(text("ANALYZE gridgov_reassign_lower, gridgov_reassign_lost"))
+    changed = session.execute(_APPLY).rowcount
+    session.execute(text("DROP TABLE gridgov_reassign_lower, gridgov_reassign_lost"))
+    return changed
+
+
+_CURRENT_SETTINGS = text("SELECT name, current_setting(name) FROM unnest(CAST(:names AS text[])) AS name")
+
+
+def _set_local(session: Session, settings: dict[str, str | None]) -> dict[str, str]:
+    """SET LOCAL the given settings (None: leave as is); return what they were before."""
+    before = session.execute(_CURRENT_SETTINGS, {"names": list(settings)}).all()
+    for name, value in settings.items():
+        if value is not None:
+            session.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+    return dict(before)

@@ -182,6 +182,74 @@ def test_reassign_events_clears_uncovered_and_takes_lowest_id_on_edges(tiny):
     )
     assert rows == {outside.id: None, edge.id: min(ids["SW"], ids["SE"])}
     assert session.execute(text("SHOW statement_timeout")).scalar() == "25s"  # restored
+    assert session.execute(text("SHOW join_collapse_limit")).scalar() == "8"  # planner settings too
+
+
+def _set_grid(session, event_id, grid_id):
+    """Write an event's grid by hand, as a bulk load would (the trigger stays out of it)."""
+    session.execute(text("SET LOCAL gridgov.grid_assigned = 'on'"))
+    session.execute(text("UPDATE events SET grid_id = :g WHERE id = :e"), {"g": grid_id, "e": event_id})
+    session.execute(text("SET LOCAL gridgov.grid_assigned = 'off'"))
+
+
+def _grid_of(session, event_id):
+    return session.execute(text("SELECT grid_id FROM events WHERE id = :e"), {"e": event_id}).scalar()
+
+
+def test_reassign_events_moves_an_edge_event_to_the_lower_id_that_also_covers_it(tiny):
+    session, ids = tiny
+    edge = _event(session, 103.01, 36.005)  # on the SW / SE edge: both cover it
+    _set_grid(session, edge.id, max(ids["SW"], ids["SE"]))
+    assert reassign_events(session) == 1
+    assert _grid_of(session, edge.id) == min(ids["SW"], ids["SE"])
+
+
+def test_reassign_events_takes_the_lowest_id_inside_an_overlap(tiny):
+    session, ids = tiny
+    inner = _insert(
+        session, "620999001001003", "grid", "620999001001000", box(103.002, 36.002, 103.004, 36.004)
+    )
+    inside = _event(session, 103.003, 36.003)  # strictly inside SW and inside the (later) inner grid
+    assert inside.grid_id == ids["SW"]
+    assert reassign_events(session) == 0
+    _set_grid(session, inside.id, inner)
+    assert reassign_events(session) == 1
+    assert _grid_of(session, inside.id) == ids["SW"]
+
+
+def test_reassign_events_follows_a_regridding(tiny):
+    session, ids = tiny
+    ev = _event(session, 103.005, 36.005)
+    keep = _event(session, 103.015, 36.015)
+    session.execute(
+        text("UPDATE grids SET valid_from = now() - interval '1 year', valid_to = now() WHERE id = :id"),
+        {"id": ids["SW"]},
+    )
+    new_id = _insert(session, "620999001001001", "grid", "620999001001000", box(103.0, 36.0, 103.01, 36.01))
+    assert reassign_events(session) == 1
+    assert (_grid_of(session, ev.id), _grid_of(session, keep.id)) == (new_id, ids["NE"])
+    code = session.execute(text("SELECT grid_code FROM events WHERE id = :e"), {"e": ev.id}).scalar()
+    assert code == "620999001001001"
+
+
+def test_reassign_events_follows_a_reshaped_grid(tiny):
+    session, ids = tiny
+    ev = _event(session, 103.009, 36.005)  # in SW, near the SE edge
+    # SW gives up its eastern strip to SE (edited in place, no new version).
+    session.execute(
+        text(
+            "UPDATE grids SET geom = ST_Multi(ST_MakeEnvelope(103.0, 36.0, 103.008, 36.01, 4326)) WHERE id = :id"
+        ),
+        {"id": ids["SW"]},
+    )
+    session.execute(
+        text(
+            "UPDATE grids SET geom = ST_Multi(ST_MakeEnvelope(103.008, 36.0, 103.02, 36.01, 4326)) WHERE id = :id"
+        ),
+        {"id": ids["SE"]},
+    )
+    assert reassign_events(session) == 1
+    assert _grid_of(session, ev.id) == ids["SE"]
 
 
 @pytest.mark.parametrize(
