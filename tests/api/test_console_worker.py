@@ -1,5 +1,7 @@
 """The grid worker's phone view in headless Chromium: report, offline queue delivered once, tasks."""
 
+import time
+
 import httpx
 import pytest
 
@@ -121,13 +123,17 @@ def test_report_with_photo_and_tasks(phone, console_engine, base_url, worker, tm
     page.fill("#gw-title", "邻里噪音纠纷")
     page.set_input_files("#gw-photo", str(path))
     page.click("#gw-submit")
-    page.wait_for_function("window.GridWorker.queue().length === 0", timeout=20_000)
-    photos = scalar(
-        console_engine,
+    # The page shrinks the photo before queueing the report, so an empty queue right after the click
+    # proves nothing: wait for the case and its photo in the database, then for the queue to empty.
+    sql = (
         "SELECT count(*) FROM event_photos p JOIN events e ON e.id = p.event_id"
-        " WHERE e.title = '邻里噪音纠纷' AND p.content_type = 'image/jpeg' AND p.uploaded_by = 'gridworker'",
+        " WHERE e.title = '邻里噪音纠纷' AND p.content_type = 'image/jpeg' AND p.uploaded_by = 'gridworker'"
     )
+    deadline = time.monotonic() + 20
+    while (photos := scalar(console_engine, sql)) < 1 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
     assert photos == 1
+    page.wait_for_function("window.GridWorker.queue().length === 0", timeout=20_000)
 
     # dispatch that case to the worker through the API (as the commander), then work it on the phone
     event_id = scalar(console_engine, "SELECT id FROM events WHERE title = '邻里噪音纠纷'")
