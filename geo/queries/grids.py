@@ -136,19 +136,24 @@ _CELL_OF_EVENT = "c.cx = floor(ST_X(e.geom) / :cell)::bigint AND c.cy = floor(ST
 _SMALL = "g.level = 'grid' AND g.valid_to IS NULL"
 
 # _ST_Covers is ST_Covers without the index support function: with it the planner may turn the
-# hash join back into one GiST probe per grid cell.
+# hash join back into one GiST probe per grid cell. The LEFT JOINs keep the events on the hashed
+# side: PostgreSQL 15 only runs a left join in parallel by hashing its inner side (the grid cells,
+# with their polygons, would make a hash four times the size, and every ST_Covers a cold one).
 _CHECK = text(f"""
 SELECT j.covered, j.lower, a.assigned FROM (
-    SELECT count(*) FILTER (WHERE g.id = e.grid_id) AS covered,
-           count(*) FILTER (WHERE g.id < e.grid_id OR e.grid_id IS NULL) AS lower
-    FROM ({_CELLS}) JOIN events e ON {_CELL_OF_EVENT}
-    WHERE {_SMALL} AND (g.id <= e.grid_id OR e.grid_id IS NULL) AND _ST_Covers(g.geom, e.geom)) j,
+    SELECT count(e.id) FILTER (WHERE g.id = e.grid_id) AS covered,
+           count(e.id) FILTER (WHERE g.id < e.grid_id OR e.grid_id IS NULL) AS lower
+    FROM ({_CELLS}) LEFT JOIN events e ON {_CELL_OF_EVENT}
+        AND (g.id <= e.grid_id OR e.grid_id IS NULL) AND _ST_Covers(g.geom, e.geom)
+    WHERE {_SMALL}) j,
     (SELECT count(grid_id) AS assigned FROM events) a
 """)
+# (One row of each result has event_id NULL: the cells that matched no event.)
 _LOWER = text(f"""
 CREATE TEMP TABLE gridgov_reassign_lower ON COMMIT DROP AS
-SELECT e.id AS event_id, g.id AS grid_id FROM ({_CELLS}) JOIN events e ON {_CELL_OF_EVENT}
-WHERE {_SMALL} AND (g.id < e.grid_id OR e.grid_id IS NULL) AND _ST_Covers(g.geom, e.geom)
+SELECT e.id AS event_id, min(g.id) AS grid_id FROM ({_CELLS}) LEFT JOIN events e ON {_CELL_OF_EVENT}
+    AND (g.id < e.grid_id OR e.grid_id IS NULL) AND _ST_Covers(g.geom, e.geom)
+WHERE {_SMALL} GROUP BY e.id
 """)
 _LOST_EVENTS = """(SELECT e.id, e.geom FROM events e
     LEFT JOIN grids o ON o.id = e.grid_id AND o.level = 'grid' AND o.valid_to IS NULL
@@ -157,17 +162,22 @@ _LOST = f"""
 CREATE TEMP TABLE gridgov_reassign_lost ON COMMIT DROP AS
 SELECT l.id AS event_id, NULL::bigint AS grid_id FROM {_LOST_EVENTS} l
 UNION ALL
-SELECT e.id, g.id FROM ({_CELLS}) JOIN {_LOST_EVENTS} e ON {_CELL_OF_EVENT}
-WHERE {_SMALL} AND _ST_Covers(g.geom, e.geom)
+SELECT e.id, min(g.id) FROM ({_CELLS}) LEFT JOIN {_LOST_EVENTS} e ON {_CELL_OF_EVENT}
+    AND _ST_Covers(g.geom, e.geom)
+WHERE {_SMALL} GROUP BY e.id
 """
+_BEST = text("""
+CREATE TEMP TABLE gridgov_reassign_best ON COMMIT DROP AS
+SELECT event_id, min(grid_id) AS grid_id FROM (
+    SELECT event_id, grid_id FROM gridgov_reassign_lower
+    UNION ALL SELECT event_id, grid_id FROM gridgov_reassign_lost) found
+WHERE event_id IS NOT NULL
+GROUP BY event_id
+ORDER BY event_id
+""")
 _APPLY = text("""
-WITH best AS (
-    SELECT event_id, min(grid_id) AS grid_id FROM (
-        SELECT event_id, grid_id FROM gridgov_reassign_lower
-        UNION ALL SELECT event_id, grid_id FROM gridgov_reassign_lost) found
-    GROUP BY event_id)
 UPDATE events e SET grid_id = b.grid_id, grid_code = g.code
-FROM best b LEFT JOIN grids g ON g.id = b.grid_id
+FROM gridgov_reassign_best b LEFT JOIN grids g ON g.id = b.grid_id
 WHERE e.id = b.event_id AND e.grid_id IS DISTINCT FROM b.grid_id
 """)
 
@@ -186,10 +196,10 @@ SELECT greatest(
 """)
 
 # The planner gets this join wrong on its own (a merge join, or GiST probes): join_collapse_limit
-# keeps the written order (grids and their cells, then events), no merge joins and no sorts leave
-# the parallel hash join with the events as the hashed side, and a hash aggregate of the few result
-# rows. The hash of all events (~120 MB at province scale) fits in work_mem, in one batch.
-# The leader runs its share of the join too: on two cores one worker beats two.
+# keeps the written order (grids and their cells, then events), and with no merge joins and no
+# sorts what is left is the hash join and hash aggregates. The hash of all events (~120 MB at
+# province scale) fits in work_mem, in one batch. The leader runs its share of the join too: on
+# two cores, two workers were no faster than one.
 _REASSIGN_WORKERS = max((os.cpu_count() or 2) - 1, 1)
 _JOIN_SETTINGS = {
     "statement_timeout": "0",
@@ -218,14 +228,18 @@ def reassign_events(session: Session) -> int:
 
 def _fix(session: Session, params: dict, *, lost: bool) -> int:
     """List the lower grids covering events (all grids, for events that lost theirs); apply the lowest."""
-    session.execute(text("DROP TABLE IF EXISTS gridgov_reassign_lower, gridgov_reassign_lost"))
+    tables = "gridgov_reassign_lower, gridgov_reassign_lost, gridgov_reassign_best"
+    session.execute(text(f"DROP TABLE IF EXISTS {tables}"))
     session.execute(_LOWER, params)
     session.execute(text(_LOST if lost else _LOST + " WITH NO DATA"), params)
-    # Planned without statistics, the update takes the rows one index probe at a time, in random
-    # order: three times slower than in heap order when every row changes (300 s vs 110 s).
-    session.execute(text("ANALYZE gridgov_reassign_lower, gridgov_reassign_lost"))
+    session.execute(_BEST)
+    # A table with statistics, because the planner takes a grouped union for 200 rows and updates
+    # them one index probe at a time, in random order; ordered by id (~ heap order), so that a mass
+    # update walks the heap in order: random order is three times slower (300 s vs 110 s when every
+    # province event changes: each checkpoint then costs a full-page image per page touched again).
+    session.execute(text("ANALYZE gridgov_reassign_best"))
     changed = session.execute(_APPLY).rowcount
-    session.execute(text("DROP TABLE gridgov_reassign_lower, gridgov_reassign_lost"))
+    session.execute(text(f"DROP TABLE {tables}"))
     return changed
 
 
