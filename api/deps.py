@@ -9,7 +9,9 @@ changed account stops at its next query, and the database itself keeps each user
 Why the check rides on the session instead of running in a dependency of its own: a sync dependency
 is a hop to the thread pool and back (~0.3 ms each on a 2-core machine), a generator dependency two.
 Here the only hops of a request are the route itself and closing a session that was used. Routes that
-never touch the database take `CheckedUserDep`, which checks the account explicitly.
+never touch the database take `CheckedUserDep`, which checks the account explicitly. The hot read
+routes (candidates, vector tiles) take `CheckedQueryDep`: check, query and commit pipelined in one
+round trip on the event loop, no thread hop at all.
 """
 
 from collections.abc import AsyncIterator
@@ -17,27 +19,25 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event, text
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import ClauseElement, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.security import AuthSettings, NotAuthenticatedError, check_csrf, decode_token, read_token
 from api.settings import ApiSettings
+from geo.pipeline import AccountRejectedError, compiled, is_account_rejected, run_checked
 
 APP_ROLE = "gridgov_app"
 CLEARED_ROLES = frozenset({"commander", "dispatcher", "admin"})
 _ACCESS_KEY = "gridgov_access"
 
-# The account check and the transaction's configuration in one round trip: a row only while the
-# account is active and still has the token's role, area and worker; as a side effect the transaction
-# gets area, actor, clearance and then the role (set_config('role', ...) is SET LOCAL ROLE; it takes
-# effect from the next statement, so this one still reads `users` as the login role). No row, nothing set.
-_AUTHORIZE = text(
-    "SELECT set_config('gridgov.area', u.area, true), set_config('gridgov.actor', u.name, true), "
-    "set_config('gridgov.unmasked', :unmasked, true), set_config('role', :role, true) "
-    "FROM users u WHERE u.name = :actor AND u.active AND u.role = :user_role AND u.area = :area "
-    "AND u.worker_id IS NOT DISTINCT FROM :worker_id"
-)
+# The account check and the transaction's configuration (gridgov_authorize, migration 0016): it raises
+# unless the account is active and still has the token's role, area and worker; else it gives the
+# transaction area, actor, clearance and then the role (from the next statement on).
+_AUTHORIZE = text("SELECT gridgov_authorize(:actor, :user_role, :area, :worker_id, :unmasked, :role)")
+ACCOUNT_CHANGED = "账号不存在、已停用或已变更，请重新登录"
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -130,8 +130,12 @@ def access_for(user: CurrentUser) -> dict[str, Any]:
 
 def authorize(conn: Any, access: dict[str, Any]) -> None:
     """Check the account and configure the transaction (see _AUTHORIZE); 401 if the account changed."""
-    if conn.execute(_AUTHORIZE, access).first() is None:
-        raise NotAuthenticatedError("账号不存在、已停用或已变更，请重新登录")
+    try:
+        conn.execute(_AUTHORIZE, access)
+    except DBAPIError as exc:
+        if is_account_rejected(exc):
+            raise NotAuthenticatedError(ACCOUNT_CHANGED) from None
+        raise
 
 
 @event.listens_for(Session, "after_begin")
@@ -175,7 +179,32 @@ def get_checked_user(
     return check_account(session, user)
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
-SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 UserDep = Annotated[CurrentUser, Depends(get_current_user)]
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    """One statement for the requesting user in one round trip: account check, statement, commit
+    (geo.pipeline), on the event loop. For the hot read routes; everything else takes `SessionDep`."""
+
+    pool: AsyncConnectionPool
+    user: CurrentUser
+
+    async def one(self, clause: ClauseElement, params: dict[str, Any]) -> tuple | None:
+        """The first row of the statement, run under row-level security as the user; 401 as get_db."""
+        stmt = compiled(clause)
+        try:
+            return await run_checked(self.pool, access_for(self.user), stmt.sql, stmt.params(params))
+        except AccountRejectedError:
+            raise NotAuthenticatedError(ACCOUNT_CHANGED) from None
+
+
+async def get_checked_query(request: Request, user: UserDep) -> CheckedQuery:
+    """The request's `CheckedQuery` (no I/O until it runs)."""
+    return CheckedQuery(request.app.state.pool, user)
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+CheckedQueryDep = Annotated[CheckedQuery, Depends(get_checked_query)]
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 CheckedUserDep = Annotated[CurrentUser, Depends(get_checked_user)]

@@ -29,6 +29,7 @@ from api.routers import workers as workers_router
 from api.security import AuthSettings, get_auth_settings
 from api.settings import ApiSettings, get_api_settings
 from geo.db import make_engine, make_sessionmaker
+from geo.pipeline import make_pool
 from geo.settings import DbSettings, get_db_settings
 
 # Every route of these routers needs a logged-in user (bearer header or login cookie); routes that
@@ -44,7 +45,8 @@ def create_app(
     db_settings: DbSettings | None = None,
     auth_settings: AuthSettings | None = None,
 ) -> FastAPI:
-    """Build the app; the lifespan owns the engine. Refuses placeholder secrets outside dev/test."""
+    """Build the app; the lifespan owns the engine and the async pool (geo.pipeline). Refuses
+    placeholder secrets outside dev/test."""
     api_settings = api_settings or get_api_settings()
     db_settings = db_settings or get_db_settings()
     auth_settings = auth_settings or get_auth_settings()
@@ -55,8 +57,13 @@ def create_app(
         engine = make_engine(db_settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        yield
-        engine.dispose()
+        app.state.pool = make_pool(db_settings)
+        await app.state.pool.open(wait=False)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+            engine.dispose()
 
     app = FastAPI(
         title="gridgov 网格化社会治理地图",

@@ -15,13 +15,7 @@ def make_engine(settings: DbSettings) -> Engine:
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_pre_ping=True,
-        # jit=off: every query here is short OLTP/paging work; PostgreSQL's JIT cost model fires on
-        # the large estimated row counts of province-scale layer queries and spends 30-60 ms
-        # compiling before a 60-100 ms query even starts, which never pays back.
-        connect_args={
-            "options": f"-c statement_timeout={settings.statement_timeout_ms} -c jit=off "
-            f"-c max_parallel_workers_per_gather={int(settings.parallel_workers)}"
-        },
+        connect_args={"options": settings.connection_options},
     )
 
 

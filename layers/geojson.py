@@ -10,8 +10,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, func, literal_column, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Row,
+    Select,
+    Text,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
@@ -44,6 +56,10 @@ def source(layer: LayerDef, area: str, settings: LayerSettings) -> Subquery:
     return layer.select(area, settings).subquery("src")
 
 
+# The SQL element type of each filter kind (layers.query._convert); text for the rest.
+_FILTER_TYPES = {"int": BigInteger, "bool": Boolean}
+
+
 def where(layer: LayerDef, src: Subquery, query: LayerQuery) -> list[ColumnElement]:
     """Conditions for bbox, datetime and property filters, all values bound."""
     conds: list[ColumnElement] = []
@@ -59,7 +75,10 @@ def where(layer: LayerDef, src: Subquery, query: LayerQuery) -> list[ColumnEleme
         if t.end is not None:
             conds.append(col < t.end if t.end_exclusive else col <= t.end)
     for name, values in query.filters.items():
-        conds.append(src.c[name].in_(values))
+        # = ANY(one array parameter), not IN (one parameter per value): the statement keeps one shape
+        # whatever the number of values, so it compiles once (geo.pipeline.compiled) and prepares once.
+        item = _FILTER_TYPES.get(layer.filters[name], Text)
+        conds.append(src.c[name] == any_(bindparam(None, list(values), type_=ARRAY(item))))
     return conds
 
 

@@ -20,7 +20,6 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
 from geo.queries.layers import CELL_LEVELS, CELL_TILE_SHIFT
@@ -195,22 +194,42 @@ def _encode(layer: LayerDef, rows: Select, cap: int) -> Select:
     )
 
 
-def get_tile(
-    session: Session, layer: LayerDef, query: LayerQuery, z: int, x: int, y: int, settings: LayerSettings
-) -> MvtTile:
-    """The layer's tile z/x/y for the query's area and filters; empty bytes when nothing is there."""
+@dataclass(frozen=True)
+class TileQuery:
+    """The statement of one tile and its parameters (one row: the MVT bytes and the row count)."""
+
+    statement: Select
+    params: dict[str, int]
+    aggregated: bool
+    cap: int
+
+    def tile(self, row: tuple | None) -> MvtTile:
+        """The tile from the statement's row."""
+        data, n = row if row is not None else (None, 0)
+        return MvtTile(bytes(data or b""), min(n, self.cap), n > self.cap, self.aggregated)
+
+
+def tile_query(
+    layer: LayerDef, query: LayerQuery, z: int, x: int, y: int, settings: LayerSettings
+) -> TileQuery | None:
+    """The query of the layer's tile z/x/y for the query's area and filters; None when the layer
+    shows nothing at this zoom (an empty tile)."""
     layer.require("mvt")
     check_tile(z, x, y, settings.max_zoom)
     if not layer.min_zoom <= z <= layer.max_zoom:
-        return MvtTile(b"", 0, False, False)
+        return None
     aggregate = layer.is_point and z < settings.cluster_below_zoom
     level = _cell_level(layer, query, z, settings) if aggregate else None
     params = {"tile_x": x, "tile_y": y, **(_cell_range(level, z, x, y) if level is not None else {})}
-    cap = settings.max_features_per_tile
-    data, n = session.execute(_statement(layer, query, z, level, aggregate, settings), params).one()
-    return MvtTile(bytes(data or b""), min(n, cap), n > cap, aggregate)
+    stmt = _statement(layer, query, z, level, aggregate, settings)
+    return TileQuery(stmt, params, aggregate, settings.max_features_per_tile)
 
 
+EMPTY = MvtTile(b"", 0, False, False)
+
+
+# Built statements are kept (the API compiles each once more, geo.pipeline.compiled): at most
+# _MAX_STATEMENTS, then the lot is dropped (filters in the key make the space unbounded).
 _STATEMENTS: dict[tuple, tuple[LayerDef, LayerSettings, Select]] = {}
 _MAX_STATEMENTS = 2048
 

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentUser, get_current_user, get_session
+from api.deps import CurrentUser, access_for, authorize, get_checked_query, get_current_user, get_session
 from api.main import create_app
 from tests.dispatch_tiny import build
 
@@ -58,4 +58,26 @@ def make_tiny(session: Session) -> Tiny:
     tiny.act_as("alice")
     app.dependency_overrides[get_session] = _session
     app.dependency_overrides[get_current_user] = lambda: tiny.user[0]
+    app.dependency_overrides[get_checked_query] = lambda: SessionQuery(session, tiny.user[0])
     return tiny
+
+
+@dataclass
+class SessionQuery:
+    """api.deps.CheckedQuery on the test's session (the pooled one cannot see its uncommitted data):
+    the same account check, statement and commit, one after another instead of pipelined."""
+
+    session: Session
+    user: CurrentUser
+
+    async def one(self, clause, params: dict) -> tuple | None:
+        """The first row of the statement, run as the user; commits like the pipeline."""
+        self.session.execute(text("RESET ROLE"))
+        self.session.commit()
+        try:
+            authorize(self.session, access_for(self.user))
+            row = self.session.execute(clause, params).first()
+            self.session.commit()
+            return row
+        finally:
+            self.session.rollback()

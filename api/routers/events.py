@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from api.deps import CurrentUser, SessionDep, UserDep
+from api.deps import CheckedQueryDep, SessionDep, UserDep
 from api.deps_dispatch import DispatchDep
 from api.permissions import (
     VERIFY_STATUSES,
@@ -100,44 +100,31 @@ def get_timeline(event_id: int, session: SessionDep, user: UserDep) -> list:
 
 
 @router.get("/{event_id}/candidates", response_model=CandidatesPublic)
-def list_candidates(
+async def list_candidates(
     event_id: int,
-    session: SessionDep,
-    user: UserDep,
+    query: CheckedQueryDep,
     settings: DispatchDep,
     k: Annotated[int | None, Query(ge=1, le=50)] = None,
 ) -> dict:
     """Workers to dispatch to, the owning grid's worker first, then nearest in village, township, county.
 
-    Names and phones are masked for roles without clearance; cleared reads are audited.
+    Names and phones are masked for roles without clearance; cleared reads are audited (by the same
+    statement: the whole request is one round trip to the database).
     """
-    result = dispatch.list_candidates(
-        session,
+    user = query.user
+    stmt, params = dispatch.candidates_query(
         event_id,
         area=user.area,
         k=k or settings.default_candidates,
         max_age_s=settings.max_position_age_s,
         scope=settings.candidate_scope,
+        audit_actor=user.name if user.cleared else None,
     )
-    return _shown_candidates(session, user, event_id, result)
-
-
-def _shown_candidates(session: SessionDep, user: CurrentUser, event_id: int, result: dict) -> dict:
-    """Mask worker and mediator contacts for uncleared roles; audit the read for cleared ones."""
+    result = dispatch.shape_candidates(event_id, await query.one(stmt, params))
     if not user.cleared:
         result["candidates"] = [mask_row(c) for c in result["candidates"]]
         for committee in result["mediation_committees"]:
             committee["mediators"] = [mask_row(m) for m in committee["mediators"]]
-        return result
-    ids = [c["worker_id"] for c in result["candidates"]]
-    audit.record_read(
-        session,
-        user.name,
-        table="workers",
-        target=event_id,
-        detail={"what": "candidates", "event_id": event_id, "worker_ids": ids},
-    )
-    session.commit()
     return result
 
 

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import SessionDep
+from api.deps import CheckedQueryDep
 from api.deps_layers import LayerDep, LayerQueryDep, LayerSettingsDep
 from layers import tiles
 from layers.errors import InvalidTileError
@@ -51,14 +51,14 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
         304: {"description": "not modified"},
     },
 )
-def tile(
+async def tile(
     request: Request,
     layer: LayerDep,
     z: str,
     x: str,
     y: str,
     query: LayerQueryDep,
-    session: SessionDep,
+    db: CheckedQueryDep,
     settings: LayerSettingsDep,
 ) -> Response:
     """A Mapbox vector tile (layer name = layer id); 204 when empty, 304 when the ETag still matches.
@@ -66,7 +66,9 @@ def tile(
     Below the aggregation zoom, point layers come as cells with `count` and `weight`; polygons are
     simplified by zoom. If the per-tile cap is hit, `X-Tile-Truncated` says so.
     """
-    t = tiles.get_tile(session, layer, query, _index("z", z), _index("x", x), _index("y", y), settings)
+    tq = tiles.tile_query(layer, query, _index("z", z), _index("x", x), _index("y", y), settings)
+    # One round trip on the event loop (geo.pipeline); a zoom without features costs no query.
+    t = tq.tile(await db.one(tq.statement, tq.params)) if tq is not None else tiles.EMPTY
     headers = _headers(settings, t)
     if not t.data:
         return Response(status_code=204, headers=headers)

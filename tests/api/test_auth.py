@@ -1,5 +1,6 @@
 """Accounts, tokens, cookies and CSRF, role permissions, masking and the audit log (tiny county, real commits)."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -12,7 +13,7 @@ from api.security import CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE, AuthSettings, g
 from api.settings import ApiSettings
 from geo.privacy import mask_id_number, mask_name, mask_phone
 from geo.settings import DbSettings
-from tests.auth_helpers import TEST_PASSWORD, authed, bearer, ensure_user, login
+from tests.auth_helpers import TEST_PASSWORD, authed, bearer, ensure_user, login, token_for
 from tests.dispatch_tiny import build
 
 
@@ -159,6 +160,19 @@ def test_bad_expired_and_foreign_tokens_are_401(client, db):
     _status(client.get("/api/board", headers={"Authorization": "Basic abc"}), 401)
 
 
+def test_a_verified_token_still_expires(client, db, monkeypatch):
+    """Verified tokens are remembered (api.security._VERIFIED); the expiry is checked on every use."""
+    import api.security
+
+    name = ensure_user(db[0], "commander", "620121", name="cmd_expiring")
+    headers = {"Authorization": f"Bearer {token_for(name, 'commander', '620121')}"}
+    assert client.get("/api/board", headers=headers).status_code == 200
+    later = time.time() + get_auth_settings().token_minutes * 60 + 1
+    monkeypatch.setattr(api.security, "_now", lambda: later)
+    got = _status(client.get("/api/board", headers=headers), 401)
+    assert "过期" in got["detail"]
+
+
 def test_disabled_account_stops_at_once(client, db):
     headers = bearer(db[0], "dispatcher", "620121", name="leaver")
     assert client.get("/api/board", headers=headers).status_code == 200
@@ -180,8 +194,8 @@ def test_token_of_a_changed_account_stops_at_once(client, db, change):
 
 def test_every_route_with_a_user_checks_the_account(app):
     """A token proves who signed in, not that the account is still active: every route that takes the
-    user must reach the database check (through the session, or explicitly)."""
-    from api.deps import get_checked_user, get_current_user, get_db
+    user must reach the database check (through the session, the pipelined query, or explicitly)."""
+    from api.deps import get_checked_query, get_checked_user, get_current_user, get_db
 
     def calls(dependant):
         out = set()
@@ -196,7 +210,8 @@ def test_every_route_with_a_user_checks_the_account(app):
     unchecked = [
         c.path
         for c in contexts
-        if get_current_user in calls(c.dependant) and not calls(c.dependant) & {get_db, get_checked_user}
+        if get_current_user in calls(c.dependant)
+        and not calls(c.dependant) & {get_db, get_checked_user, get_checked_query}
     ]
     assert unchecked == []
 

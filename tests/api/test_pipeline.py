@@ -1,0 +1,153 @@
+"""The pipelined read routes (geo.pipeline): account check, query and commit in one round trip.
+
+On the demo county with the app's real pool: the HTTP answer equals the query run through a session,
+cleared reads leave exactly one audit row (written by the same statement), masked ones none, a changed
+account is refused before the query runs, and a connection the server dropped is replaced unnoticed.
+"""
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.deps import CurrentUser, access_for, authorize
+from api.main import create_app
+from api.settings import ApiSettings
+from geo.dispatch_settings import get_dispatch_settings
+from geo.queries.dispatch import list_candidates
+from geo.settings import DbSettings
+from tests.auth_helpers import ensure_user, token_for
+
+
+@pytest.fixture(scope="module")
+def client(demo_db_url):
+    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
+    with TestClient(app) as c:
+        yield c
+
+
+def _headers(client, url: str, name: str, role: str, area: str = "620121") -> dict[str, str]:
+    ensure_user(url, role, area, name=name)
+    token = token_for(name, role, area, client.app.state.auth_settings)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def open_cases(engine) -> list[int]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT id FROM events WHERE status NOT IN ('closed', 'rejected', 'duplicate') "
+                    "AND kind IN ('dispute', 'hazard') ORDER BY id LIMIT 12"
+                )
+            ).scalars()
+        )
+
+
+def _audit_rows(engine, actor: str) -> list:
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT action, target_table, target_id, detail FROM audit_log WHERE actor = :a ORDER BY id"
+            ),
+            {"a": actor},
+        ).all()
+
+
+def test_candidates_over_http_equal_the_query_through_a_session(client, demo_db_url, engine, open_cases):
+    headers = _headers(client, demo_db_url, "pipe_commander", "commander")
+    settings = get_dispatch_settings()
+    with Session(engine) as session:
+        for event_id in open_cases:
+            authorize(session, access_for(CurrentUser("pipe_commander", "commander", "620121")))
+            expected = list_candidates(
+                session,
+                event_id,
+                area="620121",
+                k=settings.default_candidates,
+                max_age_s=settings.max_position_age_s,
+                scope=settings.candidate_scope,
+            )
+            session.rollback()
+            got = client.get(f"/api/events/{event_id}/candidates", headers=headers)
+            assert got.status_code == 200, got.text
+            body = got.json()
+            assert [c["worker_id"] for c in body["candidates"]] == [
+                c["worker_id"] for c in expected["candidates"]
+            ]
+            assert [c["reasons"] for c in body["candidates"]] == [
+                c["reasons"] for c in expected["candidates"]
+            ]
+            assert body["grid_code"] == expected["grid_code"]
+            assert len(body["mediation_committees"]) == len(expected["mediation_committees"])
+    assert any(
+        client.get(f"/api/events/{e}/candidates", headers=headers).json()["candidates"] for e in open_cases
+    ), "no case had a candidate: the comparison above proved nothing"
+
+
+def test_a_cleared_read_is_audited_once_by_the_same_statement(client, demo_db_url, engine, open_cases):
+    headers = _headers(client, demo_db_url, "pipe_auditee", "dispatcher")
+    before = len(_audit_rows(engine, "pipe_auditee"))
+    body = client.get(f"/api/events/{open_cases[0]}/candidates?k=3", headers=headers).json()
+    rows = _audit_rows(engine, "pipe_auditee")[before:]
+    assert len(rows) == 1
+    action, table, target, detail = rows[0]
+    assert (action, table, target) == ("read_unmasked", "workers", str(open_cases[0]))
+    assert detail == {
+        "what": "candidates",
+        "event_id": open_cases[0],
+        "worker_ids": [c["worker_id"] for c in body["candidates"]],
+    }
+    assert all("*" not in (c["phone"] or "") for c in body["candidates"])
+
+
+def test_a_masked_read_is_masked_and_not_audited(client, demo_db_url, engine, open_cases):
+    headers = _headers(client, demo_db_url, "pipe_planner", "planner")
+    body = client.get(f"/api/events/{open_cases[1]}/candidates", headers=headers).json()
+    assert body["candidates"], body
+    assert all("****" in c["phone"] for c in body["candidates"])
+    assert _audit_rows(engine, "pipe_planner") == []
+
+
+def test_a_disabled_account_is_refused_before_the_query_runs(client, demo_db_url, engine, open_cases):
+    headers = _headers(client, demo_db_url, "pipe_leaver", "commander")
+    assert client.get(f"/api/events/{open_cases[0]}/candidates", headers=headers).status_code == 200
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE users SET active = false WHERE name = 'pipe_leaver'"))
+    before = len(_audit_rows(engine, "pipe_leaver"))
+    got = client.get(f"/api/events/{open_cases[0]}/candidates", headers=headers)
+    assert got.status_code == 401
+    assert got.headers["content-type"].startswith("application/problem+json")
+    assert "停用" in got.json()["detail"]
+    assert len(_audit_rows(engine, "pipe_leaver")) == before  # the audited query never ran
+
+
+def test_an_unknown_or_foreign_case_is_404(client, demo_db_url, engine, open_cases):
+    headers = _headers(client, demo_db_url, "pipe_township", "dispatcher", area="620121001")
+    with engine.connect() as conn:
+        foreign = conn.execute(
+            text("SELECT id FROM events WHERE grid_code NOT LIKE '620121001%' ORDER BY id LIMIT 1")
+        ).scalar_one()
+    for event_id in (foreign, 999_999_999):
+        got = client.get(f"/api/events/{event_id}/candidates", headers=headers)
+        assert got.status_code == 404, got.text
+        assert got.json()["where"] == "event_id"
+    assert _audit_rows(engine, "pipe_township") == []
+
+
+def test_a_connection_the_server_dropped_is_replaced(client, demo_db_url, engine, open_cases):
+    headers = _headers(client, demo_db_url, "pipe_restart", "commander")
+    assert client.get(f"/api/events/{open_cases[2]}/candidates", headers=headers).status_code == 200
+    with engine.begin() as conn:  # what a server restart does to the pool's idle connections
+        killed = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle' "
+                "AND application_name = ''"
+            )
+        ).scalar()
+    assert killed >= 1
+    for event_id in open_cases[:4]:
+        got = client.get(f"/api/events/{event_id}/candidates", headers=headers)
+        assert got.status_code == 200, got.text
