@@ -192,9 +192,16 @@ class CheckedQuery:
 
     async def one(self, clause: ClauseElement, params: dict[str, Any]) -> tuple | None:
         """The first row of the statement, run under row-level security as the user; 401 as get_db."""
-        stmt = compiled(clause)
+        return (await self.rows([(clause, params)]))[0]
+
+    async def rows(self, statements: list[tuple[ClauseElement, dict[str, Any]]]) -> list[tuple | None]:
+        """The first row of each statement, run in order in one transaction and one round trip."""
+        compiled_statements = []
+        for clause, params in statements:
+            stmt = compiled(clause)
+            compiled_statements.append((stmt.sql, stmt.params(params)))
         try:
-            return await run_checked(self.pool, access_for(self.user), stmt.sql, stmt.params(params))
+            return await run_checked(self.pool, access_for(self.user), compiled_statements)
         except AccountRejectedError:
             raise NotAuthenticatedError(ACCOUNT_CHANGED) from None
 

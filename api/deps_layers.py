@@ -24,6 +24,7 @@ from layers.query import (
 )
 from layers.registry import LayerRegistry
 from layers.settings import LayerSettings, get_layer_settings
+from layers.tile_cache import TileCache
 
 # Query parameters with a meaning of their own; any other one must be a filterable property.
 RESERVED = frozenset({"bbox", "bbox-crs", "datetime", "limit", "offset", "after", "crs", "f"})
@@ -109,3 +110,14 @@ async def get_layer_query(
 
 
 LayerQueryDep = Annotated[LayerQuery, Depends(get_layer_query)]
+
+
+async def get_tile_cache(request: Request, settings: LayerSettingsDep) -> TileCache:
+    """The app's tile cache (layers.tile_cache), made at first use with the layer settings' budget."""
+    cache = getattr(request.app.state, "tile_cache", None)
+    if cache is None:
+        cache = request.app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
+    return cache
+
+
+TileCacheDep = Annotated[TileCache, Depends(get_tile_cache)]

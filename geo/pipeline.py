@@ -72,9 +72,10 @@ def compiled(clause: ClauseElement) -> Compiled:
 
 
 async def run_checked(
-    pool: AsyncConnectionPool, access: dict[str, Any], sql: str, params: dict[str, Any]
-) -> tuple | None:
-    """Check the account, run `sql`, commit: one pipeline, one round trip. The first row of `sql`.
+    pool: AsyncConnectionPool, access: dict[str, Any], statements: list[tuple[str, dict[str, Any]]]
+) -> list[tuple | None]:
+    """Check the account, run the statements in order, commit: one pipeline, one round trip. The
+    first row of each statement.
 
     AccountRejectedError when the check fails (nothing else ran). On a connection the server had
     dropped (a restart) it runs once more on a fresh one: nothing can have taken effect on a dead one.
@@ -84,9 +85,9 @@ async def run_checked(
             try:
                 async with conn.pipeline():
                     await conn.execute(AUTHORIZE, access)
-                    cur = await conn.execute(sql, params)
+                    cursors = [await conn.execute(sql, params) for sql, params in statements]
                     await conn.commit()
-                return await cur.fetchone()
+                return [await cur.fetchone() for cur in cursors]
             except psycopg.errors.InvalidAuthorizationSpecification:
                 raise AccountRejectedError(access.get("actor")) from None
             except psycopg.OperationalError:

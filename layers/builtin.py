@@ -40,6 +40,7 @@ def _events_layer(kind: str, layer_id: str, title: str, color: str) -> LayerDef:
         kind="event",
         weight="severity",
         cells=lambda area, level: q.event_cells_source(area, kind, level),
+        changes=("events", "categories", "grids"),
     )
 
 
@@ -56,6 +57,7 @@ def builtin_layers() -> list[LayerDef]:
             filters={"name": "str"},
             style={"color": "#3f007d", "weight": 2.5, "fill": None},
             max_zoom=22,
+            changes=("grids",),
         ),
         LayerDef(
             id="villages",
@@ -67,6 +69,7 @@ def builtin_layers() -> list[LayerDef]:
             filters={"township": "str", "name": "str"},
             style={"color": "#6a51a3", "weight": 1.5, "fill": None},
             min_zoom=6,
+            changes=("grids",),
         ),
         LayerDef(
             id="grids",
@@ -79,6 +82,7 @@ def builtin_layers() -> list[LayerDef]:
             style={"color": "#807dba", "weight": 0.8, "fill": "#bcbddc", "fill_opacity": 0.1},
             renderers=frozenset({"geojson", "mvt", "choropleth"}),
             min_zoom=6,
+            changes=("grids", "worker_names"),
         ),
         _events_layer("dispute", "disputes", "矛盾纠纷", "#d95f02"),
         _events_layer("hazard", "hazards", "安全隐患", "#e7298a"),
@@ -98,6 +102,7 @@ def builtin_layers() -> list[LayerDef]:
                 "by": "available",
                 "colors": {True: "#2171b5", False: "#969696"},
             },
+            changes=("workers",),
         ),
         LayerDef(
             id="facilities",
@@ -108,6 +113,7 @@ def builtin_layers() -> list[LayerDef]:
             properties=q.FACILITY_COLUMNS[2:],
             filters={"kind": "str", "grid_code": "str"},
             style={"color": "#252525", "radius": 6, "by": "kind"},
+            changes=("facilities",),
         ),
         LayerDef(
             id="risk",
@@ -136,6 +142,7 @@ def builtin_layers() -> list[LayerDef]:
             },
             renderers=frozenset({"geojson", "mvt", "choropleth"}),
             min_zoom=6,
+            # No `changes`: grades move with the clock (overdue cases), so risk tiles are never cached.
         ),
     ]
 

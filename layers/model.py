@@ -40,6 +40,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from geo.queries.changes import CHANNELS
 from layers.errors import RendererNotSupportedError
 from layers.settings import LayerSettings, get_layer_settings
 
@@ -74,6 +75,9 @@ class LayerDef:
     kind: str = "base"
     weight: str | None = None
     cells: Callable[[str, int], Any] | None = None
+    # The data_changes channels (geo.queries.changes) whose changes can change this layer: its tiles
+    # may be cached while none of them moves. Empty: never cached (e.g. depends on the clock).
+    changes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Refuse inconsistent declarations early (at registration, not at request time)."""
@@ -97,6 +101,8 @@ class LayerDef:
             raise ValueError(f"layer {self.id}: datetime_column must be one of its properties")
         if not 0 <= self.min_zoom <= self.max_zoom <= 24:
             raise ValueError(f"layer {self.id}: need 0 <= min_zoom <= max_zoom <= 24")
+        if not set(self.changes) <= CHANNELS:
+            raise ValueError(f"layer {self.id}: changes must be some of {sorted(CHANNELS)}")
 
     @property
     def is_point(self) -> bool:

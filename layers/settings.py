@@ -20,6 +20,8 @@ class LayerSettings(BaseSettings):
     count_cap: int = 200_000
     # Seconds a client may reuse a tile or page without asking again (0: always revalidate with the ETag).
     cache_max_age: int = 0
+    # Memory for encoded tiles kept by the server while their data is unchanged (0: no server cache).
+    tile_cache_mb: int = 64
     max_features_per_tile: int = 20_000
     # Below this zoom, point layers are aggregated into cells of `cluster_cell_px` tile pixels.
     cluster_below_zoom: int = 10

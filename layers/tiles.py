@@ -202,6 +202,8 @@ class TileQuery:
     params: dict[str, int]
     aggregated: bool
     cap: int
+    key: tuple  # identifies the tile's answer: statement (layer, settings, area, filters, zoom), x, y
+    owners: tuple  # the layer and settings objects whose ids the key holds (a cache keeps them alive)
 
     def tile(self, row: tuple | None) -> MvtTile:
         """The tile from the statement's row."""
@@ -221,8 +223,9 @@ def tile_query(
     aggregate = layer.is_point and z < settings.cluster_below_zoom
     level = _cell_level(layer, query, z, settings) if aggregate else None
     params = {"tile_x": x, "tile_y": y, **(_cell_range(level, z, x, y) if level is not None else {})}
+    key = _key(layer, query, z, level, aggregate, settings)
     stmt = _statement(layer, query, z, level, aggregate, settings)
-    return TileQuery(stmt, params, aggregate, settings.max_features_per_tile)
+    return TileQuery(stmt, params, aggregate, settings.max_features_per_tile, (*key, x, y), (layer, settings))
 
 
 EMPTY = MvtTile(b"", 0, False, False)
@@ -234,14 +237,20 @@ _STATEMENTS: dict[tuple, tuple[LayerDef, LayerSettings, Select]] = {}
 _MAX_STATEMENTS = 2048
 
 
+def _key(
+    layer: LayerDef, query: LayerQuery, z: int, level: int | None, aggregate: bool, settings: LayerSettings
+) -> tuple:
+    filters = tuple(sorted((k, tuple(v)) for k, v in query.filters.items()))
+    return (id(layer), id(settings), query.area, query.bbox, query.time, filters, z, level, aggregate)
+
+
 def _statement(
     layer: LayerDef, query: LayerQuery, z: int, level: int | None, aggregate: bool, settings: LayerSettings
 ) -> Select:
     """The encoded tile statement of a layer at a zoom for an area and filters, built once and reused
     with the tile's x and y as parameters. Keyed by the layer and settings objects themselves (checked
     on a hit, so a replaced layer or settings never gets another's statement)."""
-    filters = tuple(sorted((k, tuple(v)) for k, v in query.filters.items()))
-    key = (id(layer), id(settings), query.area, query.bbox, query.time, filters, z, level, aggregate)
+    key = _key(layer, query, z, level, aggregate, settings)
     hit = _STATEMENTS.get(key)
     if hit is not None and hit[0] is layer and hit[1] is settings:
         return hit[2]

@@ -72,12 +72,16 @@ class SessionQuery:
 
     async def one(self, clause, params: dict) -> tuple | None:
         """The first row of the statement, run as the user; commits like the pipeline."""
+        return (await self.rows([(clause, params)]))[0]
+
+    async def rows(self, statements: list) -> list:
+        """The first row of each statement, in one transaction, run as the user; then commits."""
         self.session.execute(text("RESET ROLE"))
         self.session.commit()
         try:
             authorize(self.session, access_for(self.user))
-            row = self.session.execute(clause, params).first()
+            out = [self.session.execute(clause, params).first() for clause, params in statements]
             self.session.commit()
-            return row
+            return out
         finally:
             self.session.rollback()
