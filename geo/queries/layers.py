@@ -54,14 +54,18 @@ EVENT_COLUMNS = (
     "grid_code",
 )
 
-# Events of one kind in the area. Parties (personal data) are never joined here.
+# Events of one kind in the area. Parties (personal data) are never joined here. LEFT JOIN: every
+# event has its category (foreign key, NOT NULL), so the rows are the same, but a left join to a
+# primary key is dropped when no category column is used (counts: 25 -> 11 ms for a county z10
+# window); as an inner join under row-level security the planner, expecting ~10 rows, filtered every
+# event against all 23 categories.
 _EVENTS = f"""
 SELECT e.id, e.geom, e.category, c.label_zh AS category_label, e.severity, e.status, e.reported_at,
        {_township(display_code("t.code"), "e.grid_code")} AS township_code,
        {_township("t.name", "e.grid_code")} AS township,
        {display_code("e.grid_code")} AS grid_code
 FROM events e
-JOIN categories c ON c.code = e.category
+LEFT JOIN categories c ON c.code = e.category
 WHERE e.kind = :kind AND e.grid_code LIKE :area || '%'
 """
 
