@@ -2,6 +2,7 @@
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -127,5 +128,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(OperationalError, _database_down_handler)
+    # The pipelined reads (geo.pipeline) use psycopg directly: the same two cases, unwrapped.
+    app.add_exception_handler(psycopg.OperationalError, _database_down_handler)
+    app.add_exception_handler(psycopg.Error, _unexpected_handler)
     app.add_exception_handler(DBAPIError, _unexpected_handler)
     app.add_exception_handler(Exception, _unexpected_handler)

@@ -44,6 +44,10 @@ def make_pool(settings: DbSettings) -> AsyncConnectionPool:
         min_size=1,
         max_size=max(settings.pool_size, 1),
         open=False,
+        timeout=settings.pool_timeout_s,
+        # While the server is down the pool retries with a growing delay (up to a minute apart); giving
+        # up after a few seconds instead lets the next request after a restart reconnect at once.
+        reconnect_timeout=max(settings.pool_timeout_s, 1.0),
         kwargs={"options": settings.connection_options},
     )
 

@@ -18,6 +18,8 @@ class DbSettings(BaseSettings):
     pool_size: int = 10
     max_overflow: int = 10
     statement_timeout_ms: int = 30_000
+    # How long a pipelined read (geo.pipeline) waits for a connection before the request gets 503.
+    pool_timeout_s: float = 5.0
     # Parallel workers per query (max_parallel_workers_per_gather) of every connection. Starting a
     # worker (loading PostGIS and PROJ into it) costs more than the app's index-driven, LIMITed queries
     # save, so by default they run in one process; the few long jobs raise it for their own transaction

@@ -50,15 +50,20 @@ def own_cluster():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+TILE = "/tiles/disputes/12/3223/1598.mvt"  # a pipelined read (geo.pipeline): its own pool
+
+
 def test_database_restart_gives_503_then_recovers_by_itself(own_cluster):
     folder, url = own_cluster
     port = url.rsplit(":", 1)[1].split("/")[0]
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=url, pool_size=2))
+    db = DbSettings(_env_file=None, url=url, pool_size=2, pool_timeout_s=1)
+    app = create_app(ApiSettings(_env_file=None), db)
     with TestClient(app) as client:
         authed(client, url, "dispatcher", "620121")
         assert client.get("/api/board").status_code == 200
+        assert client.get(TILE).status_code in (200, 204)
         _cluster("stop", folder)
-        for path in ("/api/board", "/ogc/collections/disputes/items", "/healthz"):
+        for path in ("/api/board", "/ogc/collections/disputes/items", "/healthz", TILE):
             resp = client.get(path)
             assert resp.status_code == 503, (path, resp.text)
             assert resp.headers["content-type"].startswith("application/problem+json")
@@ -70,6 +75,11 @@ def test_database_restart_gives_503_then_recovers_by_itself(own_cluster):
             time.sleep(0.5)
         assert status == 200
         assert client.get("/ogc/collections/disputes/items").status_code == 200
+        # The async pool reconnects by itself too, within a few seconds.
+        deadline = time.monotonic() + 15
+        while (status := client.get(TILE).status_code) not in (200, 204) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert status in (200, 204)
 
 
 def test_bounded_load_on_loopback_has_no_errors(demo_db_url, capsys):
