@@ -67,7 +67,7 @@ class Compiled:
         return {k: self.processors[k](v) if k in self.processors else v for k, v in values.items()}
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2048)  # as many as layers.tiles keeps built
 def compiled(clause: ClauseElement) -> Compiled:
     """The statement compiled for psycopg, once per statement object."""
     c = clause.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
