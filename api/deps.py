@@ -184,8 +184,9 @@ UserDep = Annotated[CurrentUser, Depends(get_current_user)]
 
 @dataclass(frozen=True)
 class CheckedQuery:
-    """One statement for the requesting user in one round trip: account check, statement, commit
-    (geo.pipeline), on the event loop. For the hot read routes; everything else takes `SessionDep`."""
+    """A request's few statements for the requesting user in one round trip: account check, the
+    statements, commit (geo.pipeline), on the event loop. For the hot read routes; everything else
+    takes `SessionDep`."""
 
     pool: AsyncConnectionPool
     user: CurrentUser
