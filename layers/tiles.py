@@ -224,7 +224,7 @@ def tile_query(
     level = _cell_level(layer, query, z, settings) if aggregate else None
     params = {"tile_x": x, "tile_y": y, **(_cell_range(level, z, x, y) if level is not None else {})}
     key = _key(layer, query, z, level, aggregate, settings)
-    stmt = _statement(layer, query, z, level, aggregate, settings)
+    stmt = _statement(layer, query, z, level, aggregate, settings, key)
     return TileQuery(stmt, params, aggregate, settings.max_features_per_tile, (*key, x, y), (layer, settings))
 
 
@@ -245,12 +245,19 @@ def _key(
 
 
 def _statement(
-    layer: LayerDef, query: LayerQuery, z: int, level: int | None, aggregate: bool, settings: LayerSettings
+    layer: LayerDef,
+    query: LayerQuery,
+    z: int,
+    level: int | None,
+    aggregate: bool,
+    settings: LayerSettings,
+    key: tuple | None = None,
 ) -> Select:
     """The encoded tile statement of a layer at a zoom for an area and filters, built once and reused
     with the tile's x and y as parameters. Keyed by the layer and settings objects themselves (checked
-    on a hit, so a replaced layer or settings never gets another's statement)."""
-    key = _key(layer, query, z, level, aggregate, settings)
+    on a hit, so a replaced layer or settings never gets another's statement). `key`: `_key` of the
+    same arguments, when the caller has it already."""
+    key = key or _key(layer, query, z, level, aggregate, settings)
     hit = _STATEMENTS.get(key)
     if hit is not None and hit[0] is layer and hit[1] is settings:
         return hit[2]
