@@ -20,23 +20,23 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import ClauseElement, event, text
+from sqlalchemy import ClauseElement, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.security import AuthSettings, NotAuthenticatedError, check_csrf, decode_token, read_token
 from api.settings import ApiSettings
-from geo.pipeline import AccountRejectedError, compiled, is_account_rejected, run_checked
+from geo.pipeline import AUTHORIZE, AccountRejectedError, compiled, is_account_rejected, run_checked
 
 APP_ROLE = "gridgov_app"
 CLEARED_ROLES = frozenset({"commander", "dispatcher", "admin"})
 _ACCESS_KEY = "gridgov_access"
 
-# The account check and the transaction's configuration (gridgov_authorize, migration 0016): it raises
-# unless the account is active and still has the token's role, area and worker; else it gives the
-# transaction area, actor, clearance and then the role (from the next statement on).
-_AUTHORIZE = text("SELECT gridgov_authorize(:actor, :user_role, :area, :worker_id, :unmasked, :role)")
+# The account check and the transaction's configuration is geo.pipeline.AUTHORIZE (gridgov_authorize,
+# migration 0016): it raises unless the account is active and still has the token's role, area and
+# worker; else it gives the transaction area, actor, clearance and then the role (from the next
+# statement on).
 ACCOUNT_CHANGED = "账号不存在、已停用或已变更，请重新登录"
 
 
@@ -129,9 +129,9 @@ def access_for(user: CurrentUser) -> dict[str, Any]:
 
 
 def authorize(conn: Any, access: dict[str, Any]) -> None:
-    """Check the account and configure the transaction (see _AUTHORIZE); 401 if the account changed."""
+    """Check the account and configure the transaction (see AUTHORIZE); 401 if the account changed."""
     try:
-        conn.execute(_AUTHORIZE, access)
+        conn.execute(AUTHORIZE, access)
     except DBAPIError as exc:
         if is_account_rejected(exc):
             raise NotAuthenticatedError(ACCOUNT_CHANGED) from None

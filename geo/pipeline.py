@@ -16,14 +16,13 @@ from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import ClauseElement
+from sqlalchemy import ClauseElement, text
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
 from geo.settings import DbSettings
 
-AUTHORIZE = (
-    "SELECT gridgov_authorize(%(actor)s, %(user_role)s, %(area)s, %(worker_id)s, %(unmasked)s, %(role)s)"
-)
+# The account check of every transaction (migration 0016), for the sync session and the pipeline alike.
+AUTHORIZE = text("SELECT gridgov_authorize(:actor, :user_role, :area, :worker_id, :unmasked, :role)")
 _DIALECT = pg_psycopg.dialect()
 
 
@@ -84,11 +83,12 @@ async def run_checked(
     AccountRejectedError when the check fails (nothing else ran). On a connection the server had
     dropped (a restart) it runs once more on a fresh one: nothing can have taken effect on a dead one.
     """
+    check = compiled(AUTHORIZE).sql
     for attempt in (1, 2):
         async with pool.connection() as conn:
             try:
                 async with conn.pipeline():
-                    await conn.execute(AUTHORIZE, access)
+                    await conn.execute(check, access)
                     cursors = [await conn.execute(sql, params) for sql, params in statements]
                     await conn.commit()
                 return [await cur.fetchone() for cur in cursors]
