@@ -365,32 +365,6 @@ def _write_departments(session: Session, plan: CountyPlan, facility_first: int) 
     )
 
 
-# The database rule for an event's grid is gridgov_small_grid_at (current small grid covering the
-# point, lowest id first). The builder applied the same rule in memory (GEOS covered_by, lowest
-# index = lowest id), so here one cheap join checks that each event's grid covers its point, and
-# only the rows that fail (normally none) go through the full rule. The tie-break on shared edges
-# is checked against the full rule by the demo's tests (it costs seconds, not milliseconds).
-_FIX_EVENT_GRIDS = text("""
-WITH suspect AS (
-    SELECT e.id, e.geom FROM events e LEFT JOIN grids g ON g.id = e.grid_id
-    WHERE g.id IS NULL OR g.level <> 'grid' OR g.valid_to IS NOT NULL OR g.code IS DISTINCT FROM e.grid_code
-       OR NOT ST_Covers(g.geom, e.geom)
-), rule AS (
-    SELECT s.id, r.id AS grid_id, r.code AS grid_code
-    FROM suspect s LEFT JOIN LATERAL gridgov_small_grid_at(s.geom) r ON true
-)
-UPDATE events e SET grid_id = rule.grid_id, grid_code = rule.grid_code
-FROM rule
-WHERE rule.id = e.id
-  AND (e.grid_id IS DISTINCT FROM rule.grid_id OR e.grid_code IS DISTINCT FROM rule.grid_code)
-""")
-
-
-def verify_event_grids(session: Session) -> int:
-    """Check each event's grid against the database's point-in-grid rule; fix and count those that differ."""
-    return session.execute(_FIX_EVENT_GRIDS).rowcount
-
-
 def analyze(session: Session) -> None:
     """Refresh planner statistics after the bulk load."""
     session.execute(text("ANALYZE grids, workers, events, event_cells, parties, facilities, departments"))

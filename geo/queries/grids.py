@@ -115,70 +115,81 @@ def count_current(session: Session, level: str, area: str = "") -> int:
     ).scalar_one()
 
 
-# Re-assigning events joins every event with the current small grids. A GiST probe costs 40-60 µs
-# here whichever side drives it (1.5 M events or 120 k grids at province scale), and the probe of a
-# grid then fetches its ~24 candidate events from as many scattered heap pages: 17-26 s serially,
-# ~49 s in parallel from the points. So the join is a parallel hash join on a raster instead: each
-# current small grid lists the cells of side `cell` its box touches (gridgov_cells, ~10 a grid), and
-# each event lies in one cell (floor(x / cell), floor(y / cell)). The events are read once, in heap
-# order, into a shared hash on their cell; the grids probe it with their cells, so consecutive
-# ST_Covers tests share one polygon, which PostGIS prepares once. Physical order no longer matters.
-#
-# Most events keep their grid, so _CHECK tests an event only against its own grid and lower ids: it
-# moves only if its grid no longer covers it, or a lower id covers it too (a shared edge). _CHECK
-# returns three counts (one snapshot): events their own grid covers, lower grids covering an event
-# (or any grid covering an event without one), events with a grid. All clean: nothing to do. Else
-# _LOWER lists those lower grids and, when the first and last counts differ (a grid was retired or
-# reshaped, grid_id was written by hand), _LOST the events that lost their grid and every grid
-# covering them. An event takes the lowest id found; uncovered ones get NULL.
-_CELLS = "grids g CROSS JOIN LATERAL gridgov_cells(g.geom::box2d, :cell) c"
-_CELL_OF_EVENT = "c.cx = floor(ST_X(e.geom) / :cell)::bigint AND c.cy = floor(ST_Y(e.geom) / :cell)::bigint"
-_SMALL = "g.level = 'grid' AND g.valid_to IS NULL"
+def reassign_events(session: Session) -> int:
+    """Put every event in the current small grid covering it (lowest id on edges); return how many changed.
 
-# _ST_Covers is ST_Covers without the index support function: with it the planner may turn the
-# hash join back into one GiST probe per grid cell. The LEFT JOINs keep the events on the hashed
-# side: PostgreSQL 15 only runs a left join in parallel by hashing its inner side (the grid cells,
-# with their polygons, would make a hash four times the size, and every ST_Covers a cold one).
-_CHECK = text(f"""
-SELECT j.covered, j.lower, a.assigned FROM (
-    SELECT count(e.id) FILTER (WHERE g.id = e.grid_id) AS covered,
-           count(e.id) FILTER (WHERE g.id < e.grid_id OR e.grid_id IS NULL) AS lower
-    FROM ({_CELLS}) LEFT JOIN events e ON {_CELL_OF_EVENT}
-        AND (g.id <= e.grid_id OR e.grid_id IS NULL) AND _ST_Covers(g.geom, e.geom)
-    WHERE {_SMALL}) j,
-    (SELECT count(grid_id) AS assigned FROM events) a
+    Runs without a statement timeout and with its own planner settings and parallel workers; the
+    caller's settings are restored afterwards, for the rest of its transaction.
+    """
+    saved = _set_local(session, _JOIN_SETTINGS | {"max_parallel_workers_per_gather": None})
+    allow_parallel(session, _REASSIGN_WORKERS)
+    changed = 0
+    suspects = session.execute(_SUSPECTS).rowcount
+    if suspects:
+        if suspects <= FEW_SUSPECTS:
+            session.execute(_BEST_OF_FEW)
+        else:
+            session.execute(text("ANALYZE gridgov_reassign_suspects"))
+            session.execute(_FOUND, {"cell": max(session.execute(_CELL_SIZE).scalar() or 1.0, 1e-6)})
+            session.execute(_BEST_OF_MANY)
+        # Statistics, or the planner takes the temporary table for 1,000s of rows whatever it holds.
+        session.execute(text("ANALYZE gridgov_reassign_best"))
+        changed = session.execute(_APPLY).rowcount
+    session.execute(text(f"DROP TABLE IF EXISTS {_TEMP_TABLES}"))
+    _set_local(session, saved)
+    return changed
+
+
+_TEMP_TABLES = "gridgov_reassign_suspects, gridgov_reassign_found, gridgov_reassign_best"
+
+# Most events keep their grid, and one point-in-polygon test against the core of their own grid
+# (grid_cores, migration 0018: the grid less a 0.1 mm margin and its overlaps with lower ids) proves
+# it: 1.5 M tests in a parallel hash join with 120 k cores take ~1.2 s at province scale. The rest
+# (on an edge, in an overlap, in a retired or reshaped grid, none, or a stale code) are suspects.
+# The planner cannot tell how few rows pass the point-in-polygon test and would rather not send them
+# through a Gather: hence the low parallel_tuple_cost in _JOIN_SETTINGS (else this is serial, 2.4-3 s).
+_SUSPECTS = text("""
+CREATE TEMP TABLE gridgov_reassign_suspects ON COMMIT DROP AS
+SELECT e.id, e.geom FROM events e LEFT JOIN grid_cores c ON c.grid_id = e.grid_id
+WHERE c.grid_id IS NULL OR e.grid_code IS DISTINCT FROM c.code OR NOT _ST_Intersects(c.geom, e.geom)
 """)
-# (One row of each result has event_id NULL: the cells that matched no event.)
-_LOWER = text(f"""
-CREATE TEMP TABLE gridgov_reassign_lower ON COMMIT DROP AS
-SELECT e.id AS event_id, min(g.id) AS grid_id FROM ({_CELLS}) LEFT JOIN events e ON {_CELL_OF_EVENT}
-    AND (g.id < e.grid_id OR e.grid_id IS NULL) AND _ST_Covers(g.geom, e.geom)
-WHERE {_SMALL} GROUP BY e.id
-""")
-_LOST_EVENTS = """(SELECT e.id, e.geom FROM events e
-    LEFT JOIN grids o ON o.id = e.grid_id AND o.level = 'grid' AND o.valid_to IS NULL
-    WHERE e.grid_id IS NOT NULL AND NOT coalesce(_ST_Covers(o.geom, e.geom), false))"""
-_LOST = f"""
-CREATE TEMP TABLE gridgov_reassign_lost ON COMMIT DROP AS
-SELECT l.id AS event_id, NULL::bigint AS grid_id FROM {_LOST_EVENTS} l
-UNION ALL
-SELECT e.id, min(g.id) FROM ({_CELLS}) LEFT JOIN {_LOST_EVENTS} e ON {_CELL_OF_EVENT}
-    AND _ST_Covers(g.geom, e.geom)
-WHERE {_SMALL} GROUP BY e.id
-"""
-_BEST = text("""
+
+# Suspects get the lowest id among the current small grids covering them (NULL: none), ordered by id,
+# so that a mass update walks the heap in order: in random order it is three times slower (each
+# checkpoint then costs a full-page image per page touched again). A few take the rule of the insert
+# trigger (gridgov_small_grid_at, a GiST probe of ~50 µs: 0.5 s for 10,000). After a re-gridding they
+# can be most of the province: then a parallel hash join on a raster (~4 s, it lists every grid's cells).
+FEW_SUSPECTS = 10_000
+_BEST_OF_FEW = text("""
 CREATE TEMP TABLE gridgov_reassign_best ON COMMIT DROP AS
-SELECT event_id, min(grid_id) AS grid_id FROM (
-    SELECT event_id, grid_id FROM gridgov_reassign_lower
-    UNION ALL SELECT event_id, grid_id FROM gridgov_reassign_lost) found
-WHERE event_id IS NOT NULL
-GROUP BY event_id
-ORDER BY event_id
+SELECT s.id AS event_id, r.id AS grid_id
+FROM gridgov_reassign_suspects s LEFT JOIN LATERAL gridgov_small_grid_at(s.geom) r ON true
+ORDER BY s.id
+""")
+# The raster: each current small grid lists the cells of side `cell` its box touches (gridgov_cells,
+# ~10 a grid) and each suspect lies in one cell (floor(x / cell), floor(y / cell)): the suspects go
+# into a hash on their cell, the grids probe it, and consecutive ST_Covers tests share one polygon,
+# which PostGIS prepares once. _ST_Covers is ST_Covers without its index support function, which
+# could turn the plan back into a GiST probe per cell.
+_CELLS = "grids g CROSS JOIN LATERAL gridgov_cells(g.geom::box2d, :cell) c"
+_CELL_OF_SUSPECT = "c.cx = floor(ST_X(s.geom) / :cell)::bigint AND c.cy = floor(ST_Y(s.geom) / :cell)::bigint"
+_FOUND = text(f"""
+CREATE TEMP TABLE gridgov_reassign_found ON COMMIT DROP AS
+SELECT s.id AS event_id, min(g.id) AS grid_id
+FROM ({_CELLS}) JOIN gridgov_reassign_suspects s ON {_CELL_OF_SUSPECT} AND _ST_Covers(g.geom, s.geom)
+WHERE g.level = 'grid' AND g.valid_to IS NULL
+GROUP BY s.id
+""")
+_BEST_OF_MANY = text("""
+CREATE TEMP TABLE gridgov_reassign_best ON COMMIT DROP AS
+SELECT s.id AS event_id, f.grid_id FROM gridgov_reassign_suspects s
+LEFT JOIN gridgov_reassign_found f ON f.event_id = s.id
+ORDER BY s.id
 """)
 _APPLY = text("""
 UPDATE events e SET grid_id = b.grid_id, grid_code = g.code
 FROM gridgov_reassign_best b LEFT JOIN grids g ON g.id = b.grid_id
-WHERE e.id = b.event_id AND e.grid_id IS DISTINCT FROM b.grid_id
+WHERE e.id = b.event_id AND (e.grid_id IS DISTINCT FROM b.grid_id OR e.grid_code IS DISTINCT FROM g.code)
 """)
 
 # The cell side: half the mean box side of (a sample of) the small grids, so a grid spans ~3 cells
@@ -195,11 +206,12 @@ SELECT greatest(
     END)
 """)
 
-# The planner gets this join wrong on its own (a merge join, or GiST probes): join_collapse_limit
-# keeps the written order (grids and their cells, then events), and with no merge joins and no
-# sorts what is left is the hash join and hash aggregates. The hash of all events (~120 MB at
-# province scale) fits in work_mem, in one batch. The leader runs its share of the join too: on
-# two cores, two workers were no faster than one.
+# The planner gets these joins wrong on its own (a merge join, or GiST probes): join_collapse_limit
+# keeps the written order (events, then the cores; grids and their cells, then the suspects), and with
+# no merge joins and no sorts (but the ORDER BY of the best grids) what is left is hash joins and hash
+# aggregates. A hash of every event
+# (~120 MB at province scale, when all are suspects) fits in work_mem, in one batch. The leader runs
+# its share of the join too: on two cores, two workers were no faster than one.
 _REASSIGN_WORKERS = max((os.cpu_count() or 2) - 1, 1)
 _JOIN_SETTINGS = {
     "statement_timeout": "0",
@@ -208,39 +220,8 @@ _JOIN_SETTINGS = {
     "enable_sort": "off",
     "jit": "off",
     "work_mem": "256MB",
+    "parallel_tuple_cost": "0.001",
 }
-
-
-def reassign_events(session: Session) -> int:
-    """Put every event in the current small grid covering it (lowest id on edges); return how many changed.
-
-    Runs without a statement timeout and with its own planner settings and parallel workers; the
-    caller's settings are restored afterwards, for the rest of its transaction.
-    """
-    saved = _set_local(session, _JOIN_SETTINGS | {"max_parallel_workers_per_gather": None})
-    allow_parallel(session, _REASSIGN_WORKERS)
-    params = {"cell": max(session.execute(_CELL_SIZE).scalar() or 1.0, 1e-6)}
-    covered, lower, assigned = session.execute(_CHECK, params).one()
-    changed = _fix(session, params, lost=covered != assigned) if lower or covered != assigned else 0
-    _set_local(session, saved)
-    return changed
-
-
-def _fix(session: Session, params: dict, *, lost: bool) -> int:
-    """List the lower grids covering events (all grids, for events that lost theirs); apply the lowest."""
-    tables = "gridgov_reassign_lower, gridgov_reassign_lost, gridgov_reassign_best"
-    session.execute(text(f"DROP TABLE IF EXISTS {tables}"))
-    session.execute(_LOWER, params)
-    session.execute(text(_LOST if lost else _LOST + " WITH NO DATA"), params)
-    session.execute(_BEST)
-    # A table with statistics, because the planner takes a grouped union for 200 rows and updates
-    # them one index probe at a time, in random order; ordered by id (~ heap order), so that a mass
-    # update walks the heap in order: random order is three times slower (300 s vs 110 s when every
-    # province event changes: each checkpoint then costs a full-page image per page touched again).
-    session.execute(text("ANALYZE gridgov_reassign_best"))
-    changed = session.execute(_APPLY).rowcount
-    session.execute(text(f"DROP TABLE {tables}"))
-    return changed
 
 
 _CURRENT_SETTINGS = text("SELECT name, current_setting(name) FROM unnest(CAST(:names AS text[])) AS name")

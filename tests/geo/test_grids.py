@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from geo.errors import GridNotFoundError, NestingError
+from geo.queries import grids
 from geo.queries.grids import check_nesting, count_current, get_grid_at, reassign_events
 
 COUNTY = "620999000000000"
@@ -48,6 +49,13 @@ def tiny(empty_session):
         "NE": _insert(s, "620999002001002", "grid", "620999002001000", box(103.01, 36.01, 103.02, 36.02)),
     }
     return s, ids
+
+
+@pytest.fixture(params=["few", "many"])
+def either_path(request, monkeypatch):
+    """Re-assignment resolves a few suspects by GiST probes and many by a raster join: test both."""
+    if request.param == "many":
+        monkeypatch.setattr(grids, "FEW_SUSPECTS", 0)
 
 
 def _event(session, lon, lat, category="neighbour", kind="dispute", **extra):
@@ -149,7 +157,7 @@ def test_event_keeps_its_grid_after_regridding(tiny):
     assert _event(session, 103.005, 36.005).grid_id == new_id
 
 
-def test_reassign_events_fixes_only_wrong_rows(tiny):
+def test_reassign_events_fixes_only_wrong_rows(tiny, either_path):
     session, ids = tiny
     _event(session, 103.005, 36.005)
     ev = _event(session, 103.015, 36.015)
@@ -163,7 +171,7 @@ def test_reassign_events_fixes_only_wrong_rows(tiny):
     )
 
 
-def test_reassign_events_clears_uncovered_and_takes_lowest_id_on_edges(tiny):
+def test_reassign_events_clears_uncovered_and_takes_lowest_id_on_edges(tiny, either_path):
     session, ids = tiny
     outside = _event(session, 104.5, 37.5)  # covered by no grid
     edge = _event(session, 103.01, 36.005)  # on the SW / SE edge
@@ -196,7 +204,7 @@ def _grid_of(session, event_id):
     return session.execute(text("SELECT grid_id FROM events WHERE id = :e"), {"e": event_id}).scalar()
 
 
-def test_reassign_events_moves_an_edge_event_to_the_lower_id_that_also_covers_it(tiny):
+def test_reassign_events_moves_an_edge_event_to_the_lower_id_that_also_covers_it(tiny, either_path):
     session, ids = tiny
     edge = _event(session, 103.01, 36.005)  # on the SW / SE edge: both cover it
     _set_grid(session, edge.id, max(ids["SW"], ids["SE"]))
@@ -204,7 +212,7 @@ def test_reassign_events_moves_an_edge_event_to_the_lower_id_that_also_covers_it
     assert _grid_of(session, edge.id) == min(ids["SW"], ids["SE"])
 
 
-def test_reassign_events_takes_the_lowest_id_inside_an_overlap(tiny):
+def test_reassign_events_takes_the_lowest_id_inside_an_overlap(tiny, either_path):
     session, ids = tiny
     inner = _insert(
         session, "620999001001003", "grid", "620999001001000", box(103.002, 36.002, 103.004, 36.004)
@@ -217,7 +225,7 @@ def test_reassign_events_takes_the_lowest_id_inside_an_overlap(tiny):
     assert _grid_of(session, inside.id) == ids["SW"]
 
 
-def test_reassign_events_follows_a_regridding(tiny):
+def test_reassign_events_follows_a_regridding(tiny, either_path):
     session, ids = tiny
     ev = _event(session, 103.005, 36.005)
     keep = _event(session, 103.015, 36.015)
@@ -232,7 +240,7 @@ def test_reassign_events_follows_a_regridding(tiny):
     assert code == "620999001001001"
 
 
-def test_reassign_events_follows_a_reshaped_grid(tiny):
+def test_reassign_events_follows_a_reshaped_grid(tiny, either_path):
     session, ids = tiny
     ev = _event(session, 103.009, 36.005)  # in SW, near the SE edge
     # SW gives up its eastern strip to SE (edited in place, no new version).
@@ -250,6 +258,65 @@ def test_reassign_events_follows_a_reshaped_grid(tiny):
     )
     assert reassign_events(session) == 1
     assert _grid_of(session, ev.id) == ids["SE"]
+
+
+def test_reassign_events_moves_events_under_a_lower_id_grid_reshaped_over_them(tiny, either_path):
+    session, ids = tiny
+    ev = _event(session, 103.012, 36.005)  # in SE
+    assert ev.grid_id == ids["SE"]
+    # SW (the lower id) is stretched over SE's western strip: SE's core must give that strip up.
+    session.execute(
+        text(
+            "UPDATE grids SET geom = ST_Multi(ST_MakeEnvelope(103.0, 36.0, 103.015, 36.01, 4326)) WHERE id = :id"
+        ),
+        {"id": ids["SW"]},
+    )
+    assert reassign_events(session) == 1
+    assert _grid_of(session, ev.id) == ids["SW"]
+
+
+def test_reassign_events_resolves_float_noise_along_a_shared_edge(tiny, either_path):
+    session, ids = tiny
+    # SE's west edge sits 1e-13 degrees inside SW, as independently clipped neighbours do: a sliver.
+    session.execute(
+        text(
+            "UPDATE grids SET geom = ST_Multi(ST_MakeEnvelope(103.01 - 1e-13, 36.0, 103.02, 36.01, 4326)) "
+            "WHERE id = :id"
+        ),
+        {"id": ids["SE"]},
+    )
+    ev = _event(session, 103.01 - 5e-14, 36.005)  # strictly inside both
+    assert ev.grid_id == min(ids["SW"], ids["SE"])
+    _set_grid(session, ev.id, max(ids["SW"], ids["SE"]))
+    assert reassign_events(session) == 1
+    assert _grid_of(session, ev.id) == min(ids["SW"], ids["SE"])
+
+
+def _cores(session):
+    return dict(session.execute(text("SELECT grid_id, ST_Area(geom) FROM grid_cores")).all())
+
+
+def test_grid_cores_follow_writes_to_small_grids(tiny):
+    session, ids = tiny
+    cores = _cores(session)
+    assert set(cores) == set(ids.values())  # only current small grids have one
+    # Each is its grid less a hair's breadth along the edge (0.01 x 0.01 degree boxes).
+    assert all(0.9999 * 1e-4 < area < 1e-4 for area in cores.values())
+    session.execute(text("UPDATE grids SET valid_to = now() WHERE id = :id"), {"id": ids["NW"]})
+    assert ids["NW"] not in _cores(session)
+    inner = _insert(
+        session, "620999001001003", "grid", "620999001001000", box(103.002, 36.002, 103.004, 36.004)
+    )
+    assert _cores(session)[inner] == 0  # wholly inside the lower-id SW: nothing certainly its own
+    session.execute(text("DELETE FROM grids WHERE id = :id"), {"id": inner})
+    assert inner not in _cores(session)
+
+
+def test_grid_cores_are_not_readable_by_the_app_role(tiny):
+    session, _ = tiny
+    session.execute(text("SET LOCAL ROLE gridgov_app"))
+    with pytest.raises(DBAPIError, match="permission denied"):
+        session.execute(text("SELECT count(*) FROM grid_cores"))
 
 
 @pytest.mark.parametrize(
