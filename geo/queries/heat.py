@@ -128,31 +128,35 @@ WHERE e.kind = :kind AND e.grid_code LIKE :area_like
 _ARRAYS = (bindparam("cats", type_=ARRAY(Text)), bindparam("sts", type_=ARRAY(Text)))
 
 
+# The number of cells and, only when it is within :max_cells, the cells as one JSON text. The JSON is a
+# subquery, so PostgreSQL builds it only when the count fits (an InitPlan runs when first needed): an
+# oversized try (province, or zoom 12 over a county: 35,000 cells) costs the count, not the sorted JSON.
+_FITTING = """(SELECT count(*) FROM cells) AS cells,
+       CASE WHEN (SELECT count(*) FROM cells) <= :max_cells
+            THEN (SELECT coalesce(json_agg(json_build_array({row}) ORDER BY {order}), '[]')::text FROM cells)
+       END AS data"""
+
+
 # Raw SQL: a GROUP BY over computed cell indices, which the ORM would only obscure. One row per
 # non-empty cell, at the mean position of its events rounded to 1e-5 degrees (about a metre).
-# PostgreSQL returns the number of cells and, only when it is within :max_cells, the cells as one
-# JSON text (parsing one string is far cheaper than fetching thousands of rows), so an oversized
-# try costs no transfer. `week` adds a leading Monday (China time) to each cell.
+# The cells come back as one JSON text (parsing one string is far cheaper than fetching thousands of
+# rows), see _FITTING. `week` adds a leading Monday (China time) to each cell.
 def _cells_sql(week: bool) -> Any:
     """The cell query, optionally per week; identifiers are constants, values are bound."""
     week_col = (
         "(date_trunc('week', e.reported_at AT TIME ZONE 'Asia/Shanghai'))::date AS week," if week else ""
     )
     w = "week," if week else ""
+    fitting = _FITTING.format(row=f"{w} lon, lat, n", order=f"{w} n DESC, lon, lat")
     return text(f"""
-WITH cells AS (
+WITH cells AS MATERIALIZED (
     SELECT {week_col}
            round(avg(ST_X(e.geom))::numeric, 5)::float8 AS lon,
            round(avg(ST_Y(e.geom))::numeric, 5)::float8 AS lat, count(*) AS n
     FROM events e {_WHERE}
     GROUP BY {w} floor(ST_X(e.geom) / :cell), floor(ST_Y(e.geom) / :cell)
 )
-SELECT count(*) AS cells,
-       CASE WHEN count(*) <= :max_cells
-            THEN coalesce(json_agg(json_build_array({w} lon, lat, n)
-                                   ORDER BY {w} n DESC, lon, lat), '[]')::text
-       END AS data
-FROM cells
+SELECT {fitting}
 """).bindparams(*_ARRAYS)
 
 
@@ -179,8 +183,8 @@ def _cells(
 # (province appeals: 1.3 M rows). Those are Web Mercator cells, 360 / 2^(zc + 6) degrees of longitude
 # wide at zoom-level zc (a level's cells >> shift are the cells of level - shift); the position is the
 # mean of the events' Mercator coordinates, turned back into lon/lat. Same output as _cells.
-_SUMS = text("""
-WITH cells AS (
+_SUMS = text(f"""
+WITH cells AS MATERIALIZED (
     SELECT round((sum(sx) / sum(n) * (360.0 / 40075016.68557849))::numeric, 5)::float8 AS lon,
            round(degrees(2 * atan(exp(sum(sy) / sum(n) / 6378137.0)) - pi() / 2)::numeric, 5)::float8 AS lat,
            sum(n)::bigint AS n
@@ -188,11 +192,7 @@ WITH cells AS (
     WHERE kind = :kind AND z = :level AND village_code LIKE :area_like AND n > 0
     GROUP BY cx >> :shift, cy >> :shift
 )
-SELECT count(*) AS cells,
-       CASE WHEN count(*) <= :max_cells
-            THEN coalesce(json_agg(json_build_array(lon, lat, n) ORDER BY n DESC, lon, lat), '[]')::text
-       END AS data
-FROM cells
+SELECT {_FITTING.format(row="lon, lat, n", order="n DESC, lon, lat")}
 """)
 
 
