@@ -250,3 +250,15 @@ def test_province_builder_on_two_small_counties(empty_session):
     assert _scalar(empty_session, "SELECT count(*) FROM grids WHERE level = 'grid'") == sum(
         s.grids for s in pair
     )
+
+
+def test_worker_fixes_are_recent_at_loading_whatever_the_demo_year(db_session):
+    # DEMO_UNTIL is fixed, the clock is not: fixes are stamped back from the moment of loading, so
+    # there are always workers fresh enough to dispatch (GRID_DISPATCH_MAX_POSITION_AGE_S: 30 min).
+    newest, fresh = db_session.execute(
+        text(
+            "SELECT max(located_at) <= now(), count(*) FILTER (WHERE located_at >= now() - interval '30 minutes') "
+            "FROM workers"
+        )
+    ).one()
+    assert newest and fresh >= 20
