@@ -81,12 +81,13 @@ class HeatData:
 def latlon(rows: Any, crs: str = "wgs84") -> list[list[Any]]:
     """Swap (lon, lat, *rest) rows to Leaflet's [lat, lon, *rest], shifting to GCJ-02 when asked."""
     rows = list(rows)
+    if crs == "wgs84":  # the common case, and 20,000 heat cells: no arrays
+        return [[float(r[1]), float(r[0]), *r[2:]] for r in rows]
     if not rows:
         return []
     lon, lat = np.array([r[0] for r in rows], float), np.array([r[1] for r in rows], float)
-    if crs != "wgs84":
-        lon, lat = from_wgs84_lonlat(lon, lat, crs)
-        lon, lat = np.round(lon, 5), np.round(lat, 5)
+    lon, lat = from_wgs84_lonlat(lon, lat, crs)
+    lon, lat = np.round(lon, 5), np.round(lat, 5)
     return [[float(y), float(x), *r[2:]] for x, y, r in zip(lon, lat, rows, strict=True)]
 
 

@@ -138,7 +138,8 @@ _FITTING = """(SELECT count(*) FROM cells) AS cells,
 
 
 # Raw SQL: a GROUP BY over computed cell indices, which the ORM would only obscure. One row per
-# non-empty cell, at the mean position of its events rounded to 1e-5 degrees (about a metre).
+# non-empty cell, at the mean position of its events rounded to 1e-5 degrees (about a metre), in
+# float arithmetic: a numeric round per cell, and numeric sums of counts, made 40,000 cells cost 150 ms.
 # The cells come back as one JSON text (parsing one string is far cheaper than fetching thousands of
 # rows), see _FITTING. `week` adds a leading Monday (China time) to each cell.
 def _cells_sql(week: bool) -> Any:
@@ -151,8 +152,8 @@ def _cells_sql(week: bool) -> Any:
     return text(f"""
 WITH cells AS MATERIALIZED (
     SELECT {week_col}
-           round(avg(ST_X(e.geom))::numeric, 5)::float8 AS lon,
-           round(avg(ST_Y(e.geom))::numeric, 5)::float8 AS lat, count(*) AS n
+           round(avg(ST_X(e.geom)) * 1e5) / 1e5 AS lon, round(avg(ST_Y(e.geom)) * 1e5) / 1e5 AS lat,
+           count(*) AS n
     FROM events e {_WHERE}
     GROUP BY {w} floor(ST_X(e.geom) / :cell), floor(ST_Y(e.geom) / :cell)
 )
@@ -185,9 +186,9 @@ def _cells(
 # mean of the events' Mercator coordinates, turned back into lon/lat. Same output as _cells.
 _SUMS = text(f"""
 WITH cells AS MATERIALIZED (
-    SELECT round((sum(sx) / sum(n) * (360.0 / 40075016.68557849))::numeric, 5)::float8 AS lon,
-           round(degrees(2 * atan(exp(sum(sy) / sum(n) / 6378137.0)) - pi() / 2)::numeric, 5)::float8 AS lat,
-           sum(n)::bigint AS n
+    SELECT round(sum(sx) / sum(n::int) * (360.0 / 40075016.68557849) * 1e5) / 1e5 AS lon,
+           round(degrees(2 * atan(exp(sum(sy) / sum(n::int) / 6378137.0)) - pi() / 2) * 1e5) / 1e5 AS lat,
+           sum(n::int) AS n
     FROM event_cells
     WHERE kind = :kind AND z = :level AND village_code LIKE :area_like AND n > 0
     GROUP BY cx >> :shift, cy >> :shift
@@ -204,7 +205,7 @@ def presummed_level(flt: EventFilter, cell_deg: float) -> tuple[int, int, float]
         return None
     zc = math.floor(math.log2(360.0 / cell_deg)) - CELL_TILE_SHIFT
     level = min((lv for lv in CELL_LEVELS if lv >= zc), default=None)
-    if level is None or zc < 0:  # finer than level 9, or coarser than a world of 64 cells
+    if level is None or zc < 0:  # finer than the finest level, or coarser than a world of 64 cells
         return None
     return level, level - zc, 360.0 / 2 ** (zc + CELL_TILE_SHIFT)
 

@@ -75,8 +75,8 @@ def events_source(area: str, kind: str) -> TextualSelect:
     return textual(_EVENTS, EVENT_COLUMNS, kind=kind, area=area)
 
 
-# Pre-aggregated events (migration 0013): cells of 2^-6 tile side at these zoom levels.
-CELL_LEVELS = (9, 8, 6, 4)
+# Pre-aggregated events (migrations 0013, 0020): cells of 2^-6 tile side at these zoom levels.
+CELL_LEVELS = (11, 9, 8, 6, 4)
 CELL_TILE_SHIFT = 6
 CELL_COLUMNS = ("cx", "cy", "n", "sx", "sy", "w")
 

@@ -253,14 +253,14 @@ def test_layer_features_shift_polygons_to_gcj02(tiny):
     assert (x1, y1) == (round(float(ex), 5), round(float(ey), 5))
 
 
-@pytest.mark.parametrize("cell", [0.003, 0.01, 0.05, 0.4, 3.0])
+@pytest.mark.parametrize("cell", [0.0005, 0.003, 0.01, 0.05, 0.4, 3.0])
 @pytest.mark.parametrize("area", ["620121", "620121001"])
 def test_unfiltered_heatmaps_sum_the_precomputed_cells(tiny, cell, area):
-    """Fitted cells of an unfiltered heatmap come from event_cells (migration 0013) down to ~1 km cells;
+    """Fitted cells of an unfiltered heatmap come from event_cells (migrations 0013, 0020) down to ~300 m cells;
     counts match the events and the area either way."""
     flt = q.EventFilter("dispute")
     summed = q.presummed_level(flt, cell)
-    assert (summed is None) == (cell < 360 / 2**16)  # finer than level-9 cells: read the events
+    assert (summed is None) == (cell < 360 / 2**18)  # finer than level-11 cells: read the events
     rows, width = q.fit_heat_cells(tiny, area, flt, cell, 10_000)
     assert sum(n for *_, n in rows) == q.count_events(tiny, area, flt)
     assert width >= cell
