@@ -167,6 +167,7 @@ def load_demo(
     with demo_copy.bulk_settings(session), bar:
         totals = _write_counties(session, specs, seed, end, province, bar)
         demo_copy.analyze(session)
+        demo_copy.refresh_cores(session)
         # The builder put each event in its grid by the database's rule (GEOS covered_by, lowest
         # index = lowest id); re-assignment checks that in PostGIS and fixes what float noise moved.
         totals["grids_fixed"] = reassign_events(session)

@@ -262,3 +262,14 @@ def test_worker_fixes_are_recent_at_loading_whatever_the_demo_year(db_session):
         )
     ).one()
     assert newest and fresh >= 20
+
+
+def test_every_small_grid_of_the_demo_has_its_core(db_session):
+    # The loader defers the core triggers and computes every core once at the end (migration 0018).
+    grids, cores = db_session.execute(
+        text(
+            "SELECT (SELECT count(*) FROM grids WHERE level = 'grid' AND valid_to IS NULL), "
+            "(SELECT count(*) FROM grid_cores c JOIN grids g ON g.id = c.grid_id AND g.code = c.code)"
+        )
+    ).one()
+    assert cores == grids == 1383

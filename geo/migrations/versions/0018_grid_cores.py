@@ -10,7 +10,10 @@ shared edges is harmless: the demo's Voronoi neighbours overlap by slivers ~1e-1
 an overlay may drop but which never reach into the core.
 
 Statement triggers keep the table current: a write to small grids recomputes the cores of the grids
-it wrote and of every current small grid touching them (old or new shape). The owner writes it
+it wrote and of every current small grid touching them (old or new shape), one GiST probe per grid
+written. A bulk loader that writes many grids in one transaction (the demo: county after county,
+before any statistics exist) sets gridgov.cores_deferred = 'on' and refreshes every core once at the
+end (gridgov_refresh_cores), as it sets gridgov.grid_assigned for the events. The owner writes it
 (SECURITY DEFINER): a core depends on neighbours the writer's account may not see. The app role has
 no access; only re-assignment reads it.
 
@@ -68,6 +71,9 @@ DECLARE
     changed geometry[];
     ids bigint[];
 BEGIN
+    IF current_setting('gridgov.cores_deferred', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(n.id), array_agg(n.geom) INTO ids, changed FROM new_rows n WHERE n.level = 'grid';
     ELSIF TG_OP = 'DELETE' THEN
@@ -83,8 +89,9 @@ BEGIN
     SELECT array_agg(DISTINCT x) INTO ids FROM (
         SELECT unnest(ids) AS x
         UNION ALL
-        SELECT g.id FROM unnest(changed) AS c(geom)
-        JOIN grids g ON g.geom && c.geom AND g.level = 'grid' AND g.valid_to IS NULL
+        SELECT t.id FROM unnest(changed) AS c(geom) CROSS JOIN LATERAL (
+            SELECT g.id FROM grids g WHERE g.geom && c.geom AND g.level = 'grid' AND g.valid_to IS NULL
+        ) t
     ) s;
     PERFORM gridgov_refresh_cores(ids);
     RETURN NULL;
