@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.db import make_engine
-from geo.queries.grids import reassign_events
+from geo.queries.grids import reassign_events, refresh_all_cores
 from geo.settings import get_db_settings
 
 
@@ -80,17 +80,12 @@ def run_worst(engine) -> tuple[float, int]:
     return worst, changed
 
 
-_REFRESH_ALL_CORES = text(
-    "SELECT gridgov_refresh_cores(array_agg(id)) FROM grids WHERE level = 'grid' AND valid_to IS NULL"
-)
-
-
 def run_cores(engine) -> float:
     """Seconds to recompute every current small grid's core (rolled back)."""
     with Session(engine) as session:
         session.execute(text("SET LOCAL statement_timeout = 0"))
         start = time.perf_counter()
-        session.execute(_REFRESH_ALL_CORES)
+        refresh_all_cores(session)
         took = time.perf_counter() - start
         session.rollback()
     return took

@@ -76,6 +76,13 @@ def check_area(area: str) -> str:
     return area
 
 
+def code_range(prefix: str) -> tuple[str, str]:
+    """The [lo, hi) text range of codes starting with a digit prefix: '620121' -> ('620121', '620122')."""
+    if not prefix.isdigit():
+        raise InvalidInputError(f"area must be a grid-code prefix of digits; got {prefix!r}", where="area")
+    return prefix, str(int(prefix) + 1).zfill(len(prefix))
+
+
 def _check(name: str, role: str, area: str, worker_id: int | None) -> None:
     if not NAME_RE.match(name or ""):
         raise InvalidInputError(

@@ -27,7 +27,7 @@ from geo.demo_dispatch import seed_dispatch_demo
 from geo.demo_events import build_events, build_parties, build_workers
 from geo.demo_places import build_departments, build_facilities
 from geo.errors import ConflictError
-from geo.queries.grids import check_nesting, reassign_events
+from geo.queries.grids import check_nesting, reassign_events, refresh_all_cores
 
 YONGDENG = {"adcode": "620121", "name": "永登县", "city": "兰州市", "area_km2": 5786.0}
 # Yongdeng's year: 15 townships, 196 villages, 1,383 small grids; 7,705 disputes, 9,410 hazards and
@@ -167,7 +167,7 @@ def load_demo(
     with demo_copy.bulk_settings(session), bar:
         totals = _write_counties(session, specs, seed, end, province, bar)
         demo_copy.analyze(session)
-        demo_copy.refresh_cores(session)
+        refresh_all_cores(session)
         # The builder put each event in its grid by the database's rule (GEOS covered_by, lowest
         # index = lowest id); re-assignment checks that in PostGIS and fixes what float noise moved.
         totals["grids_fixed"] = reassign_events(session)

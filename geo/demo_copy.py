@@ -30,7 +30,7 @@ def bulk_settings(session: Session) -> Iterator[None]:
         for n in ("statement_timeout", "gridgov.grid_assigned", "gridgov.cores_deferred")
     }
     _set(session, "statement_timeout", "0")
-    _set(session, "gridgov.cores_deferred", "on")  # refresh_cores() computes them all at the end
+    _set(session, "gridgov.cores_deferred", "on")  # the loader refreshes every core at the end
     try:
         yield
     finally:
@@ -370,15 +370,6 @@ def _write_departments(session: Session, plan: CountyPlan, facility_first: int) 
         "departments",
         ["code", "name", "kind", "county_code", "categories", "phone", "facility_id"],
         rows,
-    )
-
-
-def refresh_cores(session: Session) -> None:
-    """The core of every current small grid (migration 0018), in one statement after the bulk load."""
-    session.execute(
-        text(
-            "SELECT gridgov_refresh_cores(array_agg(id)) FROM grids WHERE level = 'grid' AND valid_to IS NULL"
-        )
     )
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from geo import lifecycle
-from geo.errors import ConflictError, InvalidInputError, NotFoundError, OutsideCountyError, TransitionError
+from geo.accounts import code_range
+from geo.errors import ConflictError, NotFoundError, OutsideCountyError, TransitionError
 from geo.queries.events import (
     area_like,
     count_overdue_by_grid,
@@ -151,13 +152,6 @@ SELECT ev.id, ev.kind, ev.grid_code, ev.label_zh,
        ELSE '[]' END AS committees
 FROM ev
 """)
-
-
-def code_range(prefix: str) -> tuple[str, str]:
-    """The [lo, hi) text range of codes starting with a digit prefix: '620121' -> ('620121', '620122')."""
-    if not prefix.isdigit():
-        raise InvalidInputError(f"area must be a grid-code prefix of digits; got {prefix!r}", where="area")
-    return prefix, str(int(prefix) + 1).zfill(len(prefix))
 
 
 def _reasons(row: dict[str, Any], category_label: str) -> list[str]:

@@ -140,6 +140,16 @@ def reassign_events(session: Session) -> int:
     return changed
 
 
+def refresh_all_cores(session: Session) -> None:
+    """Recompute the core of every current small grid (migration 0018) in one statement: what a bulk
+    loader that deferred the core triggers (gridgov.cores_deferred) runs at the end."""
+    session.execute(_REFRESH_ALL_CORES)
+
+
+_REFRESH_ALL_CORES = text(
+    "SELECT gridgov_refresh_cores(array_agg(id)) FROM grids WHERE level = 'grid' AND valid_to IS NULL"
+)
+
 _TEMP_TABLES = "gridgov_reassign_suspects, gridgov_reassign_found, gridgov_reassign_best"
 
 # Most events keep their grid, and one point-in-polygon test against the core of their own grid

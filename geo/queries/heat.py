@@ -21,9 +21,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
+from geo.accounts import code_range
 from geo.errors import InvalidInputError
 from geo.models import EVENT_STATUSES
-from geo.queries.dispatch import code_range
 from geo.queries.layers import CELL_LEVELS, CELL_TILE_SHIFT
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
