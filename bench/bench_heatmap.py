@@ -65,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=None, help="database URL (default: GRID_DB_URL / DATABASE_URL)")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--naive-runs", type=int, default=1)
+    parser.add_argument("--naive-runs", type=int, default=1, help="0 skips the naive pages")
     args = parser.parse_args()
     engine = create_engine(args.url or DbSettings().sqlalchemy_url)
     with Session(engine) as session:
@@ -87,8 +87,9 @@ def bench_area(session: Session, area: str, runs: int, naive_runs: int) -> None:
                 f"heatmap {layer} zoom={zoom}, ours",
                 *timed(partial(heatmap_html, session, flt, opts, zoom), runs),
             )
-        naive = partial(naive_heatmap, session, area, kind)
-        report(f"heatmap {layer}, naive folium (all points)", *timed(naive, naive_runs))
+        if naive_runs:
+            naive = partial(naive_heatmap, session, area, kind)
+            report(f"heatmap {layer}, naive folium (all points)", *timed(naive, naive_runs))
     weekly = partial(heatmap_time_html, session, q.EventFilter("appeal"), opts)
     report("heatmap-time appeals (52 weeks), ours", *timed(weekly, runs))
     report("county overview", *timed(partial(county_map_html, session, registry, opts), runs))

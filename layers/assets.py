@@ -69,11 +69,11 @@ def get_map_settings() -> MapSettings:
     return MapSettings()
 
 
-def _walk(element: Any) -> Iterator[Any]:
+def walk(element: Any) -> Iterator[Any]:
     """The element and all its descendants."""
     yield element
     for child in list(getattr(element, "_children", {}).values()):
-        yield from _walk(child)
+        yield from walk(child)
 
 
 def _local(
@@ -94,7 +94,7 @@ def _local(
 
 def localize(root: Any, prefix: str = "/static/vendor") -> None:
     """Point every script and stylesheet of a Folium element tree at the vendored copies under `prefix`."""
-    for element in _walk(root):
+    for element in walk(root):
         if not hasattr(element, "default_js"):
             continue
         owner = type(element).__name__

@@ -17,9 +17,9 @@ from layers.folium_maps import (
     _area_view,
     _bind_js,
     _new_map,
-    _render,
     layer_features,
 )
+from layers.folium_page import render_page
 from layers.registry import LayerRegistry
 
 HOT_FIELDS = ("grid_code", "township", "events", "rate", "eb_rate", "z", "p", "class_label")
@@ -91,7 +91,7 @@ def hotspots_map_html(
     _add_legend(
         fmap, f"<b>{layer.title}</b><br>" + "<br>".join(rows) + "<br>经验贝叶斯平滑，999次置换检验，FDR校正"
     )
-    return _render(fmap, opts)
+    return render_page(fmap, opts.vendor_prefix)
 
 
 def emerging_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -> str:
@@ -116,4 +116,4 @@ def emerging_map_html(session: Session, registry: LayerRegistry, opts: MapOption
         for k, n in sorted(counts.items(), key=lambda kv: list(LABELS).index(kv[0]))
     ]
     _add_legend(fmap, f"<b>{layer.title}</b>（按周 Gi* 与 Mann-Kendall 趋势）<br>" + "<br>".join(rows))
-    return _render(fmap, opts)
+    return render_page(fmap, opts.vendor_prefix)

@@ -129,13 +129,34 @@ WHERE e.kind = :kind AND e.grid_code LIKE :area_like
 _ARRAYS = (bindparam("cats", type_=ARRAY(Text)), bindparam("sts", type_=ARRAY(Text)))
 
 
-# The number of cells and, only when it is within :max_cells, the cells as one JSON text. The JSON is a
-# subquery, so PostgreSQL builds it only when the count fits (an InitPlan runs when first needed): an
-# oversized try (province, or zoom 12 over a county: 35,000 cells) costs the count, not the sorted JSON.
+# The number of cells and, only when it is within :max_cells, the cells as one JSON text and the events
+# they hold. The JSON is a subquery, so PostgreSQL builds it only when the count fits (an InitPlan runs
+# when first needed): an oversized try (province, or zoom 12 over a county: 35,000 cells) costs the
+# count, not the JSON. The cells come in no particular order: sorting them into the aggregate cost
+# half the JSON's time, and a heat layer adds its points up whatever their order.
 _FITTING = """(SELECT count(*) FROM cells) AS cells,
        CASE WHEN (SELECT count(*) FROM cells) <= :max_cells
-            THEN (SELECT coalesce(json_agg(json_build_array({row}) ORDER BY {order}), '[]')::text FROM cells)
-       END AS data"""
+            THEN (SELECT coalesce(json_agg(json_build_array({row})), '[]')::text FROM cells)
+       END AS data,
+       CASE WHEN (SELECT count(*) FROM cells) <= :max_cells
+            THEN (SELECT coalesce(sum(n), 0) FROM cells)
+       END AS events"""
+
+
+@dataclass(frozen=True)
+class FittedCells:
+    """Heat cells as one JSON text of arrays straight from PostGIS (the page path never parses it):
+    [lon, lat, count], or ["YYYY-MM-DD" Monday, lon, lat, count] per week; their number, the events
+    they hold, and the cell width in degrees."""
+
+    json: str
+    cells: int
+    events: int
+    cell_deg: float
+
+    def rows(self) -> list[list[Any]]:
+        """The cells as Python lists."""
+        return list(json.loads(self.json))
 
 
 # Raw SQL: a GROUP BY over computed cell indices, which the ORM would only obscure. One row per
@@ -149,7 +170,7 @@ def _cells_sql(week: bool) -> Any:
         "(date_trunc('week', e.reported_at AT TIME ZONE 'Asia/Shanghai'))::date AS week," if week else ""
     )
     w = "week," if week else ""
-    fitting = _FITTING.format(row=f"{w} lon, lat, n", order=f"{w} n DESC, lon, lat")
+    fitting = _FITTING.format(row=f"{w} lon, lat, n")
     return text(f"""
 WITH cells AS MATERIALIZED (
     SELECT {week_col}
@@ -173,12 +194,19 @@ def count_events(session: Session, area: str, flt: EventFilter) -> int:
     return int(session.execute(_COUNT, flt.params(area)).scalar_one())
 
 
+def _fitted(row: Any, cell_deg: float) -> FittedCells | None:
+    """The cells of a _FITTING row, or None when there were too many."""
+    if row.data is None:
+        return None
+    return FittedCells(row.data, int(row.cells), int(row.events), cell_deg)
+
+
 def _cells(
     session: Session, sql: Any, area: str, flt: EventFilter, cell_deg: float, max_cells: int
-) -> tuple[int, list[list[Any]] | None]:
+) -> tuple[int, FittedCells | None]:
     """Run a cell query: the number of cells, and the cells when at most `max_cells`."""
     row = session.execute(sql, {**flt.params(area), "cell": cell_deg, "max_cells": max_cells}).one()
-    return int(row.cells), (json.loads(row.data) if row.data is not None else None)
+    return int(row.cells), _fitted(row, cell_deg)
 
 
 # An unfiltered heatmap sums the pre-aggregated cells of migration 0013 instead of reading every event
@@ -196,7 +224,7 @@ WITH cells AS MATERIALIZED (
     WHERE kind = :kind AND z = :level AND village_code >= :lo AND village_code < :hi AND n > 0
     GROUP BY cx >> :shift, cy >> :shift
 )
-SELECT {_FITTING.format(row="lon, lat, n", order="n DESC, lon, lat")}
+SELECT {_FITTING.format(row="lon, lat, n")}
 """)
 
 
@@ -214,12 +242,13 @@ def presummed_level(flt: EventFilter, cell_deg: float) -> tuple[int, int, float]
 
 
 def _summed(
-    session: Session, area: str, flt: EventFilter, level: int, shift: int, max_cells: int
-) -> tuple[int, list[list[Any]] | None]:
+    session: Session, area: str, flt: EventFilter, summed: tuple[int, int, float], max_cells: int
+) -> tuple[int, FittedCells | None]:
+    level, shift, cell_deg = summed
     lo, hi = code_range(area)
     params = {"kind": flt.kind, "lo": lo, "hi": hi, "level": level, "shift": shift}
     row = session.execute(_SUMS, {**params, "max_cells": max_cells}).one()
-    return int(row.cells), (json.loads(row.data) if row.data is not None else None)
+    return int(row.cells), _fitted(row, cell_deg)
 
 
 def start_cell(cell_deg: float, max_cells: int, extent: tuple[float, float, float, float] | None) -> float:
@@ -242,7 +271,7 @@ def _fit(
     cell_deg: float,
     max_cells: int,
     extent: tuple[float, float, float, float] | None = None,
-) -> tuple[list[list[Any]], float]:
+) -> FittedCells:
     """Cells, growing the cell by powers of two until at most `max_cells` come back.
 
     The search starts at start_cell (given the area's extent). Cell counts shrink roughly with the
@@ -253,18 +282,21 @@ def _fit(
     while True:
         summed = presummed_level(flt, cell_deg) if sql is _CELLS else None
         if summed is not None:
-            level, shift, cell_deg = summed
-            n, cells = _summed(session, area, flt, level, shift, max_cells)
+            cell_deg = summed[2]
+            n, cells = _summed(session, area, flt, summed, max_cells)
         else:
             n, cells = _cells(session, sql, area, flt, cell_deg, max_cells)
-        if cells is not None or cell_deg >= 360:
-            return cells or [], cell_deg
+        if cells is not None:
+            return cells
+        if cell_deg >= 360:  # cannot happen (a world-wide cell holds everything in one): no endless loop
+            return FittedCells("[]", 0, 0, cell_deg)
         cell_deg *= 2 ** max(1, math.ceil(math.log2(math.sqrt(n / max(max_cells, 1)))))
 
 
 def list_heat_cells(session: Session, area: str, flt: EventFilter, cell_deg: float) -> list[list[float]]:
-    """[lon, lat, count] per non-empty square cell of `cell_deg` degrees, biggest first."""
-    return _cells(session, _CELLS, area, flt, cell_deg, 2**31 - 1)[1] or []
+    """[lon, lat, count] per non-empty square cell of `cell_deg` degrees."""
+    cells = _cells(session, _CELLS, area, flt, cell_deg, 2**31 - 1)[1]
+    return cells.rows() if cells else []
 
 
 def fit_heat_cells(
@@ -274,7 +306,7 @@ def fit_heat_cells(
     cell_deg: float,
     max_cells: int,
     extent: tuple[float, float, float, float] | None = None,
-) -> tuple[list[list[float]], float]:
+) -> FittedCells:
     """Heat cells ([lon, lat, count]) of at least `cell_deg` degrees, at most `max_cells` of them."""
     return _fit(session, _CELLS, area, flt, cell_deg, max_cells, extent)
 
@@ -286,7 +318,7 @@ def fit_weekly_cells(
     cell_deg: float,
     max_cells: int,
     extent: tuple[float, float, float, float] | None = None,
-) -> tuple[list[list[Any]], float]:
+) -> FittedCells:
     """Weekly cells (["YYYY-MM-DD" Monday, lon, lat, count]), at most `max_cells` over all weeks."""
     return _fit(session, _WEEKLY, area, flt, cell_deg, max_cells, extent)
 

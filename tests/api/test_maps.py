@@ -1,6 +1,5 @@
 """The Folium map pages over HTTP on the demo county: offline, small, correct, and strict about parameters."""
 
-import json
 import re
 import time
 
@@ -12,6 +11,7 @@ from api.main import create_app
 from api.settings import ApiSettings
 from geo.settings import DbSettings
 from tests.auth_helpers import authed
+from tests.pages import heat_points
 
 EXTERNAL = re.compile(r"(?:https?:)?//(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}", re.I)
 PAGES = [
@@ -40,12 +40,6 @@ def pages(client):
         resp = client.get(path)
         out[path] = (resp, time.perf_counter() - start)
     return out
-
-
-def heat_points(html: str) -> list[list[float]]:
-    match = re.search(r"L\.heatLayer\(\s*(\[.*?\]\]),", html, re.S)
-    assert match, "no heat layer in the page"
-    return json.loads(match.group(1))
 
 
 def sql_count(engine, where: str, **params) -> int:

@@ -1,6 +1,5 @@
 """Folium pages and their aggregations on the tiny hand-drawn county (known answers)."""
 
-import json
 import re
 from datetime import date
 
@@ -23,6 +22,7 @@ from layers.folium_maps import (
     risk_map_html,
 )
 from tests.layers.tiny_county import DISPUTES, HAZARDS, SMALL_GRIDS, load_tiny_county
+from tests.pages import heat_points
 
 EXTERNAL = re.compile(r"(?:https?:)?//(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}", re.I)
 OPTS = MapOptions(area="620121")
@@ -33,13 +33,6 @@ def tiny(empty_session):
     load_tiny_county(empty_session)
     empty_session.flush()
     return empty_session
-
-
-def heat_points(html: str) -> list[list[float]]:
-    """The data array of the page's L.heatLayer."""
-    match = re.search(r"L\.heatLayer\(\s*(\[.*?\]\]),", html, re.S)
-    assert match, "no heat layer in the page"
-    return json.loads(match.group(1))
 
 
 def unescaped(html: str) -> str:
@@ -159,8 +152,9 @@ def test_parse_event_filter_names_the_bad_parameter(tiny, kwargs, where):
 
 def test_fit_cells_doubles_the_cell_until_the_cap_holds(tiny):
     flt = q.EventFilter("dispute")
-    rows, cell = q.fit_heat_cells(tiny, "620121", flt, 0.01, 3)
-    assert len(rows) <= 3 and cell > 0.01
+    fitted = q.fit_heat_cells(tiny, "620121", flt, 0.01, 3)
+    rows = fitted.rows()
+    assert len(rows) == fitted.cells <= 3 and fitted.cell_deg > 0.01 and fitted.events == DISPUTES
     assert sum(n for *_, n in rows) == DISPUTES
 
 
@@ -183,13 +177,13 @@ def test_heatmap_page_weights_sum_to_matching_events(tiny):
 
 def test_build_heat_honours_the_cell_cap(tiny):
     heat = build_heat(tiny, q.EventFilter("dispute"), MapOptions(area="620121", heat_max_cells=4), zoom=14)
-    assert len(heat.points) <= 4 and heat.total == DISPUTES
+    assert len(heat.lonlat()) == heat.cells <= 4 and heat.total == DISPUTES
 
 
 def test_heatmap_in_gcj02_shifts_every_point(tiny):
     wgs = build_heat(tiny, q.EventFilter("dispute"), OPTS, zoom=12)
     gcj = build_heat(tiny, q.EventFilter("dispute"), MapOptions(area="620121", basemap_crs="gcj02"), zoom=12)
-    dlon = np.array([g[1] - w[1] for g, w in zip(gcj.points, wgs.points, strict=True)])
+    dlon = np.array([g[0] - w[0] for g, w in zip(gcj.lonlat(), wgs.lonlat(), strict=True)])
     assert np.all(np.abs(dlon) > 1e-3)  # GCJ-02 moves Yongdeng a few hundred metres
 
 
@@ -261,7 +255,7 @@ def test_unfiltered_heatmaps_sum_the_precomputed_cells(tiny, cell, area):
     flt = q.EventFilter("dispute")
     summed = q.presummed_level(flt, cell)
     assert (summed is None) == (cell < 360 / 2**18)  # finer than level-11 cells: read the events
-    rows, width = q.fit_heat_cells(tiny, area, flt, cell, 10_000)
-    assert sum(n for *_, n in rows) == q.count_events(tiny, area, flt)
-    assert width >= cell
+    fitted = q.fit_heat_cells(tiny, area, flt, cell, 10_000)
+    assert sum(n for *_, n in fitted.rows()) == fitted.events == q.count_events(tiny, area, flt)
+    assert fitted.cell_deg >= cell
     assert q.presummed_level(q.EventFilter("dispute", statuses=("closed",)), cell) is None
