@@ -25,6 +25,11 @@ def allow_parallel(session: Session, workers: int | None = None) -> None:
     session.execute(text(f"SET LOCAL max_parallel_workers_per_gather = {int(n)}"))
 
 
+def local_work_mem(session: Session, mb: int) -> None:
+    """Let this transaction's sorts and hashes use up to `mb` MB each before spilling to disk."""
+    session.execute(text(f"SET LOCAL work_mem = '{int(mb)}MB'"))
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     """A Session factory bound to the engine."""
     return sessionmaker(bind=engine, expire_on_commit=False)

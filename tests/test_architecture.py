@@ -41,5 +41,10 @@ def test_folium_is_imported_only_by_the_map_page_modules():
         for f in (ROOT / pkg).rglob("*.py")
         if any(name.split(".")[0] == "folium" for _, name in _imports(f))
     }
-    pages = {"layers/folium_maps.py", "layers/folium_page.py", "layers/folium_analytics.py", "layers/assets.py"}
+    pages = {
+        "layers/folium_maps.py",
+        "layers/folium_page.py",
+        "layers/folium_analytics.py",
+        "layers/assets.py",
+    }
     assert users <= pages

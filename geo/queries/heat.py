@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
 from geo.accounts import code_range
+from geo.db import local_work_mem
 from geo.errors import InvalidInputError
-from geo.models import EVENT_STATUSES
+from geo.models import EVENT_KINDS, EVENT_STATUSES
 from geo.queries.layers import CELL_LEVELS, CELL_TILE_SHIFT
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -129,18 +130,9 @@ WHERE e.kind = :kind AND e.grid_code LIKE :area_like
 _ARRAYS = (bindparam("cats", type_=ARRAY(Text)), bindparam("sts", type_=ARRAY(Text)))
 
 
-# The number of cells and, only when it is within :max_cells, the cells as one JSON text and the events
-# they hold. The JSON is a subquery, so PostgreSQL builds it only when the count fits (an InitPlan runs
-# when first needed): an oversized try (province, or zoom 12 over a county: 35,000 cells) costs the
-# count, not the JSON. The cells come in no particular order: sorting them into the aggregate cost
-# half the JSON's time, and a heat layer adds its points up whatever their order.
-_FITTING = """(SELECT count(*) FROM cells) AS cells,
-       CASE WHEN (SELECT count(*) FROM cells) <= :max_cells
-            THEN (SELECT coalesce(json_agg(json_build_array({row})), '[]')::text FROM cells)
-       END AS data,
-       CASE WHEN (SELECT count(*) FROM cells) <= :max_cells
-            THEN (SELECT coalesce(sum(n), 0) FROM cells)
-       END AS events"""
+# Widths an event-reading cell query tries in its one pass: 1, 2, 4 ... 2^_MAX_SHIFT times its cell.
+_MAX_SHIFT = 6
+HEAT_WORK_MEM_MB = 64
 
 
 @dataclass(frozen=True)
@@ -159,27 +151,49 @@ class FittedCells:
         return list(json.loads(self.json))
 
 
-# Raw SQL: a GROUP BY over computed cell indices, which the ORM would only obscure. One row per
-# non-empty cell, at the mean position of its events rounded to 1e-5 degrees (about a metre), in
-# float arithmetic: a numeric round per cell, and numeric sums of counts, made 40,000 cells cost 150 ms.
-# The cells come back as one JSON text (parsing one string is far cheaper than fetching thousands of
-# rows), see _FITTING. `week` adds a leading Monday (China time) to each cell.
+# Raw SQL: a GROUP BY over computed cell indices, which the ORM would only obscure. One pass over the
+# events bins them into `fine` cells of :cell degrees (sums of positions and counts); the first shift s
+# (0..:max_shift) at which cells 2^s times as wide number at most :max_cells is found by counting the
+# fine cells' parents, smallest first (the LIMIT stops at the first that fits), and the cells are summed
+# at that width: one read of the events however many widths are tried (each used to be a pass of its
+# own: the weekly county appeals read 104,000 rows twice). Floor then shift is the floor at the wider
+# width, so the partition is the same as binning at that width directly. Each cell sits at the mean
+# position of its events rounded to 1e-5 degrees (about a metre), in float arithmetic: a numeric round
+# per cell, and numeric sums of counts, made 40,000 cells cost 150 ms. The cells come back as one JSON
+# text (parsing one string is far cheaper than fetching thousands of rows), in no particular order. No
+# shift fits: no cells, and `cells` counts them at the widest width tried. `week` adds a leading Monday
+# (China time) to each cell.
 def _cells_sql(week: bool) -> Any:
     """The cell query, optionally per week; identifiers are constants, values are bound."""
     week_col = (
         "(date_trunc('week', e.reported_at AT TIME ZONE 'Asia/Shanghai'))::date AS week," if week else ""
     )
     w = "week," if week else ""
-    fitting = _FITTING.format(row=f"{w} lon, lat, n")
     return text(f"""
-WITH cells AS MATERIALIZED (
-    SELECT {week_col}
-           round(avg(ST_X(e.geom)) * 1e5) / 1e5 AS lon, round(avg(ST_Y(e.geom)) * 1e5) / 1e5 AS lat,
-           count(*) AS n
+WITH fine AS MATERIALIZED (
+    SELECT {week_col} floor(ST_X(e.geom) / :cell)::bigint AS cx, floor(ST_Y(e.geom) / :cell)::bigint AS cy,
+           count(*) AS n, sum(ST_X(e.geom)) AS sx, sum(ST_Y(e.geom)) AS sy
     FROM events e {_WHERE}
-    GROUP BY {w} floor(ST_X(e.geom) / :cell), floor(ST_Y(e.geom) / :cell)
+    GROUP BY {w} cx, cy
+), pick AS MATERIALIZED (
+    SELECT s FROM generate_series(0, :max_shift) AS s
+    WHERE (SELECT count(*) FROM (SELECT DISTINCT {w} cx >> s, cy >> s FROM fine) AS parents) <= :max_cells
+    LIMIT 1
+), cells AS MATERIALIZED (
+    SELECT {w} round(sum(sx) / sum(n) * 1e5) / 1e5 AS lon, round(sum(sy) / sum(n) * 1e5) / 1e5 AS lat,
+           sum(n) AS n
+    FROM fine
+    GROUP BY {w} cx >> (SELECT s FROM pick), cy >> (SELECT s FROM pick)
 )
-SELECT {fitting}
+SELECT (SELECT s FROM pick) AS shift,
+       CASE WHEN EXISTS (SELECT FROM pick) THEN (SELECT count(*) FROM cells)
+            ELSE (SELECT count(*) FROM (SELECT DISTINCT {w} cx >> :max_shift, cy >> :max_shift
+                                        FROM fine) AS widest)
+       END AS cells,
+       CASE WHEN EXISTS (SELECT FROM pick)
+            THEN (SELECT coalesce(json_agg(json_build_array({w} lon, lat, n)), '[]')::text FROM cells)
+       END AS data,
+       CASE WHEN EXISTS (SELECT FROM pick) THEN (SELECT coalesce(sum(n), 0) FROM cells) END AS events
 """).bindparams(*_ARRAYS)
 
 
@@ -195,7 +209,7 @@ def count_events(session: Session, area: str, flt: EventFilter) -> int:
 
 
 def _fitted(row: Any, cell_deg: float) -> FittedCells | None:
-    """The cells of a _FITTING row, or None when there were too many."""
+    """The cells of a cell query's row, or None when there were too many."""
     if row.data is None:
         return None
     return FittedCells(row.data, int(row.cells), int(row.events), cell_deg)
@@ -203,10 +217,17 @@ def _fitted(row: Any, cell_deg: float) -> FittedCells | None:
 
 def _cells(
     session: Session, sql: Any, area: str, flt: EventFilter, cell_deg: float, max_cells: int
-) -> tuple[int, FittedCells | None]:
-    """Run a cell query: the number of cells, and the cells when at most `max_cells`."""
-    row = session.execute(sql, {**flt.params(area), "cell": cell_deg, "max_cells": max_cells}).one()
-    return int(row.cells), _fitted(row, cell_deg)
+) -> tuple[int, float, FittedCells | None]:
+    """Run a cell query from `cell_deg` up to 2^_MAX_SHIFT times as wide: the number of cells, the
+    width they were counted at, and the cells when at most `max_cells` (else None, counted widest)."""
+    # Per-cell sums hash in memory instead of sorting on disk (104,000 events: 4 MB spilled).
+    local_work_mem(session, HEAT_WORK_MEM_MB)
+    params = {**flt.params(area), "cell": cell_deg, "max_cells": max_cells, "max_shift": _MAX_SHIFT}
+    row = session.execute(sql, params).one()
+    if row.shift is None:
+        return int(row.cells), cell_deg * 2**_MAX_SHIFT, None
+    width = cell_deg * 2**row.shift
+    return int(row.cells), width, _fitted(row, width)
 
 
 # An unfiltered heatmap sums the pre-aggregated cells of migration 0013 instead of reading every event
@@ -214,8 +235,11 @@ def _cells(
 # wide at zoom-level zc (a level's cells >> shift are the cells of level - shift); the position is the
 # mean of the events' Mercator coordinates, turned back into lon/lat. Same output as _cells. The area
 # is a code range, not LIKE, so that the primary key (kind, z, village_code, ...) reads only its cells:
-# level 11 holds 1.2 M rows at province scale.
-_SUMS = text(f"""
+# level 11 holds 1.2 M rows at province scale. The JSON and the sum are subqueries, so PostgreSQL builds
+# them only when the count fits (an InitPlan runs when first needed): an oversized try (zoom 12 over a
+# county: 35,000 cells) costs the count, not the JSON. The cells come in no particular order: sorting
+# them into the aggregate cost half the JSON's time, and a heat layer adds up its points in any order.
+_SUMS = text("""
 WITH cells AS MATERIALIZED (
     SELECT round(sum(sx) / sum(n::int) * (360.0 / 40075016.68557849) * 1e5) / 1e5 AS lon,
            round(degrees(2 * atan(exp(sum(sy) / sum(n::int) / 6378137.0)) - pi() / 2) * 1e5) / 1e5 AS lat,
@@ -224,7 +248,12 @@ WITH cells AS MATERIALIZED (
     WHERE kind = :kind AND z = :level AND village_code >= :lo AND village_code < :hi AND n > 0
     GROUP BY cx >> :shift, cy >> :shift
 )
-SELECT {_FITTING.format(row="lon, lat, n")}
+SELECT (SELECT count(*) FROM cells) AS cells,
+       CASE WHEN (SELECT count(*) FROM cells) <= :max_cells
+            THEN (SELECT coalesce(json_agg(json_build_array(lon, lat, n)), '[]')::text FROM cells)
+       END AS data,
+       CASE WHEN (SELECT count(*) FROM cells) <= :max_cells THEN (SELECT coalesce(sum(n), 0) FROM cells)
+       END AS events
 """)
 
 
@@ -285,7 +314,7 @@ def _fit(
             cell_deg = summed[2]
             n, cells = _summed(session, area, flt, summed, max_cells)
         else:
-            n, cells = _cells(session, sql, area, flt, cell_deg, max_cells)
+            n, cell_deg, cells = _cells(session, sql, area, flt, cell_deg, max_cells)
         if cells is not None:
             return cells
         if cell_deg >= 360:  # cannot happen (a world-wide cell holds everything in one): no endless loop
@@ -295,7 +324,7 @@ def _fit(
 
 def list_heat_cells(session: Session, area: str, flt: EventFilter, cell_deg: float) -> list[list[float]]:
     """[lon, lat, count] per non-empty square cell of `cell_deg` degrees."""
-    cells = _cells(session, _CELLS, area, flt, cell_deg, 2**31 - 1)[1]
+    cells = _cells(session, _CELLS, area, flt, cell_deg, 2**31 - 1)[2]
     return cells.rows() if cells else []
 
 
@@ -407,8 +436,19 @@ def list_map_events(
     return list(session.execute(_MAP_EVENTS, params))
 
 
+# Per kind, the (kind, reported_at) index read backwards until the first event of the area: a max over
+# the area's events read all of them (province: 1.5 M rows, 350 ms).
+_LATEST = text("""
+SELECT max(latest.reported_at)
+FROM unnest(CAST(:kinds AS text[])) AS k(kind),
+     LATERAL (SELECT e.reported_at FROM events e
+              WHERE e.kind = k.kind AND e.grid_code LIKE :area_like
+              ORDER BY e.reported_at DESC LIMIT 1) AS latest
+""").bindparams(bindparam("kinds", type_=ARRAY(Text)))
+
+
 def get_latest_report(session: Session, area: str) -> datetime | None:
     """When the newest event of the area was reported (the demo's 'now')."""
-    sql = text("SELECT max(reported_at) FROM events WHERE grid_code LIKE :area_like")
-    latest: datetime | None = session.execute(sql, {"area_like": area_like(area)}).scalar_one()
+    params = {"kinds": list(EVENT_KINDS), "area_like": area_like(area)}
+    latest: datetime | None = session.execute(_LATEST, params).scalar_one()
     return latest

@@ -8,6 +8,7 @@ import pytest
 
 from geo.crs import wgs84_to_gcj02
 from geo.errors import InvalidInputError
+from geo.models import EVENT_STATUSES
 from geo.queries import heat as q
 from layers.assets import CSS, JS, OfflineAssetError, localize
 from layers.builtin import default_registry
@@ -156,6 +157,20 @@ def test_fit_cells_doubles_the_cell_until_the_cap_holds(tiny):
     rows = fitted.rows()
     assert len(rows) == fitted.cells <= 3 and fitted.cell_deg > 0.01 and fitted.events == DISPUTES
     assert sum(n for *_, n in rows) == DISPUTES
+
+
+@pytest.mark.parametrize("start", [0.01, 1e-7])  # within one pass (2^6 wider), and beyond it
+def test_filtered_cells_widen_in_one_pass_until_the_cap_holds(tiny, start):
+    flt = q.EventFilter("dispute", statuses=tuple(EVENT_STATUSES))  # a filter: events are read, not cells
+    fitted = q.fit_heat_cells(tiny, "620121", flt, start, 3)
+    assert len(fitted.rows()) == fitted.cells <= 3 and fitted.events == DISPUTES
+    assert sum(n for *_, n in fitted.rows()) == DISPUTES
+    # Widening by shifting fine cells is the same partition as binning at the final width directly.
+    direct = q.list_heat_cells(tiny, "620121", flt, fitted.cell_deg)
+    assert sorted(n for *_, n in direct) == sorted(n for *_, n in fitted.rows())
+    assert sorted((round(x, 4), round(y, 4)) for x, y, _ in direct) == sorted(
+        (round(x, 4), round(y, 4)) for x, y, _ in fitted.rows()
+    )
 
 
 def test_cell_for_zoom_rejects_zooms_out_of_range():
