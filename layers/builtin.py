@@ -78,6 +78,7 @@ def builtin_layers() -> list[LayerDef]:
             geometry_type="MultiPolygon",
             source=lambda area, s: q.grids_source(area),
             properties=q.GRID_COLUMNS[2:],
+            overview_properties=("code", "township"),
             filters={"township": "str", "code": "str", "worker": "str"},
             style={"color": "#807dba", "weight": 0.8, "fill": "#bcbddc", "fill_opacity": 0.1},
             renderers=frozenset({"geojson", "mvt", "choropleth"}),

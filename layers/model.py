@@ -78,6 +78,16 @@ class LayerDef:
     # The data_changes channels (geo.queries.changes) whose changes can change this layer: its tiles
     # may be cached while none of them moves. Empty: never cached (e.g. depends on the clock).
     changes: tuple[str, ...] = ()
+    # The properties its vector tiles carry below LayerSettings.detail_min_zoom (None: all of them).
+    # Thousands of polygons a pixel or two wide are drawn there, never read one by one: the province
+    # z8 tile of small grids was 572 KB, two thirds of it unique names, codes and areas.
+    overview_properties: tuple[str, ...] | None = None
+
+    def tile_properties(self, z: int, detail_min_zoom: int) -> tuple[str, ...]:
+        """The properties of its vector tiles at zoom z."""
+        if z < detail_min_zoom and self.overview_properties is not None:
+            return self.overview_properties
+        return self.properties
 
     def __post_init__(self) -> None:
         """Refuse inconsistent declarations early (at registration, not at request time)."""
@@ -99,6 +109,8 @@ class LayerDef:
                 )
         if self.datetime_column and self.datetime_column not in self.properties:
             raise ValueError(f"layer {self.id}: datetime_column must be one of its properties")
+        if self.overview_properties is not None and not set(self.overview_properties) <= set(self.properties):
+            raise ValueError(f"layer {self.id}: overview_properties must be some of its properties")
         if not 0 <= self.min_zoom <= self.max_zoom <= 24:
             raise ValueError(f"layer {self.id}: need 0 <= min_zoom <= max_zoom <= 24")
         if not set(self.changes) <= CHANNELS:

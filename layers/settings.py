@@ -26,6 +26,8 @@ class LayerSettings(BaseSettings):
     # Below this zoom, point layers are aggregated into cells of `cluster_cell_px` tile pixels.
     cluster_below_zoom: int = 10
     cluster_cell_px: int = 64
+    # Below this zoom, polygon layers' tiles carry only their overview properties (LayerDef).
+    detail_min_zoom: int = 10
     # Polygons are simplified to this many tile pixels (of a 4096 extent) before encoding.
     simplify_px: float = 1.0
     tile_extent: int = 4096

@@ -103,9 +103,10 @@ def _features(
         pixel = WORLD_M / 2**z / s.tile_extent
         geom = func.ST_Simplify(geom, pixel * s.simplify_px, True)
     margin = s.tile_buffer / s.tile_extent
-    return select(
-        src.c.id, _mvt_geom(geom, z, x, y, s).label("geom"), *(src.c[p] for p in layer.properties)
-    ).where(_in_tile(src, z, x, y, margin), *where(layer, src, q))
+    props = layer.tile_properties(z, s.detail_min_zoom)
+    return select(src.c.id, _mvt_geom(geom, z, x, y, s).label("geom"), *(src.c[p] for p in props)).where(
+        _in_tile(src, z, x, y, margin), *where(layer, src, q)
+    )
 
 
 def _clusters(

@@ -134,6 +134,9 @@ def tilejson(request: Request, layer: LayerDep, settings: LayerSettingsDep) -> d
         ],
         "gridgov": {
             "aggregate_points_below_zoom": settings.cluster_below_zoom if layer.is_point else None,
+            # Below this zoom the tiles carry only these fields (None: every field at every zoom).
+            "overview_fields_below_zoom": settings.detail_min_zoom if layer.overview_properties else None,
+            "overview_fields": list(layer.overview_properties) if layer.overview_properties else None,
             "style": {str(k): v for k, v in layer.style.items() if k != "colors"},
             "colors": {str(k): v for k, v in dict(layer.style.get("colors") or {}).items()},
         },

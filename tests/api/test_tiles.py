@@ -26,7 +26,7 @@ def _get(client, layer_id, lon, lat, z, **kw):
 
 
 def test_grid_tile_has_features_and_attributes(tiny_client):  # noqa: F811
-    resp = _get(tiny_client, "grids", 103.2, 36.2, 8)
+    resp = _get(tiny_client, "grids", 103.2, 36.2, 10)
     assert resp.status_code == 200 and resp.headers["content-type"] == MVT
     layer = mapbox_vector_tile.decode(resp.content)["grids"]
     assert len(layer["features"]) == tc.SMALL_GRIDS
@@ -35,6 +35,17 @@ def test_grid_tile_has_features_and_attributes(tiny_client):  # noqa: F811
     assert props["620121-001-001-001"]["worker"] == "网格员0"
     assert resp.headers["x-tile-features"] == str(tc.SMALL_GRIDS)
     assert "x-tile-truncated" not in resp.headers
+
+
+def test_grid_tiles_below_the_detail_zoom_carry_only_the_overview_fields(tiny_client):  # noqa: F811
+    features = mapbox_vector_tile.decode(_get(tiny_client, "grids", 103.2, 36.2, 9).content)["grids"][
+        "features"
+    ]
+    assert len(features) == tc.SMALL_GRIDS  # every grid is still drawn
+    assert {tuple(sorted(f["properties"])) for f in features} == {("code", "township")}
+    meta = tiny_client.get("/tiles/grids.json").json()["gridgov"]
+    assert meta["overview_fields_below_zoom"] == 10 and meta["overview_fields"] == ["code", "township"]
+    assert tiny_client.get("/tiles/townships.json").json()["gridgov"]["overview_fields"] is None
 
 
 def test_event_tile_at_high_zoom_has_case_attributes(tiny_client):  # noqa: F811
