@@ -177,14 +177,6 @@ def _cell_rows(layer: LayerDef, query: LayerQuery, level: int, z: int, s: LayerS
     )
 
 
-def _cell_clusters(
-    layer: LayerDef, query: LayerQuery, level: int, z: int, x: int, y: int, s: LayerSettings
-) -> Select:
-    """The rows of `_clusters` from the cell sums of a level: same cells, same ring of one cell around
-    the tile, mean position, count and weight summed."""
-    return _cell_rows(layer, query, level, z, s).params(tile_x=x, tile_y=y, **_cell_range(level, z, x, y))
-
-
 def _encode(layer: LayerDef, rows: Select, cap: int) -> Select:
     """ST_AsMVT over at most `cap` rows, plus how many rows there were (up to cap + 1)."""
     feats = rows.limit(cap + 1).cte("feats")

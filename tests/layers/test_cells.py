@@ -109,9 +109,10 @@ def test_tiles_from_cells_equal_tiles_aggregated_from_points(db_session, area, z
         for dx, dy in ((0, 0), (1, 0), (0, 1), (-1, -1)):
             x, y = _tile_of(103.3, 36.7, z)
             x, y = x + dx, y + dy
-            cells = db_session.execute(
-                tiles._encode(layer, tiles._cell_clusters(layer, query, level, z, x, y, settings), 20000)
-            ).one()
+            from_cells = tiles._cell_rows(layer, query, level, z, settings).params(
+                tile_x=x, tile_y=y, **tiles._cell_range(level, z, x, y)
+            )
+            cells = db_session.execute(tiles._encode(layer, from_cells, 20000)).one()
             points = db_session.execute(
                 tiles._encode(
                     layer,
