@@ -11,17 +11,17 @@ import html
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import JSON, Text, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from geo.crs import from_wgs84_lonlat, wgs84_to_shifted
 from geo.queries import heat as q
-from layers.folium_page import Literal, heat_layer, js_json, render_page
+from layers.folium_page import Literal, collection_layer, heat_layer, js_json, render_page
 from layers.model import RISK_COLORS, LayerDef
 from layers.registry import LayerRegistry
 
@@ -111,38 +111,65 @@ def _bounds(bbox: tuple[float, float, float, float], crs: str) -> list[list[floa
 # --- features from the layer registry -------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-safe property value."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return value
+@dataclass(frozen=True)
+class Collection:
+    """A registry layer's features in the area as one FeatureCollection text in the map's CRS, how
+    many there are (up to the cap + 1), and how many of them have each value of a property."""
+
+    json: str
+    count: int
+    tally: dict[str, int]
+
+    def features(self) -> list[dict[str, Any]]:
+        """The features as Python dicts."""
+        return list(json.loads(self.json)["features"])
 
 
-def layer_features(
-    session: Session, layer: LayerDef, opts: MapOptions, props: tuple[str, ...]
-) -> dict[str, Any]:
-    """A FeatureCollection of a registry layer in the area, geometry simplified and serialised by PostGIS."""
+def layer_collection(
+    session: Session, layer: LayerDef, opts: MapOptions, props: tuple[str, ...], tally_by: str | None = None
+) -> Collection:
+    """The layer's features in the area (at most opts.max_features_per_layer + 1), geometry simplified
+    and the whole FeatureCollection written by PostGIS: the page takes the text as it is (parsing and
+    re-encoding 1,400 grids in Python cost more than the query). `tally_by`: a property to count by."""
     sub = layer.select(opts.area).subquery("src")
     geom = sub.c.geom if layer.is_point else func.ST_SimplifyPreserveTopology(sub.c.geom, opts.simplify_deg)
     # Polygons simplified to ~20 m need no more than 4 decimals (~10 m); points keep 5 (~1 m).
     digits = 5 if layer.is_point else 4
-    stmt = select(sub.c.id, func.ST_AsGeoJSON(geom, digits).label("gj"), *(sub.c[p] for p in props))
-    rows = session.execute(stmt.order_by(sub.c.id).limit(opts.max_features_per_layer + 1)).all()
-    texts = [row.gj for row in rows]
-    if rows and opts.basemap_crs != "wgs84":
-        texts = _shift_geojson(texts, opts.basemap_crs)
-    features = [
-        {
-            "type": "Feature",
-            "id": row.id,
-            "geometry": json.loads(gj),
-            "properties": {p: _plain(getattr(row, p)) for p in props},
-        }
-        for row, gj in zip(rows, texts, strict=True)
-    ]
-    return {"type": "FeatureCollection", "features": features}
+    cols = [sub.c.id, func.ST_AsGeoJSON(geom, digits).label("gj"), *(sub.c[p] for p in props)]
+    feats = select(*cols).order_by(sub.c.id).limit(opts.max_features_per_layer + 1).cte("feats")
+    feature = func.json_build_object(
+        "type",
+        "Feature",
+        "id",
+        feats.c.id,
+        "geometry",
+        cast(feats.c.gj, JSON),
+        "properties",
+        func.json_build_object(*(x for p in props for x in (literal(p), feats.c[p]))),
+    )
+    features = select(func.coalesce(cast(func.json_agg(aggregate_order_by(feature, feats.c.id)), Text), "[]"))
+    tally = literal(None, JSON)
+    if tally_by is not None:
+        groups = select(feats.c[tally_by].label("k"), func.count().label("n")).group_by(feats.c[tally_by])
+        counted = groups.subquery("groups")
+        tally = select(func.json_object_agg(cast(counted.c.k, Text), counted.c.n)).scalar_subquery()
+    row = session.execute(
+        select(features.scalar_subquery(), select(func.count()).select_from(feats).scalar_subquery(), tally)
+    ).one()
+    text = '{"type":"FeatureCollection","features":' + row[0] + "}"
+    if row[1] and opts.basemap_crs != "wgs84":
+        text = _shift_collection(text, opts.basemap_crs)
+    return Collection(text, int(row[1]), {str(k): int(v) for k, v in (row[2] or {}).items()})
+
+
+def _shift_collection(text: str, crs: str) -> str:
+    """A FeatureCollection text (WGS84) with every geometry shifted to `crs`."""
+    collection = json.loads(text)
+    features = collection["features"]
+    shifted = _shift_geojson([json.dumps(f["geometry"]) for f in features], crs)
+    for feature, geometry in zip(features, shifted, strict=True):
+        feature["geometry"] = json.loads(geometry)
+    return js_json(collection)
 
 
 # --- page scaffolding ---------------------------------------------------------------------------
@@ -371,69 +398,72 @@ _EVENT_CALLBACK = """function (row) {
 }"""
 
 
-def _bind_js(method: str, fields: tuple[str, ...], aliases: tuple[str, ...]) -> Any:
-    """A GeoJson on_each_feature that binds a Chinese tooltip or popup table of properties.
+def _bind_js(
+    method: str, fields: tuple[str, ...], aliases: tuple[str, ...], percent: tuple[str, ...] = ()
+) -> str:
+    """JavaScript of an onEachFeature that binds a Chinese tooltip or popup table of properties.
 
-    Cheaper than folium's GeoJsonTooltip (which compiles a template per layer on every page).
-    Property values are inserted as text nodes' content via textContent, so data never becomes markup.
+    Values are inserted as text nodes' content (textContent), so data never becomes markup. `percent`:
+    fields holding a rate 0..1, shown as 85.0%.
     """
-    from folium.utilities import JsCode
-
-    pairs = js_json(list(zip(fields, aliases, strict=True)))
-    return JsCode(f"""function (feature, layer) {{
-        var p = feature.properties, t = document.createElement('table');
+    pairs, pct = js_json(list(zip(fields, aliases, strict=True))), js_json(list(percent))
+    return f"""function (feature, layer) {{
+        var p = feature.properties, t = document.createElement('table'), pct = {pct};
         {pairs}.forEach(function (fa) {{
-            var r = t.insertRow(), k = r.insertCell(), v = r.insertCell();
-            k.textContent = fa[1] + '：'; v.textContent = p[fa[0]] == null ? '—' : p[fa[0]];
+            var r = t.insertRow(), k = r.insertCell(), v = r.insertCell(), x = p[fa[0]];
+            if (x != null && pct.indexOf(fa[0]) >= 0) x = (x * 100).toFixed(1) + '%';
+            k.textContent = fa[1] + '：'; v.textContent = x == null ? '—' : x;
         }});
         layer.{method}(t{", {sticky: true}" if method == "bindTooltip" else ""});
-    }}""")
+    }}"""
+
+
+def _fill_by_js(prop: str, colors: dict[Any, str], base: dict[str, Any], class_prefix: str = "") -> str:
+    """JavaScript of a style function: `base`, filled with the colour of the feature's `prop` value
+    (light grey if none), and with class `class_prefix` + value when a prefix is given."""
+    cls = f"s.className = {js_json(class_prefix)} + g; " if class_prefix else ""
+    return f"""function (f) {{
+        var g = f.properties[{js_json(prop)}], s = {js_json(base)};
+        s.fillColor = {js_json({str(k): v for k, v in colors.items()})}[g] || '#f0f0f0'; {cls}return s;
+    }}"""
+
+
+def layer_options_js(style_js: str, on_each_js: str, point_js: str = "") -> str:
+    """The L.geoJson options of a collection layer (JavaScript)."""
+    point = f", pointToLayer: {point_js}" if point_js else ""
+    return f"{{style: {style_js}, onEachFeature: {on_each_js}{point}}}"
 
 
 def _add_grid_layers(
     fmap: Any, session: Session, registry: LayerRegistry, opts: MapOptions
 ) -> dict[str, int]:
-    """Townships, villages and small grids as GeoJson layers with Chinese tooltips; returns counts."""
-    import folium
-
+    """Townships, villages and small grids as GeoJSON layers with Chinese tooltips; returns counts."""
     counts = {}
     for layer_id, title, style, show in GRID_LEVELS:
         fields, aliases = GRID_TOOLTIPS[layer_id]
-        data = layer_features(session, registry.get(layer_id), opts, fields)
-        counts[layer_id] = len(data["features"])
-        if 0 < counts[layer_id] <= opts.max_features_per_layer:
-            folium.GeoJson(
-                data,
-                name=f"{title}（{counts[layer_id]}）",
-                show=show,
-                style_function=lambda f, s=style: s,
-                on_each_feature=_bind_js("bindTooltip", fields, aliases),
-            ).add_to(fmap)
+        data = layer_collection(session, registry.get(layer_id), opts, fields)
+        counts[layer_id] = data.count
+        if 0 < data.count <= opts.max_features_per_layer:
+            options = layer_options_js(js_json(style), _bind_js("bindTooltip", fields, aliases))
+            collection_layer(data.json, options, name=f"{title}（{data.count}）", show=show).add_to(fmap)
     return counts
+
+
+_FACILITY_MARKER = """function (feature, latlng) {
+    return L.circleMarker(latlng, {radius: 5, color: '#252525', weight: 1.5, fill: true,
+        fillColor: '#ffffff', fillOpacity: 1.0, className: 'gg-facility'});
+}"""
 
 
 def _add_facilities(fmap: Any, session: Session, registry: LayerRegistry, opts: MapOptions) -> int:
     """Facilities as small white circles with a Chinese popup."""
-    import folium
-
     fields = ("kind_label", "name", "phone", "grid_code")
-    data = layer_features(session, registry.get("facilities"), opts, fields)
-    if data["features"]:
-        folium.GeoJson(
-            data,
-            name=f"综治设施（{len(data['features'])}）",
-            marker=folium.CircleMarker(
-                radius=5,
-                color="#252525",
-                weight=1.5,
-                fill=True,
-                fill_color="#ffffff",
-                fill_opacity=1.0,
-                class_name="gg-facility",
-            ),
-            on_each_feature=_bind_js("bindPopup", fields, ("类型", "名称", "电话", "网格")),
-        ).add_to(fmap)
-    return len(data["features"])
+    data = layer_collection(session, registry.get("facilities"), opts, fields)
+    if data.count:
+        popup = _bind_js("bindPopup", fields, ("类型", "名称", "电话", "网格"))
+        options = layer_options_js("{}", popup, _FACILITY_MARKER)
+        collection_layer(data.json, options, name=f"综治设施（{data.count}）").add_to(fmap)
+    return data.count
 
 
 def _event_rows(rows: list[Any], kind: str, cats: list[str]) -> list[tuple[Any, ...]]:
@@ -527,17 +557,7 @@ def county_map_html(session: Session, registry: LayerRegistry, opts: MapOptions)
 RISK_FIELDS = ("name", "township", "code", "open_events", "overdue", "resolution_rate", "grade_label")
 RISK_ALIASES = ("网格", "所属乡镇", "编码", "未结案件", "超期件数", "化解率", "风险等级")
 RISK_NAMES = {"red": "高风险", "yellow": "中风险", "green": "低风险"}
-
-
-def _risk_style(feature: dict[str, Any]) -> dict[str, Any]:
-    grade = feature["properties"]["grade"]
-    return {
-        "color": "#636363",
-        "weight": 0.6,
-        "fillColor": RISK_COLORS[grade],
-        "fillOpacity": 0.65,
-        "className": f"gg-risk gg-risk-{grade}",
-    }
+RISK_STYLE = {"color": "#636363", "weight": 0.6, "fillOpacity": 0.65}
 
 
 def risk_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -> str:
@@ -546,21 +566,15 @@ def risk_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -
 
     layer = registry.get("risk")
     layer.require("choropleth")
-    data = layer_features(session, layer, opts, (*RISK_FIELDS, "grade"))
-    grades = dict.fromkeys(RISK_NAMES, 0)
-    for feature in data["features"]:
-        p = feature["properties"]
-        grades[p["grade"]] += 1
-        p["resolution_rate"] = None if p["resolution_rate"] is None else f"{p['resolution_rate'] * 100:.1f}%"
+    data = layer_collection(session, layer, opts, (*RISK_FIELDS, "grade"), tally_by="grade")
+    grades = {g: data.tally.get(g, 0) for g in RISK_NAMES}
     bbox, zoom = _area_view(session, opts, None)
     fmap = _new_map("网格风险等级", bbox, zoom, opts)
-    if data["features"]:
-        folium.GeoJson(
-            data,
-            name=f"网格风险等级（{len(data['features'])}）",
-            style_function=_risk_style,
-            on_each_feature=_bind_js("bindTooltip", RISK_FIELDS, RISK_ALIASES),
-        ).add_to(fmap)
+    if data.count:
+        style = _fill_by_js("grade", RISK_COLORS, RISK_STYLE, class_prefix="gg-risk gg-risk-")
+        tooltip = _bind_js("bindTooltip", RISK_FIELDS, RISK_ALIASES, percent=("resolution_rate",))
+        name = f"网格风险等级（{data.count}）"
+        collection_layer(data.json, layer_options_js(style, tooltip), name=name).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _add_legend(
         fmap,

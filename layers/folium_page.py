@@ -41,11 +41,15 @@ def _template_json(obj: Any, **kwargs: Any) -> str:
     return _no_jinja(json.dumps(obj, **kwargs))
 
 
+def script_json(text: str) -> str:
+    """A JSON text (say, built by PostGIS) made safe inside <script>: <, >, &, ' and the line
+    separators escaped as \\uXXXX, which JSON strings decode back (they never occur outside one)."""
+    return _HTML_UNSAFE_RE.sub(lambda m: _HTML_UNSAFE.get(m.group(0)) or f"\\u{ord(m.group(0)):04x}", text)
+
+
 def js_json(obj: Any) -> str:
     """Compact JSON to place inside a <script>: HTML-safe, nothing Jinja would read, CJK as UTF-8."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    text = _HTML_UNSAFE_RE.sub(lambda m: _HTML_UNSAFE.get(m.group(0)) or f"\\u{ord(m.group(0)):04x}", text)
-    return _no_jinja(text)
+    return _no_jinja(script_json(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)))
 
 
 class Literal(Element):  # type: ignore[misc]
@@ -97,6 +101,39 @@ def _cell_heat_class() -> type:
             super().render(**kwargs)
 
     return CellHeat
+
+
+def collection_layer(collection_json: str, options_js: str, *, name: str, show: bool = True) -> Any:
+    """A Leaflet GeoJSON layer (a folium Layer, for the layer control) over `collection_json`, a
+    FeatureCollection text straight from PostGIS. The data and `options_js` (the L.geoJson options:
+    style, onEachFeature, pointToLayer; our own JavaScript, never data) go into the page as a Literal
+    script: folium's GeoJson re-encodes every feature in Python and has Jinja read it twice."""
+    return _collection_class()(collection_json, options_js, name=name, show=show)
+
+
+@lru_cache(maxsize=1)
+def _collection_class() -> type:
+    from folium.map import Layer
+    from folium.template import Template
+
+    class Collection(Layer):  # type: ignore[misc]
+        _template = Template("""{% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.geoJson({{ this.get_name() }}_data, {{ this.get_name() }}_options);
+        {% endmacro %}""")
+
+        def __init__(self, collection_json: str, options_js: str, *, name: str, show: bool) -> None:
+            super().__init__(name=name, overlay=True, control=True, show=show)
+            self._name = "GeoJson"
+            self._data = script_json(collection_json)
+            self._options = options_js
+
+        def render(self, **kwargs: Any) -> None:
+            name = self.get_name()
+            data = Literal(f"var {name}_data = {self._data};\nvar {name}_options = {self._options};")
+            self.get_root().script.add_child(data, name=f"{name}_data")
+            super().render(**kwargs)
+
+    return Collection
 
 
 def _guard_templates(root: Any) -> None:

@@ -232,7 +232,9 @@ def test_risk_page_colours_every_small_grid(tiny):
     assert external_urls(html) == []
     text = unescaped(html)
     assert f"网格风险等级（{SMALL_GRIDS}）" in text
-    assert "化解率" in text and "未结案件" in text and "gg-risk-red" in text
+    assert "化解率" in text and "未结案件" in text and '"gg-risk gg-risk-" + g' in text
+    legend = re.findall(r"(高|中|低)风险：(\d+) 个网格", text)
+    assert len(legend) == 3 and sum(int(n) for _, n in legend) == SMALL_GRIDS
 
 
 def test_pages_use_the_root_path_prefix(tiny):
@@ -247,19 +249,28 @@ def test_date_filter_uses_china_days(tiny):
     assert flt.params("620121")["since"].utcoffset().total_seconds() == 8 * 3600
 
 
-def test_layer_features_shift_polygons_to_gcj02(tiny):
-    from layers.folium_maps import layer_features
+def test_layer_collections_shift_polygons_to_gcj02(tiny):
+    from layers.folium_maps import layer_collection
 
     layer = default_registry().get("townships")
-    wgs = layer_features(tiny, layer, OPTS, ("name",))
-    gcj = layer_features(tiny, layer, MapOptions(area="620121", basemap_crs="gcj02"), ("name",))
-    assert [f["properties"]["name"] for f in wgs["features"]] == ["城关镇", "红城镇"]
+    wgs = layer_collection(tiny, layer, OPTS, ("name",), tally_by="name")
+    gcj = layer_collection(tiny, layer, MapOptions(area="620121", basemap_crs="gcj02"), ("name",))
+    assert [f["properties"]["name"] for f in wgs.features()] == ["城关镇", "红城镇"]
+    assert wgs.count == gcj.count == 2 and wgs.tally == {"城关镇": 1, "红城镇": 1}
     (x0, y0), (x1, y1) = (
-        wgs["features"][0]["geometry"]["coordinates"][0][0],
-        gcj["features"][0]["geometry"]["coordinates"][0][0],
+        wgs.features()[0]["geometry"]["coordinates"][0][0],
+        gcj.features()[0]["geometry"]["coordinates"][0][0],
     )
     ex, ey = wgs84_to_gcj02(x0, y0)
     assert (x1, y1) == (round(float(ex), 5), round(float(ey), 5))
+
+
+def test_layer_collections_stop_one_past_the_cap(tiny):
+    from layers.folium_maps import layer_collection
+
+    capped = MapOptions(area="620121", max_features_per_layer=3)
+    data = layer_collection(tiny, default_registry().get("grids"), capped, ("code",))
+    assert data.count == len(data.features()) == 4  # the page sees "more than 3" and draws none
 
 
 @pytest.mark.parametrize("cell", [0.0005, 0.003, 0.01, 0.05, 0.4, 3.0])
