@@ -15,6 +15,7 @@ Folium renders each element's macros to text and wraps that text in a new Jinja 
 
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -75,32 +76,7 @@ def heat_layer(cells_json: str, **options: Any) -> Any:
     browser swaps each to Leaflet's [lat, lon, weight])."""
     if not _NUMBERS_JSON.fullmatch(cells_json):
         raise ValueError("heat cells must be a JSON array of arrays of numbers")
-    return _cell_heat_class()(cells_json, **options)
-
-
-@lru_cache(maxsize=1)
-def _cell_heat_class() -> type:
-    from folium.plugins import HeatMap
-    from folium.template import Template
-
-    class CellHeat(HeatMap):  # type: ignore[misc]
-        _template = Template("""{% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = L.heatLayer(
-                {{ this.get_name() }}_cells.map(function (c) { return [c[1], c[0], c[2]]; }),
-                {{ this.options|tojavascript }});
-        {% endmacro %}""")
-
-        def __init__(self, cells_json: str, **options: Any) -> None:
-            super().__init__([], **options)
-            self._cells_json = cells_json
-
-        def render(self, **kwargs: Any) -> None:
-            name = self.get_name()
-            cells = Literal(f"var {name}_cells = {self._cells_json};")
-            self.get_root().script.add_child(cells, name=f"{name}_cells")
-            super().render(**kwargs)
-
-    return CellHeat
+    return _layer_classes()["heat"](lambda name: f"var {name}_data = {cells_json};", **options)
 
 
 def collection_layer(collection_json: str, options_js: str, *, name: str, show: bool = True) -> Any:
@@ -108,32 +84,53 @@ def collection_layer(collection_json: str, options_js: str, *, name: str, show: 
     FeatureCollection text straight from PostGIS. The data and `options_js` (the L.geoJson options:
     style, onEachFeature, pointToLayer; our own JavaScript, never data) go into the page as a Literal
     script: folium's GeoJson re-encodes every feature in Python and has Jinja read it twice."""
-    return _collection_class()(collection_json, options_js, name=name, show=show)
+    data = script_json(collection_json)
+
+    def data_js(layer: str) -> str:
+        return f"var {layer}_data = {data};\nvar {layer}_options = {options_js};"
+
+    return _layer_classes()["collection"](data_js, name=name, overlay=True, control=True, show=show)
+
+
+class _DataScript:
+    """Mixin of a folium layer whose data is JavaScript (`data_js` of the layer's name) placed as a
+    Literal script just before the layer's own script, which refers to it."""
+
+    def __init__(self, data_js: Callable[[str], str], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        self._data_js = data_js
+
+    def render(self, **kwargs: Any) -> None:
+        """Add the data script to the page, then render the layer as folium does."""
+        name = self.get_name()  # type: ignore[attr-defined]
+        data = Literal(self._data_js(name))
+        self.get_root().script.add_child(data, name=f"{name}_data")  # type: ignore[attr-defined]
+        super().render(**kwargs)  # type: ignore[misc]
 
 
 @lru_cache(maxsize=1)
-def _collection_class() -> type:
+def _layer_classes() -> dict[str, type]:
+    """The folium layer classes over data scripts (folium is imported on first use only)."""
     from folium.map import Layer
+    from folium.plugins import HeatMap
     from folium.template import Template
 
-    class Collection(Layer):  # type: ignore[misc]
+    class CellHeat(_DataScript, HeatMap):  # type: ignore[misc]
+        _template = Template("""{% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.heatLayer(
+                {{ this.get_name() }}_data.map(function (c) { return [c[1], c[0], c[2]]; }),
+                {{ this.options|tojavascript }});
+        {% endmacro %}""")
+
+        def __init__(self, data_js: Callable[[str], str], **options: Any) -> None:
+            super().__init__(data_js, [], **options)
+
+    class Collection(_DataScript, Layer):  # type: ignore[misc]
         _template = Template("""{% macro script(this, kwargs) %}
             var {{ this.get_name() }} = L.geoJson({{ this.get_name() }}_data, {{ this.get_name() }}_options);
         {% endmacro %}""")
 
-        def __init__(self, collection_json: str, options_js: str, *, name: str, show: bool) -> None:
-            super().__init__(name=name, overlay=True, control=True, show=show)
-            self._name = "GeoJson"
-            self._data = script_json(collection_json)
-            self._options = options_js
-
-        def render(self, **kwargs: Any) -> None:
-            name = self.get_name()
-            data = Literal(f"var {name}_data = {self._data};\nvar {name}_options = {self._options};")
-            self.get_root().script.add_child(data, name=f"{name}_data")
-            super().render(**kwargs)
-
-    return Collection
+    return {"heat": CellHeat, "collection": Collection}
 
 
 def _guard_templates(root: Any) -> None:

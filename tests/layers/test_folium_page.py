@@ -16,7 +16,7 @@ from tests.pages import heat_points
 OPTS = MapOptions(area="620121")
 # A Jinja expression that reaches Python objects, a block, and a comment.
 TOWNSHIP = "{{ 7*7 }}{{ self.__init__ }}镇"
-FACILITY = "{% if true %}综治{% endif %}站"
+FACILITY = "{% if true %}综治{% endif %}站</script><b>{name}"
 CATEGORY = "{# 注 #}邻里"
 
 
@@ -40,6 +40,7 @@ def test_names_are_shown_as_written_not_run_as_templates(hostile_names, page):
     assert "<bound method" not in html and "TemplateReference" not in html
     if page is county_map_html:
         assert FACILITY in html and CATEGORY in html
+        assert "</script><b>" not in page(hostile_names, default_registry(), OPTS)  # escaped as \u003c
 
 
 def test_the_heatmap_page_holds_its_cells_as_written(tiny):  # noqa: F811
