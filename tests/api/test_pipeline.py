@@ -152,17 +152,3 @@ def test_a_connection_the_server_dropped_is_replaced(client, demo_db_url, engine
         got = client.get(f"/api/events/{event_id}/candidates", headers=headers)
         assert got.status_code == 200, got.text
 
-
-def test_reads_keep_their_prepared_statements(demo_db_url, open_cases):
-    """A successful read ends with COMMIT: psycopg's ROLLBACK deallocates every prepared statement,
-    which made each sync read plan its queries again."""
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
-    with TestClient(app) as fresh:
-        headers = _headers(fresh, demo_db_url, "pipe_reader", "commander")
-        for _ in range(8):  # psycopg prepares a statement on its fifth run
-            assert fresh.get(f"/api/events/{open_cases[0]}", headers=headers).status_code == 200
-        engine = app.state.engine
-        assert engine.pool.checkedin() == 1  # sequential requests: one connection, the one read below
-        with engine.connect() as conn:
-            prepared = conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
-    assert any("FROM events" in s for s in prepared), prepared
