@@ -132,7 +132,7 @@ _ARRAYS = (bindparam("cats", type_=ARRAY(Text)), bindparam("sts", type_=ARRAY(Te
 
 # Widths an event-reading cell query tries in its one pass: 1, 2, 4 ... 2^_MAX_SHIFT times its cell.
 _MAX_SHIFT = 6
-HEAT_WORK_MEM_MB = 64
+HEAT_WORK_MEM_MB = 32  # a county year of cells hashes in ~10 MB; bigger spills to disk, slower not wrong
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ def _cells(
 ) -> tuple[int, float, FittedCells | None]:
     """Run a cell query from `cell_deg` up to 2^_MAX_SHIFT times as wide: the number of cells, the
     width they were counted at, and the cells when at most `max_cells` (else None, counted widest)."""
-    # Per-cell sums hash in memory instead of sorting on disk (104,000 events: 4 MB spilled).
+    # Per-cell sums hash in memory instead of sorting on disk (104,000 events spilled 6 MB at 4 MB).
     local_work_mem(session, HEAT_WORK_MEM_MB)
     params = {**flt.params(area), "cell": cell_deg, "max_cells": max_cells, "max_shift": _MAX_SHIFT}
     row = session.execute(sql, params).one()
