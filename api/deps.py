@@ -115,9 +115,10 @@ def user_of_request(request: Request, auth: AuthSettings) -> CurrentUser:
     return user_from_claims(claims)
 
 
-async def get_current_user(request: Request, auth: Annotated[AuthSettings, Depends(get_auth)]) -> CurrentUser:
-    """The user of the request's token (see `user_of_request`)."""
-    return user_of_request(request, auth)
+async def get_current_user(request: Request) -> CurrentUser:
+    """The user of the request's token (see `user_of_request`). The auth settings are read from the
+    app, not through a dependency of their own: each dependency costs every request ~40 µs."""
+    return user_of_request(request, request.app.state.auth_settings)
 
 
 def access_for(user: CurrentUser) -> dict[str, Any]:
@@ -203,10 +204,7 @@ class CheckedQuery:
 
     async def rows(self, statements: list[tuple[ClauseElement, dict[str, Any]]]) -> list[tuple | None]:
         """The first row of each statement, run in order in one transaction and one round trip."""
-        compiled_statements = []
-        for clause, params in statements:
-            stmt = compiled(clause)
-            compiled_statements.append((stmt.sql, stmt.params(params)))
+        compiled_statements = [(compiled(clause), params) for clause, params in statements]
         try:
             return await run_checked(self.pool, access_for(self.user), compiled_statements)
         except AccountRejectedError:

@@ -180,8 +180,7 @@ def bench_pipeline(url: str, area: str, ids: list[int], k: int) -> list[float]:
                 stmt, params = candidates_query(
                     event_id, area=area, k=k, max_age_s=AGE_S, audit_actor="bench_candidates"
                 )
-                c = compiled(stmt)
-                await run_checked(pool, access, [(c.sql, c.params(params))])
+                await run_checked(pool, access, [(compiled(stmt), params)])
 
             for event_id in ids:
                 await one(event_id)

@@ -105,11 +105,12 @@ async def list_candidates(
     query: CheckedQueryDep,
     settings: DispatchDep,
     k: Annotated[int | None, Query(ge=1, le=50)] = None,
-) -> dict:
+) -> Response:
     """Workers to dispatch to, the owning grid's worker first, then nearest in village, township, county.
 
-    Names and phones are masked for roles without clearance; cleared reads are audited (by the same
-    statement: the whole request is one round trip to the database).
+    Names and phones are masked for roles without clearance; cleared reads are audited. One round
+    trip: the statement checks the account, ranks, masks, writes the audit row and builds the JSON
+    answer, which is sent as PostgreSQL wrote it (its shape is tested against CandidatesPublic).
     """
     user = query.user
     stmt, params = dispatch.candidates_query(
@@ -120,12 +121,8 @@ async def list_candidates(
         scope=settings.candidate_scope,
         audit_actor=user.name if user.cleared else None,
     )
-    result = dispatch.shape_candidates(event_id, await query.one(stmt, params))
-    if not user.cleared:
-        result["candidates"] = [mask_row(c) for c in result["candidates"]]
-        for committee in result["mediation_committees"]:
-            committee["mediators"] = [mask_row(m) for m in committee["mediators"]]
-    return result
+    answer = dispatch.candidates_answer(event_id, await query.one(stmt, params))
+    return Response(answer, media_type="application/json")
 
 
 @router.get("/{event_id}/parties", response_model=list[PartyPublic])

@@ -7,6 +7,7 @@ Assignment is two conditional UPDATEs in one transaction: the case must still be
 worker must still have capacity, so of twenty dispatchers racing, one wins and nineteen get 409.
 """
 
+import json
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -137,30 +138,34 @@ WITH ev AS MATERIALIZED (
 ), best AS (
     SELECT * FROM ranked ORDER BY tier, skill_match DESC, open_tasks, distance_m, worker_id LIMIT :k
 ){_AUDIT if audited else ""}
-SELECT ev.id, ev.kind, ev.grid_code, ev.label_zh,
-       (SELECT coalesce(json_agg(b ORDER BY b.tier, b.skill_match DESC, b.open_tasks, b.distance_m,
-                                 b.worker_id), '[]') FROM best b) AS candidates,
-       CASE WHEN ev.kind = 'dispute' THEN (
-           SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM (
-               SELECT d.id, d.code, d.name, d.phone,
-                      coalesce(json_agg(json_build_object('id', md.id, 'name', md.name, 'phone', md.phone)
-                                        ORDER BY md.id) FILTER (WHERE md.id IS NOT NULL), '[]') AS mediators
-               FROM departments d LEFT JOIN mediators md ON md.department_id = d.id AND md.on_call
-               WHERE d.kind = 'mediation_committee' AND d.county_code = left(ev.grid_code, 6)
-                 AND ev.category = ANY(d.categories)
-               GROUP BY d.id ORDER BY d.id LIMIT 5) m)
-       ELSE '[]' END AS committees
+SELECT json_build_object(
+    'event_id', ev.id,
+    'grid_code', ev.grid_code,
+    'candidates', (SELECT coalesce(json_agg(json_build_object(
+            'worker_id', b.worker_id, 'name', gridgov_person_name(b.name),
+            'phone', gridgov_person_phone(b.phone), 'grid_code', b.grid_code,
+            'distance_m', round(b.distance_m::numeric, 1), 'open_tasks', b.open_tasks,
+            'capacity', b.capacity, 'tier', b.tier, 'skill_match', b.skill_match,
+            'located_at', b.located_at,
+            'reasons', array_remove(ARRAY[
+                (CAST(:tier_reasons AS text[]))[b.tier + 1],
+                CASE WHEN b.skill_match THEN '技能匹配（' || ev.label_zh || '）' END,
+                '当前任务' || b.open_tasks || '件（容量' || b.capacity || '）',
+                '距离约' || to_char(round(b.distance_m), 'FM999,999,999,990') || '米'], NULL))
+        ORDER BY b.tier, b.skill_match DESC, b.open_tasks, b.distance_m, b.worker_id), '[]') FROM best b),
+    'mediation_committees', CASE WHEN ev.kind = 'dispute' THEN (
+        SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM (
+            SELECT d.id, d.code, d.name, d.phone,
+                   coalesce(json_agg(json_build_object('id', md.id, 'name', gridgov_person_name(md.name),
+                                                       'phone', gridgov_person_phone(md.phone))
+                                     ORDER BY md.id) FILTER (WHERE md.id IS NOT NULL), '[]') AS mediators
+            FROM departments d LEFT JOIN mediators md ON md.department_id = d.id AND md.on_call
+            WHERE d.kind = 'mediation_committee' AND d.county_code = left(ev.grid_code, 6)
+              AND ev.category = ANY(d.categories)
+            GROUP BY d.id ORDER BY d.id LIMIT 5) m)
+    ELSE '[]' END)::text AS answer
 FROM ev
 """)
-
-
-def _reasons(row: dict[str, Any], category_label: str) -> list[str]:
-    reasons = [TIER_REASONS[row["tier"]]]
-    if row["skill_match"]:
-        reasons.append(f"技能匹配（{category_label}）")
-    reasons.append(f"当前任务{row['open_tasks']}件（容量{row['capacity']}）")
-    reasons.append(f"距离约{row['distance_m']:,.0f}米")
-    return reasons
 
 
 def candidates_query(
@@ -173,7 +178,7 @@ def candidates_query(
     audit_actor: str | None = None,
 ) -> tuple[TextClause, dict[str, Any]]:
     """The candidates statement and its parameters; with `audit_actor` it also writes the audit row of
-    that actor's unmasked read. Its row goes to `shape_candidates`."""
+    that actor's unmasked read. Its row goes to `candidates_answer`."""
     lo, hi = code_range(area)
     params = {
         "id": event_id,
@@ -182,27 +187,18 @@ def candidates_query(
         "area_hi": hi,
         "k": k,
         "fresh_after": now_utc() - timedelta(seconds=max_age_s),
+        "tier_reasons": list(TIER_REASONS),
     }
     if audit_actor is not None:
         params["actor"] = audit_actor
     return _candidates_sql(len(area), SCOPE_DIGITS[scope], audit_actor is not None), params
 
 
-def shape_candidates(event_id: int, row: Any) -> dict[str, Any]:
-    """The answer from the statement's row (None: 404): distances rounded, times parsed, reasons given."""
+def candidates_answer(event_id: int, row: Any) -> str:
+    """The answer's JSON text from the statement's row (None: the case is not in the area, 404)."""
     if row is None:
         raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
-    _id, _kind, grid_code, label_zh, candidates, committees = row
-    for c in candidates:
-        c["distance_m"] = round(c["distance_m"], 1)
-        c["located_at"] = datetime.fromisoformat(c["located_at"]) if c["located_at"] else None
-        c["reasons"] = _reasons(c, label_zh)
-    return {
-        "event_id": event_id,
-        "grid_code": grid_code,
-        "candidates": candidates,
-        "mediation_committees": committees,
-    }
+    return row[0]
 
 
 def list_candidates(
@@ -210,7 +206,7 @@ def list_candidates(
 ) -> dict[str, Any]:
     """Ranked candidate workers for a case and, for disputes, the matching mediation committees."""
     stmt, params = candidates_query(event_id, area=area, k=k, max_age_s=max_age_s, scope=scope)
-    return shape_candidates(event_id, session.execute(stmt, params).first())
+    return json.loads(candidates_answer(event_id, session.execute(stmt, params).first()))
 
 
 def adjust_open_tasks(session: Session, worker_id: int, delta: int) -> None:

@@ -5,6 +5,9 @@ cleared reads leave exactly one audit row (written by the same statement), maske
 account is refused before the query runs, and a connection the server dropped is replaced unnoticed.
 """
 
+import asyncio
+
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -12,9 +15,12 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, access_for, authorize
 from api.main import create_app
+from api.schemas import CandidatesPublic
 from api.settings import ApiSettings
 from geo.dispatch_settings import get_dispatch_settings
-from geo.queries.dispatch import list_candidates
+from geo.pipeline import compiled, make_pool, run_checked
+from geo.privacy import mask_phone
+from geo.queries.dispatch import candidates_query, list_candidates
 from geo.settings import DbSettings
 from tests.auth_helpers import ensure_user, token_for
 
@@ -152,3 +158,77 @@ def test_a_connection_the_server_dropped_is_replaced(client, demo_db_url, engine
         got = client.get(f"/api/events/{event_id}/candidates", headers=headers)
         assert got.status_code == 200, got.text
 
+
+@pytest.fixture(scope="module")
+def open_dispute_with_mediators(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT e.id FROM events e JOIN departments d ON d.kind = 'mediation_committee' "
+                "AND e.category = ANY(d.categories) AND d.county_code = left(e.grid_code, 6) "
+                "JOIN mediators m ON m.department_id = d.id AND m.on_call "
+                "WHERE e.kind = 'dispute' AND e.status NOT IN ('closed', 'rejected', 'duplicate') "
+                "ORDER BY e.id LIMIT 1"
+            )
+        ).scalar_one()
+
+
+@pytest.mark.parametrize("role", ["commander", "planner"])
+def test_the_answer_postgres_writes_keeps_the_documented_shape(
+    client, demo_db_url, open_cases, open_dispute_with_mediators, role
+):
+    # The route sends the statement's JSON as it is, so FastAPI no longer checks it against the
+    # response model: this test does, for a cleared and a masked role, with committees and mediators.
+    headers = _headers(client, demo_db_url, f"pipe_shape_{role}", role)
+    for event_id in [*open_cases[:4], open_dispute_with_mediators]:
+        got = client.get(f"/api/events/{event_id}/candidates", headers=headers)
+        assert got.status_code == 200, got.text
+        assert got.headers["content-type"] == "application/json"
+        body = CandidatesPublic.model_validate_json(got.text)
+        assert body.event_id == event_id
+        for c in body.candidates:
+            assert (
+                c.reasons[-1] == f"距离约{c.distance_m:,.0f}米" or abs(c.distance_m % 1 - 0.5) < 1e-6
+            )  # x.5 m: Python rounds half to even
+            assert c.reasons[-2] == f"当前任务{c.open_tasks}件（容量{c.capacity}）"
+            assert c.located_at is None or c.located_at.tzinfo is not None
+    mediators = [m for cm in body.mediation_committees for m in cm.mediators]
+    assert mediators, "the dispute has on-call mediators: the checks below would prove nothing"
+    phones = [m.phone for m in mediators] + [c.phone for c in body.candidates]
+    names = [m.name for m in mediators] + [c.name for c in body.candidates]
+    if role == "planner":
+        assert all(p == mask_phone(p) or "****" in p for p in phones)
+        assert all(n[1:] in ("*", "某" * (len(n) - 1)) for n in names)
+    else:
+        assert not any("****" in p for p in phones)
+        assert not any(n.endswith(("*", "某某")) for n in names)
+
+
+def test_the_check_and_the_statements_are_one_transaction(demo_db_url, engine, open_cases):
+    # The pool's connections autocommit; the pipeline's single Sync makes check and statements one
+    # implicit transaction: the same transaction id, the check's settings seen by the statements,
+    # and a failing last statement undoes the audit row an earlier one wrote.
+    ensure_user(demo_db_url, "commander", "620121", name="pipe_atomic")
+    access = access_for(CurrentUser("pipe_atomic", "commander", "620121"))
+    same_tx = text(
+        "SELECT txid_current()::text || ' ' || current_setting('gridgov.actor') || ' ' || current_user"
+    )
+    audited, params = candidates_query(
+        open_cases[0], area="620121", k=3, max_age_s=10**9, audit_actor="pipe_atomic"
+    )
+
+    async def run():
+        async with make_pool(DbSettings(_env_file=None, url=demo_db_url)) as pool:
+            first, second = await run_checked(
+                pool, access, [(compiled(same_tx), {}), (compiled(same_tx), {})]
+            )
+            assert first == second
+            assert first[0].endswith(" pipe_atomic gridgov_app")
+            with pytest.raises(psycopg.errors.DivisionByZero):
+                await run_checked(
+                    pool, access, [(compiled(audited), params), (compiled(text("SELECT 1/0")), {})]
+                )
+            await run_checked(pool, access, [(compiled(audited), params)])
+
+    asyncio.run(run())
+    assert len(_audit_rows(engine, "pipe_atomic")) == 1  # the second run's row, not the failed one's
