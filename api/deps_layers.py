@@ -24,7 +24,7 @@ from layers.query import (
 )
 from layers.registry import LayerRegistry
 from layers.settings import LayerSettings, get_layer_settings
-from layers.tile_cache import TileCache
+from layers.tile_cache import PageCache, TileCache
 
 # Query parameters with a meaning of their own; any other one must be a filterable property.
 RESERVED = frozenset({"bbox", "bbox-crs", "datetime", "limit", "offset", "after", "crs", "f"})
@@ -121,3 +121,14 @@ async def get_tile_cache(request: Request, settings: LayerSettingsDep) -> TileCa
 
 
 TileCacheDep = Annotated[TileCache, Depends(get_tile_cache)]
+
+
+async def get_page_cache(request: Request, settings: LayerSettingsDep) -> PageCache:
+    """The app's cache of feature pages (layers.tile_cache), made at first use like the tile cache."""
+    cache = getattr(request.app.state, "page_cache", None)
+    if cache is None:
+        cache = request.app.state.page_cache = PageCache(settings.page_cache_mb * 1024 * 1024)
+    return cache
+
+
+PageCacheDep = Annotated[PageCache, Depends(get_page_cache)]

@@ -158,6 +158,26 @@ def get_page(
     return FeaturePage(bytes(row.body), row.returned, matched, row.last_id, row.fetched > row.returned)
 
 
+def page_key(layer: LayerDef, query: LayerQuery, settings: LayerSettings, crs: str, cleared: bool) -> tuple:
+    """What identifies a page's answer: the layer and settings objects (by id: a replaced one is a new
+    key), the area, every filter, the paging and the output CRS; and the clearance (names are masked
+    for roles without it). For a cache that keeps `layer` and `settings` alive while the key exists."""
+    filters = tuple(sorted((name, tuple(values)) for name, values in query.filters.items()))
+    return (
+        id(layer),
+        id(settings),
+        query.area,
+        query.bbox,
+        query.time,
+        filters,
+        query.limit,
+        query.offset,
+        query.after,
+        crs,
+        cleared,
+    )
+
+
 def collection_bytes(page: FeaturePage, links: list[dict], extra: dict | None = None) -> Iterator[bytes]:
     """A FeatureCollection around the page's features, in chunks (head, features, tail)."""
     meta: dict = {"numberReturned": page.returned}

@@ -22,6 +22,8 @@ class LayerSettings(BaseSettings):
     cache_max_age: int = 0
     # Memory for encoded tiles kept by the server while their data is unchanged (0: no server cache).
     tile_cache_mb: int = 64
+    # Memory for pages of features (OGC API items) kept while their data is unchanged (0: no cache).
+    page_cache_mb: int = 32
     max_features_per_tile: int = 20_000
     # Below this zoom, point layers are aggregated into cells of `cluster_cell_px` tile pixels.
     cluster_below_zoom: int = 10

@@ -7,6 +7,7 @@ last id), so a client following them sees every feature exactly once even while 
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, UserDep
 from api.deps_layers import (
@@ -15,11 +16,16 @@ from api.deps_layers import (
     LayerQueryDep,
     LayerSettingsDep,
     OutputCrsDep,
+    PageCacheDep,
     RegistryDep,
 )
+from geo.queries.changes import version_statement
 from geo.queries.layers import area_extent
 from layers import geojson
 from layers.model import LayerDef
+from layers.query import LayerQuery
+from layers.settings import LayerSettings
+from layers.tile_cache import PageCache
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -128,17 +134,45 @@ def items(
     layer: LayerDep,
     query: LayerQueryDep,
     session: SessionDep,
+    user: UserDep,
     settings: LayerSettingsDep,
     crs: OutputCrsDep,
+    cache: PageCacheDep,
 ) -> StreamingResponse:
     """Features with `bbox` (WGS84), `datetime` (instant or interval, `..` open), `limit`, property filters.
 
     Any other query parameter must name a filterable property of the layer (see the collection's
     `filters`); several values are comma-separated. `crs=gcj02` shifts coordinates for Gaode basemaps.
     """
-    page = geojson.get_page(session, layer, query, settings, crs)
+    page = _page(session, cache, layer, query, settings, crs, user.cleared)
     body = geojson.collection_bytes(page, _items_links(request, layer, page))
     return StreamingResponse(body, media_type=GEOJSON, headers=_cache(settings))
+
+
+def _page(
+    session: Session,
+    cache: PageCache,
+    layer: LayerDef,
+    query: LayerQuery,
+    settings: LayerSettings,
+    crs: str,
+    cleared: bool,
+) -> geojson.FeaturePage:
+    """The page from the cache while its layer's data is unchanged, else computed (and kept).
+
+    As for tiles (api.routers.tiles): the version is read first, in the transaction that computes the
+    page, so a kept page is never older than its version says. Layers without change channels (risk
+    grades move with the clock) are computed every time.
+    """
+    if not (layer.changes and cache.enabled):
+        return geojson.get_page(session, layer, query, settings, crs)
+    key = geojson.page_key(layer, query, settings, crs, cleared)
+    version = session.execute(version_statement(layer.changes)).scalar_one()
+    page = cache.get(key, version)
+    if page is None:
+        page = geojson.get_page(session, layer, query, settings, crs)
+        cache.put(key, version, page, (layer, settings))
+    return page
 
 
 @router.get(
