@@ -14,7 +14,8 @@ routes (candidates, vector tiles) take `CheckedQueryDep`: check, query and commi
 round trip on the event loop, no thread hop at all.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -167,6 +168,18 @@ async def get_db(
         yield session
     finally:
         session.info.pop(_ACCESS_KEY, None)
+
+
+@contextmanager
+def user_session(request: Request, user: CurrentUser) -> Iterator[Session]:
+    """A session restricted to the user as `get_db`'s, closed at the end: for a dependency that needs
+    the database only now and then (a dependency of its own costs every request of its routes)."""
+    session = request.app.state.sessionmaker()
+    session.info[_ACCESS_KEY] = access_for(user)
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 def check_account(session: Session, user: CurrentUser) -> CurrentUser:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import SessionDep, UserDep
+from api.deps import CurrentUser, SessionDep, UserDep, user_session
 from api.deps_layers import RegistryDep
 from api.routers.maps import MapOptionsDep
 from geo.analytics import chronic
@@ -57,16 +57,24 @@ def ensure_run(
     _checked[key] = time.monotonic()
 
 
-async def refresh_analytics(
-    request: Request, session: SessionDep, user: UserDep, settings: AnalyticsSettingsDep
-) -> None:
+async def refresh_analytics(request: Request, user: UserDep) -> None:
     """Dependency of the layer routers: refresh an analytics layer's run before it is served.
 
-    Async so that the other layers' requests pay no thread-pool hop; the refresh itself runs in one.
+    Async, and asking for nothing but the user, so that the other layers' requests (every tile) pay
+    no thread-pool hop and no session or settings dependencies; the refresh opens its own session in
+    the thread pool.
     """
     layer_id = request.path_params.get("layer_id", "")
     if layer_id in ANALYSES:
-        await run_in_threadpool(ensure_run, session, user.area, *ANALYSES[layer_id], settings)
+        settings = await get_analytics_settings_dep(request)
+        await run_in_threadpool(_refresh, request, user, ANALYSES[layer_id], settings)
+
+
+def _refresh(
+    request: Request, user: CurrentUser, analysis: tuple[str, str], settings: AnalyticsSettings
+) -> None:
+    with user_session(request, user) as session:
+        ensure_run(session, user.area, *analysis, settings)
 
 
 def _unit(unit: str) -> str:
