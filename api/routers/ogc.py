@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, UserDep
+from api.deps import CheckedUserDep, SessionDep, UserDep
 from api.deps_layers import (
     CRS84,
     LayerDep,
@@ -70,7 +70,7 @@ def _collection(request: Request, layer: LayerDef, bbox: list[float] | None) -> 
 
 
 @router.get("", name="ogc_landing")
-def landing(request: Request) -> dict:
+def landing(request: Request, _user: CheckedUserDep) -> dict:
     """The landing page: links to the API definition, conformance and the collections."""
     return {
         "title": "gridgov 网格化社会治理地图要素服务",
@@ -91,7 +91,7 @@ def landing(request: Request) -> dict:
 
 
 @router.get("/conformance", name="ogc_conformance")
-def conformance() -> dict:
+def conformance(_user: CheckedUserDep) -> dict:
     """The conformance classes this service implements."""
     return {"conformsTo": CONFORMANCE}
 

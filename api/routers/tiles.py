@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import CheckedQuery, CheckedQueryDep
+from api.deps import CheckedQuery, CheckedQueryDep, CheckedUserDep
 from api.deps_layers import LayerDep, LayerQueryDep, LayerSettingsDep, TileCacheDep
 from geo.queries.changes import version_statement
 from layers import tiles
@@ -108,7 +108,7 @@ async def _cached(db: CheckedQuery, cache: TileCache, layer: LayerDef, tq: tiles
 
 
 @router.get("/{layer_id}.json", name="tilejson")
-def tilejson(request: Request, layer: LayerDep, settings: LayerSettingsDep) -> dict:
+def tilejson(request: Request, layer: LayerDep, settings: LayerSettingsDep, _user: CheckedUserDep) -> dict:
     """TileJSON 3.0 of a layer: tile URL template (keeping any filters), zooms, fields."""
     layer.require("mvt")
     base = str(request.base_url).rstrip("/")
