@@ -98,7 +98,9 @@ def localize(root: Any, prefix: str = "/static/vendor") -> None:
         if not hasattr(element, "default_js"):
             continue
         owner = type(element).__name__
-        extra = [(n, f"{prefix}/{p}") for n, p in NEEDS_JS.get(owner, [])]
+        # By the plugin's class or a class of ours built on it (layers.folium_page's TimeHeat).
+        needs = next((NEEDS_JS[c.__name__] for c in type(element).__mro__ if c.__name__ in NEEDS_JS), [])
+        extra = [(n, f"{prefix}/{p}") for n, p in needs]
         # Instance attributes: folium's class-level lists stay untouched (and shared state stays clean).
         element.default_js = extra + _local(JS, element.default_js, prefix, owner)
         element.default_css = _local(CSS, element.default_css, prefix, owner)

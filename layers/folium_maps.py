@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from geo.crs import from_wgs84_lonlat, wgs84_to_shifted
 from geo.queries import heat as q
-from layers.folium_page import Literal, collection_layer, heat_layer, js_json, render_page
+from layers.folium_page import Literal, collection_layer, heat_layer, js_json, render_page, time_heat_layer
 from layers.model import RISK_COLORS, LayerDef
 from layers.registry import LayerRegistry
 
@@ -325,15 +325,14 @@ def build_weekly(
 def heatmap_time_html(session: Session, flt: q.EventFilter, opts: MapOptions) -> str:
     """A weekly HeatMapWithTime page over a year (default: the 52 weeks up to the newest report)."""
     import folium
-    from folium.plugins import HeatMapWithTime
 
     bbox, zoom = _area_view(session, opts, None)
     labels, frames, total = build_weekly(session, flt, opts, bbox)
     title = f"{KIND_LABELS[flt.kind]}逐周热力图"
     fmap = _new_map(title, bbox, zoom, opts)
-    HeatMapWithTime(  # type: ignore[no-untyped-call]
-        frames,
-        index=labels,
+    time_heat_layer(
+        json.dumps(frames, separators=(",", ":")),
+        labels,
         name=title,
         radius=18,
         min_opacity=0.1,

@@ -79,6 +79,17 @@ def heat_layer(cells_json: str, **options: Any) -> Any:
     return _layer_classes()["heat"](lambda name: f"var {name}_data = {cells_json};", **options)
 
 
+def time_heat_layer(frames_json: str, index: list[str], **options: Any) -> Any:
+    """folium's HeatMapWithTime over `frames_json`, a JSON text of one array of [lat, lon, weight] per
+    entry of `index`, placed in the page as a Literal script: folium prints the frames into its
+    template, which the page then lexes again as a template of its own (70 ms for a county year)."""
+    if not _NUMBERS_JSON.fullmatch(frames_json):
+        raise ValueError("heat frames must be a JSON array of arrays of numbers")
+    return _layer_classes()["time_heat"](
+        lambda name: f"var {name}_data = {frames_json};", len(index), index=index, **options
+    )
+
+
 def collection_layer(collection_json: str, options_js: str, *, name: str, show: bool = True) -> Any:
     """A Leaflet GeoJSON layer (a folium Layer, for the layer control) over `collection_json`, a
     FeatureCollection text straight from PostGIS. The data and `options_js` (the L.geoJson options:
@@ -112,7 +123,7 @@ class _DataScript:
 def _layer_classes() -> dict[str, type]:
     """The folium layer classes over data scripts (folium is imported on first use only)."""
     from folium.map import Layer
-    from folium.plugins import HeatMap
+    from folium.plugins import HeatMap, HeatMapWithTime
     from folium.template import Template
 
     class CellHeat(_DataScript, HeatMap):  # type: ignore[misc]
@@ -130,7 +141,17 @@ def _layer_classes() -> dict[str, type]:
             var {{ this.get_name() }} = L.geoJson({{ this.get_name() }}_data, {{ this.get_name() }}_options);
         {% endmacro %}""")
 
-    return {"heat": CellHeat, "collection": Collection}
+    class TimeHeat(_DataScript, HeatMapWithTime):  # type: ignore[misc]
+        def __init__(self, data_js: Callable[[str], str], frames: int, **options: Any) -> None:
+            # Empty frames stand in for the data, so that folium counts the time steps right.
+            super().__init__(data_js, [[] for _ in range(frames)], **options)
+
+        def render(self, **kwargs: Any) -> None:
+            # The template prints `this.data` as the layer's data: let it print the script's variable.
+            self.data = f"{self.get_name()}_data"
+            super().render(**kwargs)
+
+    return {"heat": CellHeat, "collection": Collection, "time_heat": TimeHeat}
 
 
 def _guard_templates(root: Any) -> None:

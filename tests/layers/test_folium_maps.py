@@ -23,7 +23,7 @@ from layers.folium_maps import (
     risk_map_html,
 )
 from tests.layers.tiny_county import DISPUTES, HAZARDS, SMALL_GRIDS, load_tiny_county
-from tests.pages import heat_points
+from tests.pages import heat_points, time_heat_frames
 
 EXTERNAL = re.compile(r"(?:https?:)?//(?!127\.0\.0\.1|localhost)[a-z0-9.-]+\.[a-z]{2,}", re.I)
 OPTS = MapOptions(area="620121")
@@ -214,8 +214,18 @@ def test_weekly_frames_cover_the_range_and_count_every_event(tiny):
 def test_heatmap_time_page_is_offline(tiny):
     html = heatmap_time_html(tiny, q.parse_event_filter(tiny, "appeals", "2026-01-01", "2026-12-31"), OPTS)
     assert external_urls(html) == []
-    assert "HeatMapWithTime" in html or "TDHeatmap" in html
+    assert "TDHeatmap" in html
     assert "/static/vendor/leaflet-timedimension/leaflet.timedimension.min.js" in html
+    assert "/static/vendor/jquery/jquery.min.js" in html  # our TimeHeat layer needs it as the plugin does
+
+
+def test_heatmap_time_page_holds_every_weekly_frame(tiny):
+    flt = q.parse_event_filter(tiny, "disputes", "2026-01-01", "2026-03-31")
+    labels, frames, _total = build_weekly(tiny, flt, OPTS)
+    html = heatmap_time_html(tiny, flt, OPTS)
+    assert time_heat_frames(html) == frames
+    assert sum(len(f) for f in frames) > 0
+    assert all(label in unescaped(html) for label in labels)
 
 
 def test_county_page_draws_grids_facilities_and_events(tiny):
