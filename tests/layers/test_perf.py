@@ -52,3 +52,38 @@ def test_area_extent_from_the_top_level_equals_the_extent_of_every_grid(session)
     for area in ("620121", "620121001", "62012100", "6201", "62"):  # own row, or fallback (no city)
         want = session.execute(full, {"a": area + "%"}).one()
         assert q.get_area_extent(session, area) == pytest.approx(tuple(want), abs=1e-6)
+
+
+# The open-and-recent events of the county page as first written: ids of both sets, joined back.
+_MAP_EVENTS_REFERENCE = text("""
+WITH picked AS (
+    SELECT e.id FROM events e
+    WHERE e.status NOT IN ('closed', 'rejected', 'duplicate') AND e.grid_code LIKE :area_like
+    UNION
+    SELECT e.id FROM events e
+    WHERE e.kind IN ('dispute', 'hazard', 'appeal') AND e.grid_code LIKE :area_like
+      AND e.reported_at >= CAST(:as_of AS timestamptz) - make_interval(days => :recent_days)
+), ranked AS (
+    SELECT e.id, e.kind, e.category, e.status, e.severity, e.reported_at, e.grid_code, e.geom,
+           row_number() OVER (PARTITION BY e.kind ORDER BY e.reported_at DESC, e.id DESC) AS rank,
+           count(*) OVER (PARTITION BY e.kind) AS total
+    FROM events e JOIN picked USING (id)
+)
+SELECT id, kind, category, status, severity, reported_at, grid_code, total,
+       round(ST_X(geom)::numeric, 4)::float8 AS lon, round(ST_Y(geom)::numeric, 4)::float8 AS lat
+FROM ranked WHERE rank <= :per_kind ORDER BY kind, rank
+""")
+
+
+@pytest.mark.parametrize("area", ["620121", "620121003"])
+@pytest.mark.parametrize("per_kind", [40, 1_000_000])
+def test_map_events_equal_the_reference_query(db_session, area, per_kind):
+    as_of = q.get_latest_report(db_session, area)
+    got = q.list_map_events(db_session, area, as_of=as_of, per_kind=per_kind)
+    params = {"area_like": q.area_like(area), "as_of": as_of, "recent_days": 30, "per_kind": per_kind}
+    expected = db_session.execute(_MAP_EVENTS_REFERENCE, params).all()
+    assert [tuple(r) for r in got] == [tuple(r) for r in expected]
+    statuses = {r.status for r in expected}
+    assert statuses & {"closed"} and statuses - {"closed", "rejected", "duplicate"}, (
+        "needs recent closed and open cases to compare both branches"
+    )
