@@ -4,7 +4,8 @@ Query strings are read here but parsed by layers.query, so bad values raise the 
 errors (400 problem+json) everywhere. Every query carries the requesting user's area.
 """
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -24,7 +25,7 @@ from layers.query import (
 )
 from layers.registry import LayerRegistry
 from layers.settings import LayerSettings, get_layer_settings
-from layers.tile_cache import PageCache, TileCache
+from layers.tile_cache import PageCache, TileCache, VersionedCache
 
 # Query parameters with a meaning of their own; any other one must be a filterable property.
 RESERVED = frozenset({"bbox", "bbox-crs", "datetime", "limit", "offset", "after", "crs", "f"})
@@ -112,12 +113,18 @@ async def get_layer_query(
 LayerQueryDep = Annotated[LayerQuery, Depends(get_layer_query)]
 
 
+def _app_cache(request: Request, name: str, make: Callable[[], VersionedCache]) -> Any:
+    """The app's cache `name` (app.state), made with `make` at first use."""
+    cache = getattr(request.app.state, name, None)
+    if cache is None:
+        cache = make()
+        setattr(request.app.state, name, cache)
+    return cache
+
+
 async def get_tile_cache(request: Request, settings: LayerSettingsDep) -> TileCache:
     """The app's tile cache (layers.tile_cache), made at first use with the layer settings' budget."""
-    cache = getattr(request.app.state, "tile_cache", None)
-    if cache is None:
-        cache = request.app.state.tile_cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
-    return cache
+    return _app_cache(request, "tile_cache", lambda: TileCache(settings.tile_cache_mb * 1024 * 1024))
 
 
 TileCacheDep = Annotated[TileCache, Depends(get_tile_cache)]
@@ -125,10 +132,7 @@ TileCacheDep = Annotated[TileCache, Depends(get_tile_cache)]
 
 async def get_page_cache(request: Request, settings: LayerSettingsDep) -> PageCache:
     """The app's cache of feature pages (layers.tile_cache), made at first use like the tile cache."""
-    cache = getattr(request.app.state, "page_cache", None)
-    if cache is None:
-        cache = request.app.state.page_cache = PageCache(settings.page_cache_mb * 1024 * 1024)
-    return cache
+    return _app_cache(request, "page_cache", lambda: PageCache(settings.page_cache_mb * 1024 * 1024))
 
 
 PageCacheDep = Annotated[PageCache, Depends(get_page_cache)]

@@ -5,23 +5,13 @@ by clearance and by every query parameter, never for clock-driven layers.
 On a fresh tiny county with real commits (the cache must see what other connections commit).
 """
 
-import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from tests.auth_helpers import authed
 from tests.layers import tiny_county as tc
-from tests.layers.tiny_county import load_into, make_client
+from tests.layers.tiny_county import live_county  # noqa: F401
 
 BBOX = "102.9,35.9,103.3,36.3"
-
-
-@pytest.fixture
-def county(fresh_db_url):
-    load_into(fresh_db_url)
-    engine = create_engine(fresh_db_url)
-    with make_client(fresh_db_url) as client:
-        yield client, engine
-    engine.dispose()
 
 
 def _items(client, layer_id: str, **params) -> dict:
@@ -34,8 +24,8 @@ def _hits(client) -> int:
     return client.app.state.page_cache.hits
 
 
-def test_an_unchanged_page_is_served_from_the_cache(county):
-    client, _engine = county
+def test_an_unchanged_page_is_served_from_the_cache(live_county):  # noqa: F811
+    client, _engine = live_county
     first = _items(client, "disputes")
     assert first["features"], "an empty page would prove nothing"
     hits = _hits(client)
@@ -45,8 +35,8 @@ def test_an_unchanged_page_is_served_from_the_cache(county):
     assert again["numberMatched"] == first["numberMatched"]
 
 
-def test_other_parameters_are_other_pages(county):
-    client, _engine = county
+def test_other_parameters_are_other_pages(live_county):  # noqa: F811
+    client, _engine = live_county
     everything = _items(client, "disputes")
     hits = _hits(client)
     one = _items(client, "disputes", limit=1)
@@ -56,8 +46,8 @@ def test_other_parameters_are_other_pages(county):
     assert {f["properties"]["category"] for f in neighbours["features"]} == {"neighbour"}
 
 
-def test_a_committed_change_is_seen_at_once_and_a_rolled_back_one_never(county):
-    client, engine = county
+def test_a_committed_change_is_seen_at_once_and_a_rolled_back_one_never(live_county):  # noqa: F811
+    client, engine = live_county
     first = _items(client, "disputes")
     with engine.connect() as conn:  # written, then rolled back: nothing changed
         tc.add_event(conn, "dispute", "neighbour", 103.0501, 36.1001)
@@ -73,8 +63,8 @@ def test_a_committed_change_is_seen_at_once_and_a_rolled_back_one_never(county):
     assert after["numberMatched"] == first["numberMatched"] + 1
 
 
-def test_masked_and_unmasked_pages_are_kept_apart(county, fresh_db_url):
-    client, engine = county
+def test_masked_and_unmasked_pages_are_kept_apart(live_county, fresh_db_url):  # noqa: F811
+    client, engine = live_county
     with engine.connect() as conn:
         names = set(conn.execute(text("SELECT name FROM workers")).scalars())
     unmasked = {f["properties"]["worker"] for f in _items(client, "grids")["features"]}
@@ -84,8 +74,8 @@ def test_masked_and_unmasked_pages_are_kept_apart(county, fresh_db_url):
     assert masked and not masked & names
 
 
-def test_risk_pages_are_never_cached(county):
-    client, _engine = county
+def test_risk_pages_are_never_cached(live_county):  # noqa: F811
+    client, _engine = live_county
     for _ in range(3):
         _items(client, "risk")
     cache = getattr(client.app.state, "page_cache", None)

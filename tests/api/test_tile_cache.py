@@ -5,30 +5,20 @@ On a fresh tiny county with real commits (the cache must see what other connecti
 """
 
 import mapbox_vector_tile
-import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from tests.api.test_tiles import _get
 from tests.auth_helpers import authed
 from tests.layers import tiny_county as tc
-from tests.layers.tiny_county import load_into, make_client
-
-
-@pytest.fixture
-def county(fresh_db_url):
-    load_into(fresh_db_url)
-    engine = create_engine(fresh_db_url)
-    with make_client(fresh_db_url) as client:
-        yield client, engine
-    engine.dispose()
+from tests.layers.tiny_county import live_county  # noqa: F401
 
 
 def _features(resp, layer_id):
     return mapbox_vector_tile.decode(resp.content)[layer_id]["features"]
 
 
-def test_an_unchanged_tile_is_served_from_the_cache(county):
-    client, _engine = county
+def test_an_unchanged_tile_is_served_from_the_cache(live_county):  # noqa: F811
+    client, _engine = live_county
     first = _get(client, "disputes", 103.05, 36.1, 12)
     cache = client.app.state.tile_cache
     hits = cache.hits
@@ -37,8 +27,8 @@ def test_an_unchanged_tile_is_served_from_the_cache(county):
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
 
 
-def test_a_committed_change_is_seen_at_once_and_a_rolled_back_one_never(county):
-    client, engine = county
+def test_a_committed_change_is_seen_at_once_and_a_rolled_back_one_never(live_county):  # noqa: F811
+    client, engine = live_county
     first = _get(client, "disputes", 103.05, 36.1, 12)
     with engine.connect() as conn:  # written, then rolled back: nothing changed
         tc.add_event(conn, "dispute", "neighbour", 103.0501, 36.1001)
@@ -53,8 +43,8 @@ def test_a_committed_change_is_seen_at_once_and_a_rolled_back_one_never(county):
     assert len(_features(after, "disputes")) == len(_features(first, "disputes")) + 1
 
 
-def test_grids_ignore_worker_positions_but_not_worker_names(county):
-    client, engine = county
+def test_grids_ignore_worker_positions_but_not_worker_names(live_county):  # noqa: F811
+    client, engine = live_county
     first = _get(client, "grids", 103.05, 36.1, 12)
     with engine.begin() as conn:
         conn.execute(text("UPDATE workers SET geom = ST_SetSRID(ST_MakePoint(103.06, 36.11), 4326)"))
@@ -67,8 +57,8 @@ def test_grids_ignore_worker_positions_but_not_worker_names(county):
     assert "网格员0改" in names
 
 
-def test_masked_and_unmasked_tiles_are_kept_apart(county, fresh_db_url):
-    client, _engine = county
+def test_masked_and_unmasked_tiles_are_kept_apart(live_county, fresh_db_url):  # noqa: F811
+    client, _engine = live_county
     unmasked = {
         f["properties"]["worker"] for f in _features(_get(client, "grids", 103.05, 36.1, 12), "grids")
     }
@@ -78,8 +68,8 @@ def test_masked_and_unmasked_tiles_are_kept_apart(county, fresh_db_url):
     assert masked and not masked & unmasked
 
 
-def test_risk_tiles_are_never_cached(county):
-    client, _engine = county
+def test_risk_tiles_are_never_cached(live_county):  # noqa: F811
+    client, _engine = live_county
     cache_hits = None
     for _ in range(3):
         assert _get(client, "risk", 103.05, 36.1, 12).status_code == 200

@@ -207,3 +207,14 @@ def tiny_client(tiny_db_url: str):
     """A client of the app on the tiny county (one per test module)."""
     with make_client(tiny_db_url) as client:
         yield client
+
+
+@pytest.fixture
+def live_county(fresh_db_url: str):
+    """A fresh tiny county (its own database), a client of the app on it and an engine that commits:
+    for caches, which must see what other connections commit."""
+    load_into(fresh_db_url)
+    engine = create_engine(fresh_db_url)
+    with make_client(fresh_db_url) as client:
+        yield client, engine
+    engine.dispose()
