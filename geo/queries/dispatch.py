@@ -30,6 +30,8 @@ from geo.queries.events import (
 
 TIER_REASONS = ("本网格责任网格员", "同村（社区）", "同乡镇（街道）", "县内就近")
 SCOPE_DIGITS = {"village": 12, "township": 9, "county": 6}
+# The reasons go into the statement as a constant (a parameter would be encoded on every request).
+_TIER_REASONS_SQL = "ARRAY[" + ", ".join("'" + r.replace("'", "''") + "'" for r in TIER_REASONS) + "]"
 
 _FRESH = "w.on_duty AND w.available AND w.open_tasks < w.capacity AND w.located_at >= :fresh_after"
 _POOL_COLUMNS = (
@@ -65,13 +67,15 @@ def _knn(unit: str) -> str:
     )
 
 
-# The nearest with the skill in the township: read by the code index (a township holds ~100 workers)
-# and sorted, not walked in distance order: when few nearby have the skill, a KNN walk fetches
-# hundreds of rows one random heap page at a time before it finds k (1.4 ms of a 2.3 ms query).
-_SKILLED_IN_TOWNSHIP = (
-    f"(SELECT {_POOL_COLUMNS} FROM workers w WHERE {_IN_RANGE.format('township')} AND {_FRESH} "
-    f"AND (SELECT category FROM ev) = ANY(w.skills) ORDER BY w.geom <-> {_HERE} LIMIT :k)"
-)
+# The township unit's fresh, free workers, read once through the code index and ranked three ways:
+# the village's (all of them: a handful), the k nearest and the k nearest with the skill. A township
+# holds ~80 workers (at most ~500 in the province data); walking the GiST index in distance order
+# instead is quicker only while the first k rows pass the filters (a skill few have sends it through
+# hundreds of rows, one random heap page each), and three walks cost three scans' set-up besides.
+# `near` is the planar distance the KNN walks order by; the id breaks ties so the answer is stable.
+_TOWNSHIP = f"""SELECT {_POOL_COLUMNS}, w.geom <-> {_HERE} AS near FROM workers w
+    WHERE {_IN_RANGE.format("township")} AND {_FRESH}"""
+_PICK = "id, name, phone, home_grid_code, open_tasks, capacity, located_at, skills, geom"
 # The audit row of a cleared read, written by the same statement (no extra round trip). A read changes
 # nothing but this row, so its commit need not wait for the WAL flush (see geo.audit).
 _AUDIT = """, audit AS (
@@ -118,14 +122,18 @@ WITH ev AS MATERIALIZED (
     JOIN categories c ON c.code = e.category
     LEFT JOIN grids g ON g.code = e.grid_code AND g.valid_to IS NULL
     WHERE e.id = :id AND e.grid_code ~>=~ :area_lo AND e.grid_code ~<~ :area_hi
+), township AS MATERIALIZED (
+    {_TOWNSHIP}
 ), pool AS (
     (SELECT {_POOL_COLUMNS} FROM workers w
      WHERE w.id = (SELECT owner_id FROM ev) AND {_FRESH}
        AND w.home_grid_code ~>=~ :area_lo AND w.home_grid_code ~<~ :area_hi)
-    UNION ALL (SELECT {_POOL_COLUMNS} FROM workers w
-               WHERE {_IN_RANGE.format("village")} AND {_FRESH} LIMIT 500)
-    UNION ALL {_knn("township")}
-    UNION ALL {_SKILLED_IN_TOWNSHIP}
+    UNION ALL (SELECT {_PICK} FROM township t
+               WHERE t.home_grid_code ~>=~ (SELECT village_lo FROM ev)
+                 AND t.home_grid_code ~<~ (SELECT village_hi FROM ev))
+    UNION ALL (SELECT {_PICK} FROM township t ORDER BY t.near, t.id LIMIT :k)
+    UNION ALL (SELECT {_PICK} FROM township t WHERE (SELECT category FROM ev) = ANY(t.skills)
+               ORDER BY t.near, t.id LIMIT :k)
     UNION ALL {_knn("scope")}
 ), ranked AS (
     SELECT DISTINCT ON (p.id) p.id AS worker_id, p.name, p.phone, p.home_grid_code AS grid_code,
@@ -148,7 +156,7 @@ SELECT json_build_object(
             'capacity', b.capacity, 'tier', b.tier, 'skill_match', b.skill_match,
             'located_at', b.located_at,
             'reasons', array_remove(ARRAY[
-                (CAST(:tier_reasons AS text[]))[b.tier + 1],
+                ({_TIER_REASONS_SQL})[b.tier + 1],
                 CASE WHEN b.skill_match THEN '技能匹配（' || ev.label_zh || '）' END,
                 '当前任务' || b.open_tasks || '件（容量' || b.capacity || '）',
                 '距离约' || to_char(round(b.distance_m), 'FM999,999,999,990') || '米'], NULL))
@@ -187,7 +195,6 @@ def candidates_query(
         "area_hi": hi,
         "k": k,
         "fresh_after": now_utc() - timedelta(seconds=max_age_s),
-        "tier_reasons": list(TIER_REASONS),
     }
     if audit_actor is not None:
         params["actor"] = audit_actor
