@@ -39,6 +39,11 @@ from geo.queries import casework, dispatch, events
 from geo.queries.parties import list_parties
 
 router = APIRouter(prefix="/api/events", tags=["events"])
+# The dispatch hot path has a router of its own, included before every other one and without router
+# dependencies (its CheckedQueryDep already takes the user): FastAPI matches a request against each
+# included router's routes in turn, twice for the router that holds the match, and solves each
+# dependency anew, so every route and dependency in front of it costs each request ~5-40 µs.
+candidates_router = APIRouter(prefix="/api/events", tags=["events"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
@@ -99,7 +104,7 @@ def get_timeline(event_id: int, session: SessionDep, user: UserDep) -> list:
     return events.get_timeline(session, event_id, user.area)
 
 
-@router.get("/{event_id}/candidates", response_model=CandidatesPublic)
+@candidates_router.get("/{event_id}/candidates", response_model=CandidatesPublic)
 async def list_candidates(
     event_id: int,
     query: CheckedQueryDep,
