@@ -76,8 +76,10 @@ def create_app(
     app.state.auth_settings = auth_settings
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=api_settings.max_body_bytes)
-    # The dispatch hot path first, without router dependencies (see api.routers.events).
-    app.include_router(events_router.candidates_router)
+    # The dispatch hot path, ahead of every FastAPI route (see CandidatesFastRoute). Then FastAPI tries
+    # routes in the order they were included: the cases router goes first so that its requests skip
+    # matching ~40 other routes (~0.1 ms each request).
+    app.router.routes.insert(0, events_router.CandidatesFastRoute())
     app.include_router(events_router.router, dependencies=AUTHENTICATED)
     app.include_router(health.router)
     app.include_router(auth_router.router)

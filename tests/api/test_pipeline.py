@@ -232,3 +232,52 @@ def test_the_check_and_the_statements_are_one_transaction(demo_db_url, engine, o
 
     asyncio.run(run())
     assert len(_audit_rows(engine, "pipe_atomic")) == 1  # the second run's row, not the failed one's
+
+
+def test_the_fast_route_answers_as_fastapi_would_and_leaves_it_the_rest(demo_db_url, open_cases, monkeypatch):
+    # CandidatesFastRoute serves plain requests without FastAPI; FastAPI serves the same path when it
+    # must decide (a k that is not plainly 1-50, an id that is not digits, overridden dependencies).
+    from api.deps_dispatch import get_dispatch
+    from api.routers import events
+
+    served = []
+    fast = events._serve_candidates
+
+    async def counted(request):
+        served.append(1)
+        return await fast(request)
+
+    monkeypatch.setattr(events, "_serve_candidates", counted)
+    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
+    paths = [
+        f"/api/events/{open_cases[3]}/candidates",
+        f"/api/events/{open_cases[3]}/candidates?k=2&other=x",
+        f"/api/events/{open_cases[4]}/candidates?k=9&k=50",
+        "/api/events/999999999/candidates",
+    ]
+    invalid = ["?k=0", "?k=51", "?k=abc", "?k=%35", "?k=5&k=-1"]
+    with TestClient(app) as fast_client:
+        headers = _headers(fast_client, demo_db_url, "pipe_fast", "dispatcher")
+        answers = [fast_client.get(p, headers=headers) for p in paths]
+        assert len(served) == len(paths)
+        unplain = [
+            fast_client.get(f"/api/events/{open_cases[3]}/candidates{q}", headers=headers) for q in invalid
+        ]
+        assert len(served) == len(paths)  # FastAPI answered those
+        app.dependency_overrides[get_dispatch] = get_dispatch_settings  # the same settings, via FastAPI
+        declared = [fast_client.get(p, headers=headers) for p in paths]
+        assert len(served) == len(paths)
+        assert fast_client.get(paths[0]).status_code == 401
+    assert [(a.status_code, a.headers["content-type"], a.json()) for a in answers] == [
+        (d.status_code, d.headers["content-type"], d.json()) for d in declared
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 404]
+    assert len(answers[1].json()["candidates"]) == 2
+    assert len(answers[2].json()["candidates"]) > 9  # the last k counts, as in FastAPI
+    for resp, query in zip(unplain, invalid, strict=True):
+        if query == "?k=%35":  # "5", percent-encoded: valid, but FastAPI's to decode
+            assert resp.status_code == 200, resp.text
+            continue
+        assert resp.status_code == 422, (query, resp.text)
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert resp.json()["detail"].startswith("k: ")
