@@ -108,17 +108,18 @@ async def run_checked(
                 return (await _pipeline(conn, runs))[1:]
             except psycopg.errors.InvalidAuthorizationSpecification:
                 raise AccountRejectedError(access.get("actor")) from None
-            except _ConnectionLostError as lost:
+            except _StaleConnectionError as stale:
                 # The pool discards the closed connection and checks its idle siblings (a restart
                 # drops them all). A live connection's errors (a timeout, say) are raised as they are.
                 if attempt == 2:
-                    raise lost.__cause__ from None
+                    raise stale.__cause__ from None
         await pool.check()
     raise AssertionError("unreachable")
 
 
-class _ConnectionLostError(Exception):
-    """The server had closed the connection (its cause is psycopg's OperationalError)."""
+class _StaleConnectionError(Exception):
+    """The connection could not run the pipeline and is closed; nothing took effect. The server had
+    dropped it, or lost a statement prepared on it (its cause is psycopg's error)."""
 
 
 # Statements are prepared on a connection at first use and then run by name. Per connection: the names
@@ -130,8 +131,8 @@ _NAMES = itertools.count()
 
 
 async def _pipeline(conn: psycopg.AsyncConnection, runs: list[tuple[str, list[Any]]]) -> list[tuple | None]:
-    """Send every statement and one Sync in a single write, wait for the answers, return each one's
-    first row; raise the first statement error.
+    """Send every statement and a Sync (then any deallocations and another Sync) in a single write,
+    wait for the answers, return each statement's first row; raise the first statement error.
 
     Driven here on libpq's pipeline mode rather than through psycopg's pipeline, which sends each
     queued message only once the socket reports writable and so waits on the event loop five to six
@@ -146,17 +147,14 @@ async def _pipeline(conn: psycopg.AsyncConnection, runs: list[tuple[str, list[An
     bound = []
     for sql, params in runs:
         values = tx.dump_sequence(params, [PyFormat.AUTO] * len(params))
-        bound.append((sql, (sql, tx.types), values, tx.types, tx.formats))
+        bound.append((sql, (sql, tx.types), values, tx.types, list(tx.formats)))
         if (sql, tx.types) in names:
             names.move_to_end((sql, tx.types))
     new = len({key for _, key, *_ in bound if key not in names})
-    # Deallocations go first: an error later in the pipeline skips everything after it.
     stale = [names.popitem(last=False)[1] for _ in range(len(names) + new - _MAX_PREPARED)]
     sent: list[tuple | None] = []  # per message: the key a Prepare adds; None for a statement's run
     try:
         pgconn.enter_pipeline_mode()
-        for name in stale:
-            pgconn.send_query_params(b"DEALLOCATE " + name, None)
         for sql, key, values, types, formats in bound:
             if (name := names.get(key)) is None:
                 name = names[key] = f"gridgov_{next(_NAMES)}".encode()
@@ -165,17 +163,29 @@ async def _pipeline(conn: psycopg.AsyncConnection, runs: list[tuple[str, list[An
             pgconn.send_query_prepared(name, values, param_formats=formats)
             sent.append(None)
         pgconn.pipeline_sync()
+        for name in stale:  # after the Sync: whatever happens to one side does not touch the other
+            pgconn.send_query_params(b"DEALLOCATE " + name, None)
+        if stale:
+            pgconn.pipeline_sync()
         while pgconn.flush():
             await _ready(pgconn, write=True)
-        results = (await _answers(pgconn))[len(stale) :]
+        results = await _answers(pgconn)
+        if stale:
+            await _answers(pgconn)
         pgconn.exit_pipeline_mode()
     except BaseException as exc:
         lost = pgconn.status != pq.ConnStatus.OK
         await conn.close()
         if lost and isinstance(exc, psycopg.OperationalError):
-            raise _ConnectionLostError from exc
+            raise _StaleConnectionError from exc
         raise
-    return _first_rows(conn, tx, names, sent, results)
+    try:
+        return _first_rows(conn, tx, names, sent, results)
+    except psycopg.errors.InvalidSqlStatementName as exc:
+        # The server lost a statement prepared on this connection (DISCARD ALL, say): the implicit
+        # transaction was rolled back, so running it again on a fresh connection is safe.
+        await conn.close()
+        raise _StaleConnectionError from exc
 
 
 def _first_rows(

@@ -144,6 +144,7 @@ class CandidatesFastRoute(Route):
     def __init__(self) -> None:
         """The route, with Starlette's int convertor for the id (anything else goes to FastAPI)."""
         super().__init__("/api/events/{event_id:int}/candidates", _serve_candidates, methods=["GET"])
+        self.methods.discard("HEAD")  # Starlette adds it to GET routes; FastAPI's answers it 405
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """Starlette's match, unless FastAPI has to decide (see the class doc)."""

@@ -260,6 +260,7 @@ def test_the_fast_route_answers_as_fastapi_would_and_leaves_it_the_rest(demo_db_
         headers = _headers(fast_client, demo_db_url, "pipe_fast", "dispatcher")
         answers = [fast_client.get(p, headers=headers) for p in paths]
         assert len(served) == len(paths)
+        assert fast_client.head(paths[0], headers=headers).status_code == 405  # as FastAPI's GET route
         unplain = [
             fast_client.get(f"/api/events/{open_cases[3]}/candidates{q}", headers=headers) for q in invalid
         ]

@@ -84,6 +84,21 @@ def test_prepared_statements_stay_bounded_per_connection(demo_db_url, access, mo
     async def body(pool):
         for n in range(12):  # twelve different statements, each prepared on first use
             assert (await run_checked(pool, access, [(compiled(text(f"SELECT {n}")), {})]))[0] == (n,)
+        await run_checked(pool, access, [(count, {})])  # prepares the count, deallocates one more after it
         return (await run_checked(pool, access, [(count, {})]))[0][0]
 
     assert _run(demo_db_url, body) <= 5
+
+
+def test_statements_the_server_lost_are_prepared_again_on_a_fresh_connection(demo_db_url, access):
+    discard = compiled(text("DEALLOCATE ALL"))  # what a pooler's reset or a stray DISCARD ALL does
+
+    async def body(pool):
+        (before,) = (await run_checked(pool, access, [(BACKEND, {})]))[0]
+        await run_checked(pool, access, [(discard, {})])
+        (after,) = (await run_checked(pool, access, [(BACKEND, {})]))[0]  # no error: run again
+        (again,) = (await run_checked(pool, access, [(BACKEND, {})]))[0]
+        return before, after, again
+
+    before, after, again = _run(demo_db_url, body)
+    assert before != after == again
