@@ -449,12 +449,13 @@ SELECT max(latest.reported_at)
 FROM unnest(CAST(:kinds AS text[])) AS k(kind),
      LATERAL (SELECT e.reported_at FROM events e
               WHERE e.kind = k.kind AND e.grid_code LIKE :area_like
+                AND e.reported_at <= coalesce(CAST(:until AS timestamptz), 'infinity')
               ORDER BY e.reported_at DESC LIMIT 1) AS latest
 """).bindparams(bindparam("kinds", type_=ARRAY(Text)))
 
 
-def get_latest_report(session: Session, area: str) -> datetime | None:
-    """When the newest event of the area was reported (the demo's 'now')."""
-    params = {"kinds": list(EVENT_KINDS), "area_like": area_like(area)}
+def get_latest_report(session: Session, area: str, until: datetime | None = None) -> datetime | None:
+    """When the newest event of the area (reported by `until`, if given) was reported (the demo's 'now')."""
+    params = {"kinds": list(EVENT_KINDS), "area_like": area_like(area), "until": until}
     latest: datetime | None = session.execute(_LATEST, params).scalar_one()
     return latest

@@ -6,34 +6,36 @@ history ends on the day it was generated) the big screen still shows a day with 
 The day used is returned, and the console prints it.
 """
 
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.types import Text
 
 from geo.errors import NotFoundError
+from geo.models import EVENT_KINDS
 from geo.queries.events import area_like
+from geo.queries.heat import LOCAL_TZ, get_latest_report
 
-TZ = "Asia/Shanghai"
 OPEN_STATUSES = ("reported", "registered", "dispatched", "in_progress", "handled")
 
-# The newest reporting day (max() of an indexed column, not a scan of every row's local date).
-_DAY = text(f"""
-SELECT coalesce((max(reported_at) AT TIME ZONE '{TZ}')::date, (now() AT TIME ZONE '{TZ}')::date)
-FROM events WHERE grid_code LIKE :area AND reported_at <= now()
-""")
-
-# Day bounds are timestamptz ranges so that the reported_at index serves them.
-_FIGURES = text(f"""
-WITH d AS (
-    SELECT CAST(:day AS date)::timestamp AT TIME ZONE '{TZ}' AS day_start,
-           (CAST(:day AS date) + 1)::timestamp AT TIME ZONE '{TZ}' AS day_end,
-           (CAST(:day AS date) - 29)::timestamp AT TIME ZONE '{TZ}' AS since30,
-           date_trunc('year', CAST(:day AS date))::timestamp AT TIME ZONE '{TZ}' AS year_start
-), today AS (
-    SELECT e.kind, count(*) AS n FROM events e, d
-    WHERE e.grid_code LIKE :area AND e.reported_at >= d.day_start AND e.reported_at < d.day_end
+# Day bounds are timestamptz parameters and every count names the kinds, so that the (kind,
+# reported_at) index serves each range (bounds computed in the statement hid them from the planner:
+# it read every event of the area four times, 2.5 s for a province account).
+_FIGURES = text("""
+WITH today AS (
+    SELECT e.kind, count(*) AS n FROM events e
+    WHERE e.kind = ANY(:kinds) AND e.grid_code LIKE :area
+      AND e.reported_at >= :day_start AND e.reported_at < :day_end
     GROUP BY e.kind
+), wages AS (
+    SELECT coalesce(sum(e.wage_recovered), 0) AS recovered,
+           coalesce(sum(e.wage_workers) FILTER (WHERE e.wage_recovered > 0), 0) AS workers
+    FROM events e
+    WHERE e.kind = 'dispute' AND e.category = 'labour_wages' AND e.grid_code LIKE :area
+      AND e.reported_at >= :year_start AND e.reported_at < :day_end
 )
 SELECT
   coalesce((SELECT n FROM today WHERE kind = 'dispute'), 0) AS new_disputes,
@@ -43,22 +45,18 @@ SELECT
   (SELECT count(*) FROM event_overdue o WHERE o.grid_code LIKE :area) AS overdue,
   (SELECT round(100.0 * count(*) FILTER (WHERE e.status IN ('handled', 'verified', 'closed'))
           / nullif(count(*) FILTER (WHERE e.status NOT IN ('rejected', 'duplicate')), 0), 1)
-     FROM events e, d WHERE e.grid_code LIKE :area
-     AND e.reported_at >= d.since30 AND e.reported_at < d.day_end) AS resolution_rate,
-  (SELECT coalesce(sum(e.wage_recovered), 0) FROM events e, d WHERE e.grid_code LIKE :area
-     AND e.category = 'labour_wages' AND e.reported_at >= d.year_start AND e.reported_at < d.day_end)
-     AS wage_recovered,
-  (SELECT coalesce(sum(e.wage_workers), 0) FROM events e, d WHERE e.grid_code LIKE :area
-     AND e.category = 'labour_wages' AND e.wage_recovered > 0
-     AND e.reported_at >= d.year_start AND e.reported_at < d.day_end) AS wage_workers,
+     FROM events e WHERE e.kind = ANY(:kinds) AND e.grid_code LIKE :area
+     AND e.reported_at >= :since30 AND e.reported_at < :day_end) AS resolution_rate,
+  (SELECT recovered FROM wages) AS wage_recovered,
+  (SELECT workers FROM wages) AS wage_workers,
   (SELECT count(*) FROM workers w WHERE w.home_grid_code LIKE :area AND w.on_duty) AS on_duty
-""")
+""").bindparams(bindparam("kinds", type_=ARRAY(Text)))
 
 # The area's own grid (county, township, village or small grid) for the breadcrumb.
 _AREA = text("""
 SELECT code, name, level FROM grids
 WHERE valid_to IS NULL AND code = rpad(:area, 15, '0')
-  AND level IN ('county', 'township', 'village', 'grid')
+  AND level IN ('province', 'city', 'county', 'township', 'village', 'grid')
 """)
 
 _OPEN_EVENTS = text("""
@@ -88,7 +86,7 @@ def area_code(area: str) -> str:
 def find_area(session: Session, area: str) -> dict[str, Any]:
     """The grid an area prefix names (code, name, level); NotFoundError if there is none."""
     area_like(area)  # refuses anything but digits
-    if len(area) not in (6, 9, 12, 15):
+    if len(area) not in (2, 4, 6, 9, 12, 15):  # province, prefecture-level city, county ... small grid
         raise NotFoundError(f"没有编码为 {area} 的区域", where="area")
     row = session.execute(_AREA, {"area": area}).mappings().first()
     if row is None:
@@ -96,12 +94,25 @@ def find_area(session: Session, area: str) -> dict[str, Any]:
     return dict(row)
 
 
+def _local_midnight(day: date) -> datetime:
+    """The start of a day in Asia/Shanghai."""
+    return datetime.combine(day, time(), LOCAL_TZ)
+
+
 def summarize(session: Session, area: str) -> dict[str, Any]:
     """Headline figures of the area (see the module doc for which day is "today")."""
-    like = area_like(area)
-    day = session.execute(_DAY, {"area": like}).scalar_one()
-    row = session.execute(_FIGURES, {"area": like, "day": day, "open": list(OPEN_STATUSES)}).mappings().one()
-    out = {"day": day, **row}
+    now = datetime.now(LOCAL_TZ)
+    day = (get_latest_report(session, area, until=now) or now).astimezone(LOCAL_TZ).date()
+    params = {
+        "area": area_like(area),
+        "kinds": list(EVENT_KINDS),
+        "open": list(OPEN_STATUSES),
+        "day_start": _local_midnight(day),
+        "day_end": _local_midnight(day + timedelta(days=1)),
+        "since30": _local_midnight(day - timedelta(days=29)),
+        "year_start": _local_midnight(day.replace(month=1, day=1)),
+    }
+    out = {"day": day, **session.execute(_FIGURES, params).mappings().one()}
     out["resolution_rate"] = float(out["resolution_rate"]) if out["resolution_rate"] is not None else None
     out["wage_recovered"] = float(out["wage_recovered"])
     return out
