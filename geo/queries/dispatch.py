@@ -1,8 +1,9 @@
 """Dispatch: candidate workers for a case, assignment that is safe under concurrency, the dispatch board.
 
-Candidates are a UNION of a few small KNN scans (`<->` on the workers GiST index, each with a LIMIT)
-- the owning small grid's responsible worker, the nearest in the village, in the township and in the
-policy scope - ranked in SQL by tier (属地: the owning grid first), skill, load and distance in metres.
+Candidates are a UNION of a few small scans - the owning small grid's responsible worker; the village's
+workers and the nearest (with and without the skill) among the township's, read once by the code
+index; the nearest in the policy scope, a KNN walk (`<->` on the workers GiST index with a LIMIT) -
+ranked in SQL by tier (属地: the owning grid first), skill, load and distance in metres.
 Assignment is two conditional UPDATEs in one transaction: the case must still be assignable and the
 worker must still have capacity, so of twenty dispatchers racing, one wins and nineteen get 409.
 """
@@ -103,11 +104,11 @@ def _candidates_sql(area_digits: int, widest: int, audited: bool) -> TextClause:
     """The whole candidates answer in one round trip (the statement text depends only on the digits).
 
     `ev`: the case, its category label, its grid's responsible worker and the code ranges of its
-    village, township and policy scope. The pool: the owner; every fresh worker of the village (a
-    handful, found by the code-prefix index, so the village tier is ranked exactly); in the township
-    the k nearest plus the k nearest with the skill; in the policy scope the k nearest (a county-wide
-    skill search would walk thousands of rows when nobody has the skill, so out there the skill only
-    reorders the nearest). KNN walks are index-ordered and stop after k rows. DISTINCT ON drops a
+    village, township and policy scope. `township`: its fresh, free workers (see _TOWNSHIP). The pool:
+    the owner; every one of them in the village (a handful, so the village tier is ranked exactly);
+    the k nearest of them plus the k nearest with the skill; in the policy scope the k nearest (a
+    county-wide skill search would walk thousands of rows when nobody has the skill, so out there the
+    skill only reorders the nearest), a KNN walk that stops after k rows. DISTINCT ON drops a
     worker found twice; the tier comes from the codes, whichever scan found it. Mediation committees
     of the category come along for disputes. No row: the case does not exist in the area. `audited`:
     the statement also writes the audit row of the read (actor :actor).
