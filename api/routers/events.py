@@ -154,7 +154,7 @@ class CandidatesFastRoute(Route):
         return match, child
 
 
-_K = re.compile(rb"(?:^|&)k=([^&]*)")
+_K = re.compile(rb"(?:^|&)k(?:=([^&]*))?(?=&|$)")  # a bare `k` counts as an empty one
 
 
 def _plain_k(scope: Scope) -> bool:
