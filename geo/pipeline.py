@@ -35,9 +35,7 @@ from geo.settings import DbSettings
 
 # The account check of every transaction (migration 0016), for the sync session and the pipeline alike.
 AUTHORIZE = text("SELECT gridgov_authorize(:actor, :user_role, :area, :worker_id, :unmasked, :role)")
-# Statements are compiled once to PostgreSQL's own $1 placeholders and run on raw cursors: psycopg then
-# sends the text as it is. (With %(name)s placeholders it re-parses every statement over 4,096 bytes
-# on every execution, e.g. the 5 KB candidates statement: ~0.1 ms a request.)
+# Statements are compiled once to PostgreSQL's own $1 placeholders, the text libpq prepares as it is.
 _DIALECT = pg_psycopg.dialect(paramstyle="numeric_dollar")
 
 
@@ -85,7 +83,7 @@ class Compiled:
 
 @lru_cache(maxsize=2048)  # as many as layers.tiles keeps built
 def compiled(clause: ClauseElement) -> Compiled:
-    """The statement compiled for a raw psycopg cursor, once per statement object."""
+    """The statement compiled for the pipeline, once per statement object."""
     c = clause.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
     processors = {k: p for k, p in c._bind_processors.items() if p is not None}  # noqa: SLF001
     return Compiled(str(c), tuple(c.positiontup or ()), dict(c.params), processors)
@@ -97,8 +95,8 @@ async def run_checked(
     """Check the account, run the statements in order, commit: one implicit transaction, one round
     trip (see the module doc). The first row of each statement.
 
-    AccountRejectedError when the check fails (nothing else ran). On a connection the server had
-    dropped (a restart) it runs once more on a fresh one: nothing can have taken effect on a dead one.
+    AccountRejectedError when the check fails (nothing else ran). On a connection that could not run
+    it (the server had dropped it, or lost a statement prepared on it) it runs once more on a fresh one.
     """
     check = compiled(AUTHORIZE)
     runs = [(check.sql, check.params(access))] + [(c.sql, c.params(p)) for c, p in statements]
