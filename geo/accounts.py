@@ -13,16 +13,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import vocabulary
 from geo.errors import ConflictError, InvalidInputError, NotFoundError
 
-ROLES = ("commander", "dispatcher", "planner", "grid_worker", "admin")
-ROLE_LABELS = {
-    "commander": "指挥长",
-    "dispatcher": "调度员",
-    "planner": "研判分析员",
-    "grid_worker": "网格员",
-    "admin": "系统管理员",
-}
+ROLES = tuple(vocabulary.ROLES)
+ROLE_LABELS = vocabulary.zh(vocabulary.ROLES)
 # Grid-code prefixes: province (2), city (4), county (6), township (9), village (12 digits).
 AREA_RE = re.compile(r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,40}$")

@@ -13,22 +13,13 @@ Pure functions only: the database work lives in geo.queries.events and geo.queri
 
 from dataclasses import dataclass
 
+from geo import vocabulary
 from geo.errors import ConflictError, TransitionError
 
-STATUS_LABELS = {
-    "reported": "已上报",
-    "registered": "已立案",
-    "dispatched": "已派遣",
-    "in_progress": "处置中",
-    "handled": "已处置",
-    "verified": "已核查",
-    "closed": "已结案",
-    "rejected": "不予受理",
-    "duplicate": "重复件",
-}
+STATUS_LABELS = vocabulary.zh(vocabulary.STATUSES)
 ESCALATION_LEVELS = ("grid", "village", "township", "county")
-ESCALATION_LABELS = {"grid": "网格", "village": "村（社区）", "township": "乡镇（街道）", "county": "县"}
-REFERRALS = {"court": "法院（诉调对接）", "police": "公安（警调对接）", "petition": "信访（访调对接）"}
+ESCALATION_LABELS = vocabulary.zh(vocabulary.LEVELS)
+REFERRALS = vocabulary.zh(vocabulary.REFERRALS)
 
 # A worker carries the case while it is in these states (workers.open_tasks counts them).
 HOLDS_TASK = frozenset({"dispatched", "in_progress"})
@@ -47,25 +38,29 @@ class Transition:
     source: str
     target: str
     action: str
-    label: str
     needs_reason: bool = False
     via: str = "transition"
 
+    @property
+    def label(self) -> str:
+        """What the step is called (geo.vocabulary.ACTIONS)."""
+        return vocabulary.label("action", self.action)
+
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition("reported", "registered", "register", "立案"),
-    Transition("reported", "rejected", "reject", "不予受理", needs_reason=True),
-    Transition("reported", "duplicate", "mark_duplicate", "合并重复件"),
-    Transition("reported", "dispatched", "assign", "派遣", via="assign"),
-    Transition("registered", "rejected", "reject", "不予受理", needs_reason=True),
-    Transition("registered", "duplicate", "mark_duplicate", "合并重复件"),
-    Transition("registered", "dispatched", "assign", "派遣", via="assign"),
-    Transition("dispatched", "registered", "decline", "网格员退回", needs_reason=True),
-    Transition("dispatched", "in_progress", "start", "开始处置"),
-    Transition("in_progress", "handled", "handle", "处置完毕"),
-    Transition("handled", "in_progress", "rework", "回退重办", needs_reason=True),
-    Transition("handled", "verified", "verify", "核查通过"),
-    Transition("verified", "closed", "close", "结案"),
+    Transition("reported", "registered", "register"),
+    Transition("reported", "rejected", "reject", needs_reason=True),
+    Transition("reported", "duplicate", "mark_duplicate"),
+    Transition("reported", "dispatched", "assign", via="assign"),
+    Transition("registered", "rejected", "reject", needs_reason=True),
+    Transition("registered", "duplicate", "mark_duplicate"),
+    Transition("registered", "dispatched", "assign", via="assign"),
+    Transition("dispatched", "registered", "decline", needs_reason=True),
+    Transition("dispatched", "in_progress", "start"),
+    Transition("in_progress", "handled", "handle"),
+    Transition("handled", "in_progress", "rework", needs_reason=True),
+    Transition("handled", "verified", "verify"),
+    Transition("verified", "closed", "close"),
 )
 _BY_EDGE = {(t.source, t.target): t for t in TRANSITIONS}
 

@@ -1,4 +1,4 @@
-"""Settings of the spatial core: where the database is and how big queries may get."""
+"""Settings of the spatial core: where the database is, how big queries may get, the county's zone."""
 
 from functools import lru_cache
 
@@ -78,6 +78,32 @@ class GeoSettings(BaseSettings):
         if self.default_limit > self.max_features_per_query:
             raise ValueError("default_limit must not exceed max_features_per_query")
         return self
+
+
+class TimeSettings(BaseSettings):
+    """The county's time zone (geo.clock): day boundaries, periods, deadlines and every time shown."""
+
+    model_config = SettingsConfigDict(env_prefix="GRID_TIME_", env_file=".env", extra="ignore")
+
+    zone: str = "Asia/Shanghai"
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA zone name the machine knows."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
+        return value
+
+
+@lru_cache
+def get_time_settings() -> TimeSettings:
+    """Time settings from the environment, read once."""
+    return TimeSettings()
 
 
 @lru_cache

@@ -2,9 +2,10 @@
 
 from functools import lru_cache
 
+from geo import vocabulary
 from geo.queries import layers as q
 from geo.queries.risk import RiskThresholds, risk_source
-from layers.model import RISK_COLORS, LayerDef
+from layers.model import LayerDef
 from layers.registry import LayerRegistry
 from layers.settings import LayerSettings
 
@@ -136,7 +137,7 @@ def builtin_layers() -> list[LayerDef]:
             filters={"grade": "str", "township": "str"},
             style={
                 "by": "grade",
-                "colors": RISK_COLORS,
+                "colors": vocabulary.GRADE_COLORS,
                 "color": "#636363",
                 "weight": 0.6,
                 "fill_opacity": 0.6,

@@ -10,7 +10,7 @@ UI text is Simplified Chinese.
 import html
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -19,25 +19,16 @@ from sqlalchemy import JSON, Text, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from geo import clock, vocabulary
 from geo.crs import from_wgs84_lonlat, wgs84_to_shifted
 from geo.queries import heat as q
 from layers.folium_page import Literal, collection_layer, heat_layer, js_json, render_page, time_heat_layer
-from layers.model import RISK_COLORS, LayerDef
+from layers.model import LayerDef
 from layers.registry import LayerRegistry
 
-KIND_LABELS = {"dispute": "矛盾纠纷", "hazard": "安全隐患", "appeal": "群众诉求"}
-STATUS_LABELS = {
-    "reported": "已上报",
-    "registered": "已登记",
-    "dispatched": "已派遣",
-    "in_progress": "处置中",
-    "handled": "已处置",
-    "verified": "已核查",
-    "closed": "已办结",
-    "rejected": "不予受理",
-    "duplicate": "重复件",
-}
-SEVERITY_LABELS = {1: "一般", 2: "较大", 3: "重大", 4: "特别重大"}
+KIND_LABELS = vocabulary.zh(vocabulary.KINDS)
+STATUS_LABELS = vocabulary.zh(vocabulary.STATUSES)
+SEVERITY_LABELS = vocabulary.zh(vocabulary.SEVERITIES)
 KIND_COLORS = {"dispute": "#d95f02", "hazard": "#e7298a", "appeal": "#1b9e77"}
 PAGE_CSS = (
     "<style>.leaflet-container{background:#f4f3ef;font-family:'Noto Sans CJK SC','Noto Sans SC',sans-serif}"
@@ -304,8 +295,7 @@ def build_weekly(
 
     `bbox` is the area's extent when the caller already has it (it is measured otherwise).
     """
-    newest = q.get_latest_report(session, opts.area) or datetime.now(q.LOCAL_TZ)
-    last = flt.until or newest.astimezone(q.LOCAL_TZ).date()
+    last = flt.until or clock.today()
     first = flt.since or last - timedelta(days=364)
     flt = q.EventFilter(flt.kind, first, last, flt.categories, flt.statuses)
     bbox = bbox or q.get_area_extent(session, opts.area)
@@ -475,7 +465,7 @@ def _event_rows(rows: list[Any], kind: str, cats: list[str]) -> list[tuple[Any, 
             cats.index(r.category),
             statuses.index(r.status),
             r.severity,
-            r.reported_at.astimezone(q.LOCAL_TZ).strftime("%Y-%m-%d"),
+            clock.local(r.reported_at).strftime("%Y-%m-%d"),
             r.grid_code,
             r.id,
         )
@@ -488,9 +478,8 @@ def _add_event_clusters(fmap: Any, session: Session, opts: MapOptions) -> dict[s
     """Open and recent events (capped per kind) as one FastMarkerCluster per kind; kind -> (shown, total)."""
     from folium.plugins import FastMarkerCluster
 
-    as_of = q.get_latest_report(session, opts.area) or datetime.now(q.LOCAL_TZ)
     rows = q.list_map_events(
-        session, opts.area, as_of=as_of, recent_days=opts.recent_days, per_kind=opts.events_per_kind
+        session, opts.area, as_of=clock.now(), recent_days=opts.recent_days, per_kind=opts.events_per_kind
     )
     labels = q.list_category_labels(session)
     cats = list(labels)
@@ -555,7 +544,7 @@ def county_map_html(session: Session, registry: LayerRegistry, opts: MapOptions)
 
 RISK_FIELDS = ("name", "township", "code", "open_events", "overdue", "resolution_rate", "grade_label")
 RISK_ALIASES = ("网格", "所属乡镇", "编码", "未结案件", "超期件数", "化解率", "风险等级")
-RISK_NAMES = {"red": "高风险", "yellow": "中风险", "green": "低风险"}
+RISK_NAMES = vocabulary.zh(vocabulary.GRADES)
 RISK_STYLE = {"color": "#636363", "weight": 0.6, "fillOpacity": 0.65}
 
 
@@ -570,7 +559,7 @@ def risk_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -
     bbox, zoom = _area_view(session, opts, None)
     fmap = _new_map("网格风险等级", bbox, zoom, opts)
     if data.count:
-        style = _fill_by_js("grade", RISK_COLORS, RISK_STYLE, class_prefix="gg-risk gg-risk-")
+        style = _fill_by_js("grade", vocabulary.GRADE_COLORS, RISK_STYLE, class_prefix="gg-risk gg-risk-")
         tooltip = _bind_js("bindTooltip", RISK_FIELDS, RISK_ALIASES, percent=("resolution_rate",))
         name = f"网格风险等级（{data.count}）"
         collection_layer(data.json, layer_options_js(style, tooltip), name=name).add_to(fmap)
@@ -579,7 +568,7 @@ def risk_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -
         fmap,
         "<b>网格风险等级</b><br>"
         + "<br>".join(
-            f'<i style="background:{RISK_COLORS[g]}"></i>{RISK_NAMES[g]}：{n} 个网格'
+            f'<i style="background:{vocabulary.GRADE_COLORS[g]}"></i>{RISK_NAMES[g]}：{n} 个网格'
             for g, n in grades.items()
         )
         + "<br>依据未结案件（按严重程度加权）与超期件数评定",

@@ -49,8 +49,6 @@ FILTER_TYPES = frozenset({"str", "int", "bool"})
 GEOMETRY_TYPES = frozenset({"Point", "MultiPolygon"})
 
 # Risk grade colours (ColorBrewer RdYlGn ends and middle).
-RISK_COLORS = {"red": "#d73027", "yellow": "#fee08b", "green": "#1a9850"}
-
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 Source = Callable[[str, LayerSettings], Any]

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import vocabulary
 from geo.models import format_code
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-STATUS_LABELS = {"court": "法院", "police": "公安", "petition": "信访"}
 
 
 def _matplotlib() -> Any:
@@ -95,7 +95,10 @@ def report_html(session: Session, report: dict[str, Any], template_dir: Path, wi
     png = base64.b64encode(report_map_png(session, report)).decode() if with_map else None
     template = _environment(template_dir).get_template("reports/report.html")
     return template.render(
-        r=report, area_name=_area_name(session, report["area"]), map_png=png, referral_labels=STATUS_LABELS
+        r=report,
+        area_name=_area_name(session, report["area"]),
+        map_png=png,
+        referral_labels=vocabulary.zh(vocabulary.REFERRALS),
     )
 
 

@@ -10,12 +10,13 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import clock
 from geo.crs import to_wgs84_lonlat
 from geo.deadlines import HolidayCalendar, compute_deadline
 from geo.errors import (
@@ -33,8 +34,8 @@ EVENT_COLUMNS = """
     e.handled_by, e.duplicate_of, e.created_at, e.updated_at"""
 _GET = text(f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = :id AND e.grid_code LIKE :area")
 _LOG = text("""
-INSERT INTO event_log (event_id, actor, action, from_status, to_status, note, data)
-VALUES (:event_id, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))
+INSERT INTO event_log (event_id, at, actor, action, from_status, to_status, note, data)
+VALUES (:event_id, :at, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))
 """)
 _M_PER_DEG = 111_320.0
 
@@ -94,6 +95,7 @@ def log_action(
         _LOG,
         {
             "event_id": event_id,
+            "at": clock.now(),
             "actor": actor,
             "action": action,
             "from_status": from_status,
@@ -158,10 +160,10 @@ def locate_in_area(session: Session, lon: float, lat: float, area: str) -> str:
 
 
 _INSERT = text("""
-INSERT INTO events (kind, category, severity, title, description, source, reported_at, geom,
+INSERT INTO events (kind, category, severity, title, description, source, reported_at, created_at, geom,
                     wage_owed, wage_recovered, wage_workers)
 SELECT c.kind, c.code, CAST(:severity AS smallint), CAST(:title AS text), CAST(:description AS text),
-       CAST(:source AS text), coalesce(CAST(:reported_at AS timestamptz), now()),
+       CAST(:source AS text), coalesce(CAST(:reported_at AS timestamptz), :now), :now,
        ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), CAST(:wage_owed AS numeric),
        CAST(:wage_recovered AS numeric), CAST(:wage_workers AS integer)
 FROM categories c WHERE c.code = :category AND (CAST(:kind AS text) IS NULL OR c.kind = :kind)
@@ -185,7 +187,13 @@ def _insert_event(session: Session, body: dict[str, Any], lon: float, lat: float
             "wage_workers",
         )
     }
-    params.update(title=params["title"] or "", description=params["description"] or "", lon=lon, lat=lat)
+    params.update(
+        title=params["title"] or "",
+        description=params["description"] or "",
+        lon=lon,
+        lat=lat,
+        now=clock.now(),
+    )
     event_id = session.execute(_INSERT, params).scalar()
     if event_id is None:
         raise InvalidInputError(
@@ -300,11 +308,6 @@ def deadline_for(session: Session, category: str, severity: int, start: datetime
     return compute_deadline(start, limit.amount, limit.unit, load_calendar(session))
 
 
-def now_utc() -> datetime:
-    """The current time, timezone-aware."""
-    return datetime.now(UTC)
-
-
 def get_timeline(session: Session, event_id: int, area: str) -> list[dict[str, Any]]:
     """Every recorded change of a case, oldest first."""
     get_event(session, event_id, area)
@@ -332,14 +335,15 @@ def list_overdue(session: Session, area: str, limit: int = 100) -> list[dict[str
 
 def list_due_soon(session: Session, area: str, hours: float, limit: int = 100) -> list[dict[str, Any]]:
     """Open, running cases whose deadline falls within the next `hours` hours, soonest first."""
+    now = clock.now()
     rows = session.execute(
         text(
             f"SELECT {EVENT_COLUMNS} FROM events e "
             "WHERE e.status IN ('registered','dispatched','in_progress') AND e.suspended_at IS NULL "
-            "AND e.deadline_at >= now() AND e.deadline_at < now() + :within AND e.grid_code LIKE :area "
+            "AND e.deadline_at >= :now AND e.deadline_at < :until AND e.grid_code LIKE :area "
             "ORDER BY e.deadline_at, e.id LIMIT :limit"
         ),
-        {"within": timedelta(hours=hours), "area": area_like(area), "limit": limit},
+        {"now": now, "until": now + timedelta(hours=hours), "area": area_like(area), "limit": limit},
     ).mappings()
     return [dict(r) for r in rows]
 

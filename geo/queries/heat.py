@@ -12,24 +12,23 @@ Coordinates are WGS84 lon/lat (EPSG:4326); the map layer swaps them for Leaflet.
 import json
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
+from geo import clock
 from geo.accounts import code_range
 from geo.db import local_work_mem
 from geo.errors import InvalidInputError
-from geo.models import EVENT_KINDS, EVENT_STATUSES
+from geo.models import EVENT_STATUSES
+from geo.queries import figures
 from geo.queries.layers import CELL_LEVELS, CELL_TILE_SHIFT
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 EVENT_LAYERS = {"disputes": "dispute", "hazards": "hazard", "appeals": "appeal"}
-OPEN_STATUSES = ("reported", "registered", "dispatched", "in_progress", "handled", "verified")
 MIN_ZOOM, MAX_ZOOM = 3, 18
 
 
@@ -44,10 +43,11 @@ class EventFilter:
     statuses: tuple[str, ...] = ()
 
     def params(self, area: str) -> dict[str, Any]:
-        """Bound parameters of the filter; dates become [since 00:00, until+1 00:00) in China time."""
-        start = datetime.combine(self.since, time(), LOCAL_TZ) if self.since else None
-        end = datetime.combine(self.until + timedelta(days=1), time(), LOCAL_TZ) if self.until else None
+        """Bound parameters of the filter; dates become [since 00:00, until+1 00:00) in the county's zone."""
+        start = clock.midnight(self.since) if self.since else None
+        end = clock.midnight(self.until + timedelta(days=1)) if self.until else None
         return {
+            "tz": clock.zone().key,
             "kind": self.kind,
             "area_like": area_like(area),
             "since": start,
@@ -162,11 +162,11 @@ class FittedCells:
 # per cell, and numeric sums of counts, made 40,000 cells cost 150 ms. The cells come back as one JSON
 # text (parsing one string is far cheaper than fetching thousands of rows), in no particular order. No
 # shift fits: no cells, and `cells` counts them at the widest width tried. `week` adds a leading Monday
-# (China time) to each cell.
+# (in the county's zone) to each cell.
 def _cells_sql(week: bool) -> Any:
     """The cell query, optionally per week; identifiers are constants, values are bound."""
     week_col = (
-        "(date_trunc('week', e.reported_at AT TIME ZONE 'Asia/Shanghai'))::date AS week," if week else ""
+        "(date_trunc('week', e.reported_at AT TIME ZONE CAST(:tz AS text)))::date AS week," if week else ""
     )
     w = "week," if week else ""
     return text(f"""
@@ -411,17 +411,17 @@ def cell_for_zoom(zoom: int, cell_px: int = 8) -> float:
 # Open cases plus every recent one, as two disjoint branches that carry their columns (UNION ALL: the
 # second takes only recent cases that are no longer open). Picking ids and joining back to events read
 # the whole table to fetch the columns (province: a 1.5 M-row scan, 1 s of the 3 s).
-_MAP_EVENTS = text("""
+_MAP_EVENTS = text(f"""
 WITH picked AS (
     SELECT e.id, e.kind, e.category, e.status, e.severity, e.reported_at, e.grid_code, e.geom
     FROM events e
-    WHERE e.status NOT IN ('closed', 'rejected', 'duplicate') AND e.grid_code LIKE :area_like
+    WHERE {figures.open_now("e", "CAST(:as_of AS timestamptz)")} AND e.grid_code LIKE :area_like
     UNION ALL
     SELECT e.id, e.kind, e.category, e.status, e.severity, e.reported_at, e.grid_code, e.geom
     FROM events e
     WHERE e.kind IN ('dispute', 'hazard', 'appeal') AND e.grid_code LIKE :area_like
       AND e.reported_at >= CAST(:as_of AS timestamptz) - make_interval(days => :recent_days)
-      AND e.status IN ('closed', 'rejected', 'duplicate')
+      AND e.status IN {figures.FINAL}
 ), ranked AS (
     SELECT p.*,
            row_number() OVER (PARTITION BY p.kind ORDER BY p.reported_at DESC, p.id DESC) AS rank,
@@ -440,22 +440,3 @@ def list_map_events(
     """Open and recent events, newest first, at most `per_kind` of each kind; `total` = all of that kind."""
     params = {"area_like": area_like(area), "as_of": as_of, "recent_days": recent_days, "per_kind": per_kind}
     return list(session.execute(_MAP_EVENTS, params))
-
-
-# Per kind, the (kind, reported_at) index read backwards until the first event of the area: a max over
-# the area's events read all of them (province: 1.5 M rows, 350 ms).
-_LATEST = text("""
-SELECT max(latest.reported_at)
-FROM unnest(CAST(:kinds AS text[])) AS k(kind),
-     LATERAL (SELECT e.reported_at FROM events e
-              WHERE e.kind = k.kind AND e.grid_code LIKE :area_like
-                AND e.reported_at <= coalesce(CAST(:until AS timestamptz), 'infinity')
-              ORDER BY e.reported_at DESC LIMIT 1) AS latest
-""").bindparams(bindparam("kinds", type_=ARRAY(Text)))
-
-
-def get_latest_report(session: Session, area: str, until: datetime | None = None) -> datetime | None:
-    """When the newest event of the area (reported by `until`, if given) was reported (the demo's 'now')."""
-    params = {"kinds": list(EVENT_KINDS), "area_like": area_like(area), "until": until}
-    latest: datetime | None = session.execute(_LATEST, params).scalar_one()
-    return latest
