@@ -1,8 +1,8 @@
-"""The `gridgov` command: serve, migrate, demo, import, export."""
+"""The `gridgov` command: serve, worker, migrate, demo, import, export."""
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -10,13 +10,13 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from geo.errors import GeoError
+from geo.settings import get_db_settings, get_job_settings
 
 
 @contextmanager
 def _session() -> Iterator[Session]:
     """A session on the configured database; the engine is disposed afterwards."""
     from geo.db import make_engine
-    from geo.settings import get_db_settings
 
     engine = make_engine(get_db_settings())
     try:
@@ -36,7 +36,55 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_api_settings()
     host = args.host or settings.host
     port = args.port or settings.port
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    stop = _start_job_threads(get_job_settings().serve_workers)
+    try:
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    finally:
+        stop()
+    return 0
+
+
+def _start_job_threads(count: int) -> Callable[[], None]:
+    """Run `count` job workers beside the app (GRID_JOBS_SERVE_WORKERS); returns what stops them."""
+    from geo.db import make_engine, make_sessionmaker
+    from geo.jobs.runner import start_threads
+    from geo.jobs.tasks import Context
+
+    if count < 1:
+        return lambda: None
+    engine = make_engine(get_db_settings())
+    event, threads = start_threads(make_sessionmaker(engine), Context(), count)
+
+    def stop() -> None:
+        event.set()
+        for t in threads:
+            t.join(timeout=30)
+        engine.dispose()
+
+    return stop
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run job workers until interrupted (several processes, on several machines, share the queue)."""
+    import threading
+
+    from geo.db import make_engine, make_sessionmaker
+    from geo.jobs.runner import run_forever, run_until_idle
+    from geo.jobs.tasks import Context
+
+    engine = make_engine(get_db_settings())
+    make_session = make_sessionmaker(engine)
+    try:
+        if args.once:
+            print(f"ran {run_until_idle(make_session, Context())} job(s)")  # noqa: T201
+            return 0
+        stop = threading.Event()
+        try:
+            run_forever(make_session, Context(), stop)
+        except KeyboardInterrupt:
+            stop.set()
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -52,9 +100,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Load the demo county (or the whole province) into an empty database."""
+    """Load the demo county (or the whole province) into an empty database, then its analyses."""
     from api.cli_access import print_demo_accounts
     from geo.demo import load_demo
+    from geo.jobs.tasks import compute_all, counties
 
     with _session() as session:
         summary = load_demo(
@@ -72,6 +121,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             for key, value in summary.items():
                 print(f"{key}: {value}")  # noqa: T201
         print_demo_accounts(session)
+        if not summary.get("skipped") and not args.province:  # the province's run as jobs (gridgov worker)
+            for county in counties(session):
+                compute_all(session, county)
+            session.commit()
     return 0
 
 
@@ -121,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="default GRID_API_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default GRID_API_PORT or 8000")
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run analytics and report jobs from the queue")
+    worker.add_argument("--once", action="store_true", help="run what is due now, then exit")
+    worker.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="create or upgrade the schema").set_defaults(func=cmd_migrate)
 

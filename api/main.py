@@ -36,8 +36,6 @@ from geo.settings import DbSettings, get_db_settings
 # take the user as a parameter get the same (cached) result. Open: /healthz, /login, /api/auth/token,
 # /static, /docs and /openapi.json.
 AUTHENTICATED = [Depends(get_current_user)]
-# Analytics layers (hot spots, emerging) are refreshed for the requester's area before being served.
-REFRESH_ANALYTICS = Depends(analytics_router.refresh_analytics)
 
 
 def create_app(
@@ -84,8 +82,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(auth_router.router)
     app.include_router(maps_router.router, dependencies=AUTHENTICATED)
-    app.include_router(ogc_router.router, dependencies=[*AUTHENTICATED, REFRESH_ANALYTICS])
-    app.include_router(tiles_router.router, dependencies=[*AUTHENTICATED, REFRESH_ANALYTICS])
+    app.include_router(ogc_router.router, dependencies=AUTHENTICATED)
+    app.include_router(tiles_router.router, dependencies=AUTHENTICATED)
     app.include_router(workers_router.router, dependencies=AUTHENTICATED)
     app.include_router(board_router.router, dependencies=AUTHENTICATED)
     app.include_router(audit_router.router, dependencies=AUTHENTICATED)

@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "refer": CASEWORK,
     "whistle": CASEWORK,
     "deadline": CASEWORK,  # extend, suspend, resume
+    "issue_report": CASEWORK,
     "update_worker": CASEWORK | {"grid_worker"},  # grid workers: only their own row
     "read_audit": frozenset({"admin"}),
     "read_unmasked": frozenset({"commander", "dispatcher", "admin"}),
@@ -42,6 +43,7 @@ ACTION_LABELS = {
     "deadline": "延期或挂账",
     "update_worker": "更新网格员位置或状态",
     "read_audit": "查看审计日志",
+    "issue_report": "签发报告",
 }
 VERIFY_STATUSES = frozenset({"verified", "closed", "rejected", "duplicate"})
 
@@ -84,3 +86,4 @@ WhistleUser = Annotated[CurrentUser, require("whistle")]
 DeadlineUser = Annotated[CurrentUser, require("deadline")]
 WorkerUpdateUser = Annotated[CurrentUser, require("update_worker")]
 AuditUser = Annotated[CurrentUser, require("read_audit")]
+IssueReportUser = Annotated[CurrentUser, require("issue_report")]

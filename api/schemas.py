@@ -5,12 +5,13 @@ lon/lat come in WGS84 unless `crs` says gcj02 (Gaode, Tencent, WeChat) or bd09 (
 always WGS84.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from geo import clock
 from geo.models import EVENT_STATUSES
 
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="经度 longitude")]
@@ -42,7 +43,7 @@ def _aware_not_future(value: datetime | None, field: str) -> datetime | None:
         return None
     if value.tzinfo is None:
         raise ValueError(f"{field} 须带时区，如 2026-11-27T09:30:00+08:00")
-    if value > datetime.now(UTC) + timedelta(minutes=5):
+    if value > clock.now() + timedelta(minutes=5):
         raise ValueError(f"{field} 不能晚于当前时间")
     return value
 

@@ -7,14 +7,15 @@ with an `Origin` of this site: a cross-site page can make the browser send the c
 """
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
-from time import time as _now
 from typing import Any, Literal
 
 from fastapi import Request, Response
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo import clock
 
 PLACEHOLDER_SECRET = "dev-only-placeholder-secret-change-me-0000000000"  # noqa: S105
 TOKEN_COOKIE = "gridgov_token"
@@ -89,7 +90,7 @@ def issue_token(
     """
     import jwt
 
-    now = datetime.now(UTC)
+    now = clock.now()
     life = timedelta(minutes=settings.token_minutes)
     csrf = secrets.token_urlsafe(24)
     claims = {
@@ -116,10 +117,12 @@ def decode_token(settings: AuthSettings, token: str) -> dict[str, Any]:
     key = (settings.secret.get_secret_value(), token)
     claims = _VERIFIED.get(key)
     if claims is not None:
-        if claims["exp"] > _now():
+        if claims["exp"] > clock.now().timestamp():
             return claims
         raise NotAuthenticatedError("登录已过期，请重新登录")
     claims = _verify(key[0], token)
+    if claims["exp"] <= clock.now().timestamp():
+        raise NotAuthenticatedError("登录已过期，请重新登录")
     if len(_VERIFIED) >= _MAX_VERIFIED:
         _VERIFIED.clear()
     _VERIFIED[key] = claims
@@ -130,9 +133,9 @@ def _verify(secret: str, token: str) -> dict[str, Any]:
     import jwt
 
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub"]})
-    except jwt.ExpiredSignatureError:
-        raise NotAuthenticatedError("登录已过期，请重新登录") from None
+        # Expiry is checked against the product's clock (geo.clock), not PyJWT's reading of the system's.
+        options = {"require": ["exp", "iat", "sub"], "verify_exp": False, "verify_iat": False}
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options=options)
     except jwt.PyJWTError:
         raise NotAuthenticatedError("令牌无效，请重新登录") from None
     if not isinstance(claims.get("sub"), str) or not isinstance(claims["exp"], int | float):

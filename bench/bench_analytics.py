@@ -21,8 +21,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from geo.analytics.emerging import ensure_emerging
-from geo.analytics.hotspots import compute_hotspots, ensure_hotspots
+from geo.analytics.emerging import refresh_emerging
+from geo.analytics.hotspots import compute_hotspots, refresh_hotspots
 from geo.analytics.reports import get_report
 from geo.analytics.settings import AnalyticsSettings
 from geo.settings import DbSettings
@@ -51,7 +51,7 @@ def timed(engine, fn, runs: int) -> float:
 
 def layer_page(session: Session, area: str, settings: AnalyticsSettings, as_of: datetime) -> None:
     """Ensure the run, then read the whole layer as a GeoJSON page (as /ogc/.../items does)."""
-    ensure_hotspots(session, area, "grid", settings, as_of)
+    refresh_hotspots(session, area, "grid", settings, as_of)
     layer = default_registry().get("hotspots")
     geojson.get_page(session, layer, LayerQuery(area=area, limit=10_000), get_layer_settings())
 
@@ -72,7 +72,7 @@ def bench_area(engine, area: str, name: str, runs: int) -> None:
         "gi_star (999 perms)": lambda ses: compute_hotspots(ses, area, "grid", s, as_of),
         "hex gi_star (2 km)": lambda ses: compute_hotspots(ses, area, "hex", s, as_of),
         "layer_cold": lambda ses: layer_page(ses, area, s, as_of),
-        "emerging (52 weeks)": lambda ses: ensure_emerging(ses, area, s, as_of),
+        "emerging (52 weeks)": lambda ses: refresh_emerging(ses, area, s, as_of),
         "monthly figures": lambda ses: get_report(ses, "monthly", area, date(2026, 10, 15)),
         "monthly figures+html": lambda ses: report_html(
             ses, get_report(ses, "monthly", area, date(2026, 10, 15)), WEB
@@ -82,7 +82,7 @@ def bench_area(engine, area: str, name: str, runs: int) -> None:
         print(f"  {label:24s} {timed(engine, fn, runs):7.3f} s")
     with engine.connect() as conn, conn.begin() as trans:
         session = Session(bind=conn, join_transaction_mode="create_savepoint")
-        ensure_hotspots(session, area, "grid", s, as_of)
+        refresh_hotspots(session, area, "grid", s, as_of)
         t0 = time.perf_counter()
         for _ in range(runs):
             layer_page(session, area, s, as_of)

@@ -88,6 +88,19 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return midnight(day), midnight(day + timedelta(days=1))
 
 
+def zone_label() -> str:
+    """How the county's zone is named next to a time: 北京时间 for China's, else the zone's name."""
+    return "北京时间" if zone().key in ("Asia/Shanghai", "Asia/Chongqing", "PRC") else zone().key
+
+
+def show(moment: datetime | str | None) -> str:
+    """A time as people in the county read it: 2026-11-27 09:30（北京时间）."""
+    if moment is None or moment == "":
+        return ""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return f"{local(value):%Y-%m-%d %H:%M}（{zone_label()}）"
+
+
 def current() -> Clock:
     """The clock in use."""
     return _current[-1]

@@ -9,7 +9,7 @@ by `geo.demo_copy`, in the caller's transaction. The same seed and `until` give 
 import json
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from importlib.resources import files
 
 import numpy as np
@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from geo import demo_copy
+from geo import clock, demo_copy
 from geo import demo_names as names
 from geo.crs import shifted_to_wgs84
 from geo.demo_build import CountyPlan, CountySpec, as_multi, build_levels
@@ -45,13 +45,17 @@ COUNTY_COUNTS = {
 PROVINCE_GRIDS = 120_000
 BULK_TABLES = ("events", "parties")  # loaded without their secondary indexes, rebuilt once at the end
 PROVINCE_EVENTS = 1_500_000
-CHINA_TIME = timezone(timedelta(hours=8))
 
 
 def demo_end(until: date | None) -> int:
-    """Epoch seconds of the end of the demo year: midnight (China time) after `until` (default today, UTC)."""
-    day = until or datetime.now(UTC).date()
-    return int(datetime.combine(day + timedelta(days=1), datetime.min.time(), CHINA_TIME).timestamp())
+    """Epoch seconds of the end of the demo year: the end of `until` (default: the county's today), or
+    the clock's instant when that is earlier (the demo never reports a case from the future).
+
+    A past `until` gives the same end at any time of loading, so the same seed and `until` give the
+    same data; today's demo ends at the moment it is loaded."""
+    day = until or clock.today()
+    end = min(clock.midnight(day + timedelta(days=1)), clock.now())
+    return int(end.timestamp())
 
 
 def _read_outlines(name: str) -> list[tuple[dict, object]]:

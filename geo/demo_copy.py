@@ -6,7 +6,6 @@ builder computed with the database's own rule, so the per-row trigger is switche
 (`gridgov.grid_assigned = 'on'`) and one set-based query checks (and would fix) the result.
 """
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -147,7 +146,7 @@ def write_regions(session: Session, specs: list[CountySpec], end: int) -> dict[s
 def write_plan(session: Session, plan: CountyPlan, end: int, parent_id: int | None) -> dict[str, int]:
     """COPY one county plan: grids, workers, events, parties, facilities, departments; return counts."""
     grid_ids = _write_grids(session, plan, end, parent_id)
-    worker_first = _write_workers(session, plan, grid_ids["grid"], end)
+    worker_first = _write_workers(session, plan, grid_ids["grid"])
     _set_responsible(session, grid_ids["grid"], worker_first)
     _write_events(session, plan, grid_ids["grid"])
     facility_first = _write_facilities(session, plan)
@@ -215,13 +214,11 @@ def _set_responsible(session: Session, grid_ids: np.ndarray, worker_first: int) 
     )
 
 
-def _write_workers(session: Session, plan: CountyPlan, grid_ids: np.ndarray, end: int) -> int:
+def _write_workers(session: Session, plan: CountyPlan, grid_ids: np.ndarray) -> int:
     """Workers with explicit ids (home grid code comes from the trigger); return the first id.
 
-    Their last fixes are stamped as long before the moment of loading as the plan has them before the
-    end of the demo year: a position is live data, and candidates only count fixes younger than
-    GRID_DISPATCH_MAX_POSITION_AGE_S, so a demo of an earlier year (or loaded late in the day) would
-    otherwise have nobody to dispatch.
+    Their last fixes are as old, at the end of the demo year, as the plan makes them (a few minutes to
+    some hours for workers on duty): the demo is data of its `until`, the same whenever it is loaded.
     """
     w = plan.workers
     n = len(w["name"])
@@ -232,7 +229,7 @@ def _write_workers(session: Session, plan: CountyPlan, grid_ids: np.ndarray, end
         w["phone"],
         grid_ids[w["grid"]].tolist(),
         _points(w["xy"]),
-        _stamps(w["located_at"] + (int(time.time()) - end)),
+        _stamps(w["located_at"]),
         w["on_duty"].tolist(),
         w["available"].tolist(),
         w["skills"],

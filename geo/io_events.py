@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, DateTime, Float, Integer, Numeric, SmallInteger, Text
 
+from geo import clock
 from geo.crs import parse_crs, to_wgs84_lonlat
 from geo.errors import InvalidInputError, OutsideCountyError, SwappedAxesError, UnknownCrsError
 from geo.io_common import ImportReport, Problems, normalise_columns, require_file
@@ -30,7 +31,9 @@ from geo.io_fields import (
     read_severity,
     read_wages,
 )
+from geo.jobs import queue
 from geo.models import EVENT_STATUSES, SOURCES
+from geo.settings import get_job_settings
 
 _ALIASES = {
     "lon": "lon",
@@ -110,6 +113,7 @@ def import_events(
         raise InvalidInputError(f"{path.name} holds no data rows", where="file")
     ids = _insert(session, rows, lon, lat)
     report.inserted = len(ids)
+    _queue_refresh(session, ids)
     if unplaced := _count_without_grid(session, ids):
         report.warnings.append(
             f"{unplaced} event(s) lie in the county but in no small grid (grid left empty)"
@@ -277,9 +281,9 @@ def _check_places(session: Session, rows: list[dict], lon, lat, crs: str, proble
 # One INSERT for the whole file; the events trigger sets grid_id/grid_code row by row.
 _INSERT = text("""
 INSERT INTO events (kind, category, severity, status, title, description, source, reported_at, closed_at,
-                    geom,                     wage_owed, wage_recovered, wage_workers)
+                    geom,                     wage_owed, wage_recovered, wage_workers, created_at)
 SELECT t.kind, t.category, t.severity, t.status, t.title, t.description, t.source, t.reported_at, t.closed_at,
-       ST_SetSRID(ST_MakePoint(t.x, t.y), 4326), t.wage_owed, t.wage_recovered, t.wage_workers
+       ST_SetSRID(ST_MakePoint(t.x, t.y), 4326), t.wage_owed, t.wage_recovered, t.wage_workers, :now
 FROM unnest(:kind, :category, :severity, :status, :title, :description, :source, :reported_at, :closed_at,
             :x, :y, :wage_owed, :wage_recovered, :wage_workers)
      AS t(kind, category, severity, status, title, description, source, reported_at, closed_at, x, y,
@@ -319,7 +323,19 @@ def _insert(session: Session, rows: list[dict], lon, lat) -> list[int]:
     )
     params = {k: [r[k] for r in rows] for k in keys}
     params["x"], params["y"] = lon.tolist(), lat.tolist()
+    params["now"] = clock.now()
     return list(session.execute(_INSERT, params).scalars())
+
+
+_COUNTY_CODES = text("SELECT DISTINCT grid_code FROM events WHERE id = ANY(:ids)").bindparams(
+    bindparam("ids", type_=ARRAY(BigInteger))
+)
+
+
+def _queue_refresh(session: Session, ids: list[int]) -> None:
+    """Queue the analyses of the counties the new cases lie in (geo.jobs)."""
+    codes = list(session.execute(_COUNTY_CODES, {"ids": ids}).scalars())
+    queue.enqueue_refresh_for_codes(session, codes, get_job_settings().refresh_delay_s)
 
 
 _WITHOUT_GRID = text("SELECT count(*) FROM events WHERE id = ANY(:ids) AND grid_id IS NULL").bindparams(

@@ -5,14 +5,13 @@ over a file collects every problem. Chinese words are accepted where people writ
 """
 
 import math
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
+from geo import clock
 from geo.models import EVENT_KINDS
-
-CHINA_TZ = timezone(timedelta(hours=8))  # dates without a zone are Beijing time
 
 KIND_WORDS = {
     "纠纷": "dispute",
@@ -146,8 +145,8 @@ def read_date(value, field_name: str, bad, *, required: bool) -> datetime | None
         bad(field_name, f"{value!r} is not a date (use 2026-03-05 14:00 or 2026/3/5 14:00)")
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=CHINA_TZ)
-    if parsed > datetime.now(UTC) + timedelta(days=1):
+        parsed = parsed.replace(tzinfo=clock.zone())  # a time without a zone is the county's
+    if parsed > clock.now() + timedelta(days=1):
         bad(field_name, f"{value!r} is in the future")
         return None
     return parsed

@@ -20,15 +20,17 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, LargeBinary, Text
 
+from geo import clock
 from geo.errors import (
     InvalidInputError,
     NestingError,
 )
 from geo.io_common import ImportReport, Problems, normalise_columns, require_file
 from geo.io_shapes import check_geometries, source_crs, to_wgs84
+from geo.jobs import queue
 from geo.models import format_code, parse_code
 from geo.queries.grids import check_nesting
-from geo.settings import get_geo_settings
+from geo.settings import get_geo_settings, get_job_settings
 
 IMPORT_LEVELS = ("county", "township", "village", "grid")
 # Which 3-digit segment of the code a level owns; the segments after it must be zero.
@@ -113,6 +115,7 @@ def import_grids(
     _check_nesting_in_file(rows, geoms, parents, level)
     new_ids = _write(session, rows, geoms, parents, level, report)
     check_nesting(session, new_ids, tolerance_m2=get_geo_settings().nesting_tolerance_m2)
+    queue.enqueue_refresh_for_codes(session, [r["code"] for r in rows], get_job_settings().refresh_delay_s)
     return report
 
 
@@ -373,7 +376,7 @@ def _write(
     session: Session, rows: list[dict], geoms: np.ndarray, parents: dict, level: str, report: ImportReport
 ) -> list[int]:
     """Retire old versions, insert the new ones, re-point children; return the new ids."""
-    ts = session.execute(text("SELECT clock_timestamp()")).scalar_one()
+    ts = clock.now()
     codes = [r["code"] for r in rows]
     retired = {r.code: r for r in session.execute(_RETIRE, {"ts": ts, "codes": codes})}
     inserted = session.execute(

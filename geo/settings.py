@@ -100,6 +100,43 @@ class TimeSettings(BaseSettings):
         return value
 
 
+class JobSettings(BaseSettings):
+    """The job queue (geo.jobs): how soon writes are followed by fresh analyses, and the schedules."""
+
+    model_config = SettingsConfigDict(env_prefix="GRID_JOBS_", env_file=".env", extra="ignore")
+
+    # A change of a case queues its county's refresh this many seconds later (later changes fold in).
+    refresh_delay_s: float = Field(default=30.0, ge=0)
+    # The hot spot analyses it then queues run at most this often per area.
+    analytics_delay_s: float = Field(default=600.0, ge=0)
+    # Grades move with the clock too (cases fall overdue): every county is graded this often.
+    risk_every_min: int = Field(default=10, ge=1, le=1440)
+    # Reports of ended periods are issued, and every county's analyses refreshed, daily at these times.
+    reports_at: str = "00:05"
+    analytics_at: str = "01:00"
+    poll_s: float = Field(default=1.0, gt=0)
+    # Worker threads `gridgov serve` runs beside the app (0: run `gridgov worker` processes instead).
+    serve_workers: int = Field(default=1, ge=0, le=16)
+    # A job running longer than this is taken to have lost its worker, and is failed.
+    timeout_s: float = Field(default=3600.0, gt=0)
+    retries: int = Field(default=2, ge=0)
+
+    @field_validator("reports_at", "analytics_at")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        """A time of day as HH:MM."""
+        hh, _, mm = value.partition(":")
+        if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+            raise ValueError(f"a time of day must be HH:MM; got {value!r}")
+        return value
+
+
+@lru_cache
+def get_job_settings() -> JobSettings:
+    """Job settings from the environment, read once."""
+    return JobSettings()
+
+
 @lru_cache
 def get_time_settings() -> TimeSettings:
     """Time settings from the environment, read once."""

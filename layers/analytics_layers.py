@@ -1,8 +1,8 @@
 """Analytics map layers: Gi* hot spots (small grids, hexagons) and emerging hot spots.
 
-They read the newest stored run of the requester's area (geo.analytics), so OGC items, tiles and
-Folium maps serve them like any other layer. The api refreshes a stale run before serving them
-(`REFRESHERS`), since a layer source is plain SQL with no session of its own.
+They read the newest stored run of the requester's area, written by the analytics jobs (geo.jobs), so
+OGC items, tiles and Folium maps serve them like any other layer; reading one never computes anything.
+Each row carries its run's `computed_at`.
 """
 
 from geo.analytics.emerging import CATEGORY_COLORS, EMERGING_COLUMNS, emerging_source
@@ -18,12 +18,6 @@ HOTSPOT_COLORS = {
     -1: "#d1e5f0",
     -2: "#67a9cf",
     -3: "#2166ac",
-}
-# Layer id -> (analysis, unit) of the run it reads.
-ANALYSES = {
-    "hotspots": ("hotspots", "grid"),
-    "hotspots_hex": ("hotspots", "hex"),
-    "emerging": ("emerging", "grid"),
 }
 
 
@@ -46,6 +40,7 @@ def _hotspots(layer_id: str, unit: str, title: str) -> LayerDef:
         },
         renderers=frozenset({"geojson", "mvt", "choropleth"}),
         min_zoom=6,
+        changes=("analytics", "grids"),
     )
 
 
@@ -72,5 +67,6 @@ def analytics_layers() -> list[LayerDef]:
             },
             renderers=frozenset({"geojson", "mvt", "choropleth"}),
             min_zoom=6,
+            changes=("analytics", "grids"),
         ),
     ]

@@ -3,27 +3,13 @@
 from functools import lru_cache
 
 from geo import vocabulary
+from geo.analytics.risk import RISK_COLUMNS, risk_source
 from geo.queries import layers as q
-from geo.queries.risk import RiskThresholds, risk_source
 from layers.model import LayerDef
 from layers.registry import LayerRegistry
-from layers.settings import LayerSettings
 
 SEVERITY_COLORS = {1: "#fdd49e", 2: "#fc8d59", 3: "#e34a33", 4: "#b30000"}
 EVENT_FILTERS = {"category": "str", "status": "str", "severity": "int", "township": "str", "grid_code": "str"}
-
-
-def thresholds_from(settings: LayerSettings) -> RiskThresholds:
-    """Risk thresholds from the layer settings."""
-    return RiskThresholds(
-        overdue_days=tuple(settings.overdue_days[s] for s in (1, 2, 3, 4)),  # type: ignore[arg-type]
-        severity_weights=tuple(settings.severity_weights[s] for s in (1, 2, 3, 4)),  # type: ignore[arg-type]
-        red_overdue=settings.red_overdue,
-        red_weighted=settings.red_weighted,
-        yellow_overdue=settings.yellow_overdue,
-        yellow_weighted=settings.yellow_weighted,
-        resolution_window_days=settings.resolution_window_days,
-    )
 
 
 def _events_layer(kind: str, layer_id: str, title: str, color: str) -> LayerDef:
@@ -120,20 +106,11 @@ def builtin_layers() -> list[LayerDef]:
         LayerDef(
             id="risk",
             title="网格风险等级",
-            description="按未结案件、严重程度、超期件数评定的红黄绿三色风险等级",
+            description="按未结案件及严重程度、超期件数、重复发生点位和近期趋势评定的红黄绿三色风险等级"
+            "（定时评定，as_of 为评定时刻）",
             geometry_type="MultiPolygon",
-            source=lambda area, s: risk_source(area, thresholds_from(s)),
-            properties=q.GRID_COLUMNS[2:3]
-            + (
-                "name",
-                "township",
-                "open_events",
-                "weighted_severity",
-                "overdue",
-                "resolution_rate",
-                "grade",
-                "grade_label",
-            ),
+            source=lambda area, s: risk_source(area),
+            properties=RISK_COLUMNS[2:],
             filters={"grade": "str", "township": "str"},
             style={
                 "by": "grade",
@@ -144,7 +121,7 @@ def builtin_layers() -> list[LayerDef]:
             },
             renderers=frozenset({"geojson", "mvt", "choropleth"}),
             min_zoom=6,
-            # No `changes`: grades move with the clock (overdue cases), so risk tiles are never cached.
+            changes=("risk", "grids"),  # grades move only when the risk job stores new ones
         ),
     ]
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from geo import clock, vocabulary
+from geo.analytics.risk import graded_as_of
 from geo.crs import from_wgs84_lonlat, wgs84_to_shifted
 from geo.queries import heat as q
 from layers.folium_page import Literal, collection_layer, heat_layer, js_json, render_page, time_heat_layer
@@ -571,6 +572,7 @@ def risk_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -
             f'<i style="background:{vocabulary.GRADE_COLORS[g]}"></i>{RISK_NAMES[g]}：{n} 个网格'
             for g, n in grades.items()
         )
-        + "<br>依据未结案件（按严重程度加权）与超期件数评定",
+        + "<br>依据未结案件（按严重程度加权）、超期件数、重复发生点位与近期趋势评定"
+        + f"<br>评定时刻：{clock.show(graded_as_of(session, opts.area)) or '尚未评定'}",
     )
     return render_page(fmap, opts.vendor_prefix)

@@ -8,9 +8,9 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
+from geo import clock
 from layers.errors import (
     InvalidBBoxError,
     InvalidDatetimeError,
@@ -21,7 +21,6 @@ from layers.errors import (
 from layers.model import LayerDef
 
 # Dates and times without an offset are read in China Standard Time, as users write them.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 BBox = tuple[float, float, float, float]
 
 
@@ -83,14 +82,14 @@ def _parse_instant(text: str) -> tuple[datetime, bool]:
     """A datetime (RFC 3339) or a date; the flag says it was a whole day."""
     try:
         if _DATE.match(text):
-            return datetime.combine(date.fromisoformat(text), time(), LOCAL_TZ), True
+            return clock.midnight(date.fromisoformat(text)), True
         value = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
         raise InvalidDatetimeError(
             f"datetime {text!r} is not a date (2026-01-31) or an RFC 3339 time (2026-01-31T08:00:00Z)",
             where="datetime",
         ) from None
-    return (value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)), False
+    return (value if value.tzinfo else value.replace(tzinfo=clock.zone())), False
 
 
 def parse_datetime(value: str | None) -> TimeRange | None:

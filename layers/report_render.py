@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import vocabulary
+from geo import clock, vocabulary
 from geo.models import format_code
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -78,6 +78,7 @@ def _environment(template_dir: Path) -> Any:
 
     env = Environment(loader=FileSystemLoader(str(template_dir)), autoescape=select_autoescape(["html"]))
     env.filters["grid_code"] = format_code  # 620121001001001 -> 620121-001-001-001, as people write it
+    env.filters["local_time"] = clock.show  # every time in the county's zone, and saying so
     return env
 
 

@@ -1,13 +1,13 @@
-"""Layer settings: page and tile limits, cache lifetime, risk thresholds (env prefix GRID_LAYERS_)."""
+"""Layer settings: page and tile limits, cache sizes and lifetime (env prefix GRID_LAYERS_)."""
 
 from functools import lru_cache
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class LayerSettings(BaseSettings):
-    """Limits and thresholds of the map layers."""
+    """Limits of the map layers."""
 
     model_config = SettingsConfigDict(env_prefix="GRID_LAYERS_", env_file=".env", extra="ignore")
 
@@ -36,18 +36,6 @@ class LayerSettings(BaseSettings):
     tile_buffer: int = 64
     max_zoom: int = 22
 
-    # Risk grading per small grid. Open cases older than the days of their severity are overdue
-    # (until the deadline engine of the case lifecycle exists).
-    overdue_days: dict[int, int] = Field(default_factory=lambda: {1: 30, 2: 15, 3: 7, 4: 3})
-    severity_weights: dict[int, float] = Field(default_factory=lambda: {1: 1.0, 2: 2.0, 3: 4.0, 4: 8.0})
-    # Red when any threshold of red is reached, else yellow when any of yellow is, else green.
-    red_overdue: int = 2
-    red_weighted: float = 16.0
-    yellow_overdue: int = 1
-    yellow_weighted: float = 6.0
-    # Resolution rate: share of cases reported in the last `resolution_window_days` that are closed.
-    resolution_window_days: int = 365
-
     @model_validator(mode="after")
     def _consistent(self) -> "LayerSettings":
         """Limits and thresholds must agree with each other."""
@@ -55,10 +43,6 @@ class LayerSettings(BaseSettings):
             raise ValueError("need 1 <= default_limit <= max_limit")
         if self.count_cap < self.max_limit:
             raise ValueError("need count_cap >= max_limit")
-        if self.yellow_overdue > self.red_overdue or self.yellow_weighted > self.red_weighted:
-            raise ValueError("yellow thresholds must not exceed red ones")
-        if set(self.overdue_days) != {1, 2, 3, 4} or set(self.severity_weights) != {1, 2, 3, 4}:
-            raise ValueError("overdue_days and severity_weights need severities 1-4")
         return self
 
 

@@ -4,6 +4,10 @@ The session starts a throwaway cluster from the installed PostgreSQL binaries (s
 as the `postgres` user when we are root) unless GRID_TEST_DATABASE_URL points at an existing
 server. It migrates and loads the demo county once; each test then runs in a transaction that is
 rolled back, so app code may commit and nothing leaks. PostGIS not starting is a failure, never a skip.
+
+The product's clock (geo.clock) is pinned for the whole run at TEST_NOW, the first instant after the
+demo year (loaded until DEMO_UNTIL), and pinned there again for every test: no test reads the real
+clock, and a test that moves the clock (clock.advance) moves it for itself only.
 """
 
 import os
@@ -11,18 +15,45 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from geo import clock
 from geo.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_UNTIL = date(2026, 11, 27)  # fixed so that every run sees the same demo county
 DEMO_SEED = 620121
+TEST_NOW = datetime.fromisoformat("2026-11-28T00:00:00+08:00")  # the demo year has just ended
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_clock() -> Iterator[clock.PinnedClock]:
+    """The product's clock, pinned at TEST_NOW for the session's fixtures (the demo load among them)."""
+    with clock.pinned(TEST_NOW) as pinned:
+        yield pinned
+
+
+@pytest.fixture(autouse=True)
+def test_clock(session_clock: clock.PinnedClock) -> Iterator[clock.PinnedClock]:
+    """The clock of one test, pinned at TEST_NOW; `test_clock.advance(...)` moves it for this test only."""
+    with clock.pinned(TEST_NOW) as pinned:
+        yield pinned
+
+
+def fast_analytics():  # noqa: ANN201
+    """Job settings for tests: fewer permutations and weeks, so the demo's analyses take seconds."""
+    from geo.analytics.settings import AnalyticsSettings
+    from geo.jobs.tasks import Context
+
+    return Context(analytics=AnalyticsSettings(_env_file=None, permutations=99, weeks=12))
+
+
+ANALYSIS_AREAS = ("620121", "620121001", "620121003")  # the county and the townships tests look at
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -78,11 +109,13 @@ def empty_db_url(pg_server: str) -> str:
 def demo_db_url(pg_server: str, empty_db_url: str) -> str:
     """A database holding the demo county (loaded once per session)."""
     from geo.demo import load_demo
+    from geo.jobs.tasks import compute_all
 
     url = create_database(pg_server, "gridgov_demo", template="gridgov_empty")
     engine = create_engine(url)
     with Session(engine) as session:
         load_demo(session, seed=DEMO_SEED, until=DEMO_UNTIL, progress=False)
+        compute_all(session, "620121", fast_analytics(), extra_areas=ANALYSIS_AREAS)
         session.commit()
     engine.dispose()
     return url

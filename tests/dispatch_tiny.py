@@ -17,6 +17,8 @@ The case E sits at lon 103.005, lat 36.005 in grid 620121001001001. Workers, nea
 
 from sqlalchemy import text
 
+from geo import clock
+
 COUNTY = "620121"
 GRIDS = {
     "620121000000000": ("county", None, (103.00, 36.00, 103.04, 36.02)),
@@ -49,15 +51,15 @@ WORKERS = {
 EVENT_LONLAT = (103.005, 36.005)
 
 _GRID = text("""
-INSERT INTO grids (code, name, level, parent_id, geom, synthetic)
+INSERT INTO grids (code, name, level, parent_id, geom, synthetic, valid_from)
 VALUES (:code, :name, :level, (SELECT id FROM grids WHERE code = :parent AND valid_to IS NULL),
-        ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)), true)
+        ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)), true, :now - interval '1 year')
 """)
 _WORKER = text("""
 INSERT INTO workers (name, phone, home_grid_id, geom, located_at, on_duty, skills, open_tasks, capacity)
 VALUES (:name, '13900000000', (SELECT id FROM grids WHERE code = :home AND valid_to IS NULL),
         ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
-        CASE WHEN :stale THEN clock_timestamp() - interval '2 hours' ELSE clock_timestamp() END,
+        CASE WHEN :stale THEN CAST(:now AS timestamptz) - interval '2 hours' ELSE :now END,
         :on_duty, :skills, :open_tasks, :capacity)
 RETURNING id
 """)
@@ -76,12 +78,20 @@ def add_event(
     """Insert a case (its grid is set by the database trigger) and return its id."""
     return conn.execute(
         text(
-            "INSERT INTO events (kind, category, severity, status, source, title, geom) "
+            "INSERT INTO events (kind, category, severity, status, source, title, geom, reported_at, created_at) "
             "VALUES (:kind, :cat, :sev, :status, 'patrol', 'tiny', "
-            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :now, :now) "
             "RETURNING id"
         ),
-        {"kind": kind, "cat": category, "sev": severity, "status": status, "lon": lon, "lat": lat},
+        {
+            "kind": kind,
+            "cat": category,
+            "sev": severity,
+            "status": status,
+            "lon": lon,
+            "lat": lat,
+            "now": clock.now(),
+        },
     ).scalar_one()
 
 
@@ -99,6 +109,7 @@ def build(conn) -> dict:
                 "y0": y0,
                 "x1": x1,
                 "y1": y1,
+                "now": clock.now(),
             },
         )
     ids: dict = {}
@@ -115,6 +126,7 @@ def build(conn) -> dict:
                 "skills": extra.get("skills", []),
                 "open_tasks": extra.get("open_tasks", 0),
                 "capacity": extra.get("capacity", 8),
+                "now": clock.now(),
             },
         ).scalar_one()
     conn.execute(text("UPDATE grids SET worker_id = :w WHERE code = '620121001001001'"), {"w": ids["owner"]})

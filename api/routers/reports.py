@@ -1,17 +1,22 @@
 """Period reports: 日调度、周分析、月研判、季考评 as JSON, an HTML page or a PDF download.
 
-A report of a period that has ended is issued on first request and frozen from then on (see
-geo.analytics.reports); a report of the running period is live and says so.
+A report is issued (counted and frozen) by the scheduled `reports` job after its period ends, or by
+`POST /api/reports/{period}/issue`; reading one never issues it. A period not issued yet is counted live
+up to now and says so (`issued: false`). Times are in the county's zone (`zone`), with their offset.
 """
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep, UserDep
-from geo.analytics.reports import LOCAL_TZ, PERIODS, get_report
+from api.permissions import IssueReportUser
+from api.settings import ApiSettings
+from geo import clock
+from geo.analytics.reports import PERIODS, get_report, issue_report
 from geo.errors import InvalidInputError, NotFoundError
 from layers.report_render import report_html, report_pdf
 
@@ -33,7 +38,7 @@ def _area(user_area: str, area: str | None) -> str:
 
 def _day(value: str | None) -> date:
     if value in (None, ""):
-        return datetime.now(LOCAL_TZ).date()
+        return clock.today()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -52,15 +57,34 @@ def get_period_report(
     ] = None,
     format_: Annotated[Literal["json", "html", "pdf"], Query(alias="format")] = "json",
 ) -> Response:
-    """The report of the period holding `date` for the area: frozen once the period has ended."""
+    """The report of the period holding `date` for the area: as issued (frozen), else counted live."""
     report = get_report(session, period, _area(user.area, area), _day(date_))
-    if report["issued"]:
-        session.commit()  # issuing stores the frozen figures (a no-op when it was issued before)
+    return _render(session, report, format_, settings)
+
+
+@router.post("/{period}/issue")
+def issue_period_report(
+    period: Literal["daily", "weekly", "monthly", "quarterly"],
+    session: SessionDep,
+    user: IssueReportUser,
+    date_: Annotated[str | None, Query(alias="date", description="a day in the period, YYYY-MM-DD")] = None,
+    area: Annotated[
+        str | None, Query(description="grid-code prefix inside your area (township 9 digits)")
+    ] = None,
+) -> Response:
+    """Issue (count and freeze) the report of an ended period now; 409 while the period runs."""
+    report = issue_report(session, period, _area(user.area, area), _day(date_))
+    session.commit()
+    return Response(_json(report), media_type="application/json")
+
+
+def _render(session: Session, report: dict, format_: str, settings: ApiSettings) -> Response:
+    """The report as JSON, an HTML page or a PDF download."""
     templates = settings.web_dir / "templates"
     if format_ == "html":
         return HTMLResponse(report_html(session, report, templates))
     if format_ == "pdf":
-        name = f"report-{period}-{report['start'][:10]}-{report['area']}.pdf"
+        name = f"report-{report['period']}-{report['start'][:10]}-{report['area']}.pdf"
         return Response(
             report_pdf(session, report, templates),
             media_type="application/pdf",

@@ -156,8 +156,8 @@ JOIN grids g ON g.code = u.cell AND g.valid_to IS NULL AND g.level = 'grid'
 )
 
 
-def ensure_emerging(session: Session, area: str, settings: AnalyticsSettings, as_of: datetime) -> int:
-    """The id of a current emerging hot spot run for the area, computing and storing one when needed."""
+def refresh_emerging(session: Session, area: str, settings: AnalyticsSettings, as_of: datetime) -> int:
+    """The id of a current emerging hot spot run of the area, computed and stored when needed (a job)."""
     fp = data_fingerprint(session, area)
     run = is_fresh(session, "emerging", "grid", area, settings, as_of, fp)
     if run is not None:

@@ -5,9 +5,9 @@ the base), smoothed by global empirical Bayes because most small grids see few c
 binary queen contiguity with the cell itself included, 999 permutations (seeded) and a
 Benjamini-Hochberg FDR correction; cells are hot or cold at 99/95/90 % confidence.
 
-Results are stored as a run (analytics_runs + hotspot_cells) so the map layers (OGC items, tiles,
-Folium) read them with plain SQL; `ensure_hotspots` recomputes when the data fingerprint, the
-parameters or the day changed, or the run is older than `max_age_seconds`.
+Results are stored as a run (analytics_runs + hotspot_cells) by the `hotspots` job (geo.jobs), so the
+map layers (OGC items, tiles, Folium) read them with plain SQL; `refresh_hotspots` recomputes when the
+data fingerprint, the parameters or the day changed, or the run is older than `max_age_seconds`.
 """
 
 import json
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.types import Float, Integer, String
 
+from geo import clock
 from geo.analytics import stats
 from geo.analytics.cells import Cells, data_fingerprint, load_cells
 from geo.analytics.settings import AnalyticsSettings
@@ -71,8 +72,9 @@ def compute_hotspots(
 
 
 _NEW_RUN = text("""
-INSERT INTO analytics_runs (analysis, unit, area, params, fingerprint, as_of, seconds)
-VALUES (:analysis, :unit, :area, CAST(:params AS jsonb), :fingerprint, :as_of, :seconds) RETURNING id
+INSERT INTO analytics_runs (analysis, unit, area, params, fingerprint, as_of, computed_at, seconds)
+VALUES (:analysis, :unit, :area, CAST(:params AS jsonb), :fingerprint, :as_of, :computed_at, :seconds)
+RETURNING id
 """)
 
 _DROP_OLD = text("""
@@ -111,7 +113,14 @@ def new_run(
     key = {"analysis": analysis, "unit": unit, "area": area}
     run = session.execute(
         _NEW_RUN,
-        {**key, "params": json.dumps(params), "fingerprint": fingerprint, "as_of": as_of, "seconds": seconds},
+        {
+            **key,
+            "params": json.dumps(params),
+            "fingerprint": fingerprint,
+            "as_of": as_of,
+            "computed_at": clock.now(),
+            "seconds": seconds,
+        },
     ).scalar_one()
     session.execute(_DROP_OLD, {**key, "run": run})
     return int(run)
@@ -139,7 +148,7 @@ def store_hotspots(session: Session, run: int, res: HotspotResult) -> None:
 
 
 _LATEST = text("""
-SELECT id, params, fingerprint, as_of, computed_at, clock_timestamp() - computed_at AS age
+SELECT id, params, fingerprint, as_of, computed_at
 FROM analytics_runs WHERE analysis = :analysis AND unit = :unit AND area = :area
 ORDER BY computed_at DESC, id DESC LIMIT 1
 """)
@@ -161,8 +170,8 @@ def is_fresh(
     same = (
         row.params == json.loads(json.dumps(settings.params(unit)))
         and row.fingerprint == fingerprint
-        and row.as_of.date() == as_of.date()
-        and row.age.total_seconds() <= settings.max_age_seconds
+        and clock.local(row.as_of).date() == clock.local(as_of).date()
+        and (clock.now() - row.computed_at).total_seconds() <= settings.max_age_seconds
     )
     return int(row.id) if same else None
 
@@ -174,10 +183,10 @@ def lock_area(session: Session, analysis: str, unit: str, area: str) -> None:
     )
 
 
-def ensure_hotspots(
+def refresh_hotspots(
     session: Session, area: str, unit: str, settings: AnalyticsSettings, as_of: datetime
 ) -> int:
-    """The id of a current hot spot run for the area, computing and storing one when needed."""
+    """The id of a current hot spot run for the area, computing and storing one when needed (a job)."""
     fp = data_fingerprint(session, area)
     run = is_fresh(session, "hotspots", unit, area, settings, as_of, fp)
     if run is not None:

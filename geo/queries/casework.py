@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import lifecycle
+from geo import clock, lifecycle
 from geo.deadlines import add_working_days
 from geo.errors import ConflictError, InvalidInputError, NotFoundError
 from geo.queries.dispatch import adjust_open_tasks
@@ -22,7 +22,6 @@ from geo.queries.events import (
     load_calendar,
     lock_event,
     log_action,
-    now_utc,
 )
 
 
@@ -36,11 +35,11 @@ def _resume_clock(session: Session, event_id: int) -> None:
     """End a suspension: the deadline moves by the paused time (挂账 stops the clock)."""
     session.execute(
         text(
-            "UPDATE events SET deadline_at = deadline_at + (now() - suspended_at), "
-            "suspended_total = suspended_total + (now() - suspended_at), suspended_at = NULL "
+            "UPDATE events SET deadline_at = deadline_at + (:now - suspended_at), "
+            "suspended_total = suspended_total + (:now - suspended_at), suspended_at = NULL "
             "WHERE id = :id AND suspended_at IS NOT NULL"
         ),
-        {"id": event_id},
+        {"id": event_id, "now": clock.now()},
     )
 
 
@@ -75,13 +74,13 @@ def transition_event(
         raise ConflictError(f"核查须由处置人（{actor}）以外的人员进行", where="actor")
     values: dict[str, Any] = {"status": to}
     if lifecycle.starts_clock(ev.status, to):
-        values["deadline_at"] = deadline_for(session, ev.category, ev.severity, now_utc())
+        values["deadline_at"] = deadline_for(session, ev.category, ev.severity, clock.now())
     if to == "handled":
         values["handled_by"] = actor
     if to == "duplicate":
         values["duplicate_of"] = _check_duplicate_of(session, event_id, duplicate_of, area)
     if to == "closed":
-        values["closed_at"] = now_utc()
+        values["closed_at"] = clock.now()
     if edge.action == "decline":
         values["assignee_id"] = None
     if ev.suspended_at is not None and to not in lifecycle.CLOCK_RUNS:
@@ -217,7 +216,9 @@ def suspend_event(session: Session, event_id: int, *, area: str, actor: str, rea
     _require_clock(ev, "挂账")
     if ev.suspended_at is not None:
         raise ConflictError("案件已挂账", where="status")
-    session.execute(text("UPDATE events SET suspended_at = now() WHERE id = :id"), {"id": event_id})
+    session.execute(
+        text("UPDATE events SET suspended_at = :now WHERE id = :id"), {"id": event_id, "now": clock.now()}
+    )
     log_action(session, event_id, actor, "suspend", from_status=ev.status, to_status=ev.status, note=reason)
     return get_event(session, event_id, area)
 
@@ -253,6 +254,7 @@ def request_whistle(
     """吹哨: ask a department of the case's county to report, answering within `hours` hours."""
     ev = lock_event(session, event_id, area)
     _require_open(ev, "吹哨")
+    now = clock.now()
     dept = session.execute(
         text("SELECT id, name FROM departments WHERE id = :d AND county_code = :county"),
         {"d": department_id, "county": ev.grid_code[:6]},
@@ -261,10 +263,16 @@ def request_whistle(
         raise NotFoundError(f"部门 {department_id} 不存在", where="department_id")
     whistle_id = session.execute(
         text(
-            "INSERT INTO whistles (event_id, department_id, requested_by, respond_by) "
-            "VALUES (:e, :d, :actor, now() + :within) RETURNING id"
+            "INSERT INTO whistles (event_id, department_id, requested_by, requested_at, respond_by) "
+            "VALUES (:e, :d, :actor, :now, :respond_by) RETURNING id"
         ),
-        {"e": event_id, "d": department_id, "actor": actor, "within": timedelta(hours=hours)},
+        {
+            "e": event_id,
+            "d": department_id,
+            "actor": actor,
+            "now": now,
+            "respond_by": now + timedelta(hours=hours),
+        },
     ).scalar_one()
     log_action(
         session,
@@ -310,10 +318,10 @@ def respond_whistle(
     ev = lock_event(session, whistle["event_id"], area)
     answered = session.execute(
         text(
-            "UPDATE whistles SET responded_at = now(), response = :r WHERE id = :id AND responded_at IS NULL "
+            "UPDATE whistles SET responded_at = :now, response = :r WHERE id = :id AND responded_at IS NULL "
             "RETURNING id"
         ),
-        {"id": whistle_id, "r": response},
+        {"id": whistle_id, "r": response, "now": clock.now()},
     ).first()
     if answered is None:
         raise ConflictError("该协办请求已答复", where="whistle_id")

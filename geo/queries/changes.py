@@ -9,7 +9,9 @@ from functools import lru_cache
 
 from sqlalchemy import TextClause, text
 
-CHANNELS = frozenset({"events", "grids", "categories", "facilities", "workers", "worker_names"})
+CHANNELS = frozenset(
+    {"events", "grids", "categories", "facilities", "workers", "worker_names", "risk", "analytics"}
+)
 
 
 @lru_cache

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
-from geo import lifecycle
+from geo import clock, lifecycle
 from geo.accounts import code_range
 from geo.errors import ConflictError, NotFoundError, OutsideCountyError, TransitionError
 from geo.queries.events import (
@@ -26,7 +26,6 @@ from geo.queries.events import (
     get_event,
     lock_event,
     log_action,
-    now_utc,
 )
 
 TIER_REASONS = ("本网格责任网格员", "同村（社区）", "同乡镇（街道）", "县内就近")
@@ -195,7 +194,7 @@ def candidates_query(
         "area_lo": lo,
         "area_hi": hi,
         "k": k,
-        "fresh_after": now_utc() - timedelta(seconds=max_age_s),
+        "fresh_after": clock.now() - timedelta(seconds=max_age_s),
     }
     if audit_actor is not None:
         params["actor"] = audit_actor
@@ -297,7 +296,7 @@ def assign_event(
         )
     if reassign and ev.assignee_id == worker_id:
         raise ConflictError("案件已派给该网格员", where="worker_id")
-    deadline = None if ev.deadline_at else deadline_for(session, ev.category, ev.severity, now_utc())
+    deadline = None if ev.deadline_at else deadline_for(session, ev.category, ev.severity, clock.now())
     if (
         session.execute(
             _ASSIGN, {"w": worker_id, "id": event_id, "deadline": deadline, "from_statuses": list(allowed)}
@@ -380,6 +379,7 @@ def set_worker_location(
     max_outside_m: float,
 ) -> dict[str, Any]:
     """Record a worker's WGS84 position; refuse one far outside the county; ignore an older fix."""
+    now = clock.now()
     worker = get_worker(session, worker_id, area)
     county = (worker["grid_code"] or area)[:6] + "000000000"
     outside = session.execute(_OUTSIDE_M, {"lon": lon, "lat": lat, "county": county}).scalar()
@@ -392,12 +392,11 @@ def set_worker_location(
     applied = session.execute(
         text(
             "UPDATE workers SET geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), "
-            "located_at = coalesce(CAST(:at AS timestamptz), clock_timestamp()) "
-            "WHERE id = :id AND (located_at IS NULL OR located_at > clock_timestamp() "
-            "OR located_at <= coalesce(CAST(:at AS timestamptz), clock_timestamp())) "
+            "located_at = :at "
+            "WHERE id = :id AND (located_at IS NULL OR located_at > :now OR located_at <= :at) "
             "RETURNING id"
         ),
-        {"lon": lon, "lat": lat, "at": at, "id": worker_id},
+        {"lon": lon, "lat": lat, "at": at or now, "now": now, "id": worker_id},
     ).first()
     return {**get_worker(session, worker_id, area), "applied": applied is not None}
 
@@ -424,7 +423,7 @@ LIMIT :limit
 _DEPARTMENT_REQUESTS = text("""
 SELECT d.id AS department_id, d.name, d.kind,
        json_agg(json_build_object('id', wh.id, 'event_id', wh.event_id, 'requested_at', wh.requested_at,
-                                  'respond_by', wh.respond_by, 'late', wh.respond_by < now())
+                                  'respond_by', wh.respond_by, 'late', wh.respond_by < :now)
                 ORDER BY wh.respond_by, wh.id) AS requests
 FROM whistles wh JOIN departments d ON d.id = wh.department_id JOIN events e ON e.id = wh.event_id
 WHERE wh.responded_at IS NULL AND e.grid_code LIKE :area
@@ -435,7 +434,7 @@ LIMIT :limit
 
 def get_board(session: Session, area: str, limit: int = 100) -> dict[str, Any]:
     """The dispatch board: unassigned queue, workers' open tasks, open requests, overdue per grid."""
-    params = {"area": area_like(area), "limit": limit}
+    params = {"area": area_like(area), "limit": limit, "now": clock.now()}
     return {
         "queue": [dict(r) for r in session.execute(_QUEUE, params).mappings()],
         "workers": [dict(r) for r in session.execute(_WORKER_TASKS, params).mappings()],

@@ -26,6 +26,9 @@ from geo.errors import (
     OutsideCountyError,
     SwappedAxesError,
 )
+from geo.jobs import queue
+from geo.queries import figures
+from geo.settings import get_job_settings
 
 EVENT_COLUMNS = """
     e.id, e.kind, e.category, e.severity, e.status, e.title, e.description, e.source, e.reported_at,
@@ -90,7 +93,7 @@ def log_action(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Record one change of a case (the timeline reads these rows)."""
+    """Record one change of a case (the timeline reads these rows) and queue its county's refresh."""
     session.execute(
         _LOG,
         {
@@ -104,6 +107,7 @@ def log_action(
             "data": json.dumps(data or {}, default=str),
         },
     )
+    queue.enqueue_refresh_for_event(session, event_id, get_job_settings().refresh_delay_s)
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -321,16 +325,25 @@ def get_timeline(session: Session, event_id: int, area: str) -> list[dict[str, A
     return [dict(r) for r in rows]
 
 
+# The one overdue rule (geo.queries.figures) at the clock's instant; the partial index events_open
+# narrows the scan to open cases.
+_OVERDUE = text(f"""
+SELECT {EVENT_COLUMNS}, CAST(:at AS timestamptz) - e.deadline_at AS overdue_by FROM events e
+WHERE e.grid_code LIKE :area AND {figures.open_now("e", ":at")} AND {figures.overdue_at("e", ":at")}
+ORDER BY e.deadline_at, e.id LIMIT :limit
+""")
+_OVERDUE_BY_GRID = text(f"""
+SELECT e.grid_code, g.name, count(*) AS overdue FROM events e
+LEFT JOIN grids g ON g.code = e.grid_code AND g.valid_to IS NULL
+WHERE e.grid_code LIKE :area AND {figures.open_now("e", ":at")} AND {figures.overdue_at("e", ":at")}
+GROUP BY e.grid_code, g.name ORDER BY overdue DESC, e.grid_code LIMIT :limit
+""")
+
+
 def list_overdue(session: Session, area: str, limit: int = 100) -> list[dict[str, Any]]:
-    """Open cases past their deadline (view event_overdue), longest overdue first."""
-    rows = session.execute(
-        text(
-            f"SELECT {EVENT_COLUMNS}, o.overdue_by FROM event_overdue o JOIN events e ON e.id = o.id "
-            "WHERE o.grid_code LIKE :area ORDER BY o.deadline_at, o.id LIMIT :limit"
-        ),
-        {"area": area_like(area), "limit": limit},
-    ).mappings()
-    return [dict(r) for r in rows]
+    """Open cases past their deadline now, longest overdue first."""
+    params = {"area": area_like(area), "limit": limit, "at": clock.now()}
+    return [dict(r) for r in session.execute(_OVERDUE, params).mappings()]
 
 
 def list_due_soon(session: Session, area: str, hours: float, limit: int = 100) -> list[dict[str, Any]]:
@@ -349,14 +362,6 @@ def list_due_soon(session: Session, area: str, hours: float, limit: int = 100) -
 
 
 def count_overdue_by_grid(session: Session, area: str, limit: int = 1000) -> list[dict[str, Any]]:
-    """How many overdue cases each small grid holds (grid code, name, count), most first."""
-    rows = session.execute(
-        text(
-            "SELECT o.grid_code, g.name, count(*) AS overdue FROM event_overdue o "
-            "LEFT JOIN grids g ON g.code = o.grid_code AND g.valid_to IS NULL "
-            "WHERE o.grid_code LIKE :area GROUP BY o.grid_code, g.name "
-            "ORDER BY overdue DESC, o.grid_code LIMIT :limit"
-        ),
-        {"area": area_like(area), "limit": limit},
-    ).mappings()
-    return [dict(r) for r in rows]
+    """How many overdue cases each small grid holds now (grid code, name, count), most first."""
+    params = {"area": area_like(area), "limit": limit, "at": clock.now()}
+    return [dict(r) for r in session.execute(_OVERDUE_BY_GRID, params).mappings()]

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import clock
 from geo.errors import InvalidInputError, NotFoundError
 from geo.queries.events import get_event
 
@@ -19,8 +20,8 @@ from geo.queries.events import get_event
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 _COLUMNS = "id, event_id, content_type, size, uploaded_by, at"
 _INSERT = text(f"""
-INSERT INTO event_photos (event_id, content_type, bytes, client_key, uploaded_by)
-VALUES (:e, :ct, :b, :k, :actor)
+INSERT INTO event_photos (event_id, content_type, bytes, client_key, uploaded_by, at)
+VALUES (:e, :ct, :b, :k, :actor, :now)
 ON CONFLICT (event_id, client_key) DO NOTHING
 RETURNING {_COLUMNS}
 """)
@@ -54,7 +55,14 @@ def add_photo(
         raise InvalidInputError(f"照片不能超过 {max_bytes // 1024} KB", where="photo")
     content_type = sniff_image(data)
     get_event(session, event_id, area)  # NotFoundError outside the area
-    params = {"e": event_id, "ct": content_type, "b": data, "k": client_key, "actor": actor}
+    params = {
+        "e": event_id,
+        "ct": content_type,
+        "b": data,
+        "k": client_key,
+        "actor": actor,
+        "now": clock.now(),
+    }
     row = session.execute(_INSERT, params).mappings().first()
     if row is not None:
         return dict(row), True

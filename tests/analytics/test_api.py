@@ -84,15 +84,23 @@ def test_chronic_lists_repeat_places(client):
     assert g["years"] >= 2 and len(g["history"]) == g["cases"]
 
 
-def test_reports_html_pdf_json(township):
+def test_reports_are_read_live_until_issued_by_post_then_frozen(township):
     params = {"date": "2026-01-10", "area": TOWNSHIP}
+    live = township.get("/api/reports/monthly", params=params).json()
+    assert not live["issued"] and live["issued_at"] is None
+    again = township.get("/api/reports/monthly", params=params).json()
+    assert not again["issued"], "a GET never issues a report"
+    posted = township.post("/api/reports/monthly/issue", params=params)
+    assert posted.status_code == 200, posted.text
     js = township.get("/api/reports/monthly", params=params).json()
-    assert js["issued"] and js["area"] == TOWNSHIP and js["start"].startswith("2026-01-01")
+    assert js["issued"] and js["area"] == TOWNSHIP and js["start"] == "2026-01-01T00:00:00+08:00"
+    assert js["cutoff_at"] == posted.json()["cutoff_at"] and js["zone"] == "Asia/Shanghai"
     html = township.get("/api/reports/monthly", params={**params, "format": "html"})
     assert (
         html.status_code == 200
         and "月研判" in html.text
         and "已签发" in html.text
+        and "北京时间" in html.text
         and "data:image/png" in html.text
     )
     pdf = township.get("/api/reports/monthly", params={**params, "format": "pdf"})

@@ -11,8 +11,8 @@ from libpysal.weights import W
 from sqlalchemy import select, text
 
 from geo.analytics.cells import load_cells
-from geo.analytics.emerging import emerging_source, ensure_emerging
-from geo.analytics.hotspots import compute_hotspots, ensure_hotspots, hotspots_source
+from geo.analytics.emerging import emerging_source, refresh_emerging
+from geo.analytics.hotspots import compute_hotspots, hotspots_source, refresh_hotspots
 from geo.analytics.settings import AnalyticsSettings
 
 AS_OF = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # the end of the demo year (midnight China time)
@@ -107,8 +107,8 @@ def test_hexagons_cover_the_county_and_count_every_case(db_session):
 
 def test_stored_run_serves_the_layer_and_is_reused(db_session):
     quick = AnalyticsSettings(_env_file=None, permutations=99)
-    run = ensure_hotspots(db_session, "620121001", "grid", quick, AS_OF)
-    assert ensure_hotspots(db_session, "620121001", "grid", quick, AS_OF) == run
+    run = refresh_hotspots(db_session, "620121001", "grid", quick, AS_OF)
+    assert refresh_hotspots(db_session, "620121001", "grid", quick, AS_OF) == run
     sub = hotspots_source("620121001").subquery()
     rows = db_session.execute(select(sub.c.grid_code, sub.c.events, sub.c.class_label)).all()
     n = db_session.execute(
@@ -133,11 +133,11 @@ def test_stored_run_serves_the_layer_and_is_reused(db_session):
             "FROM events WHERE grid_code LIKE '620121001%')"
         )
     )
-    assert ensure_hotspots(db_session, "620121001", "grid", quick, AS_OF) != run
+    assert refresh_hotspots(db_session, "620121001", "grid", quick, AS_OF) != run
 
 
 def test_emerging_run_classifies_every_grid_of_the_area(db_session):
-    ensure_emerging(db_session, "620121001", AnalyticsSettings(_env_file=None, weeks=26), AS_OF)
+    refresh_emerging(db_session, "620121001", AnalyticsSettings(_env_file=None, weeks=26), AS_OF)
     sub = emerging_source("620121001").subquery()
     rows = db_session.execute(select(sub.c.category, sub.c.category_label, sub.c.hot_bins)).all()
     assert rows and all(r.category_label for r in rows)

@@ -1,12 +1,14 @@
-"""Period reports: bounds, figures against SQL, frozen once issued, late entries next period, jurisdiction."""
+"""Period reports: bounds, figures against SQL, issued only explicitly and then frozen, late entries
+counted by the next period, reads that never store."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
-from geo.analytics.reports import LOCAL_TZ, get_report, period_bounds
-from geo.errors import InvalidInputError
+from geo import clock
+from geo.analytics.reports import get_report, issue_due, issue_report, period_bounds
+from geo.errors import ConflictError, InvalidInputError
 
 OCT = date(2026, 10, 15)
 
@@ -22,7 +24,7 @@ OCT = date(2026, 10, 15)
 )
 def test_period_bounds_in_china_time(period, start, end):
     a, b = period_bounds(period, OCT)
-    assert (a.date(), b.date()) == (start, end) and a.tzinfo == LOCAL_TZ and a.hour == 0
+    assert (a.date(), b.date()) == (start, end) and a.tzinfo == clock.zone() and a.hour == 0
 
 
 def test_period_bounds_rejects_unknown_periods():
@@ -35,7 +37,7 @@ def _count(session, sql, **p):
 
 
 def test_monthly_report_figures_match_sql(db_session):
-    r = get_report(db_session, "monthly", "620121", OCT)
+    r = issue_report(db_session, "monthly", "620121", OCT)
     a, b = period_bounds("monthly", OCT)
     new = _count(
         db_session,
@@ -54,30 +56,60 @@ def test_monthly_report_figures_match_sql(db_session):
     assert len(r["by_township"]) == 15 and r["summary"]["wage_workers"] > 0
 
 
-def test_issued_report_is_frozen_and_late_cases_show_next_period(db_session):
-    first = get_report(db_session, "monthly", "620121", OCT)
-    assert first["issued"]
-    # A case entered now but dated inside October (after the cut-off).
-    db_session.execute(
+def _late_case(session):
+    """A case entered now but dated inside October (after October's cut-off)."""
+    session.execute(
         text("""
         INSERT INTO events (kind, category, severity, status, title, source, reported_at, geom, created_at)
         SELECT 'dispute', 'neighbour', 2, 'registered', '补录的邻里纠纷', 'walk_in', '2026-10-20 10:00+08',
-               ST_PointOnSurface(geom), clock_timestamp() + interval '1 second'
+               ST_PointOnSurface(geom), :now
         FROM grids WHERE level = 'grid' AND valid_to IS NULL AND code LIKE '620121001%'
-        ORDER BY code LIMIT 1""")
+        ORDER BY code LIMIT 1"""),
+        {"now": clock.now()},
     )
+
+
+def test_issued_report_is_frozen_and_late_cases_show_next_period(db_session, test_clock):
+    first = issue_report(db_session, "monthly", "620121", OCT)
+    assert first["issued"] and first["cutoff_at"] == clock.now().isoformat()
+    test_clock.advance(timedelta(seconds=1))
+    _late_case(db_session)
     again = get_report(db_session, "monthly", "620121", OCT)
     assert again["summary"] == first["summary"] and again["cutoff_at"] == first["cutoff_at"]
     with pytest.raises(Exception, match="frozen"):
         with db_session.begin_nested():
             db_session.execute(text("UPDATE reports SET figures = '{}' WHERE period = 'monthly'"))
-    later = datetime(2026, 12, 1, 0, 0, 5, tzinfo=LOCAL_TZ)  # November has ended: its report is issued
-    nov = get_report(db_session, "monthly", "620121", date(2026, 11, 3), now=later)
-    assert nov["summary"]["late"] == 1
+    test_clock.advance(timedelta(days=3))  # 2026-12-01: November has ended
+    nov = issue_report(db_session, "monthly", "620121", date(2026, 11, 3))
+    assert nov["issued"] and nov["summary"]["late"] == 1
+
+
+def test_reading_a_report_never_stores_it(db_session):
+    r = get_report(db_session, "monthly", "620121", OCT)  # ended, not issued yet: counted live
+    assert not r["issued"] and r["issued_at"] is None and r["cutoff_at"] == clock.now().isoformat()
+    stored = "SELECT count(*) FROM reports WHERE period = 'monthly' AND area = '620121'"
+    assert _count(db_session, stored) == 0
+
+
+def test_a_running_period_cannot_be_issued(db_session):
+    with pytest.raises(ConflictError, match="尚未结束"):
+        issue_report(db_session, "quarterly", "620121", OCT)  # Q4 runs until 2027-01-01
+
+
+@pytest.mark.parametrize(
+    ("now", "day"),
+    [("2026-11-28T23:59:00+08:00", "2026-11-27"), ("2026-11-29T00:01:00+08:00", "2026-11-28")],
+)
+def test_daily_report_job_issues_the_day_that_ended_in_beijing_time(db_session, now, day):
+    with clock.pinned(datetime.fromisoformat(now)):
+        issued = issue_due(db_session, "daily", "620121", lookback=1)
+        r = get_report(db_session, "daily", "620121", date.fromisoformat(day))
+    assert issued == [day] and r["issued"] and r["start"] == f"{day}T00:00:00+08:00"
+    assert r["cutoff_at"] == now  # and the cut-off is printed as Beijing time, with its offset
 
 
 def test_township_report_counts_only_the_township(db_session):
-    r = get_report(db_session, "weekly", "620121003", OCT)
+    r = issue_report(db_session, "weekly", "620121003", OCT)
     a, b = period_bounds("weekly", OCT)
     own = _count(
         db_session,
@@ -92,6 +124,6 @@ def test_township_report_counts_only_the_township(db_session):
 
 
 def test_running_period_is_live_and_not_stored(db_session):
-    r = get_report(db_session, "quarterly", "620121", OCT, now=datetime(2026, 11, 20, tzinfo=LOCAL_TZ))
+    r = get_report(db_session, "quarterly", "620121", OCT)
     assert not r["issued"]
     assert _count(db_session, "SELECT count(*) FROM reports WHERE period = 'quarterly'") == 0

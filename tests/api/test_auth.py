@@ -1,6 +1,5 @@
 """Accounts, tokens, cookies and CSRF, role permissions, masking and the audit log (tiny county, real commits)."""
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -160,15 +159,13 @@ def test_bad_expired_and_foreign_tokens_are_401(client, db):
     _status(client.get("/api/board", headers={"Authorization": "Basic abc"}), 401)
 
 
-def test_a_verified_token_still_expires(client, db, monkeypatch):
-    """Verified tokens are remembered (api.security._VERIFIED); the expiry is checked on every use."""
-    import api.security
-
+def test_a_verified_token_still_expires(client, db, test_clock):
+    """Verified tokens are remembered (api.security._VERIFIED); the expiry is checked on every use, by the
+    product's clock."""
     name = ensure_user(db[0], "commander", "620121", name="cmd_expiring")
     headers = {"Authorization": f"Bearer {token_for(name, 'commander', '620121')}"}
     assert client.get("/api/board", headers=headers).status_code == 200
-    later = time.time() + get_auth_settings().token_minutes * 60 + 1
-    monkeypatch.setattr(api.security, "_now", lambda: later)
+    test_clock.advance(timedelta(minutes=get_auth_settings().token_minutes, seconds=1))
     got = _status(client.get("/api/board", headers=headers), 401)
     assert "过期" in got["detail"]
 

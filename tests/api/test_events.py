@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from geo import clock
 from geo.crs import wgs84_to_bd09
 from tests.dispatch_client import make_tiny
 from tests.dispatch_tiny import EVENT_LONLAT
@@ -211,11 +212,12 @@ def test_overdue_and_due_soon_lists_and_counts_per_grid(tiny):
     due = tiny.client.post("/api/events", json={**REPORT, "lon": 103.015, "lat": 36.015}).json()["id"]
     tiny.client.post(f"/api/events/{due}/transition", json={"to": "registered"})
     tiny.session.execute(
-        text("UPDATE events SET deadline_at = now() - interval '1 day' WHERE id = :id"),
-        {"id": tiny.ids["event"]},
+        text("UPDATE events SET deadline_at = :at WHERE id = :id"),
+        {"id": tiny.ids["event"], "at": clock.now() - timedelta(days=1)},
     )
     tiny.session.execute(
-        text("UPDATE events SET deadline_at = now() + interval '3 hours' WHERE id = :id"), {"id": due}
+        text("UPDATE events SET deadline_at = :at WHERE id = :id"),
+        {"id": due, "at": clock.now() + timedelta(hours=3)},
     )
     tiny.session.commit()
     assert [e["id"] for e in tiny.client.get("/api/events/overdue").json()] == [tiny.ids["event"]]
@@ -226,8 +228,8 @@ def test_overdue_and_due_soon_lists_and_counts_per_grid(tiny):
     assert tiny.client.get("/api/board").json()["overdue_by_grid"] == counts
     # A case suspended before its deadline passed is not overdue: its clock stands still.
     tiny.session.execute(
-        text("UPDATE events SET suspended_at = now() - interval '2 days' WHERE id = :id"),
-        {"id": tiny.ids["event"]},
+        text("UPDATE events SET suspended_at = :at WHERE id = :id"),
+        {"id": tiny.ids["event"], "at": clock.now() - timedelta(days=2)},
     )
     tiny.session.commit()
     assert tiny.client.get("/api/events/overdue").json() == []

@@ -74,9 +74,15 @@ def test_masked_and_unmasked_pages_are_kept_apart(live_county, fresh_db_url):  #
     assert masked and not masked & names
 
 
-def test_risk_pages_are_never_cached(live_county):  # noqa: F811
-    client, _engine = live_county
-    for _ in range(3):
-        _items(client, "risk")
-    cache = getattr(client.app.state, "page_cache", None)
-    assert cache is None or cache.hits == 0
+def test_risk_pages_are_cached_until_the_risk_job_stores_new_grades(live_county):  # noqa: F811
+    client, engine = live_county
+    _items(client, "risk")
+    hits = client.app.state.page_cache.hits
+    _items(client, "risk")
+    assert client.app.state.page_cache.hits == hits + 1
+    with engine.begin() as conn:  # the risk job writes new grades
+        conn.execute(
+            text("UPDATE risk_grades SET grade = 'red', score = 99 WHERE grid_code = '620121001001001'")
+        )
+    grades = {f["properties"]["code"]: f["properties"]["grade"] for f in _items(client, "risk")["features"]}
+    assert grades["620121-001-001-001"] == "red"

@@ -68,11 +68,18 @@ def test_masked_and_unmasked_tiles_are_kept_apart(live_county, fresh_db_url):  #
     assert masked and not masked & unmasked
 
 
-def test_risk_tiles_are_never_cached(live_county):  # noqa: F811
-    client, _engine = live_county
-    cache_hits = None
-    for _ in range(3):
-        assert _get(client, "risk", 103.05, 36.1, 12).status_code == 200
-        cache = getattr(client.app.state, "tile_cache", None)
-        cache_hits = cache.hits if cache is not None else 0
-    assert cache_hits == 0
+def test_risk_tiles_are_cached_until_the_risk_job_stores_new_grades(live_county):  # noqa: F811
+    client, engine = live_county
+    first = _get(client, "risk", 103.05, 36.1, 12)
+    hits = client.app.state.tile_cache.hits
+    assert _get(client, "risk", 103.05, 36.1, 12).content == first.content
+    assert client.app.state.tile_cache.hits == hits + 1
+    with engine.begin() as conn:  # the risk job writes new grades
+        conn.execute(
+            text("UPDATE risk_grades SET grade = 'red', score = 99 WHERE grid_code = '620121001001001'")
+        )
+    grades = {
+        f["properties"]["code"]: f["properties"]["grade"]
+        for f in _features(_get(client, "risk", 103.05, 36.1, 12), "risk")
+    }
+    assert grades["620121-001-001-001"] == "red"

@@ -4,13 +4,14 @@ The county demo is loaded once per session by tests/conftest.py (seed 620121, un
 """
 
 from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
 import shapely
 from sqlalchemy import text
 
-from geo import demo_copy
+from geo import clock, demo_copy
 from geo.demo import build_county, demo_end, load_demo, province_specs, yongdeng_spec
 from geo.demo_names import YONGDENG_TOWNSHIPS
 from geo.errors import ConflictError
@@ -252,16 +253,27 @@ def test_province_builder_on_two_small_counties(empty_session):
     )
 
 
-def test_worker_fixes_are_recent_at_loading_whatever_the_demo_year(db_session):
-    # DEMO_UNTIL is fixed, the clock is not: fixes are stamped back from the moment of loading, so
-    # there are always workers fresh enough to dispatch (GRID_DISPATCH_MAX_POSITION_AGE_S: 30 min).
-    newest, fresh = db_session.execute(
+def test_worker_fixes_are_as_old_as_the_plan_makes_them_at_the_end_of_the_demo_year(db_session):
+    # The demo is data of its `until`: fixes are stamped back from the end of that day (TEST_NOW here),
+    # not from the moment of loading, so the same seed and `until` give the same data at any time.
+    end = clock.now()
+    newest, fresh, on_duty_oldest = db_session.execute(
         text(
-            "SELECT max(located_at) <= now(), count(*) FILTER (WHERE located_at >= now() - interval '30 minutes') "
-            "FROM workers"
-        )
+            "SELECT max(located_at), count(*) FILTER (WHERE located_at >= :end - interval '30 minutes'), "
+            "max(:end - located_at) FILTER (WHERE on_duty) FROM workers"
+        ),
+        {"end": end},
     ).one()
-    assert newest and fresh >= 20
+    assert newest <= end and fresh >= 20 and on_duty_oldest <= timedelta(hours=6)
+
+
+def test_a_demo_loaded_today_ends_now_and_reports_nothing_from_the_future():
+    later = datetime.fromisoformat("2026-11-27T15:30:00+08:00")
+    with clock.pinned(later):
+        assert demo_end(None) == int(later.timestamp())  # `until` defaults to the county's today
+        assert demo_end(date(2026, 11, 26)) == int(
+            datetime.fromisoformat("2026-11-27T00:00:00+08:00").timestamp()
+        )
 
 
 def test_every_small_grid_of_the_demo_has_its_core(db_session):

@@ -10,6 +10,7 @@ from shapely.geometry import MultiPolygon
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from geo import clock
 from geo.errors import GridNotFoundError, NestingError
 from geo.queries import grids
 from geo.queries.grids import check_nesting, count_current, get_grid_at, reassign_events
@@ -20,11 +21,12 @@ COUNTY = "620999000000000"
 def _insert(session, code, level, parent, geom, name=None):
     return session.execute(
         text(
-            "INSERT INTO grids (code, name, level, parent_id, geom) VALUES "
+            "INSERT INTO grids (code, name, level, parent_id, geom, valid_from) VALUES "
             "(:code, :name, :level, (SELECT id FROM grids WHERE code = :parent AND valid_to IS NULL), "
-            "ST_GeomFromText(:wkt, 4326)) RETURNING id"
+            "ST_GeomFromText(:wkt, 4326), :now) RETURNING id"
         ),
         {
+            "now": clock.now(),
             "code": code,
             "name": name or code,
             "level": level,
@@ -59,7 +61,9 @@ def either_path(request, monkeypatch):
 
 
 def _event(session, lon, lat, category="neighbour", kind="dispute", **extra):
-    cols = {"kind": kind, "category": category, "severity": 2, "source": "patrol", **extra}
+    now = clock.now()
+    cols = {"kind": kind, "category": category, "severity": 2, "source": "patrol", "reported_at": now}
+    cols = {**cols, "created_at": now, **extra}
     names = ", ".join(cols)
     values = ", ".join(f":{k}" for k in cols)
     return session.execute(
@@ -323,18 +327,18 @@ def test_grid_cores_are_not_readable_by_the_app_role(tiny):
     ("sql", "constraint"),
     [
         (
-            "INSERT INTO grids (code, name, level, geom) VALUES ('62099900100100X', 'x', 'grid', "
-            "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)))",
+            "INSERT INTO grids (code, name, level, geom, valid_from) VALUES ('62099900100100X', 'x', 'grid', "
+            "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)), '2026-01-01 00:00+08')",
             "code",
         ),
         (
-            "INSERT INTO grids (code, name, level, geom) VALUES ('620999003000000', 'x', 'township', "
-            "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)))",
+            "INSERT INTO grids (code, name, level, geom, valid_from) VALUES ('620999003000000', 'x', 'township', "
+            "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)), '2026-01-01 00:00+08')",
             "parent",
         ),
         (
-            "INSERT INTO grids (code, name, level, geom) VALUES ('620999000000000', 'dup', 'county', "
-            "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)))",
+            "INSERT INTO grids (code, name, level, geom, valid_from) VALUES ('620999000000000', 'dup', 'county', "
+            "ST_Multi(ST_MakeEnvelope(0,0,1,1,4326)), '2026-01-01 00:00+08')",
             "current code",
         ),
     ],
@@ -351,8 +355,8 @@ def test_grid_refuses_invalid_polygon(tiny):
     with pytest.raises(DBAPIError), session.begin_nested():
         session.execute(
             text(
-                "INSERT INTO grids (code, name, level, geom) VALUES "
-                "('620998000000000', 'x', 'county', ST_GeomFromText(:w, 4326))"
+                "INSERT INTO grids (code, name, level, geom, valid_from) VALUES "
+                "('620998000000000', 'x', 'county', ST_GeomFromText(:w, 4326), '2026-01-01 00:00+08')"
             ),
             {"w": bowtie},
         )

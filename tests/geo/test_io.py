@@ -6,6 +6,7 @@ and two small grids in the south village (west, east).
 """
 
 import math
+from datetime import timedelta
 
 import geopandas as gpd
 import numpy as np
@@ -17,7 +18,7 @@ from shapely import box
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import text
 
-from geo import io
+from geo import clock, io
 from geo.crs import wgs84_to_gcj02, wgs84_to_shifted
 from geo.errors import (
     InvalidGeometryError,
@@ -48,10 +49,10 @@ def make_county(session, code: str = COUNTY, geom=None) -> int:
     geom = geom or box(103.0, 36.0, 103.4, 36.4)
     return session.execute(
         text(
-            "INSERT INTO grids (code, name, level, geom) VALUES (:c, '永登县', 'county', "
-            "ST_Multi(ST_GeomFromText(:wkt, 4326))) RETURNING id"
+            "INSERT INTO grids (code, name, level, geom, valid_from) VALUES (:c, '永登县', 'county', "
+            "ST_Multi(ST_GeomFromText(:wkt, 4326)), :now) RETURNING id"
         ),
-        {"c": code, "wkt": geom.wkt},
+        {"c": code, "wkt": geom.wkt, "now": clock.now()},
     ).scalar_one()
 
 
@@ -313,15 +314,17 @@ def test_import_grids_swapped_axes(county, tmp_path):
 # --- grids: versions -------------------------------------------------------------------------------------
 
 
-def test_reimport_retires_old_version_and_events_keep_their_grid(gridded, tmp_path):
+def test_reimport_retires_old_version_and_events_keep_their_grid(gridded, tmp_path, test_clock):
     session = gridded
+    test_clock.advance(timedelta(hours=1))  # the redrawn version starts later than the first
     old_id = session.execute(text("SELECT id FROM grids WHERE code = '620121001001001'")).scalar_one()
     event = session.execute(
         text(
-            "INSERT INTO events (kind, category, severity, source, geom) "
+            "INSERT INTO events (kind, category, severity, source, geom, reported_at, created_at) "
             "VALUES ('dispute', 'neighbour', 2, 'patrol', "
-            "ST_SetSRID(ST_MakePoint(103.05, 36.1), 4326)) RETURNING id, grid_id"
-        )
+            "ST_SetSRID(ST_MakePoint(103.05, 36.1), 4326), :now, :now) RETURNING id, grid_id"
+        ),
+        {"now": clock.now()},
     ).one()
     assert event.grid_id == old_id
     smaller = {"620121001001001": ("南村一网格(新)", box(103.0, 36.0, 103.1, 36.15))}
@@ -341,7 +344,8 @@ def test_reimport_retires_old_version_and_events_keep_their_grid(gridded, tmp_pa
     )
 
 
-def test_reimport_of_a_village_repoints_its_children(gridded, tmp_path):
+def test_reimport_of_a_village_repoints_its_children(gridded, tmp_path, test_clock):
+    test_clock.advance(timedelta(hours=1))  # the redrawn version starts later than the first
     session = gridded
     io.import_grids(session, write(frame(VILLAGES), tmp_path / "v2.geojson"), level="village")
     parents = (

@@ -7,6 +7,7 @@ import mapbox_vector_tile
 import pytest
 from sqlalchemy import text
 
+from geo import clock
 from geo.queries.layers import CELL_LEVELS
 from layers import tiles
 from layers.builtin import default_registry
@@ -56,9 +57,10 @@ def test_cells_follow_inserts_moves_and_deletes_but_not_status_changes(db_sessio
         return db_session.execute(text(sql), params).scalar()
 
     event_id = one(
-        "INSERT INTO events (kind, category, severity, status, title, reported_at, source, geom) "
-        "VALUES ('dispute', 'neighbour', 3, 'reported', '测试', now(), 'patrol', "
-        "ST_SetSRID(ST_MakePoint(103.26, 36.74), 4326)) RETURNING id"
+        "INSERT INTO events (kind, category, severity, status, title, reported_at, source, geom, created_at) "
+        "VALUES ('dispute', 'neighbour', 3, 'reported', '测试', :now, 'patrol', "
+        "ST_SetSRID(ST_MakePoint(103.26, 36.74), 4326), :now) RETURNING id",
+        now=clock.now(),
     )
     assert _drift(db_session) == []
     cells_before = one("SELECT sum(n) FROM event_cells")

@@ -6,6 +6,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from geo.analytics.risk import RiskSettings, grade_area
 from geo.crs import wgs84_to_gcj02
 from geo.errors import InvalidInputError
 from geo.models import EVENT_STATUSES
@@ -32,6 +33,7 @@ OPTS = MapOptions(area="620121")
 @pytest.fixture
 def tiny(empty_session):
     load_tiny_county(empty_session)
+    grade_area(empty_session, "620121", RiskSettings(_env_file=None))  # what the risk job stores
     empty_session.flush()
     return empty_session
 
@@ -245,6 +247,7 @@ def test_risk_page_colours_every_small_grid(tiny):
     assert "化解率" in text and "未结案件" in text and '"gg-risk gg-risk-" + g' in text
     legend = re.findall(r"(高|中|低)风险：(\d+) 个网格", text)
     assert len(legend) == 3 and sum(int(n) for _, n in legend) == SMALL_GRIDS
+    assert "评定时刻：" in text and "北京时间" in text
 
 
 def test_pages_use_the_root_path_prefix(tiny):

@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from geo import clock
 from layers.builtin import default_registry
 from layers.errors import (
     InvalidBBoxError,
@@ -10,7 +11,7 @@ from layers.errors import (
     LimitOutOfRangeError,
     UnknownFilterError,
 )
-from layers.query import LOCAL_TZ, check_limit, check_offset, parse_bbox, parse_datetime, parse_filters
+from layers.query import check_limit, check_offset, parse_bbox, parse_datetime, parse_filters
 
 
 def test_parse_bbox_reads_four_or_six_numbers():
@@ -39,12 +40,12 @@ def test_parse_datetime_instant_and_intervals():
     t = parse_datetime("2026-01-02T03:04:05Z")
     assert t.start == t.end == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     day = parse_datetime("2026-01-02")
-    assert day.start == datetime(2026, 1, 2, tzinfo=LOCAL_TZ) and day.end_exclusive
+    assert day.start == datetime(2026, 1, 2, tzinfo=clock.zone()) and day.end_exclusive
     assert parse_datetime("../2026-01-02T00:00:00Z").start is None
     assert parse_datetime("2026-01-02T00:00:00Z/..").end is None
     assert parse_datetime("2026-01-02T00:00:00Z/").end is None
     closed = parse_datetime("2026-01-01/2026-01-31")
-    assert closed.end == datetime(2026, 2, 1, tzinfo=LOCAL_TZ) and closed.end_exclusive
+    assert closed.end == datetime(2026, 2, 1, tzinfo=clock.zone()) and closed.end_exclusive
 
 
 @pytest.mark.parametrize("value", ["yesterday", "2026-13-01", "2026-02-01/2026-01-01", "../..", "a/b/c"])

@@ -7,6 +7,8 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
+from geo import clock
+from geo.analytics.risk import RiskSettings, grade_area
 from geo.crs import wgs84_to_gcj02
 from layers import geojson
 from layers.builtin import default_registry
@@ -17,6 +19,7 @@ from tests.layers import tiny_county as tc
 from tests.layers.tiny_county import tiny_db_url  # noqa: F401
 
 SETTINGS = LayerSettings(_env_file=None)
+RISK = RiskSettings(_env_file=None)
 EXPECTED = {
     "townships": 2,
     "villages": 4,
@@ -72,29 +75,41 @@ def test_feature_outside_the_area_is_not_found(session):
         geojson.get_feature(session, default_registry().get("disputes"), "620121", str(other), SETTINGS)
 
 
-def test_risk_grades_follow_thresholds(session):
-    layer = default_registry().get("risk")
-    sub = layer.select("620121", SETTINGS).subquery()
-    rows = session.execute(
-        select(
-            sub.c.code,
-            sub.c.overdue,
-            sub.c.weighted_severity,
-            sub.c.grade,
-            sub.c.open_events,
-            sub.c.resolution_rate,
-        )
+def _grades(session, settings: RiskSettings) -> list:
+    """Grade the tiny county with `settings` (in this test's transaction) and read the risk layer."""
+    grade_area(session, "620121", settings)
+    sub = default_registry().get("risk").select("620121", SETTINGS).subquery()
+    return session.execute(
+        select(sub.c.code, sub.c.overdue, sub.c.score, sub.c.grade, sub.c.open_events)
     ).all()
+
+
+def test_risk_layer_shows_the_one_grade_rule(session):
+    rows = _grades(session, RISK)
     for row in rows:
-        red = row.overdue >= SETTINGS.red_overdue or row.weighted_severity >= SETTINGS.red_weighted
-        yellow = row.overdue >= SETTINGS.yellow_overdue or row.weighted_severity >= SETTINGS.yellow_weighted
-        assert row.grade == ("red" if red else "yellow" if yellow else "green")
+        red = row.score >= RISK.red_score or row.overdue >= RISK.red_overdue
+        assert row.grade == ("red" if red else "yellow" if row.score >= RISK.yellow_score else "green")
         assert row.open_events == 4  # per grid: 2 open disputes + 1 open hazard + 1 appeal
-    strict = LayerSettings(
-        _env_file=None, red_overdue=99, red_weighted=99, yellow_overdue=99, yellow_weighted=99
+    strict = RiskSettings(_env_file=None, red_score=99, yellow_score=98, red_overdue=99)
+    assert {r.grade for r in _grades(session, strict)} == {"green"}
+    session.rollback()
+
+
+def test_two_overdue_cases_make_a_grid_red_whatever_its_score(session):
+    session.execute(
+        text(
+            "UPDATE events SET status = 'in_progress', closed_at = NULL, "
+            "deadline_at = CAST(:now AS timestamptz) - interval '1 day' "
+            "WHERE id IN (SELECT id FROM events WHERE grid_code = '620121001001001' AND kind = 'dispute' "
+            "ORDER BY id LIMIT 2)"
+        ),
+        {"now": clock.now()},
     )
-    sub = layer.select("620121", strict).subquery()
-    assert set(session.execute(select(sub.c.grade)).scalars()) == {"green"}
+    lenient = RiskSettings(_env_file=None, red_score=500, yellow_score=400)
+    graded = {r.code: (r.overdue, r.grade) for r in _grades(session, lenient)}
+    assert graded.pop("620121-001-001-001") == (2, "red")
+    assert set(graded.values()) == {(0, "green")}
+    session.rollback()
 
 
 def test_gcj02_sql_matches_geo_crs(session):

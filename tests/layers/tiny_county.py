@@ -19,14 +19,14 @@ STATUSES = ("reported", "closed", "in_progress")
 TOWNSHIP_NAMES = {"001": "城关镇", "002": "红城镇"}
 
 _GRID = text("""
-INSERT INTO grids (code, name, level, parent_id, geom, synthetic)
+INSERT INTO grids (code, name, level, parent_id, geom, synthetic, valid_from)
 VALUES (:code, :name, :level, :parent,
-        ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)), true)
+        ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)), true, :epoch)
 RETURNING id
 """)
 _EVENT = text("""
-INSERT INTO events (kind, category, severity, status, title, source, reported_at, closed_at, geom)
-VALUES (:kind, :cat, :sev, :status, :title, 'patrol', :at, :closed, ST_SetSRID(ST_MakePoint(:x, :y), 4326))
+INSERT INTO events (kind, category, severity, status, title, source, reported_at, closed_at, geom, created_at)
+VALUES (:kind, :cat, :sev, :status, :title, 'patrol', :at, :closed, ST_SetSRID(ST_MakePoint(:x, :y), 4326), :at)
 RETURNING id
 """)
 
@@ -44,6 +44,7 @@ def _grid(session: Session, code: str, name: str, level: str, parent: int | None
             "y0": y0,
             "x1": x1,
             "y1": y1,
+            "epoch": EPOCH,
         },
     ).scalar_one()
 
@@ -175,10 +176,13 @@ from layers.settings import LayerSettings  # noqa: E402
 
 
 def load_into(url: str) -> None:
-    """Load the tiny county into the database at `url` and commit."""
+    """Load the tiny county into the database at `url`, grade its grids (the risk job) and commit."""
+    from geo.analytics.risk import RiskSettings, grade_area
+
     engine = create_engine(url)
     with Session(engine) as session:
         load_tiny_county(session)
+        grade_area(session, "620121", RiskSettings(_env_file=None))
         session.commit()
     engine.dispose()
 

@@ -1,0 +1,127 @@
+"""What each kind of job does. A task takes the session, the job and the settings; it stores its results
+in the job's transaction and returns a small summary (kept on the job row).
+
+refresh    after a county's cases change: grade it now, and queue its hot spot analyses (throttled)
+risk       grade every small grid of an area (geo.analytics.risk)
+hotspots   Gi* per small grid or hexagon of an analysis area (params: unit)
+emerging   emerging hot spots of an analysis area
+reports    issue the reports of ended periods of an area (params: period)
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo import clock
+from geo.analytics import reports
+from geo.analytics.emerging import refresh_emerging
+from geo.analytics.hotspots import refresh_hotspots
+from geo.analytics.risk import RiskSettings, get_risk_settings, grade_area
+from geo.analytics.settings import AnalyticsSettings, get_analytics_settings
+from geo.jobs.queue import Job, enqueue
+from geo.settings import JobSettings, get_job_settings
+
+
+@dataclass(frozen=True)
+class Context:
+    """The settings jobs run with."""
+
+    analytics: AnalyticsSettings = field(default_factory=get_analytics_settings)
+    risk: RiskSettings = field(default_factory=get_risk_settings)
+    jobs: JobSettings = field(default_factory=get_job_settings)
+
+
+Task = Callable[[Session, Job, Context], dict[str, Any]]
+
+# Analyses are kept for the county and for every account's own area (a township dispatcher's hot
+# spots are computed over the township: statistics of a wider area would describe cells they may
+# not see). Accounts are read here, by the worker, never by the app's role.
+_ACCOUNT_AREAS = text("SELECT DISTINCT area FROM users WHERE active ORDER BY area")
+_COUNTIES = text(
+    "SELECT DISTINCT left(code, 6) FROM grids WHERE level = 'county' AND valid_to IS NULL ORDER BY 1"
+)
+_TOWNSHIPS = text(
+    "SELECT left(code, 9) FROM grids WHERE level = 'township' AND valid_to IS NULL AND code LIKE :c || '%' "
+    "ORDER BY 1"
+)
+
+
+def counties(session: Session) -> list[str]:
+    """The adcodes of every county held."""
+    return list(session.execute(_COUNTIES).scalars())
+
+
+def analysis_areas(session: Session, county: str) -> list[str]:
+    """The areas whose analyses cover the county: the county, and every account area in or above it."""
+    areas = {county}
+    for area in session.execute(_ACCOUNT_AREAS).scalars():
+        if area.startswith(county) or county.startswith(area):
+            areas.add(area)
+    return sorted(areas)
+
+
+def report_areas(session: Session, county: str) -> list[str]:
+    """The areas that get period reports: the county, its townships and every account area within."""
+    areas = {county, *session.execute(_TOWNSHIPS, {"c": county}).scalars()}
+    areas |= {a for a in session.execute(_ACCOUNT_AREAS).scalars() if a.startswith(county)}
+    return sorted(areas)
+
+
+def refresh(session: Session, job: Job, ctx: Context) -> dict[str, Any]:
+    """Grade the county's grids now; queue its hot spot and emerging analyses (throttled)."""
+    graded = grade_area(session, job.area, ctx.risk)
+    areas = analysis_areas(session, job.area)
+    for area in areas:
+        for unit in ("grid", "hex"):
+            enqueue(session, "hotspots", area, {"unit": unit}, delay=ctx.jobs.analytics_delay_s)
+        enqueue(session, "emerging", area, delay=ctx.jobs.analytics_delay_s)
+    return {"graded": graded, "analysis_areas": areas}
+
+
+def risk(session: Session, job: Job, ctx: Context) -> dict[str, Any]:
+    """Grade every small grid of the area."""
+    return {"graded": grade_area(session, job.area, ctx.risk)}
+
+
+def hotspots(session: Session, job: Job, ctx: Context) -> dict[str, Any]:
+    """Gi* hot spots of the area (grid or hex)."""
+    unit = str(job.params.get("unit", "grid"))
+    return {"run": refresh_hotspots(session, job.area, unit, ctx.analytics, clock.now())}
+
+
+def emerging(session: Session, job: Job, ctx: Context) -> dict[str, Any]:
+    """Emerging hot spots of the area."""
+    return {"run": refresh_emerging(session, job.area, ctx.analytics, clock.now())}
+
+
+def issue_reports(session: Session, job: Job, ctx: Context) -> dict[str, Any]:
+    """Issue the area's reports of ended periods that are not issued yet."""
+    period = str(job.params["period"])
+    return {"issued": reports.issue_due(session, period, job.area)}
+
+
+TASKS: dict[str, Task] = {
+    "refresh": refresh,
+    "risk": risk,
+    "hotspots": hotspots,
+    "emerging": emerging,
+    "reports": issue_reports,
+}
+
+
+def compute_all(
+    session: Session, county: str, ctx: Context | None = None, extra_areas: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Every analysis of a county at once, without the queue (the demo loader, test fixtures); also for
+    `extra_areas` (areas of accounts still to be made)."""
+    ctx = ctx or Context()
+    now = clock.now()
+    areas = sorted({*analysis_areas(session, county), *extra_areas})
+    for area in areas:
+        for unit in ("grid", "hex"):
+            refresh_hotspots(session, area, unit, ctx.analytics, now)
+        refresh_emerging(session, area, ctx.analytics, now)
+    return {"graded": grade_area(session, county, ctx.risk, now), "analysis_areas": areas}
