@@ -1,4 +1,4 @@
-"""The `gridgov` command: serve, worker, migrate, demo, import, export."""
+"""The `gridgov` command: serve, worker, migrate, demo, import, export, calendar."""
 
 import argparse
 import sys
@@ -94,8 +94,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from geo.migrate import upgrade
     from geo.settings import get_db_settings
 
-    upgrade(make_engine(get_db_settings()))
+    synced = upgrade(make_engine(get_db_settings()))
     print("schema is up to date")  # noqa: T201
+    if synced:
+        from api.cli_calendar import import_summary
+
+        print(import_summary(synced, dry_run=False))  # noqa: T201
     return 0
 
 
@@ -207,8 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.set_defaults(func=cmd_export)
 
     from api.cli_access import add_access_commands
+    from api.cli_calendar import add_calendar_commands
 
     add_access_commands(sub)
+    add_calendar_commands(sub)
     return parser
 
 

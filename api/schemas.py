@@ -21,6 +21,24 @@ Note = Annotated[str, Field(default="", max_length=2000)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 # The statuses are the database's (geo.models), listed once.
 Status = Literal[EVENT_STATUSES]  # type: ignore[valid-type]
+# 暂定期限: a deadline counted through a year that no holiday calendar covers yet (weekends only there).
+DeadlineProvisional = Annotated[
+    bool,
+    Field(
+        default=False,
+        description="暂定期限：计算时限时涉及尚无节假日安排的年份（只按周末计算）；导入该年日历后自动重算。"
+        " True when the deadline counted through a year with no holiday calendar yet (weekends only);"
+        " it is recomputed when that year is imported (gridgov calendar import).",
+    ),
+]
+UncoveredYears = Annotated[
+    list[int],
+    Field(
+        default_factory=list,
+        description="尚无节假日安排、只按周末计算的年份，如 [2027]；空表示期限已按正式日历计算。"
+        " The years the deadline counted with weekends only; empty when it is final.",
+    ),
+]
 
 
 class _In(BaseModel):
@@ -122,6 +140,8 @@ class EventPublic(BaseModel):
     referral: str | None
     referral_status: str | None
     deadline_at: datetime | None
+    deadline_provisional: DeadlineProvisional
+    deadline_uncovered_years: UncoveredYears
     suspended_at: datetime | None
     suspended_total: timedelta
     handled_by: str | None
@@ -361,13 +381,14 @@ class QueueItemPublic(BaseModel):
     grid_code: str | None
     reported_at: datetime
     deadline_at: datetime | None
+    deadline_provisional: DeadlineProvisional
     escalation_level: str
     lon: float
     lat: float
 
 
 class WorkerTasksPublic(BaseModel):
-    """A worker and their open cases."""
+    """A worker and their open cases (id, title, status, severity, deadline_at, deadline_provisional)."""
 
     worker_id: int
     name: str

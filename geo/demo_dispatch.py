@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.deadlines import compute_deadline
-from geo.queries.events import load_calendar
+from geo.deadlines import time_limit
+from geo.queries.events import deadline_columns, load_calendar
 
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 _GIVEN = (
@@ -86,9 +86,17 @@ def backfill_deadlines(session: Session, county_code: str) -> int:
     for ev in events:
         limit = limits.get((ev.category, ev.severity)) or limits.get(("*", ev.severity))
         if limit:
-            rows.append({"id": ev.id, "d": compute_deadline(ev.reported_at, limit[0], limit[1], calendar)})
+            deadline = time_limit(ev.reported_at, limit[0], limit[1], calendar)
+            rows.append({"id": ev.id, **deadline_columns(deadline)})
     if rows:
-        session.execute(text("UPDATE events SET deadline_at = :d WHERE id = :id"), rows)
+        session.execute(
+            text(
+                "UPDATE events SET deadline_at = :deadline_at, "
+                "deadline_basis = CAST(:deadline_basis AS jsonb), "
+                "deadline_uncovered_years = CAST(:deadline_uncovered_years AS smallint[]) WHERE id = :id"
+            ),
+            rows,
+        )
     return len(rows)
 
 

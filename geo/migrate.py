@@ -1,10 +1,17 @@
-"""Run the Alembic migrations from code (the CLI, the tests and the demo all use this)."""
+"""Run the Alembic migrations from code (the CLI, the tests and the demo all use this).
+
+After the migrations, the holiday calendar of the installed chinesecalendar package is brought into the
+database in the same transaction (geo.queries.holidays.sync_library: idempotent, and years imported
+from a notice file stay as they are), so deadlines only ever read the calendar from the database.
+"""
 
 from importlib.resources import files
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -16,11 +23,20 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema to `revision` (the newest by default)."""
+def upgrade(engine: Engine, revision: str = "head") -> dict[str, Any] | None:
+    """Bring the database schema to `revision` (the newest by default); at head, sync the holiday calendar.
+
+    Returns what the calendar sync stored (None when it had nothing to do or the revision is not head).
+    """
+    from geo.queries.holidays import sync_library
+
     config = alembic_config()
     with engine.begin() as conn:
         # A migration may fill a table from every event (province: 1.5 M rows): no statement timeout.
         conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+        if revision != "head":
+            return None
+        with Session(bind=conn) as session:  # joins this transaction: commits with the migrations
+            return sync_library(session)

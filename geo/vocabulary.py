@@ -85,6 +85,7 @@ ACTIONS = {
     "extend": ("延期", "Deadline extended"),
     "suspend": ("挂账", "Suspended"),
     "resume": ("恢复计时", "Resumed"),
+    "recompute_deadline": ("按节假日日历重算时限", "Deadline recounted (holiday calendar)"),
 }
 
 _TABLES: dict[str, dict[Any, tuple[str, str]]] = {

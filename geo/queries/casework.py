@@ -12,16 +12,20 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import clock, lifecycle
-from geo.deadlines import add_working_days
+from geo.deadlines import extend
 from geo.errors import ConflictError, InvalidInputError, NotFoundError
 from geo.queries.dispatch import adjust_open_tasks
 from geo.queries.events import (
     area_like,
+    deadline_columns,
     deadline_for,
+    get_deadline,
     get_event,
     load_calendar,
     lock_event,
     log_action,
+    paused_total,
+    record_pause,
 )
 
 
@@ -33,6 +37,7 @@ def _update(session: Session, event_id: int, **values: Any) -> None:
 
 def _resume_clock(session: Session, event_id: int) -> None:
     """End a suspension: the deadline moves by the paused time (挂账 stops the clock)."""
+    before = paused_total(session, event_id)
     session.execute(
         text(
             "UPDATE events SET deadline_at = deadline_at + (:now - suspended_at), "
@@ -41,6 +46,7 @@ def _resume_clock(session: Session, event_id: int) -> None:
         ),
         {"id": event_id, "now": clock.now()},
     )
+    record_pause(session, event_id, before)
 
 
 def _check_duplicate_of(session: Session, event_id: int, duplicate_of: int | None, area: str) -> int:
@@ -74,7 +80,7 @@ def transition_event(
         raise ConflictError(f"核查须由处置人（{actor}）以外的人员进行", where="actor")
     values: dict[str, Any] = {"status": to}
     if lifecycle.starts_clock(ev.status, to):
-        values["deadline_at"] = deadline_for(session, ev.category, ev.severity, clock.now())
+        values.update(deadline_columns(deadline_for(session, ev.category, ev.severity, clock.now())))
     if to == "handled":
         values["handled_by"] = actor
     if to == "duplicate":
@@ -96,7 +102,7 @@ def transition_event(
         from_status=ev.status,
         to_status=to,
         note=note,
-        data={k: v for k, v in values.items() if k != "status"},
+        data={k: v for k, v in values.items() if k not in ("status", "deadline_basis")},
     )
     return get_event(session, event_id, area)
 
@@ -187,16 +193,15 @@ def extend_deadline(
     hours: float | None = None,
     days: int | None = None,
 ) -> dict[str, Any]:
-    """延期: move the deadline by clock hours or by working days (holiday calendar)."""
+    """延期: move the deadline by clock hours or by working days (provisional past the known years)."""
     if (hours is None) == (days is None):
         raise InvalidInputError("延期须给出 hours 或 days 之一", where="hours,days")
     ev = lock_event(session, event_id, area)
     _require_clock(ev, "延期")
-    if days is not None:
-        new = add_working_days(ev.deadline_at, days, load_calendar(session))
-    else:
-        new = ev.deadline_at + timedelta(hours=hours or 0)
-    _update(session, event_id, deadline_at=new)
+    current = get_deadline(session, event_id)
+    assert current is not None  # _require_clock: the case has a deadline
+    new = extend(current, load_calendar(session), hours=hours, days=days)
+    _update(session, event_id, **deadline_columns(new))
     log_action(
         session,
         event_id,
@@ -205,7 +210,13 @@ def extend_deadline(
         from_status=ev.status,
         to_status=ev.status,
         note=reason,
-        data={"from_deadline": ev.deadline_at, "to_deadline": new, "hours": hours, "days": days},
+        data={
+            "from_deadline": ev.deadline_at,
+            "to_deadline": new.at,
+            "hours": hours,
+            "days": days,
+            "deadline_uncovered_years": sorted(new.uncovered),
+        },
     )
     return get_event(session, event_id, area)
 

@@ -22,6 +22,7 @@ from geo.errors import ConflictError, NotFoundError, OutsideCountyError, Transit
 from geo.queries.events import (
     area_like,
     count_overdue_by_grid,
+    deadline_columns,
     deadline_for,
     get_event,
     lock_event,
@@ -264,8 +265,13 @@ def _move_task(session: Session, old: int | None, new: int, area: str, status: s
 
 
 # Lock the case first: racing dispatchers queue here and then see the winner's status.
+# A case without a deadline gets one (with its basis); one that has a deadline keeps it.
 _ASSIGN = text("""
-UPDATE events SET assignee_id = :w, status = 'dispatched', deadline_at = coalesce(deadline_at, :deadline)
+UPDATE events SET assignee_id = :w, status = 'dispatched', deadline_at = coalesce(deadline_at, :deadline_at),
+    deadline_basis = CASE WHEN deadline_at IS NULL
+        THEN CAST(:deadline_basis AS jsonb) ELSE deadline_basis END,
+    deadline_uncovered_years = CASE WHEN deadline_at IS NULL
+        THEN CAST(:deadline_uncovered_years AS smallint[]) ELSE deadline_uncovered_years END
 WHERE id = :id AND status = ANY(:from_statuses) RETURNING id
 """)
 
@@ -299,7 +305,8 @@ def assign_event(
     deadline = None if ev.deadline_at else deadline_for(session, ev.category, ev.severity, clock.now())
     if (
         session.execute(
-            _ASSIGN, {"w": worker_id, "id": event_id, "deadline": deadline, "from_statuses": list(allowed)}
+            _ASSIGN,
+            {"w": worker_id, "id": event_id, **deadline_columns(deadline), "from_statuses": list(allowed)},
         ).first()
         is None
     ):
@@ -313,7 +320,12 @@ def assign_event(
         from_status=ev.status,
         to_status="dispatched",
         note=note,
-        data={"worker_id": worker_id, "previous_worker_id": ev.assignee_id, "deadline_at": deadline},
+        data={
+            "worker_id": worker_id,
+            "previous_worker_id": ev.assignee_id,
+            "deadline_at": deadline and deadline.at,
+            "deadline_uncovered_years": sorted(deadline.uncovered) if deadline else [],
+        },
     )
     return get_event(session, event_id, area)
 
@@ -403,7 +415,7 @@ def set_worker_location(
 
 _QUEUE = text("""
 SELECT e.id, e.kind, e.category, e.severity, e.status, e.title, e.grid_code, e.reported_at, e.deadline_at,
-       e.escalation_level, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
+       e.deadline_provisional, e.escalation_level, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
 FROM events e
 WHERE e.status IN ('reported', 'registered') AND e.assignee_id IS NULL AND e.grid_code LIKE :area
 ORDER BY e.severity DESC, e.deadline_at ASC NULLS LAST, e.reported_at ASC, e.id
@@ -413,7 +425,8 @@ _WORKER_TASKS = text("""
 SELECT w.id AS worker_id, w.name, w.home_grid_code AS grid_code, w.open_tasks, w.capacity, w.on_duty,
        w.available,
        json_agg(json_build_object('id', e.id, 'title', e.title, 'status', e.status, 'severity', e.severity,
-                                  'deadline_at', e.deadline_at)
+                                  'deadline_at', e.deadline_at,
+                                  'deadline_provisional', e.deadline_provisional)
                 ORDER BY e.deadline_at NULLS LAST, e.id) AS tasks
 FROM events e JOIN workers w ON w.id = e.assignee_id
 WHERE e.status IN ('dispatched', 'in_progress') AND e.grid_code LIKE :area

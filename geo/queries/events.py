@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from geo import clock
 from geo.crs import to_wgs84_lonlat
-from geo.deadlines import HolidayCalendar, compute_deadline
+from geo.deadlines import Deadline, HolidayCalendar, time_limit
 from geo.errors import (
     IdempotencyKeyError,
     InvalidInputError,
@@ -34,6 +34,7 @@ EVENT_COLUMNS = """
     e.id, e.kind, e.category, e.severity, e.status, e.title, e.description, e.source, e.reported_at,
     e.closed_at, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.grid_id, e.grid_code, e.assignee_id,
     e.escalation_level, e.referral, e.referral_status, e.deadline_at, e.suspended_at, e.suspended_total,
+    e.deadline_provisional, e.deadline_uncovered_years,
     e.handled_by, e.duplicate_of, e.created_at, e.updated_at"""
 _GET = text(f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = :id AND e.grid_code LIKE :area")
 _LOG = text("""
@@ -292,13 +293,14 @@ def find_duplicates(
 
 
 def load_calendar(session: Session) -> HolidayCalendar:
-    """The holiday calendar (days off and adjusted working weekends) from the `holidays` table."""
+    """The holiday calendar (days off, adjusted working weekends, covered years) from the database."""
     return HolidayCalendar.from_rows(
-        (row.day, row.workday) for row in session.execute(text("SELECT day, workday FROM holidays"))
+        ((row.day, row.workday) for row in session.execute(text("SELECT day, workday FROM holidays"))),
+        years=session.execute(text("SELECT year FROM calendar_years")).scalars(),
     )
 
 
-def deadline_for(session: Session, category: str, severity: int, start: datetime) -> datetime | None:
+def deadline_for(session: Session, category: str, severity: int, start: datetime) -> Deadline | None:
     """The deadline of a case registered at `start`, from its category's (or the default) time limit."""
     limit = session.execute(
         text(
@@ -309,7 +311,49 @@ def deadline_for(session: Session, category: str, severity: int, start: datetime
     ).first()
     if limit is None:
         return None
-    return compute_deadline(start, limit.amount, limit.unit, load_calendar(session))
+    return time_limit(start, limit.amount, limit.unit, load_calendar(session))
+
+
+def deadline_columns(deadline: Deadline | None) -> dict[str, Any]:
+    """The events columns that hold a deadline: its instant, its basis, the years counted as weekends only."""
+    if deadline is None:
+        return {"deadline_at": None, "deadline_basis": None, "deadline_uncovered_years": []}
+    return {
+        "deadline_at": deadline.at,
+        "deadline_basis": None if deadline.basis is None else json.dumps(list(deadline.basis)),
+        "deadline_uncovered_years": sorted(deadline.uncovered),
+    }
+
+
+def get_deadline(session: Session, event_id: int) -> Deadline | None:
+    """A case's deadline with its basis (None when it has none); lock the case first to change it."""
+    row = session.execute(
+        text("SELECT deadline_at, deadline_basis, deadline_uncovered_years FROM events WHERE id = :id"),
+        {"id": event_id},
+    ).first()
+    if row is None or row.deadline_at is None:
+        return None
+    basis = None if row.deadline_basis is None else tuple(row.deadline_basis)
+    return Deadline(row.deadline_at, frozenset(row.deadline_uncovered_years), basis)
+
+
+def paused_total(session: Session, event_id: int) -> timedelta:
+    """How long a case's clock has stood still so far (挂账), before a pause ends."""
+    return session.execute(
+        text("SELECT suspended_total FROM events WHERE id = :id"), {"id": event_id}
+    ).scalar_one()
+
+
+def record_pause(session: Session, event_id: int, before: timedelta) -> None:
+    """Add the pause that just ended (suspended_total grew from `before`) to the deadline's basis."""
+    session.execute(
+        text(
+            "UPDATE events SET deadline_basis = deadline_basis || jsonb_build_array(jsonb_build_object("
+            "'step', 'pause', 'seconds', extract(epoch FROM suspended_total - CAST(:before AS interval)))) "
+            "WHERE id = :id AND deadline_basis IS NOT NULL AND suspended_total > CAST(:before AS interval)"
+        ),
+        {"id": event_id, "before": before},
+    )
 
 
 def get_timeline(session: Session, event_id: int, area: str) -> list[dict[str, Any]]:

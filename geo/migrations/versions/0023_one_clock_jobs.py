@@ -13,14 +13,14 @@ risk_grades    the one risk grade (三色) of every current small grid, written 
                the risk layer, its tiles and maps, the three lists and reports read it
 
 Revision ID: 0023
-Revises: 0022 (0021 until the calendar branch lands)
+Revises: 0022
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0023"
-down_revision = "0021"  # 0022 (holiday calendar) lands on a branch
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
