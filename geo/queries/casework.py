@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import lifecycle
+from geo import clock, lifecycle
 from geo.deadlines import add_working_days
 from geo.errors import ConflictError, InvalidInputError, NotFoundError
 from geo.queries.dispatch import adjust_open_tasks
@@ -22,7 +22,6 @@ from geo.queries.events import (
     load_calendar,
     lock_event,
     log_action,
-    now_utc,
 )
 
 
@@ -75,13 +74,13 @@ def transition_event(
         raise ConflictError(f"核查须由处置人（{actor}）以外的人员进行", where="actor")
     values: dict[str, Any] = {"status": to}
     if lifecycle.starts_clock(ev.status, to):
-        values["deadline_at"] = deadline_for(session, ev.category, ev.severity, now_utc())
+        values["deadline_at"] = deadline_for(session, ev.category, ev.severity, clock.now())
     if to == "handled":
         values["handled_by"] = actor
     if to == "duplicate":
         values["duplicate_of"] = _check_duplicate_of(session, event_id, duplicate_of, area)
     if to == "closed":
-        values["closed_at"] = now_utc()
+        values["closed_at"] = clock.now()
     if edge.action == "decline":
         values["assignee_id"] = None
     if ev.suspended_at is not None and to not in lifecycle.CLOCK_RUNS:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
-from geo import lifecycle
+from geo import clock, lifecycle
 from geo.accounts import code_range
 from geo.errors import ConflictError, NotFoundError, OutsideCountyError, TransitionError
 from geo.queries.events import (
@@ -26,7 +26,6 @@ from geo.queries.events import (
     get_event,
     lock_event,
     log_action,
-    now_utc,
 )
 
 TIER_REASONS = ("本网格责任网格员", "同村（社区）", "同乡镇（街道）", "县内就近")
@@ -195,7 +194,7 @@ def candidates_query(
         "area_lo": lo,
         "area_hi": hi,
         "k": k,
-        "fresh_after": now_utc() - timedelta(seconds=max_age_s),
+        "fresh_after": clock.now() - timedelta(seconds=max_age_s),
     }
     if audit_actor is not None:
         params["actor"] = audit_actor
@@ -297,7 +296,7 @@ def assign_event(
         )
     if reassign and ev.assignee_id == worker_id:
         raise ConflictError("案件已派给该网格员", where="worker_id")
-    deadline = None if ev.deadline_at else deadline_for(session, ev.category, ev.severity, now_utc())
+    deadline = None if ev.deadline_at else deadline_for(session, ev.category, ev.severity, clock.now())
     if (
         session.execute(
             _ASSIGN, {"w": worker_id, "id": event_id, "deadline": deadline, "from_statuses": list(allowed)}
