@@ -25,6 +25,7 @@ from api.routers import photos as photos_router
 from api.routers import reports as reports_router
 from api.routers import summary as summary_router
 from api.routers import tiles as tiles_router
+from api.routers import vocabulary as vocabulary_router
 from api.routers import workers as workers_router
 from api.security import AuthSettings, get_auth_settings
 from api.settings import ApiSettings, get_api_settings
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(categories_router.router, dependencies=AUTHENTICATED)
     app.include_router(summary_router.router, dependencies=AUTHENTICATED)
     app.include_router(live_router.router, dependencies=AUTHENTICATED)
+    app.include_router(vocabulary_router.router, dependencies=AUTHENTICATED)
     app.include_router(pages_router.router)  # pages redirect to /login themselves
     static = api_settings.web_dir / "static"
     if static.is_dir():

@@ -147,6 +147,8 @@ class EventPublic(BaseModel):
     handled_by: str | None
     duplicate_of: int | None
     updated_at: datetime
+    # 超期 at the server's clock (geo.queries.figures.overdue_at); null where a list does not count it.
+    overdue: bool | None = None
 
 
 class DuplicatePublic(BaseModel):
@@ -382,6 +384,7 @@ class QueueItemPublic(BaseModel):
     reported_at: datetime
     deadline_at: datetime | None
     deadline_provisional: DeadlineProvisional
+    overdue: bool
     escalation_level: str
     lon: float
     lat: float

@@ -7,6 +7,14 @@ failed requests are collected, so a test can assert the page works fully offline
     with serve_app(app) as base, chromium() as browser:
         page, report = open_page(browser, base + "/maps/risk", wait_for=".leaflet-container")
         assert report.clean, report.summary()
+
+The app runs in this process, so a test that pins geo.clock pins the server's "now" too. The browser
+then has to agree: `new_context` starts each context's clock at the pinned instant when one is pinned,
+and `pinned_clock(at, context, ...)` / `advance_clock(delta, context, ...)` pin or move the server's
+clock and the browsers' together, so a test never mixes the real clock with a pinned one:
+
+    with pinned_clock(datetime(2026, 12, 7, 1, 30, tzinfo=UTC), context):
+        ...  # the server and the pages both say 2026-12-07 09:30 Beijing time
 """
 
 import socket
@@ -15,6 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,6 +82,68 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def follow_clock(*targets: Any) -> datetime | None:
+    """Set each browser context's (or page's) clock to the server's pinned clock, when a test pinned one.
+
+    The browser's clock starts at the pinned instant and then runs on: a clock frozen in the page would
+    stall Leaflet's pan animations, which time themselves with Date. Returns the instant, or None (and
+    leaves the browsers on real time) when geo.clock is not pinned. Call it again after moving the clock.
+    """
+    from geo import clock
+
+    if not isinstance(clock.current(), clock.PinnedClock):
+        return None
+    at = clock.now()
+    for target in targets:
+        target.clock.set_system_time(at)
+    return at
+
+
+@contextmanager
+def pinned_clock(at: datetime, *targets: Any) -> Iterator[Any]:
+    """Pin the server's clock (geo.clock.pinned) at `at` and start the given contexts' or pages' clocks
+    there; afterwards they go back to real time, as the server does."""
+    from geo import clock
+
+    with clock.pinned(at) as pinned:
+        follow_clock(*targets)
+        try:
+            yield pinned
+        finally:
+            for target in targets:
+                target.clock.set_system_time(datetime.now(UTC))
+
+
+def advance_clock(delta: timedelta, *targets: Any) -> datetime:
+    """Move the pinned server clock on by `delta` and the given contexts' or pages' clocks with it."""
+    from geo import clock
+
+    at = clock.advance(delta)
+    follow_clock(*targets)
+    return at
+
+
+def new_context(
+    browser: Any,
+    *,
+    viewport: tuple[int, int] | dict[str, int] = (1280, 860),
+    timezone_id: str | None = None,
+    **options: Any,
+) -> Any:
+    """A fresh browser context (zh-CN) whose clock follows the server's pinned clock, if one is pinned.
+
+    `timezone_id` sets the device's own zone (e.g. "America/New_York"): the console must show county
+    time whatever it is. Other options go to Playwright's `new_context` (is_mobile, geolocation, ...).
+    """
+    size = viewport if isinstance(viewport, dict) else {"width": viewport[0], "height": viewport[1]}
+    options.setdefault("locale", "zh-CN")
+    if timezone_id:
+        options["timezone_id"] = timezone_id
+    context = browser.new_context(viewport=size, **options)
+    follow_clock(context)
+    return context
 
 
 @dataclass
@@ -146,7 +217,7 @@ def open_page(
 
     `cookies` (e.g. tests.auth_helpers.browser_cookies) log the context in, as a browser after /login.
     """
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
+    context = new_context(browser, viewport=viewport)
     if cookies:
         context.add_cookies(cookies)
     page = context.new_page()

@@ -2,6 +2,10 @@
 
 `/` sends a visitor to /login or to their role's page. A /console page asked for without a valid login
 redirects to /login?next=... instead of answering 401 JSON, because a person in a browser asked.
+
+Every page carries two JSON data blocks that never execute: `gg-vocab`, the product's words
+(geo.vocabulary, the same JSON as GET /api/vocabulary), and `gg-clock`, the county's time zone
+(geo.clock.zone()), in which the page shows every time. A page reopened without signal keeps both.
 """
 
 from functools import lru_cache
@@ -16,8 +20,10 @@ from fastapi.templating import Jinja2Templates
 from api.deps import CurrentUser, RawSessionDep, check_account, get_auth, get_settings, user_of_request
 from api.security import AuthError, AuthSettings
 from api.settings import ApiSettings
+from geo import clock
 from geo.accounts import ROLE_LABELS
 from geo.errors import NotFoundError
+from geo.vocabulary import vocabulary
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,7 +46,17 @@ VIEWS = {
 
 @lru_cache
 def _templates(directory: Path) -> Jinja2Templates:
-    return Jinja2Templates(directory=str(directory))
+    templates = Jinja2Templates(directory=str(directory))
+    # `tojson` still escapes <, >, & and ' (safe inside <script>); Chinese stays readable in the page.
+    templates.env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    return templates
+
+
+def _page_data() -> dict[str, object]:
+    """What every console page embeds: the vocabulary, its Chinese tables for the server-drawn
+    text, and the county's zone."""
+    words = vocabulary()
+    return {"vocabulary": words, "labels": words["zh"], "clock": {"zone": clock.zone().key}}
 
 
 def _user_or_none(request: Request, session: RawSessionDep, auth: AuthSettings) -> CurrentUser | None:
@@ -89,6 +105,7 @@ def console_page(
         "user": user,
         "role_label": ROLE_LABELS.get(user.role, user.role),
         "home": HOME.get(user.role, "/"),
+        **_page_data(),
     }
     response = _templates(directory).TemplateResponse(request, template, context)
     response.headers["Cache-Control"] = "no-store"

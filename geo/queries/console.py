@@ -1,7 +1,7 @@
 """Small reads for the console: the category list and a grid worker's own tasks.
 
 list_categories(session) -> [{code, kind, label_zh, label_en}]
-list_worker_tasks(session, worker_id, area, limit=100) -> [{...case, next: [statuses]}]
+list_worker_tasks(session, worker_id, area, limit=100) -> [{...case, overdue, next: [statuses]}]
 """
 
 from typing import Any
@@ -9,13 +9,16 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import clock
 from geo.lifecycle import allowed_next
+from geo.queries import figures
 from geo.queries.events import EVENT_COLUMNS, area_like
 
 _CATEGORIES = text("SELECT code, kind, label_zh, label_en FROM categories ORDER BY sort_order, code")
-# A worker's open work: dispatched to them and not yet verified (handled stays visible until checked).
+# A worker's open work: dispatched to them and not yet verified (handled stays visible until checked),
+# with 超期 at the clock's instant, so the phone shows what the desks show.
 _TASKS = text(f"""
-SELECT {EVENT_COLUMNS}, c.label_zh AS category_zh
+SELECT {EVENT_COLUMNS}, c.label_zh AS category_zh, {figures.overdue_at("e", ":at")} AS overdue
 FROM events e JOIN categories c ON c.code = e.category
 WHERE e.assignee_id = :w AND e.grid_code LIKE :area AND e.status IN ('dispatched', 'in_progress', 'handled')
 ORDER BY e.severity DESC, e.deadline_at NULLS LAST, e.id
@@ -32,5 +35,6 @@ def list_categories(session: Session) -> list[dict[str, Any]]:
 
 def list_worker_tasks(session: Session, worker_id: int, area: str, limit: int = 100) -> list[dict[str, Any]]:
     """The open cases assigned to a worker, inside the area, with the moves the worker may make."""
-    rows = session.execute(_TASKS, {"w": worker_id, "area": area_like(area), "limit": limit}).mappings()
+    params = {"w": worker_id, "area": area_like(area), "limit": limit, "at": clock.now()}
+    rows = session.execute(_TASKS, params).mappings()
     return [{**r, "next": [s for s in allowed_next(r["status"]) if s in WORKER_MOVES]} for r in rows]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from geo import clock, lifecycle
 from geo.accounts import code_range
 from geo.errors import ConflictError, NotFoundError, OutsideCountyError, TransitionError
+from geo.queries import figures
 from geo.queries.events import (
     area_like,
     count_overdue_by_grid,
@@ -413,9 +414,10 @@ def set_worker_location(
     return {**get_worker(session, worker_id, area), "applied": applied is not None}
 
 
-_QUEUE = text("""
+_QUEUE = text(f"""
 SELECT e.id, e.kind, e.category, e.severity, e.status, e.title, e.grid_code, e.reported_at, e.deadline_at,
-       e.deadline_provisional, e.escalation_level, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
+       e.deadline_provisional, {figures.overdue_at("e", ":at")} AS overdue,
+       e.escalation_level, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
 FROM events e
 WHERE e.status IN ('reported', 'registered') AND e.assignee_id IS NULL AND e.grid_code LIKE :area
 ORDER BY e.severity DESC, e.deadline_at ASC NULLS LAST, e.reported_at ASC, e.id
@@ -446,10 +448,11 @@ LIMIT :limit
 
 
 def get_board(session: Session, area: str, limit: int = 100) -> dict[str, Any]:
-    """The dispatch board: unassigned queue, workers' open tasks, open requests, overdue per grid."""
+    """The dispatch board: unassigned queue (with 超期 now), workers' open tasks, open requests, overdue
+    per grid."""
     params = {"area": area_like(area), "limit": limit, "now": clock.now()}
     return {
-        "queue": [dict(r) for r in session.execute(_QUEUE, params).mappings()],
+        "queue": [dict(r) for r in session.execute(_QUEUE, {**params, "at": clock.now()}).mappings()],
         "workers": [dict(r) for r in session.execute(_WORKER_TASKS, params).mappings()],
         "departments": [dict(r) for r in session.execute(_DEPARTMENT_REQUESTS, params).mappings()],
         "overdue_by_grid": count_overdue_by_grid(session, area, limit),

@@ -36,7 +36,11 @@ EVENT_COLUMNS = """
     e.escalation_level, e.referral, e.referral_status, e.deadline_at, e.suspended_at, e.suspended_total,
     e.deadline_provisional, e.deadline_uncovered_years,
     e.handled_by, e.duplicate_of, e.created_at, e.updated_at"""
-_GET = text(f"SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = :id AND e.grid_code LIKE :area")
+# One case, with 超期 at the clock's instant (geo.queries.figures), so no page decides it by its own clock.
+_GET = text(
+    f"SELECT {EVENT_COLUMNS}, {figures.overdue_at('e', ':at')} AS overdue "
+    "FROM events e WHERE e.id = :id AND e.grid_code LIKE :area"
+)
 _LOG = text("""
 INSERT INTO event_log (event_id, at, actor, action, from_status, to_status, note, data)
 VALUES (:event_id, :at, :actor, :action, :from_status, :to_status, :note, CAST(:data AS jsonb))
@@ -61,8 +65,9 @@ def area_like(area: str) -> str:
 
 
 def get_event(session: Session, event_id: int, area: str) -> dict[str, Any]:
-    """One case inside the area; NotFoundError otherwise (also when it exists elsewhere)."""
-    row = session.execute(_GET, {"id": event_id, "area": area_like(area)}).mappings().first()
+    """One case inside the area (with `overdue` now); NotFoundError otherwise, also when it is elsewhere."""
+    params = {"id": event_id, "area": area_like(area), "at": clock.now()}
+    row = session.execute(_GET, params).mappings().first()
     if row is None:
         raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
     return dict(row)

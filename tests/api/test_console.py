@@ -5,7 +5,10 @@ through the real /login form. The commander page keeps a server-sent-events stre
 not awaited with "networkidle" (which never comes) but with the selectors that prove they drew.
 """
 
+import json
+import re
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,14 +17,20 @@ from sqlalchemy.exc import OperationalError
 
 from api.main import create_app
 from api.settings import ApiSettings
+from geo import clock
 from geo.settings import DbSettings
+from geo.vocabulary import ACTIONS, KINDS, STATUSES, label, vocabulary
 from tests.auth_helpers import TEST_PASSWORD, bearer, ensure_user
-from tests.browser import PageReport, chromium, screenshot, serve_app, watch
+from tests.browser import PageReport, chromium, new_context, screenshot, serve_app, watch
 from tests.conftest import create_database
 
 pytestmark = pytest.mark.browser
 BIG_SCREEN = (1920, 1080)
 TOWN = "620121003"  # 中堡镇
+WEB = Path(__file__).resolve().parents[2] / "web"
+# Labels the console's old JS copies used where the vocabulary says otherwise (已驳回 for 不予受理, ...).
+OLD_LABELS = ("已驳回", "已办结", "已登记", "较重", "特别严重", "民生诉求", "研判员", "新上报", "状态变更")
+_DATA_BLOCK = r'<script type="application/json" id="{}">(.*?)</script>'
 
 
 def copy_demo(pg_server: str, name: str = "console_demo") -> str:
@@ -82,9 +91,9 @@ def counts(console_db):
     return {"townships": townships, "facilities": facilities, "grids": grids}
 
 
-def log_in(browser, base_url, role="commander", area="620121", viewport=BIG_SCREEN):
+def log_in(browser, base_url, role="commander", area="620121", viewport=BIG_SCREEN, timezone_id=None):
     """A fresh browser context logged in through the /login form; returns (page, report)."""
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
+    context = new_context(browser, viewport=viewport, timezone_id=timezone_id)
     page = context.new_page()
     report = PageReport()
     watch(page, report)
@@ -99,6 +108,47 @@ def log_in(browser, base_url, role="commander", area="620121", viewport=BIG_SCRE
 
 def close(page):
     page.context.close()  # ends the SSE stream too, so the server can shut down
+
+
+def data_block(html: str, block_id: str):
+    """The JSON of a page's `<script type="application/json" id=...>` data block."""
+    match = re.search(_DATA_BLOCK.format(block_id), html, re.S)
+    assert match, f"no {block_id} data block in the page"
+    return json.loads(match.group(1))
+
+
+# ---------- one vocabulary ----------
+
+
+def test_vocabulary_is_served_and_embedded_in_every_page(base_url, console_db):
+    assert httpx.get(base_url + "/api/vocabulary").status_code == 401  # authenticated like the rest
+    words = httpx.get(base_url + "/api/vocabulary", headers=bearer(console_db))
+    assert words.status_code == 200 and words.json() == vocabulary()
+    with httpx.Client(base_url=base_url) as client:
+        form = {"username": "t_commander_620121", "password": TEST_PASSWORD}
+        client.cookies = client.post("/api/auth/token", data=form, headers={"Accept": "text/html"}).cookies
+        for view in ("commander", "dispatcher", "planner", "worker"):
+            html = client.get(f"/console/{view}").text
+            assert data_block(html, "gg-vocab") == vocabulary(), view
+            assert data_block(html, "gg-clock") == {"zone": clock.zone().key}, view
+            assert 'id="gg-zone-note"' in html, view
+
+
+def test_no_js_or_page_holds_its_own_copy_of_a_label():
+    files = sorted((WEB / "static" / "js").glob("*.js")) + sorted((WEB / "templates").glob("*.html"))
+    assert len(files) >= 10
+    labels = [zh for zh, _ in STATUSES.values()] + [zh for zh, _ in KINDS.values()] + list(OLD_LABELS)
+    for path in files:
+        source = path.read_text(encoding="utf-8")
+        found = [word for word in labels if word in source]
+        assert not found, f"{path.name} spells {found} itself; read them with GG.label or from `labels`"
+    common = (WEB / "static" / "js" / "common.js").read_text(encoding="utf-8")
+    for prefix in ("status.", "kind.", "role.", "level.", "refer.", "action."):
+        assert f'"{prefix}' not in common, f"common.js DICT still has {prefix}* keys"
+    for name in ("worker.js", "dispatcher.js", "commander.js", "planner.js"):
+        source = (WEB / "static" / "js" / name).read_text(encoding="utf-8")
+        assert "fetch(" not in source, f"{name} has its own HTTP client; use GG.api"
+        assert "getHours" not in source and ".slice(0, 16)" not in source, f"{name} formats times itself"
 
 
 # ---------- shell and pages ----------
@@ -159,6 +209,8 @@ def test_commander_big_screen(browser, base_url, counts):
         assert page.locator("path.gg-event").count() > 50
         assert page.locator("#feed li[data-id]").count() > 0
         assert "永登县" in page.locator("#place-name").inner_text()
+        assert page.evaluate("GG.vocab") == vocabulary()  # the page's words are the product's
+        assert page.locator("#gg-zone-note").inner_text() == "页面时间均为北京时间（UTC+8）"
         # drill down: a township, then its villages appear and the breadcrumb grows
         page.evaluate(f"GGCommander.drill('{TOWN}')")
         page.wait_for_selector(f"[data-crumb='{TOWN}']")
@@ -205,13 +257,26 @@ def test_dispatcher_selects_assigns_and_sees_the_timeline(browser, base_url):
         worker = page.locator("#cands [data-assign]").first.get_attribute("data-assign")
         page.locator("#cands [data-assign]").first.click()
         page.wait_for_selector("#timeline li[data-action=assign]", timeout=15_000)
-        assert "已派遣" in page.locator("#case-meta").inner_text()
+        assert label("status", "dispatched") in page.locator("#case-meta").inner_text()
         page.wait_for_selector(f"#queue li[data-id='{case_id}']", state="detached")  # left the queue
         # escalate and whistle go through the same routes; their log rows join the timeline
         page.click("#btn-escalate")
         page.wait_for_selector("#timeline li[data-action=escalate]", timeout=15_000)
         page.click("#btn-whistle")
         page.wait_for_selector("#timeline li[data-action=whistle]", timeout=15_000)
+        # every entry reads in plain Chinese from the vocabulary's action table, never a raw key
+        entries = page.eval_on_selector_all(
+            "#timeline li[data-action]",
+            "els => els.map(el => [el.dataset.action, el.querySelector('b').textContent, el.textContent])",
+        )
+        assert {a for a, _, _ in entries} >= {
+            "assign",
+            "escalate",
+            "whistle",
+        }  # demo cases have no report row
+        for action, shown, text in entries:
+            assert action in ACTIONS and shown == label("action", action), (action, shown)
+            assert "status." not in text and "action." not in text, text  # e.g. 「上报 status.」
         assert report.clean, report.summary()
         # a second assign of the same case is refused; the problem+json detail is shown, in Chinese
         page.evaluate(
@@ -247,7 +312,7 @@ def test_live_feed_shows_a_case_reported_through_the_api(browser, base_url, cons
         page.wait_for_selector(f"#feed li[data-id='{case['id']}'][data-action=reported]", timeout=2_000)
         assert time.monotonic() - start < 2.0
         item = page.locator(f"#feed li[data-id='{case['id']}']").inner_text()
-        assert "新上报" in item and "邻里纠纷" in item
+        assert label("action", "report") in item and "邻里纠纷" in item
         assert "实时推送测试" not in item  # the feed carries no free text (nor personal data)
         assert report.clean, report.summary()
     finally:

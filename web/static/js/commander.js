@@ -29,7 +29,7 @@
     return GG.geoLayer("risk", features, {
       pane: "risk",
       onEachFeature: function (f, lyr) {
-        lyr.bindTooltip(GG.esc(f.properties.name) + " · " + GG.esc(f.properties.grade), { sticky: true });
+        lyr.bindTooltip(GG.esc(f.properties.name) + " · " + GG.esc(GG.label("grade", f.properties.grade)), { sticky: true });
       },
     });
   }
@@ -40,7 +40,7 @@
       pane: "points", radius: 3 + (e.severity || 1), color: e.overdue ? "#67000d" : "#fff", weight: e.overdue ? 2 : 1,
       fillColor: color, fillOpacity: 0.9, className: "gg-event gg-event-" + e.kind,
     });
-    m.bindTooltip(GG.esc(GG.catLabel(e.category)) + " · " + GG.t("status." + e.status) + "<br><code>" +
+    m.bindTooltip(GG.esc(GG.catLabel(e.category)) + " · " + GG.esc(GG.label("status", e.status)) + "<br><code>" +
       GG.fmtCode(e.grid_code) + "</code>");
     return m;
   }
@@ -96,7 +96,7 @@
   /* ---------- figures and drill-down ---------- */
   function fmtFig(key, v) {
     if (v === null || v === undefined) return "—";
-    if (key === "resolution_rate") return v + "%";
+    if (key === "resolution_rate") return (v * 100).toFixed(1) + "%";  // the API gives a share (0..1)
     if (key === "wage_recovered") return GG.lang === "en" ? Math.round(v / 1000) + "k" : (v / 10000).toFixed(1) + "万";
     return GG.fmtNumber(v);
   }
@@ -148,6 +148,13 @@
   }
 
   /* ---------- live feed (server-sent events) ---------- */
+  /** What a feed message says happened (migration 0007 sends 'reported', 'status' or the log's action):
+   * a report is the timeline's 上报; a bare change of status says the status it reached. */
+  function feedAction(m) {
+    if (m.action === "status") return GG.label("status", m.status);
+    return GG.label("action", m.action === "reported" ? "report" : m.action);
+  }
+
   function renderFeed() {
     var ul = document.getElementById("feed");
     ul.innerHTML = "";
@@ -158,9 +165,10 @@
       li.setAttribute("data-action", m.action);
       if (m.fresh) li.className = "fresh";
       li.innerHTML = '<span class="gg-dot" style="background:' + (GG.KIND_COLORS[m.kind] || "#555") + '"></span>' +
-        "<b>" + GG.esc(GG.t("action." + m.action, m.action)) + "</b> " + GG.esc(GG.catLabel(m.category)) +
-        ' <span class="gg-muted">' + GG.esc(GG.t("status." + m.status)) + "</span><br>" +
-        '<span class="gg-muted"><code>' + GG.fmtCode(m.grid_code) + "</code> · " + GG.fmtTime(m.at) + " · #" + m.id + "</span>";
+        "<b>" + GG.esc(feedAction(m)) + "</b> " + GG.esc(GG.catLabel(m.category)) +
+        (m.action === "status" ? "" : ' <span class="gg-muted">' + GG.esc(GG.label("status", m.status)) + "</span>") + "<br>" +
+        '<span class="gg-muted"><code>' + GG.fmtCode(m.grid_code) + "</code> · " + GG.fmtTime(m.at, { style: "short" }) +
+        " · #" + m.id + "</span>";
       ul.appendChild(li);
       m.fresh = false;
     });

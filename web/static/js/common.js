@@ -1,29 +1,31 @@
-/* Shared by every console view: API calls, Chinese/English text, the map factory, formatting.
- * Plain JS on purpose: the console is served from an intranet box with no build step. */
+/* Shared by every console view: the one HTTP client, Chinese/English text, the map factory, formatting.
+ * Plain JS on purpose: the console is served from an intranet box with no build step.
+ *
+ * Two things come embedded in every page (base.html, never executed): the product's words
+ * (#gg-vocab, geo.vocabulary: statuses, kinds, severities, grades, roles, levels, referrals, sources,
+ * timeline actions) read through GG.label, and the county's time zone (#gg-clock) in which GG.fmtTime
+ * shows every time. DICT below holds only the console's own chrome (buttons, panel titles, messages). */
 (function () {
   "use strict";
   var GG = (window.GG = {});
+
+  function embedded(id) {
+    var el = document.getElementById(id);
+    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+  }
+  var VOCAB = embedded("gg-vocab");
+  GG.vocab = VOCAB;
+  /** The county's zone (geo.clock.zone(), setting GRID_TIME_ZONE); the device's own zone is never used. */
+  GG.zone = embedded("gg-clock").zone || "Asia/Shanghai";
 
   /* ---------- text: zh is the default, en on request (kept in localStorage) ---------- */
   var DICT = {
     zh: {
       "app.title": "网格化社会治理指挥平台", "view.commander": "指挥大屏", "view.dispatcher": "调度台",
       "view.planner": "研判分析", "view.worker": "网格员",
-      "role.commander": "指挥长", "role.dispatcher": "调度员", "role.planner": "研判员",
-      "role.grid_worker": "网格员", "role.admin": "管理员",
-      "label.area": "辖区", "action.logout": "退出",
-      "kind.dispute": "矛盾纠纷", "kind.hazard": "安全隐患", "kind.appeal": "诉求",
-      "status.reported": "已上报", "status.registered": "已登记", "status.dispatched": "已派遣",
-      "status.in_progress": "处置中", "status.handled": "已处置", "status.verified": "已核查",
-      "status.closed": "已办结", "status.rejected": "已驳回", "status.duplicate": "重复件",
-      "action.reported": "新上报", "action.status": "状态变更", "action.assign": "已派遣",
-      "action.reassign": "改派", "action.escalate": "上报升级", "action.refer": "移交", "action.whistle": "吹哨",
-      "action.report": "上报", "action.transition": "状态变更", "action.extend": "延期", "action.suspend": "挂账",
-      "action.resume": "恢复计时", "action.referral_return": "移交退回", "action.whistle_response": "部门报到",
-      "refer.court": "诉调（法院）", "refer.police": "警调（公安）", "refer.petition": "访调（信访）",
+      "label.area": "辖区", "btn.logout": "退出",
       "label.severity": "严重程度", "label.reported_at": "上报时间", "label.deadline": "办理时限",
       "label.grid": "所在网格", "label.level": "层级", "msg.pick": "请在左侧选择案件",
-      "level.grid": "网格", "level.village": "村（社区）", "level.township": "乡镇", "level.county": "县",
       "fig.new_disputes": "今日新增纠纷", "fig.new_hazards": "今日新增隐患", "fig.open": "在办案件",
       "fig.overdue": "超期案件", "fig.resolution_rate": "化解率（近30天）", "fig.wage_recovered": "追回欠薪（今年）",
       "fig.on_duty": "在岗网格员", "fig.day": "统计日",
@@ -33,30 +35,17 @@
       "panel.candidates": "候选网格员", "panel.timeline": "办理过程",
       "live.connected": "已连接", "live.waiting": "连接中…",
       "btn.assign": "派遣", "btn.escalate": "上报升级", "btn.refer": "移交", "btn.whistle": "吹哨报到",
-      "msg.assigned": "已派遣", "msg.done": "已完成", "msg.empty": "暂无", "msg.overdue": "超期",
-      "crumb.county": "全县",
+      "msg.done": "已完成", "msg.empty": "暂无", "msg.overdue": "超期",
+      "crumb.county": "全县", "msg.deadline_provisional": "时限待定（节假日安排未导入）",
+      "time.note": "页面时间均为{zone}（{offset}）", "time.beijing": "北京时间",
       "unit.m": "米", "unit.km": "公里", "unit.yuan": "元", "unit.load": "在办",
     },
     en: {
       "app.title": "Grid Governance Command Platform", "view.commander": "Command screen",
       "view.dispatcher": "Dispatch desk", "view.planner": "Analysis", "view.worker": "Grid worker",
-      "role.commander": "Commander", "role.dispatcher": "Dispatcher", "role.planner": "Planner",
-      "role.grid_worker": "Grid worker", "role.admin": "Administrator",
-      "label.area": "Area", "action.logout": "Log out",
-      "kind.dispute": "Dispute", "kind.hazard": "Hazard", "kind.appeal": "Appeal",
-      "status.reported": "Reported", "status.registered": "Registered", "status.dispatched": "Dispatched",
-      "status.in_progress": "In progress", "status.handled": "Handled", "status.verified": "Verified",
-      "status.closed": "Closed", "status.rejected": "Rejected", "status.duplicate": "Duplicate",
-      "action.reported": "New report", "action.status": "Status change", "action.assign": "Assigned",
-      "action.reassign": "Reassigned", "action.escalate": "Escalated", "action.refer": "Referred",
-      "action.whistle": "Whistle",
-      "action.report": "Reported", "action.transition": "Status change", "action.extend": "Extended",
-      "action.suspend": "Suspended", "action.resume": "Resumed", "action.referral_return": "Referral returned",
-      "action.whistle_response": "Department answered",
-      "refer.court": "Court", "refer.police": "Police", "refer.petition": "Petition office",
+      "label.area": "Area", "btn.logout": "Log out",
       "label.severity": "Severity", "label.reported_at": "Reported", "label.deadline": "Deadline",
       "label.grid": "Grid", "label.level": "Level", "msg.pick": "Pick a case on the left",
-      "level.grid": "grid", "level.village": "village", "level.township": "township", "level.county": "county",
       "fig.new_disputes": "New disputes today", "fig.new_hazards": "New hazards today", "fig.open": "Open cases",
       "fig.overdue": "Overdue", "fig.resolution_rate": "Resolved (30 days)",
       "fig.wage_recovered": "Wages recovered (year)", "fig.on_duty": "Workers on duty", "fig.day": "Day",
@@ -67,8 +56,9 @@
       "panel.candidates": "Candidate workers", "panel.timeline": "Timeline",
       "live.connected": "connected", "live.waiting": "connecting…",
       "btn.assign": "Assign", "btn.escalate": "Escalate", "btn.refer": "Refer", "btn.whistle": "Whistle",
-      "msg.assigned": "Assigned", "msg.done": "Done", "msg.empty": "None", "msg.overdue": "overdue",
-      "crumb.county": "County",
+      "msg.done": "Done", "msg.empty": "None", "msg.overdue": "overdue",
+      "crumb.county": "County", "msg.deadline_provisional": "deadline provisional (holiday calendar not imported)",
+      "time.note": "All times are {zone} ({offset})", "time.beijing": "Beijing time",
       "unit.m": "m", "unit.km": "km", "unit.yuan": "CNY", "unit.load": "open",
     },
   };
@@ -81,11 +71,32 @@
     return DICT[GG.lang][key] || DICT.zh[key] || fallback || key;
   };
 
-  /** Fill every [data-i18n] element under root; views call this again after drawing new text. */
+  /** The label of `key` in a vocabulary table ("status", "kind", "severity", "grade", "role", "level",
+   * "referral", "source", "action"): current language, then Chinese, then the key itself. */
+  GG.label = function (table, key) {
+    if (key === null || key === undefined || key === "") return "";
+    function pick(lang) {
+      var rows = (VOCAB[lang] || {})[table];
+      return rows ? rows[String(key)] : undefined;
+    }
+    var text = pick(GG.lang);
+    if (text === undefined) text = pick("zh");
+    return text === undefined ? String(key) : text;
+  };
+
+  /** Fill every [data-i18n] (chrome) and [data-vocab="table.key"] (vocabulary) element under root;
+   * views call this again after drawing new text. */
   GG.applyI18n = function (root) {
     (root || document).querySelectorAll("[data-i18n]").forEach(function (el) {
       el.textContent = GG.t(el.getAttribute("data-i18n"), el.textContent);
     });
+    (root || document).querySelectorAll("[data-vocab]").forEach(function (el) {
+      var ref = el.getAttribute("data-vocab");
+      var dot = ref.indexOf(".");
+      el.textContent = GG.label(ref.slice(0, dot), ref.slice(dot + 1));
+    });
+    var note = document.getElementById("gg-zone-note");
+    if (note) note.textContent = GG.zoneNote();
     document.documentElement.lang = GG.lang === "en" ? "en" : "zh-CN";
     document.querySelectorAll("[data-lang]").forEach(function (b) {
       b.classList.toggle("on", b.getAttribute("data-lang") === GG.lang);
@@ -117,14 +128,19 @@
     return text;
   };
 
-  /** fetch with the login cookie and the CSRF header; JSON in and out; throws Error(message) on failure. */
+  /** The console's one HTTP client: fetch with the login cookie and the CSRF header (the API refuses
+   * cookie writes without it). options: method, body (JSON, or FormData sent as multipart), headers
+   * (e.g. Idempotency-Key). Resolves to the parsed body; rejects with Error(message) carrying .status
+   * for an answer that is not 2xx, and with fetch's own TypeError (no .status) when the network failed. */
   GG.api = function (url, options) {
     options = options || {};
-    var headers = { Accept: "application/json" };
+    var headers = Object.assign({ Accept: "application/json" }, options.headers || {});
     var method = (options.method || "GET").toUpperCase();
     if (method !== "GET") headers["X-CSRF-Token"] = cookie("gridgov_csrf");
     var init = { method: method, headers: headers, credentials: "same-origin" };
-    if (options.body !== undefined) {
+    if (options.body instanceof FormData) {
+      init.body = options.body;  // the browser sets the multipart boundary
+    } else if (options.body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(options.body);
     }
@@ -167,11 +183,66 @@
     while (code.length > 6 && code.slice(-3) === "000") code = code.slice(0, -3);
     return code;
   };
-  GG.fmtTime = function (iso) {
+
+  /* ---------- times: every one in the county's zone (GG.zone), whatever the device's zone is ---------- */
+  var FORMATS = {};
+  function formatter(style) {
+    if (!FORMATS[style]) {
+      var o = { timeZone: GG.zone, hourCycle: "h23" };
+      if (style !== "time") { o.month = "2-digit"; o.day = "2-digit"; }
+      if (style === "full" || style === "date") o.year = "numeric";
+      if (style !== "date") { o.hour = "2-digit"; o.minute = "2-digit"; }
+      FORMATS[style] = new Intl.DateTimeFormat("zh-CN", o);
+    }
+    return FORMATS[style];
+  }
+
+  /** The zone's offset at an instant, as "UTC+8" (the device's zone plays no part). */
+  GG.zoneOffset = function (when) {
+    try {
+      var parts = new Intl.DateTimeFormat("zh-CN", { timeZone: GG.zone, timeZoneName: "shortOffset" })
+        .formatToParts(when ? new Date(when) : new Date());
+      var name = parts.filter(function (p) { return p.type === "timeZoneName"; })[0].value;
+      return name.replace(/^GMT/, "UTC");
+    } catch (e) {
+      return GG.zone;
+    }
+  };
+
+  /** What the zone is called: 北京时间 for Asia/Shanghai, else its IANA name. */
+  GG.zoneName = function () {
+    return GG.zone === "Asia/Shanghai" ? GG.t("time.beijing") : GG.zone;
+  };
+
+  /** The page footer's note saying which clock the page's times are in. */
+  GG.zoneNote = function () {
+    return GG.t("time.note").replace("{zone}", GG.zoneName()).replace("{offset}", GG.zoneOffset());
+  };
+
+  /** THE time formatter of the console: an ISO instant in the county's zone, e.g. "2026-12-06 17:30".
+   * options.style: "full" (default), "short" (12-06 17:30), "date" (2026-12-06), "time" (17:30);
+   * options.zone: append the offset, "2026-12-06 17:30 (UTC+8)", where a time could be misread. */
+  GG.fmtTime = function (iso, options) {
     if (!iso) return "";
+    options = options || {};
     var d = new Date(iso);
-    var p = function (n) { return (n < 10 ? "0" : "") + n; };
-    return (d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes());
+    if (isNaN(d.getTime())) return String(iso);
+    var p = {};
+    formatter(options.style || "full").formatToParts(d).forEach(function (part) { p[part.type] = part.value; });
+    var text = [[p.year, p.month, p.day].filter(Boolean).join("-"), p.hour ? p.hour + ":" + p.minute : ""]
+      .filter(Boolean).join(" ");
+    return options.zone ? text + " (" + GG.zoneOffset(d) + ")" : text;
+  };
+
+  /** A case's deadline as every page shows it (county time with its offset), "" when it has none. */
+  GG.fmtDeadline = function (ev) {
+    return ev && ev.deadline_at ? GG.fmtTime(ev.deadline_at, { zone: true }) : "";
+  };
+
+  /** 时限待定 when the server says the deadline was computed without its year's holiday calendar; the field
+   * (deadline_provisional) may be absent, which means nothing is known to be provisional. */
+  GG.deadlineNote = function (ev) {
+    return ev && ev.deadline_at && ev.deadline_provisional === true ? GG.t("msg.deadline_provisional") : "";
   };
   GG.fmtDistance = function (m) {
     return m >= 1000 ? (m / 1000).toFixed(1) + GG.t("unit.km") : Math.round(m) + GG.t("unit.m");
@@ -187,7 +258,7 @@
 
   /* ---------- map ---------- */
   GG.KIND_COLORS = { dispute: "#d7301f", hazard: "#ec7014", appeal: "#2171b5" };
-  GG.RISK_COLORS = { red: "#de2d26", yellow: "#fec44f", green: "#31a354" };
+  GG.RISK_COLORS = (VOCAB.colors || {}).grade || {};  // the grade colours every map and list draws
   var LAYER_STYLES = {
     townships: { color: "#54278f", weight: 2, fill: true, fillOpacity: 0.04 },
     villages: { color: "#807dba", weight: 1, fill: true, fillOpacity: 0.02 },

@@ -1,5 +1,7 @@
 /* Dispatcher's desk: pick a case from the unassigned queue, see its candidates on the map, assign in one
- * click, and escalate / refer / whistle. Every error is the server's problem+json message. */
+ * click, and escalate / refer / whistle. Every error is the server's problem+json message. Labels come
+ * from the vocabulary (GG.label), times from GG.fmtTime, and 超期 from the server (`overdue`), never
+ * from this browser's clock. */
 (function () {
   "use strict";
   var state = { board: null, selected: null, caseLayer: null };
@@ -8,7 +10,7 @@
   var $ = function (id) { return document.getElementById(id); };
 
   function isOverdue(item) {
-    return item.deadline_at && new Date(item.deadline_at) < new Date();
+    return item.overdue === true;  // the server's clock decides (geo.queries.figures.overdue_at)
   }
 
   /* ---------- queue ---------- */
@@ -19,11 +21,12 @@
       var late = isOverdue(q);
       return '<li data-id="' + q.id + '" class="' + (late ? "overdue " : "") + (q.id === state.selected ? "sel" : "") + '">' +
         '<span class="gg-dot" style="background:' + (GG.KIND_COLORS[q.kind] || "#555") + '"></span>' +
-        "<b>" + GG.esc(GG.catLabel(q.category)) + "</b> · " + GG.t("label.severity") + " " + q.severity +
+        "<b>" + GG.esc(GG.catLabel(q.category)) + "</b> · " + GG.esc(GG.label("severity", q.severity)) +
         (late ? ' <span class="gg-overdue">' + GG.t("msg.overdue") + "</span>" : "") + "<br>" +
         '<span class="gg-muted">' + GG.esc(q.title) + "</span><br>" +
-        '<span class="gg-muted"><code>' + GG.fmtCode(q.grid_code) + "</code> · " + GG.fmtTime(q.reported_at) +
-        " · " + GG.t("status." + q.status) + " · #" + q.id + "</span></li>";
+        '<span class="gg-muted"><code>' + GG.fmtCode(q.grid_code) + "</code> · " +
+        GG.fmtTime(q.reported_at, { style: "short" }) + " · " + GG.esc(GG.label("status", q.status)) + " · #" + q.id +
+        "</span></li>";
     }).join("") || '<li class="gg-muted">' + GG.t("msg.empty") + "</li>";
   }
 
@@ -38,12 +41,17 @@
   function renderCase(ev) {
     $("case-title").removeAttribute("data-i18n");
     $("case-title").textContent = "#" + ev.id + " " + (ev.title || GG.catLabel(ev.category));
-    $("case-meta").innerHTML = GG.t("kind." + ev.kind) + " · " + GG.esc(GG.catLabel(ev.category)) + " · " +
-      GG.t("status." + ev.status) + "<br>" + GG.t("label.grid") + " <code>" + GG.fmtCode(ev.grid_code) + "</code> · " +
-      GG.t("label.severity") + " " + ev.severity + " · " + GG.t("label.level") + " " + GG.esc(GG.t("level." + ev.escalation_level, ev.escalation_level)) + "<br>" +
-      GG.t("label.reported_at") + " " + GG.fmtTime(ev.reported_at) +
-      (ev.deadline_at ? " · " + GG.t("label.deadline") + " <span class='" + (isOverdue(ev) ? "gg-overdue" : "") + "'>" +
-        GG.fmtTime(ev.deadline_at) + "</span>" : "") +
+    var note = GG.deadlineNote(ev);
+    $("case-meta").innerHTML = GG.esc(GG.label("kind", ev.kind)) + " · " + GG.esc(GG.catLabel(ev.category)) + " · " +
+      '<span class="gg-status">' + GG.esc(GG.label("status", ev.status)) + "</span><br>" +
+      GG.t("label.grid") + " <code>" + GG.fmtCode(ev.grid_code) + "</code> · " +
+      GG.t("label.severity") + " " + GG.esc(GG.label("severity", ev.severity)) + " · " +
+      GG.t("label.level") + " " + GG.esc(GG.label("level", ev.escalation_level)) + "<br>" +
+      GG.t("label.reported_at") + " " + GG.fmtTime(ev.reported_at, { zone: true }) +
+      (ev.deadline_at ? "<br>" + GG.t("label.deadline") + ' <span class="gg-deadline' + (isOverdue(ev) ? " gg-overdue" : "") +
+        '">' + GG.esc(GG.fmtDeadline(ev)) + "</span>" +
+        (isOverdue(ev) ? ' <span class="gg-overdue">' + GG.t("msg.overdue") + "</span>" : "") +
+        (note ? ' <span class="gg-provisional">' + GG.esc(note) + "</span>" : "") : "") +
       (ev.description ? '<br><span class="gg-muted">' + GG.esc(ev.description) + "</span>" : "");
     $("case-body").hidden = false;
   }
@@ -78,11 +86,18 @@
     map.fitBounds(group.getBounds(), { padding: [60, 60], maxZoom: 15 });
   }
 
+  /** "from → to" (status labels) for a change of status, "to" for the first entry, "" when it stayed. */
+  function statusChange(e) {
+    if (!e.to_status || e.to_status === e.from_status) return "";
+    var to = GG.esc(GG.label("status", e.to_status));
+    return e.from_status ? GG.esc(GG.label("status", e.from_status)) + " → " + to : to;
+  }
+
   function renderTimeline(entries) {
     $("timeline").innerHTML = entries.slice().reverse().map(function (e) {
-      return '<li data-action="' + GG.esc(e.action) + '"><b>' + GG.esc(GG.t("action." + e.action, e.action)) + "</b> " +
-        (e.to_status ? GG.t("status." + (e.from_status || "")) + " → " + GG.t("status." + e.to_status) : "") + '<br><span class="gg-muted">' +
-        GG.fmtTime(e.at) + " · " + GG.esc(e.actor) + (e.note ? " · " + GG.esc(e.note) : "") + "</span></li>";
+      return '<li data-action="' + GG.esc(e.action) + '"><b class="gg-action">' + GG.esc(GG.label("action", e.action)) +
+        "</b> " + statusChange(e) + '<br><span class="gg-muted">' +
+        GG.fmtTime(e.at, { style: "short" }) + " · " + GG.esc(e.actor) + (e.note ? " · " + GG.esc(e.note) : "") + "</span></li>";
     }).join("");
   }
 
@@ -134,7 +149,7 @@
   });
   $("cands").addEventListener("click", function (e) {
     var b = e.target.closest("[data-assign]");
-    if (b) act("assign", { worker_id: Number(b.getAttribute("data-assign")) }, GG.t("msg.assigned"));
+    if (b) act("assign", { worker_id: Number(b.getAttribute("data-assign")) }, GG.label("status", "dispatched"));
   });
   $("btn-escalate").addEventListener("click", function () { act("escalate", {}, GG.t("msg.done")); });
   $("btn-refer").addEventListener("click", function () { act("refer", { to: $("refer-to").value }, GG.t("msg.done")); });

@@ -8,7 +8,7 @@
 
   var KIND_OF = { disputes: "dispute", hazards: "hazard", appeals: "appeal" };
   var FILTERED = { heatmap: true, "heatmap-time": true }; // only the heatmaps take kind/date/category
-  var LAYER_NAMES = { disputes: "矛盾纠纷", hazards: "安全隐患", appeals: "民生诉求", grids: "小网格（边界与编码）" };
+  var GRIDS_NAME = "小网格（边界与编码）";
   var REPORTS = [["daily", "日调度"], ["weekly", "周分析"], ["monthly", "月研判"], ["quarterly", "季考评"]];
   var categories = [];
 
@@ -56,7 +56,7 @@
 
   function updateExport() {
     var name = exportLayer();
-    $("pl-export-name").textContent = "图层：" + (LAYER_NAMES[name] || name);
+    $("pl-export-name").textContent = "图层：" + (KIND_OF[name] ? GG.label("kind", KIND_OF[name]) : name === "grids" ? GRIDS_NAME : name);
     Array.prototype.forEach.call(document.querySelectorAll("#pl-export a"), function (a) {
       a.href = "/api/exports/" + name + "." + a.dataset.format;
     });

@@ -5,6 +5,9 @@
  * and on a timer; a resend carries the same key, so the server stores the case exactly once even when
  * an answer was lost on the way back. A photo travels after its case, with its own key, for the same
  * reason. Coordinates are WGS84 (navigator.geolocation and the map both give WGS84 lon/lat).
+ *
+ * Requests go through the console's one client, GG.api (common.js); labels come from the vocabulary
+ * embedded in the page (GG.label) and times from GG.fmtTime, in the county's zone, as on every desk.
  */
 (function () {
   "use strict";
@@ -13,12 +16,9 @@
   var CATEGORIES_KEY = "gridgov.categories.v1";
   var RETRY_MS = 15000;
   var PHOTO_MAX_SIDE = 1600; // phone photos are shrunk before queueing: localStorage holds ~5 MB in all
-  var MOVE_LABELS = { in_progress: "开始处置", handled: "处置完毕" };
-  var STATUS_LABELS = {
-    reported: "已上报", registered: "已立案", dispatched: "已派遣", in_progress: "处置中",
-    handled: "已处置", verified: "已核查", closed: "已结案", rejected: "不予受理", duplicate: "重复件"
-  };
-  var SEVERITY_LABELS = { 1: "一般", 2: "较重", 3: "严重", 4: "特别严重" };
+  // The timeline action of each move the phone offers (geo.lifecycle's edges); its button says that
+  // action's label from the vocabulary.
+  var MOVE_ACTIONS = { "dispatched>in_progress": "start", "in_progress>handled": "handle", "handled>in_progress": "rework" };
 
   var state = { categories: [], position: null, marker: null, map: null, flushing: false };
 
@@ -33,33 +33,9 @@
     });
   }
 
-  // ---- HTTP: same-origin, login cookie + CSRF double-submit header (the API refuses cookie POSTs without it)
-  function cookie(name) {
-    var m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
-    return m ? decodeURIComponent(m[1]) : "";
-  }
-
-  function api(method, url, body, headers) {
-    var h = Object.assign({ "X-CSRF-Token": cookie("gridgov_csrf"), Accept: "application/json" }, headers || {});
-    var opts = { method: method, headers: h, credentials: "same-origin" };
-    if (body instanceof FormData) {
-      opts.body = body; // the browser sets the multipart boundary
-    } else if (body !== undefined) {
-      h["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    return fetch(url, opts).then(function (resp) {
-      var type = resp.headers.get("Content-Type") || "";
-      var parse = type.indexOf("json") >= 0 ? resp.json() : Promise.resolve(null);
-      return parse.then(function (data) {
-        if (!resp.ok) {
-          var err = new Error((data && (data.detail || data.title)) || ("HTTP " + resp.status));
-          err.status = resp.status; // problem+json: detail is the user-safe message
-          throw err;
-        }
-        return { status: resp.status, data: data };
-      });
-    });
+  function moveLabel(from, to) {
+    var action = MOVE_ACTIONS[from + ">" + to];
+    return action ? GG.label("action", action) : GG.label("status", to);
   }
 
   // ---- the queue (localStorage: survives a closed tab and a phone restart)
@@ -89,6 +65,7 @@
   }
 
   // Send what is queued, oldest first; stop at the first network failure (the rest would fail too).
+  // The sender is GG.api with the item's Idempotency-Key; a failure without .status is the network's.
   function flush() {
     if (state.flushing || !navigator.onLine) { renderNet(); return Promise.resolve(); }
     state.flushing = true;
@@ -106,15 +83,16 @@
 
   function sendItem(it) {
     var step = it.eventId ? Promise.resolve(it.eventId) :
-      api("POST", "/api/events", it.body, { "Idempotency-Key": it.key }).then(function (r) {
-        updateItem(it.key, { eventId: r.data.id });
-        return r.data.id;
+      GG.api("/api/events", { method: "POST", body: it.body, headers: { "Idempotency-Key": it.key } }).then(function (ev) {
+        updateItem(it.key, { eventId: ev.id });
+        return ev.id;
       });
     return step.then(function (eventId) {
       if (!it.photo) { return null; }
       var form = new FormData();
       form.append("photo", dataUrlToBlob(it.photo), "photo.jpg");
-      return api("POST", "/api/events/" + eventId + "/photos", form, { "Idempotency-Key": it.key + "-photo" });
+      return GG.api("/api/events/" + eventId + "/photos",
+        { method: "POST", body: form, headers: { "Idempotency-Key": it.key + "-photo" } });
     }).then(function () {
       removeItem(it.key);
       toast("已送达：" + (it.body.title || categoryLabel(it.body.category)));
@@ -263,7 +241,7 @@
   // ---- tasks
   function loadTasks() {
     if (!navigator.onLine) { return; }
-    api("GET", "/api/me/tasks").then(function (r) { renderTasks(r.data); }).catch(function () {});
+    GG.api("/api/me/tasks").then(renderTasks).catch(function () {});
   }
 
   function renderTasks(tasks) {
@@ -279,10 +257,10 @@
       head.textContent = "#" + t.id + " " + (t.title || t.category_zh);
       var meta = document.createElement("div");
       meta.className = "gw-meta";
-      meta.textContent = t.category_zh + " · " + SEVERITY_LABELS[t.severity] + " · " +
-        (STATUS_LABELS[t.status] || t.status) + (t.deadline_at ? " · 期限 " + t.deadline_at.slice(0, 16).replace("T", " ") : "");
+      meta.textContent = t.category_zh + " · " + GG.label("severity", t.severity) + " · " + GG.label("status", t.status);
       item.appendChild(head);
       item.appendChild(meta);
+      if (t.deadline_at) { item.appendChild(deadlineLine(t)); }
       var actions = document.createElement("div");
       actions.className = "gw-actions";
       t.next.forEach(function (to) {
@@ -290,8 +268,8 @@
         b.type = "button";
         b.className = "gw-primary gw-move";
         b.dataset.to = to;
-        b.textContent = MOVE_LABELS[to] || to;
-        b.addEventListener("click", function () { move(t.id, to, b); });
+        b.textContent = moveLabel(t.status, to);
+        b.addEventListener("click", function () { move(t, to, b); });
         actions.appendChild(b);
       });
       item.appendChild(actions);
@@ -299,10 +277,35 @@
     });
   }
 
-  function move(id, to, button) {
+  // 办理时限 2026-12-06 17:30 (UTC+8), the same text as the dispatcher's desk shows, and 时限待定 if provisional.
+  function deadlineLine(t) {
+    var line = document.createElement("div");
+    line.className = "gw-meta";
+    line.appendChild(document.createTextNode(GG.t("label.deadline") + " "));
+    var when = document.createElement("span");
+    when.className = "gw-deadline" + (t.overdue === true ? " gw-overdue" : "");
+    when.textContent = GG.fmtDeadline(t);
+    line.appendChild(when);
+    if (t.overdue === true) {  // the server's clock decides, not the phone's
+      var late = document.createElement("span");
+      late.className = "gw-overdue gw-late";
+      late.textContent = " " + GG.t("msg.overdue");
+      line.appendChild(late);
+    }
+    var note = GG.deadlineNote(t);
+    if (note) {
+      var extra = document.createElement("span");
+      extra.className = "gw-provisional";
+      extra.textContent = " " + note;
+      line.appendChild(extra);
+    }
+    return line;
+  }
+
+  function move(t, to, button) {
     button.disabled = true;
-    api("POST", "/api/events/" + id + "/transition", { to: to, note: "" }).then(function () {
-      toast("#" + id + " " + (MOVE_LABELS[to] || to));
+    GG.api("/api/events/" + t.id + "/transition", { method: "POST", body: { to: to, note: "" } }).then(function () {
+      toast("#" + t.id + " " + moveLabel(t.status, to));
       loadTasks();
     }).catch(function (err) { toast(err.message); button.disabled = false; });
   }
@@ -321,7 +324,7 @@
     var list = document.getElementById("gw-queue");
     list.innerHTML = "";
     q.forEach(function (it) {
-      var el = li(categoryLabel(it.body.category) + " · " + it.createdAt.slice(11, 16) +
+      var el = li(categoryLabel(it.body.category) + " · " + GG.fmtTime(it.createdAt, { style: "time" }) +
         (it.photo ? " · 含照片" : "") + (it.lastError ? " — " + it.lastError : ""),
         "gw-queued" + (it.rejected ? " gw-rejected" : ""));
       el.dataset.key = it.key;
@@ -344,10 +347,7 @@
     el.textContent = (navigator.onLine ? "在线" : "离线") + (n ? " · " + n + " 条待发送" : "");
   }
 
-  // The shell's toast (common.js); a tiny fallback keeps the page usable if common.js failed to load.
-  function toast(text, isError) {
-    if (window.GG && GG.toast) { GG.toast(text, isError); } else { document.getElementById("gw-net").textContent = text; }
-  }
+  function toast(text, isError) { GG.toast(text, isError); }
 
   function initTabs() {
     Array.prototype.forEach.call(document.querySelectorAll(".gw-tab"), function (tab) {
@@ -378,9 +378,9 @@
     // Categories are cached so that a page reopened without signal can still fill the form.
     try { state.categories = JSON.parse(localStorage.getItem(CATEGORIES_KEY) || "[]"); } catch (e) { state.categories = []; }
     fillCategories();
-    api("GET", "/api/categories").then(function (r) {
-      state.categories = r.data;
-      localStorage.setItem(CATEGORIES_KEY, JSON.stringify(r.data));
+    GG.api("/api/categories").then(function (rows) {
+      state.categories = rows;
+      localStorage.setItem(CATEGORIES_KEY, JSON.stringify(rows));
       fillCategories();
       renderQueue();
     }).catch(function () { if (!state.categories.length) { toast("类别加载失败，请联网后刷新"); } });
