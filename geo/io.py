@@ -18,11 +18,13 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import clock
 from geo.errors import InvalidInputError
 from geo.io_common import ImportReport
 from geo.io_events import import_events
 from geo.io_grids import import_grids
 from geo.models import parse_code
+from geo.queries import figures
 
 __all__ = ["EXPORT_FORMATS", "EXPORT_LAYERS", "ImportReport", "export_layer", "import_events", "import_grids"]
 
@@ -34,10 +36,12 @@ FROM grids g LEFT JOIN grids p ON p.id = g.parent_id
 WHERE g.level = :level AND g.valid_to IS NULL AND g.code LIKE :prefix
 ORDER BY g.code
 """
-# Cases without their parties: names, phones and ID numbers never leave through an export.
-_EVENTS = """
+# Cases without their parties: names, phones and ID numbers never leave through an export. 在办 and
+# 超期 are the one definition (geo.queries.figures) at the moment of export.
+_EVENTS = f"""
 SELECT e.id, e.kind, e.category, c.label_zh AS category_zh, e.severity, e.status, e.title, e.description,
-       e.source, e.reported_at, e.closed_at, e.grid_code, e.wage_owed::float8 AS wage_owed,
+       e.source, e.reported_at, e.closed_at, e.deadline_at, {figures.open_at("e")} AS is_open,
+       {figures.overdue_at("e")} AS is_overdue, e.grid_code, e.wage_owed::float8 AS wage_owed,
        e.wage_recovered::float8 AS wage_recovered, e.wage_workers, e.geom
 FROM events e JOIN categories c ON c.code = e.category
 WHERE e.kind = :kind AND coalesce(e.grid_code, '') LIKE :prefix
@@ -89,14 +93,23 @@ def export_layer(session: Session, layer: str, path: str | Path, *, area: str | 
             f"area must be a grid-code prefix of digits (e.g. 620121-003); got {area!r}", where="area"
         )
     sql, params = EXPORT_LAYERS[layer]
-    gdf = geopandas.read_postgis(
-        text(sql), session.connection(), geom_col="geom", params={**params, "prefix": prefix + "%"}, crs=4326
+    query = {**params, "prefix": prefix + "%", "at": clock.now()}
+    gdf = _local_times(
+        geopandas.read_postgis(text(sql), session.connection(), geom_col="geom", params=query, crs=4326)
     )
     if driver == "CSV":
         _write_csv(gdf, path)
     else:
         _write_spatial(gdf, path, driver, layer)
     return len(gdf)
+
+
+def _local_times(gdf: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:
+    """Times in the county's zone, with their offset (2026-11-27 09:30:00+08:00): never bare UTC."""
+    for name in gdf.columns:
+        if isinstance(gdf[name].dtype, pd.DatetimeTZDtype):
+            gdf[name] = gdf[name].dt.tz_convert(clock.zone().key)
+    return gdf
 
 
 def _write_spatial(gdf: geopandas.GeoDataFrame, path: Path, driver: str, layer: str) -> None:

@@ -7,7 +7,7 @@ feature of the page, and we only wrap it in the FeatureCollection's head and tai
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
+from geo import clock
 from layers.errors import FeatureNotFoundError
 from layers.model import LayerDef
 from layers.query import LayerQuery
@@ -183,7 +184,7 @@ def collection_bytes(page: FeaturePage, links: list[dict], extra: dict | None = 
     meta: dict = {"numberReturned": page.returned}
     if page.matched is not None:
         meta["numberMatched"] = page.matched
-    meta["timeStamp"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    meta["timeStamp"] = clock.now().astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     meta["links"] = links
     meta.update(extra or {})
     yield b'{"type":"FeatureCollection","features":['

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.waits import WAIT_MS
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -142,6 +144,7 @@ def new_context(
     if timezone_id:
         options["timezone_id"] = timezone_id
     context = browser.new_context(viewport=size, **options)
+    context.set_default_timeout(WAIT_MS)  # a loaded CI machine is slow; a wait ends when its condition holds
     follow_clock(context)
     return context
 

@@ -20,6 +20,7 @@ from api.settings import ApiSettings
 from geo.settings import DbSettings
 from tests.auth_helpers import bearer
 from tests.dispatch_tiny import add_event, build
+from tests.waits import WAIT_S
 
 N = 20
 AUTH: dict[str, str] = {}
@@ -60,7 +61,7 @@ def _race(base: str, calls: list[tuple[str, dict, dict]]) -> list[httpx.Response
 
     def run(i: int) -> None:
         path, body, headers = calls[i]
-        with httpx.Client(base_url=base, timeout=30, headers=AUTH) as client:
+        with httpx.Client(base_url=base, timeout=WAIT_S, headers=AUTH) as client:
             barrier.wait()
             results[i] = client.post(path, json=body, headers=headers)
 

@@ -23,6 +23,7 @@ from geo.vocabulary import ACTIONS, KINDS, STATUSES, label, vocabulary
 from tests.auth_helpers import TEST_PASSWORD, bearer, ensure_user
 from tests.browser import PageReport, chromium, new_context, screenshot, serve_app, watch
 from tests.conftest import create_database
+from tests.waits import WAIT_MS, WAIT_S
 
 pytestmark = pytest.mark.browser
 BIG_SCREEN = (1920, 1080)
@@ -102,7 +103,7 @@ def log_in(browser, base_url, role="commander", area="620121", viewport=BIG_SCRE
     page.fill("#password", TEST_PASSWORD)
     page.click("button[type=submit]")
     view = "commander" if role == "commander" else "dispatcher"
-    page.wait_for_url(f"**/console/{view}", timeout=30_000)
+    page.wait_for_url(f"**/console/{view}", timeout=WAIT_MS)
     return page, report
 
 
@@ -195,10 +196,10 @@ def test_summary_stays_inside_the_users_area(base_url):
 def test_commander_big_screen(browser, base_url, counts):
     page, report = log_in(browser, base_url)
     try:
-        page.wait_for_selector("path.gg-townships", timeout=30_000)
-        page.wait_for_selector("path.gg-event", timeout=30_000)
-        page.wait_for_selector("path.gg-worker", timeout=30_000)
-        page.wait_for_selector("#live-state.on", timeout=15_000)
+        page.wait_for_selector("path.gg-townships", timeout=WAIT_MS)
+        page.wait_for_selector("path.gg-event", timeout=WAIT_MS)
+        page.wait_for_selector("path.gg-worker", timeout=WAIT_MS)
+        page.wait_for_selector("#live-state.on", timeout=WAIT_MS)
         page.wait_for_function("document.querySelector('[data-fig=open]').textContent !== '—'")
         page.wait_for_timeout(800)  # let Leaflet finish drawing
         screenshot(page, "console_commander")
@@ -214,13 +215,13 @@ def test_commander_big_screen(browser, base_url, counts):
         # drill down: a township, then its villages appear and the breadcrumb grows
         page.evaluate(f"GGCommander.drill('{TOWN}')")
         page.wait_for_selector(f"[data-crumb='{TOWN}']")
-        page.wait_for_selector("path.gg-villages", timeout=30_000)
+        page.wait_for_selector("path.gg-villages", timeout=WAIT_MS)
         assert "中堡镇" in page.locator("#place-name").inner_text()
         page.locator("a[data-crumb='620121']").click()
         page.wait_for_function("document.getElementById('place-name').textContent === '永登县'")
         # the risk choropleth colours every small grid
         page.check("[data-layer=risk]")
-        page.wait_for_selector("path.gg-risk", timeout=30_000)
+        page.wait_for_selector("path.gg-risk", timeout=WAIT_MS)
         assert page.locator("path.gg-risk").count() == counts["grids"]
         # English on request, Chinese by default
         assert page.locator(".gg-title").inner_text() == "网格化社会治理指挥平台"
@@ -238,14 +239,14 @@ def test_commander_big_screen(browser, base_url, counts):
 def test_dispatcher_selects_assigns_and_sees_the_timeline(browser, base_url):
     page, report = log_in(browser, base_url, role="dispatcher")
     try:
-        page.wait_for_selector("#queue li[data-id]", timeout=30_000)
-        page.wait_for_selector("path.gg-townships", timeout=30_000)
+        page.wait_for_selector("#queue li[data-id]", timeout=WAIT_MS)
+        page.wait_for_selector("path.gg-townships", timeout=WAIT_MS)
         queued = page.locator("#queue li[data-id]").count()
         assert queued > 0
         first = page.locator("#queue li[data-id]").first
         case_id = int(first.get_attribute("data-id"))
         first.click()
-        page.wait_for_selector("#cands li[data-worker]", timeout=30_000)
+        page.wait_for_selector("#cands li[data-worker]", timeout=WAIT_MS)
         page.wait_for_selector("path.gg-case")
         page.wait_for_function("document.querySelectorAll('path.gg-candidate').length > 0")
         cands = page.locator("#cands li[data-worker]").count()
@@ -256,14 +257,14 @@ def test_dispatcher_selects_assigns_and_sees_the_timeline(browser, base_url):
         screenshot(page, "console_dispatcher")
         worker = page.locator("#cands [data-assign]").first.get_attribute("data-assign")
         page.locator("#cands [data-assign]").first.click()
-        page.wait_for_selector("#timeline li[data-action=assign]", timeout=15_000)
+        page.wait_for_selector("#timeline li[data-action=assign]", timeout=WAIT_MS)
         assert label("status", "dispatched") in page.locator("#case-meta").inner_text()
         page.wait_for_selector(f"#queue li[data-id='{case_id}']", state="detached")  # left the queue
         # escalate and whistle go through the same routes; their log rows join the timeline
         page.click("#btn-escalate")
-        page.wait_for_selector("#timeline li[data-action=escalate]", timeout=15_000)
+        page.wait_for_selector("#timeline li[data-action=escalate]", timeout=WAIT_MS)
         page.click("#btn-whistle")
-        page.wait_for_selector("#timeline li[data-action=whistle]", timeout=15_000)
+        page.wait_for_selector("#timeline li[data-action=whistle]", timeout=WAIT_MS)
         # every entry reads in plain Chinese from the vocabulary's action table, never a raw key
         entries = page.eval_on_selector_all(
             "#timeline li[data-action]",
@@ -296,7 +297,7 @@ def test_dispatcher_selects_assigns_and_sees_the_timeline(browser, base_url):
 def test_live_feed_shows_a_case_reported_through_the_api(browser, base_url, console_db):
     page, report = log_in(browser, base_url)
     try:
-        page.wait_for_selector("#live-state.on", timeout=15_000)  # the server is LISTENing
+        page.wait_for_selector("#live-state.on", timeout=WAIT_MS)  # the server is LISTENing
         headers = {**bearer(console_db), "Idempotency-Key": "console-live-1"}
         body = {
             "category": "neighbour",
@@ -306,10 +307,10 @@ def test_live_feed_shows_a_case_reported_through_the_api(browser, base_url, cons
             "lat": 36.722,
         }
         start = time.monotonic()
-        r = httpx.post(base_url + "/api/events", json=body, headers=headers, timeout=10)
+        r = httpx.post(base_url + "/api/events", json=body, headers=headers, timeout=WAIT_S)
         assert r.status_code == 201, r.text
         case = r.json()
-        page.wait_for_selector(f"#feed li[data-id='{case['id']}'][data-action=reported]", timeout=2_000)
+        page.wait_for_selector(f"#feed li[data-id='{case['id']}'][data-action=reported]", timeout=WAIT_MS)
         assert time.monotonic() - start < 2.0
         item = page.locator(f"#feed li[data-id='{case['id']}']").inner_text()
         assert label("action", "report") in item and "邻里纠纷" in item

@@ -8,6 +8,7 @@ import pytest
 from tests.api import console_fixtures
 from tests.api.console_fixtures import login, scalar
 from tests.browser import PageReport, screenshot, watch
+from tests.waits import WAIT_MS
 
 pytestmark = pytest.mark.browser
 # the shared fixtures, bound here so that pytest finds them in this module
@@ -35,12 +36,12 @@ def planner(browser, base_url):
 def frame_ready(page, selector: str):
     """The map iframe once Leaflet has drawn `selector` in it."""
     frame = page.frame_locator("#pl-frame")
-    frame.locator(selector).first.wait_for(state="attached", timeout=60_000)
+    frame.locator(selector).first.wait_for(state="attached", timeout=WAIT_MS)
     return frame
 
 
 def pick(page, layer: str):
-    with page.expect_response(lambda r: f"/maps/{layer}" in r.url, timeout=120_000):
+    with page.expect_response(lambda r: f"/maps/{layer}" in r.url, timeout=WAIT_MS):
         page.check(f"input[name=layer][value={layer}]")
 
 

@@ -13,6 +13,7 @@ from geo.vocabulary import label, vocabulary
 from tests.api import console_fixtures
 from tests.api.console_fixtures import login, password, scalar
 from tests.browser import PageReport, new_context, pinned_clock, screenshot, watch
+from tests.waits import WAIT_MS, WAIT_S
 
 pytestmark = pytest.mark.browser
 # the shared fixtures, bound here so that pytest finds them in this module
@@ -94,7 +95,7 @@ def test_offline_report_is_queued_then_delivered_once(phone, console_engine, wor
     screenshot(page, "console_worker_offline")
 
     context.set_offline(False)  # fires 'online': the queue flushes with the same key
-    page.wait_for_function("window.GridWorker.queue().length === 0", timeout=20_000)
+    page.wait_for_function("window.GridWorker.queue().length === 0", timeout=WAIT_MS)
     page.evaluate("window.GridWorker.flush()")  # a second flush must not send it again
     page.wait_for_timeout(300)
     assert scalar(console_engine, "SELECT count(*) FROM events") == before + 1
@@ -137,7 +138,7 @@ def test_report_with_photo_and_tasks(phone, console_engine, base_url, worker, tm
     while (photos := scalar(console_engine, sql)) < 1 and time.monotonic() < deadline:
         page.wait_for_timeout(200)
     assert photos == 1
-    page.wait_for_function("window.GridWorker.queue().length === 0", timeout=20_000)
+    page.wait_for_function("window.GridWorker.queue().length === 0", timeout=WAIT_MS)
 
     # dispatch that case to the worker through the API (as the commander), then work it on the phone
     event_id = scalar(console_engine, "SELECT id FROM events WHERE title = '邻里噪音纠纷'")
@@ -184,7 +185,7 @@ def _assigned_case(base_url: str, engine, worker: dict, deadline: datetime) -> i
         "lat": worker["lat"],
     }
     headers = {**commander, "Idempotency-Key": f"deadline-zone-{deadline.timestamp():.0f}"}
-    r = httpx.post(base_url + "/api/events", json=body, headers=headers, timeout=10)
+    r = httpx.post(base_url + "/api/events", json=body, headers=headers, timeout=WAIT_S)
     assert r.status_code == 201, r.text
     event_id = r.json()["id"]
     r = httpx.post(
@@ -217,7 +218,7 @@ def _open(context, url: str, name: str):
     page.fill("#username", name)
     page.fill("#password", password(name))
     page.click("button[type=submit]")
-    page.wait_for_url(url, timeout=30_000)
+    page.wait_for_url(url, timeout=WAIT_MS)
     return page, report
 
 

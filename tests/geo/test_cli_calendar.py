@@ -13,10 +13,10 @@ from tests.geo.test_calendar import NOTICE_2027
 
 # A case registered Wed 3 Feb 2027 (severity 3: five working days) whose deadline waits for 2027.
 _CASE = """
-INSERT INTO events (kind, category, severity, status, source, title, geom, reported_at,
+INSERT INTO events (kind, category, severity, status, source, title, geom, reported_at, created_at,
                     deadline_at, deadline_basis, deadline_uncovered_years)
 VALUES ('dispute', 'neighbour', 3, 'registered', 'patrol', 'cli', ST_SetSRID(ST_MakePoint(103.0, 36.0), 4326),
-        '2027-02-03 10:00+08', '2027-02-10 17:30+08',
+        '2027-02-03 10:00+08', '2027-02-03 10:00+08', '2027-02-10 17:30+08',
         '[{"step": "limit", "start": "2027-02-03T10:00:00+08:00", "amount": 5, "unit": "working_days"}]',
         '{2027}')
 RETURNING id
