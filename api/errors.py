@@ -91,15 +91,19 @@ def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse
     return problem(request, exc.status_code, title, detail, f"http_{exc.status_code}")
 
 
+# The first part of a validation error's loc says where the value came from; `where` names the field.
+_LOC_SOURCES = ("body", "query", "path", "header", "cookie")
+
+
 def _validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [
         {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
         for e in exc.errors()
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-    field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
+    field = ".".join(str(p) for p in first["loc"] if p not in _LOC_SOURCES)
     detail = f"{field}: {first['msg']}" if field else first["msg"]
-    return problem(request, 422, "Invalid request", detail, "validation", errors=errors)
+    return problem(request, 422, "Invalid request", detail, "validation", where=field or None, errors=errors)
 
 
 def _database_down_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import get_current_user
+from api.deps_text import check_request_text
 from api.errors import install_error_handlers
 from api.limits import BodyLimitMiddleware
 from api.routers import analytics as analytics_router
@@ -70,6 +71,7 @@ def create_app(
         version="0.1.0",
         root_path=api_settings.root_path,
         lifespan=lifespan,
+        dependencies=[Depends(check_request_text)],  # no control characters in any parameter (deps_text)
     )
     app.state.api_settings = api_settings
     app.state.auth_settings = auth_settings

@@ -1,17 +1,19 @@
 """Pydantic I/O models of the case and dispatch API.
 
-Inputs refuse unknown fields (`extra="forbid"`), NaN and infinities, and coordinates out of range;
-lon/lat come in WGS84 unless `crs` says gcj02 (Gaode, Tencent, WeChat) or bd09 (Baidu). Outputs are
-always WGS84.
+Inputs refuse unknown fields (`extra="forbid"`), NaN and infinities, coordinates out of range, and text
+we cannot store (control characters, lone surrogates: geo.io_text) in any field. lon/lat come in WGS84
+unless `crs` says gcj02 (Gaode, Tencent, WeChat) or bd09 (Baidu). Outputs are always WGS84.
 """
 
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from geo import clock
+from geo.io_text import unstorable_reason
 from geo.models import EVENT_STATUSES
 
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="经度 longitude")]
@@ -41,8 +43,35 @@ UncoveredYears = Annotated[
 ]
 
 
+def _unstorable(value: Any, loc: tuple[str | int, ...]) -> list[InitErrorDetails]:
+    """An error for every string in the raw input (nested dicts and lists too) that we cannot store."""
+    if isinstance(value, str):
+        reason = unstorable_reason(value)
+        error = PydanticCustomError("unstorable_text", reason) if reason else None
+        return [InitErrorDetails(type=error, loc=loc, input=value)] if error else []
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in _unstorable(v, (*loc, str(k)))]
+    if isinstance(value, list | tuple):
+        return [e for i, v in enumerate(value) for e in _unstorable(v, (*loc, i))]
+    return []
+
+
 class _In(BaseModel):
+    """Base of every input model: unknown fields refused, and text we cannot store refused in any field.
+
+    The text check looks at the raw input before any field is parsed, so it holds for every field of
+    every subclass whatever its type (free text, codes, Literal choices, datetimes given as strings),
+    before whitespace is stripped, and names the exact place (`loc`), nested models and lists included.
+    """
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        if errors := _unstorable(data, ()):
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return data
 
 
 def _swapped_check(data: Any) -> Any:

@@ -1,9 +1,9 @@
 """Import events (disputes, hazards, appeals) from CSV or XLSX.
 
-Every row is checked (columns, coordinates and their CRS, category, severity, status, source, dates,
-wage figures, whether the point lies in a county we hold) before one INSERT writes them all; the
-events trigger then puts each event in its small grid. Errors are gathered per row and raised
-together, the message naming the first.
+Every row is checked (columns, text we cannot store in any cell we read (geo.io_text), coordinates
+and their CRS, category, severity, status, source, dates, wage figures, whether the point lies in a
+county we hold) before one INSERT writes them all; the events trigger then puts each event in its
+small grid. Errors are gathered per row and raised together, the message naming the first.
 """
 
 from io import StringIO
@@ -31,6 +31,7 @@ from geo.io_fields import (
     read_severity,
     read_wages,
 )
+from geo.io_text import column_note, unstorable_reason
 from geo.jobs import queue
 from geo.models import EVENT_STATUSES, SOURCES
 from geo.settings import get_job_settings
@@ -188,6 +189,10 @@ def _check_row(n: int, rec: dict, columns: dict[str, str], categories: dict, pro
     def bad(field_name: str, msg: str, kind=InvalidInputError):
         problems.add(n, field_name, f"row {n}: {field_name} {msg}", kind)
 
+    if unstorable := _unstorable_cells(rec, columns):
+        for field_name, msg in unstorable:
+            bad(field_name, msg)
+        return {"n": n, "lon": None, "lat": None}  # refused; its other cells are checked once it can be read
     row: dict = {"n": n}
     row["lon"] = read_coordinate(cell("lon"), "lon", bad)
     row["lat"] = read_coordinate(cell("lat"), "lat", bad)
@@ -203,6 +208,16 @@ def _check_row(n: int, rec: dict, columns: dict[str, str], categories: dict, pro
     row["description"] = str(cell("description") or "").strip()
     read_wages(row, cell, bad)
     return row
+
+
+def _unstorable_cells(rec: dict, columns: dict[str, str]) -> list[tuple[str, str]]:
+    """(field, why) for each cell we read whose text we cannot store (geo.io_text). The raw cell is
+    checked: one holding only \\x1c-\\x1f would pass as blank (they are whitespace to str.isspace)."""
+    return [
+        (f, column_note(f, col) + reason)
+        for f, col in columns.items()
+        if isinstance(value := rec.get(col), str) and (reason := unstorable_reason(value))
+    ]
 
 
 # --- places ----------------------------------------------------------------------------------------------

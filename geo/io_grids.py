@@ -1,6 +1,7 @@
 """Import grid boundaries (county, townships, villages, small grids): GeoJSON, GeoPackage, Shapefile, KML.
 
-read_file -> map columns -> check codes, names and parents -> settle the CRS -> reproject to WGS84 ->
+read_file -> map columns -> check codes, names and parents (and their text: geo.io_text, with the NULs
+GDAL cuts text at read back from the file, geo.io_nul) -> settle the CRS -> reproject to WGS84 ->
 check geometries (repair on request) -> check nesting within the file -> write in bulk -> check nesting
 against the database. Everything that can be checked is checked before the first write; the final
 nesting check runs inside the caller's transaction, which the caller rolls back when it raises.
@@ -26,7 +27,9 @@ from geo.errors import (
     NestingError,
 )
 from geo.io_common import ImportReport, Problems, normalise_columns, require_file
+from geo.io_nul import CutText, read_cut_text
 from geo.io_shapes import check_geometries, source_crs, to_wgs84
+from geo.io_text import column_note, unstorable_reason
 from geo.jobs import queue
 from geo.models import format_code, parse_code
 from geo.queries.grids import check_nesting
@@ -106,7 +109,8 @@ def import_grids(
     _note_other_layers(path, layer, report)
     if gdf.empty:
         raise InvalidInputError(f"{path.name} holds no features", where="file")
-    rows = _check_attributes(gdf, level, report)
+    cut = read_cut_text(path, layer, encoding or _shapefile_encoding(path))  # what GDAL cut at a NUL
+    rows = _check_attributes(gdf, level, report, cut)
     src = source_crs(gdf, path, crs)
     report.crs = src.name
     geoms = to_wgs84(gdf.geometry.values, src, path, rows)
@@ -175,8 +179,13 @@ def _shapefile_encoding(path: Path) -> str | None:
 # --- attributes ------------------------------------------------------------------------------------------
 
 
-def _check_attributes(gdf: geopandas.GeoDataFrame, level: str, report: ImportReport) -> list[dict]:
-    """Codes, names and levels of every feature, or one error listing what is wrong."""
+def _check_attributes(
+    gdf: geopandas.GeoDataFrame, level: str, report: ImportReport, cut: CutText
+) -> list[dict]:
+    """Codes, names and levels of every feature, or one error listing what is wrong.
+
+    `cut` holds the values GDAL cut short at a NUL, as the file has them: those are checked instead.
+    """
     mapping = normalise_columns([c for c in gdf.columns if c != gdf.geometry.name], _ALIASES)
     for col, field_name in mapping.items():
         if not field_name and str(col).strip().lower() not in _DRIVER_COLUMNS:
@@ -191,18 +200,26 @@ def _check_attributes(gdf: geopandas.GeoDataFrame, level: str, report: ImportRep
         )
     problems = Problems("feature")
     rows, seen = [], {}
-    for i, (code_value, name_value, level_value) in enumerate(
-        zip(
-            gdf[found["code"]],
-            gdf[found["name"]],
-            gdf[found["level"]] if "level" in found else [None] * len(gdf),
-            strict=True,
-        ),
-        start=1,
-    ):
-        rows.append(_check_row(i, code_value, name_value, level_value, level, problems, seen))
+    columns = {f: found[f] for f in ("code", "name", "level") if f in found}
+    records = gdf[list(columns.values())].to_dict("records")
+    for i, record in enumerate(records, start=1):
+        values = {f: cut.get((i, col), record[col]) for f, col in columns.items()}
+        if _has_unstorable_text(i, values, columns, problems):
+            continue
+        rows.append(_check_row(i, values["code"], values["name"], values.get("level"), level, problems, seen))
     problems.raise_if_any()
     return rows
+
+
+def _has_unstorable_text(i: int, values: dict, columns: dict, problems: Problems) -> bool:
+    """Note every code, name or level text we cannot store (geo.io_text); True if there was one."""
+    found = False
+    for field_name, value in values.items():
+        if isinstance(value, str) and (reason := unstorable_reason(value)):
+            note = column_note(field_name, columns[field_name])
+            problems.add(i, field_name, f"feature {i}: {field_name} {note}{reason}")
+            found = True
+    return found
 
 
 def _check_row(i, code_value, name_value, level_value, level, problems, seen) -> dict:

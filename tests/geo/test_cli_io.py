@@ -1,5 +1,7 @@
 """`gridgov import` and `gridgov export` end to end, on a fresh database that really commits."""
 
+import json
+
 import geopandas as gpd
 import pytest
 from shapely import box
@@ -77,6 +79,24 @@ def test_cli_import_bad_events_exits_1_naming_the_row(db, tmp_path, capsys):
     capsys.readouterr()
     assert main(["import", "events", str(path)]) == 1
     assert "row 3: severity '7' is not 1, 2, 3 or 4" in capsys.readouterr().err
+    assert _count(db, "events") == 0
+
+
+def test_cli_import_refuses_control_characters_naming_feature_and_row(db, tmp_path, capsys):
+    doc = json.loads(frame(TOWNSHIPS).to_json())
+    doc["features"][1]["properties"]["name"] = "城关\x00镇"
+    (tmp_path / "t.geojson").write_text(json.dumps(doc), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["import", "grids", str(tmp_path / "t.geojson"), "--level", "township"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "error [feature 2, name]: feature 2: name 不能包含控制字符（位置 3"
+    )
+    assert _count(db) == 1  # the county only
+
+    path = tmp_path / "e.csv"
+    events_frame(description=["", "", "a\x00b"]).to_csv(path, index=False)
+    assert main(["import", "events", str(path)]) == 1
+    assert "row 3: description 不能包含控制字符（位置 2：U+0000）" in capsys.readouterr().err
     assert _count(db, "events") == 0
 
 
