@@ -103,7 +103,8 @@ def _validation_handler(request: Request, exc: RequestValidationError) -> JSONRe
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     field = ".".join(str(p) for p in first["loc"] if p not in _LOC_SOURCES)
     detail = f"{field}: {first['msg']}" if field else first["msg"]
-    return problem(request, 422, "Invalid request", detail, "validation", where=field or None, errors=errors)
+    where = "body" if first.get("type") == "json_invalid" else field or None  # its loc is a character offset
+    return problem(request, 422, "Invalid request", detail, "validation", where=where, errors=errors)
 
 
 def _database_down_handler(request: Request, exc: Exception) -> JSONResponse:

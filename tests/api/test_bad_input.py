@@ -90,6 +90,13 @@ def test_broken_reports_are_4xx_and_write_nothing(client, db, raw):
     assert _counts(db[1]) == before
 
 
+def test_validation_problems_name_the_field_in_where(client):
+    missing = _problem(client.post("/api/events", json={"severity": 2, "lon": 103.005, "lat": 36.005}))
+    assert missing["where"] == "category" and missing["errors"][0]["loc"] == ["body", "category"]
+    broken = client.post("/api/events", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert _problem(broken)["where"] == "body"  # not the character offset of its loc
+
+
 def test_points_outside_the_county_or_swapped_are_422(client, db):
     before = _counts(db[1])
     assert (
