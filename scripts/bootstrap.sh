@@ -2,17 +2,23 @@
 # One path from a fresh Debian/Ubuntu machine to a running app or a test run.
 # The Makefile, the README and .ci/run all go through here.
 #
-#   scripts/bootstrap.sh deps [demo|test]  apt packages: PostgreSQL + PostGIS (demo); + gdal-bin, chromium, CJK fonts (test)
+#   scripts/bootstrap.sh deps [demo|test|shifted]
+#                                          apt packages: PostgreSQL + PostGIS (demo); + gdal-bin, chromium, CJK fonts
+#                                          (test); + faketime and a C compiler (shifted)
 #   scripts/bootstrap.sh venv              .venv with `pip install -e '.[test]'` (redone when pyproject.toml changes)
 #   scripts/bootstrap.sh db                the database URL: $DATABASE_URL if set, else the local cluster in .pgdata/
 #   scripts/bootstrap.sh demo              db + migrate + load the demo county if empty + serve
 #   scripts/bootstrap.sh serve             db + serve (no migration, no loading)
 #   scripts/bootstrap.sh test [ARGS...]    pytest ARGS (exit 5, "no tests collected", is a failure)
+#   scripts/bootstrap.sh test-shifted [ARGS...]
+#                                          the same, with the clock of pytest and of its PostgreSQL moved to
+#                                          GRID_TEST_SHIFT (default 2028-02-29T23:30:00+08:00) and running on
 #   scripts/bootstrap.sh db-stop           stop the local cluster
 #   scripts/bootstrap.sh clean [--all]     stop the cluster, delete .pgdata/ and caches (--all: .venv too)
 #
 # Env: DATABASE_URL (use that server, start nothing), GRID_API_HOST / GRID_API_PORT (default 127.0.0.1:8000),
-#      PYTHON (interpreter for the venv), GRID_PGDATA (local cluster folder, default .pgdata).
+#      PYTHON (interpreter for the venv), GRID_PGDATA (local cluster folder, default .pgdata),
+#      GRID_TEST_SHIFT (test-shifted: any date and time GNU date reads; give the zone).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -83,7 +89,10 @@ deps() {
     test)
       [ -n "${GRID_TEST_DATABASE_URL:-}" ] || deps_postgis
       apt_install $runtime gdal-bin chromium ;;
-    *) die "deps: unknown set '$what' (demo or test)" ;;
+    shifted)
+      deps test
+      apt_install faketime gcc libc6-dev ;;
+    *) die "deps: unknown set '$what' (demo, test or shifted)" ;;
   esac
 }
 
@@ -174,6 +183,45 @@ run_tests() {
   return "$rc"
 }
 
+# ---------------------------------------------------------------- the time-shifted test pass
+# The suite again under libfaketime, so that code which works only on some days fails here. Every process
+# started by pytest, PostgreSQL included (scripts/pgcluster.sh), gets LD_PRELOAD and one relative
+# FAKETIME="+Ns": each computes real time + N, so all agree and the clock runs on. (FAKETIME="@date" would
+# restart the clock in every new process.) pip and apt never run under it: only pytest does.
+SHIFT_DEFAULT="2028-02-29T23:30:00+08:00" # a leap day, half an hour before midnight in the county (15:30 UTC)
+
+faketime_lib() {
+  local lib
+  lib=$(dpkg -L libfaketime 2>/dev/null | grep -m 1 '/libfaketime\.so\.1$' || true) # the folder names the arch
+  [ -n "$lib" ] && [ -f "$lib" ] || die "libfaketime not found: scripts/bootstrap.sh deps shifted (apt-get install faketime)"
+  echo "$lib"
+}
+
+run_shifted() {
+  local to=${GRID_TEST_SHIFT:-$SHIFT_DEFAULT} target lib build offset
+  [ -z "${GRID_TEST_DATABASE_URL:-}" ] ||
+    die "the shifted pass moves the clock of its own throwaway PostgreSQL and cannot move another server's: unset GRID_TEST_DATABASE_URL"
+  target=$(date -d "$to" +%s 2>/dev/null) || die "GRID_TEST_SHIFT='$to' is not a date and time (e.g. $SHIFT_DEFAULT)"
+  lib=$(faketime_lib)
+  # libfaketime 0.9.10 leaves the deadline of sem_clockwait (CPython's timed Lock.acquire) on the shifted clock:
+  # this small library moves it back (see the C file). The postgres user loads it too, hence a 755 folder.
+  build=$(mktemp -d)
+  trap "rm -rf -- '$build'" EXIT
+  chmod 755 "$build"
+  "${CC:-cc}" -shared -fPIC -O2 -o "$build/faketime_clockwait.so" scripts/faketime_clockwait.c -ldl ||
+    die "could not build scripts/faketime_clockwait.c (needs gcc and libc6-dev: scripts/bootstrap.sh deps shifted)"
+  offset=$((target - $(date +%s)))
+  say "shifted pass: pytest and PostgreSQL start at $to ($(date -u -d "@$target" '+%F %T') UTC), ${offset}s from now"
+  (
+    unset FAKETIME_SHARED FAKETIME_DONT_FAKE_MONOTONIC DONT_FAKE_MONOTONIC # the monotonic clock is shifted too
+    LD_PRELOAD="$lib $build/faketime_clockwait.so${LD_PRELOAD:+ $LD_PRELOAD}"
+    FAKETIME=$(printf '%+ds' "$offset")
+    GRID_TEST_SHIFTED_TO=$(date -u -d "@$target" +%Y-%m-%dT%H:%M:%S+00:00) # tests/ops/test_clock_canary.py
+    export LD_PRELOAD FAKETIME GRID_TEST_SHIFTED_TO
+    run_tests "$@"
+  )
+}
+
 clean() {
   pgdata_reachable
   bash scripts/pgcluster.sh stop "$PGDATA_DIR"
@@ -191,7 +239,8 @@ case "$cmd" in
   demo) demo ;;
   serve) with_db; serve ;;
   test) run_tests "$@" ;;
+  test-shifted) run_shifted "$@" ;;
   db-stop) pgdata_reachable; bash scripts/pgcluster.sh stop "$PGDATA_DIR"; say "local cluster stopped" ;;
   clean) clean "$@" ;;
-  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,21p' "$0" >&2; exit 2 ;;
 esac

@@ -29,7 +29,13 @@ pgbin() {
 }
 
 as_owner() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" != 0 ]; then "$@"; return; fi
+  if [ -z "${LD_PRELOAD:-}" ]; then runuser -u postgres -- "$@"; return; fi
+  # Under libfaketime (the shifted test pass) runuser passes LD_PRELOAD and FAKETIME on: it resets only HOME,
+  # SHELL, USER and LOGNAME. But FAKETIME_SHARED names a semaphore in /dev/shm that only root may open, and a
+  # postgres process handed it exits when it cannot make its own ("sem_open failed ... Permission denied").
+  # So runuser itself runs without the preload, and the command gets it back, with no FAKETIME_SHARED.
+  env -u LD_PRELOAD -u FAKETIME_SHARED runuser -u postgres -- env LD_PRELOAD="$LD_PRELOAD" "$@"
 }
 
 check_owner() {

@@ -167,3 +167,8 @@ def empty_session(pg_server: str, empty_db_url: str) -> Iterator[Session]:
 def fresh_db_url(pg_server: str, empty_db_url: str, request: pytest.FixtureRequest) -> str:
     """A brand-new migrated database for tests that must really commit (cloned from the empty template)."""
     return create_database(pg_server, f"gridgov_t_{abs(hash(request.node.nodeid)) % 10**8}", "gridgov_empty")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the clock canary first: a shifted pass whose shift missed a clock says so before any date test fails."""
+    items.sort(key=lambda item: not item.nodeid.startswith("tests/ops/test_clock_canary.py::"))

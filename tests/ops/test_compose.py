@@ -3,6 +3,7 @@
 Docker cannot run here, so these read the files instead; no database is needed.
 """
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -68,12 +69,29 @@ def test_dockerignore_keeps_local_state_out():
     assert {".venv", ".pgdata", ".env", ".git"} <= set(lines)
 
 
-def test_ci_runs_exactly_make_test():
+def test_ci_is_strict_bash():
     text = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert text.startswith("#!/usr/bin/env bash")
     assert "set -euo pipefail" in text
-    commands = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    assert commands[-1] in ("make test", "exec make test")
+
+
+@pytest.mark.parametrize(("first", "second"), [(0, 0), (1, 0), (0, 1), (5, 2)])
+def test_ci_runs_make_test_then_the_shifted_pass_and_fails_if_either_fails(tmp_path, first, second):
+    log = tmp_path / "make.log"
+    make = tmp_path / "make"  # stands in for make: records its targets, exits as told
+    make.write_text(
+        '#!/bin/sh\necho "$*" >>"$LOG"\ncase "$1" in test) exit $FIRST ;; test-shifted) exit $SECOND ;; esac\nexit 99\n',
+        encoding="utf-8",
+    )
+    make.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "LOG": str(log)}
+    run = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "run")],
+        env=env | {"FIRST": str(first), "SECOND": str(second)},
+        check=False,
+    )
+    assert log.read_text(encoding="utf-8").splitlines() == ["test", "test-shifted"]
+    assert (run.returncode == 0) == (first == second == 0)
 
 
 def test_readme_starts_with_the_two_commands():
@@ -83,7 +101,7 @@ def test_readme_starts_with_the_two_commands():
     assert demo < len(text) // 4, "the two commands belong near the top"
 
 
-@pytest.mark.parametrize("target", ["demo", "test", "serve", "db-stop", "clean"])
+@pytest.mark.parametrize("target", ["demo", "test", "test-shifted", "serve", "db-stop", "clean"])
 def test_makefile_targets_exist_and_call_bootstrap(target):
     out = subprocess.run(
         ["make", "-n", "-C", str(ROOT), target, "ARGS=-k nothing"], capture_output=True, text=True, check=True
@@ -99,6 +117,37 @@ def test_make_test_passes_args_to_pytest():
         check=True,
     ).stdout
     assert "bootstrap.sh test tests/ops -x" in out
+
+
+def test_make_test_shifted_passes_shift_and_args():
+    out = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), "test-shifted", "SHIFT=2031-12-31T23:59+08:00", "ARGS=tests/ops -x"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert (
+        "GRID_TEST_SHIFT='2031-12-31T23:59+08:00' bash scripts/bootstrap.sh test-shifted tests/ops -x" in out
+    )
+    assert "bootstrap.sh deps shifted" in out
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GRID_TEST_SHIFT": "not a date"}, "is not a date"),
+        ({"GRID_TEST_DATABASE_URL": "postgresql://elsewhere/db"}, "unset GRID_TEST_DATABASE_URL"),
+    ],
+)
+def test_bootstrap_shifted_pass_refuses_what_it_cannot_shift(env, message):
+    run = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "bootstrap.sh"), "test-shifted"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "GRID_TEST_DATABASE_URL"} | env,
+    )
+    assert run.returncode == 1
+    assert message in run.stderr
 
 
 def test_bootstrap_treats_no_tests_collected_as_failure(tmp_path):
@@ -150,7 +199,7 @@ def test_env_example_and_readme_document_every_setting():
 
 def test_bootstrap_installs_what_the_suite_needs():
     text = (ROOT / "scripts" / "bootstrap.sh").read_text(encoding="utf-8")
-    for package in ("postgresql-$v-postgis-3", "gdal-bin", "chromium", "fonts-noto-cjk"):
+    for package in ("postgresql-$v-postgis-3", "gdal-bin", "chromium", "fonts-noto-cjk", "faketime"):
         assert package in text
     assert "apt-get update" in text and "DEBIAN_FRONTEND=noninteractive" in text
 
