@@ -1,6 +1,6 @@
 """Accounts, tokens, cookies and CSRF, role permissions, masking and the audit log (tiny county, real commits)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 import pytest
@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from api.main import create_app
 from api.security import CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE, AuthSettings, get_auth_settings
 from api.settings import ApiSettings
+from geo import clock
 from geo.privacy import mask_id_number, mask_name, mask_phone
 from geo.settings import DbSettings
 from tests.auth_helpers import TEST_PASSWORD, authed, bearer, ensure_user, login, token_for
@@ -147,10 +148,10 @@ def test_browser_login_returns_only_to_pages_of_this_site(client, db, next_page,
 def test_bad_expired_and_foreign_tokens_are_401(client, db):
     name = ensure_user(db[0], "commander", "620121", name="cmd")
     secret = get_auth_settings().secret.get_secret_value()
-    past = datetime.now(UTC) - timedelta(hours=2)
+    past = clock.now() - timedelta(hours=2)
     expired = jwt.encode({"sub": name, "iat": past, "exp": past + timedelta(minutes=1)}, secret, "HS256")
     forged = jwt.encode(
-        {"sub": name, "iat": datetime.now(UTC), "exp": datetime.now(UTC) + timedelta(hours=1)},
+        {"sub": name, "iat": clock.now(), "exp": clock.now() + timedelta(hours=1)},
         "x" * 40,
         "HS256",
     )

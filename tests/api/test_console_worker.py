@@ -238,7 +238,7 @@ REDRAW = "id => { document.getElementById('case-meta').innerHTML = ''; return GG
 def test_deadline_reads_the_same_in_county_time_on_phone_and_desk(browser, base_url, console_engine, worker):
     # The server's clock is pinned and the browsers follow it (tests.browser.pinned_clock); the devices
     # themselves sit in New York. Both pages must print the deadline as Python does in Asia/Shanghai.
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    now = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)  # a fixed instant (09:30 Beijing): no real clock here
     deadline = now - timedelta(hours=2, minutes=7)  # passed: the case is overdue at the pinned instant
     expected = deadline.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
     where = {"latitude": worker["lat"], "longitude": worker["lon"]}
