@@ -1,57 +1,45 @@
-"""FastAPI dependencies: the session, settings, and the requesting user with their area.
+"""FastAPI dependencies: the settings, the session, and the requesting user with their area.
 
 `get_current_user` is the one place every route gets its user: from a bearer token or the login cookie
 (signed claims: name, role, area, worker). `get_db` hands routes a session whose every transaction
-starts by checking those claims against the users table and, in the same round trip, switching to the
-row-level-security role `gridgov_app` with the user's area, actor and clearance: so a disabled or
+starts by checking those claims against the users table and switching to the row-level-security role
+`gridgov_app` with the user's area, actor and clearance (geo.accounts.authorize): a disabled or
 changed account stops at its next query, and the database itself keeps each user inside their area.
-
-Why the check rides on the session instead of running in a dependency of its own: a sync dependency
-is a hop to the thread pool and back (~0.3 ms each on a 2-core machine), a generator dependency two.
-Here the only hops of a request are the route itself and closing a session that was used. Routes that
-never touch the database take `CheckedUserDep`, which checks the account explicitly. The hot read
-routes (candidates, vector tiles) take `CheckedQueryDep`: check, query and commit pipelined in one
-round trip on the event loop, no thread hop at all.
+Routes that never touch the database take `CheckedUserDep`, which checks the account explicitly.
+Dependencies that do no I/O are `async def`: FastAPI runs them on the event loop instead of a thread.
 """
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import ClauseElement, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.security import AuthSettings, NotAuthenticatedError, check_csrf, decode_token, read_token
-from api.settings import ApiSettings
-from geo.pipeline import AUTHORIZE, AccountRejectedError, compiled, is_account_rejected, run_checked
+from api.settings import Settings
+from geo.accounts import CLEARED_ROLES, AccountRejectedError, authorize
 
 APP_ROLE = "gridgov_app"
-CLEARED_ROLES = frozenset({"commander", "dispatcher", "admin"})
 _ACCESS_KEY = "gridgov_access"
-
-# The account check and the transaction's configuration is geo.pipeline.AUTHORIZE (gridgov_authorize,
-# migration 0016): it raises unless the account is active and still has the token's role, area and
-# worker; else it gives the transaction area, actor, clearance and then the role (from the next
-# statement on).
 ACCOUNT_CHANGED = "账号不存在、已停用或已变更，请重新登录"
+
+
+async def get_settings(request: Request) -> Settings:
+    """The app's settings (create_app's)."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request, closed at the end; write routes commit once (runs as the login role).
 
-    Opening a session does no I/O; closing one that holds a connection rolls back (a round trip), so
-    that runs in the thread pool; closing an unused or committed one does not.
-
-    Reads end with that ROLLBACK on purpose. psycopg forgets a connection's prepared statements on
-    ROLLBACK, so read statements never live long enough for PostgreSQL to give them one generic plan
-    for all parameter values. Ending reads with COMMIT instead (tried: it saves ~0.5 ms of planning
-    on a case read) let a province commander's page of items switch to a generic plan on its
-    twentieth run and take 7 s instead of 0.2 s; forcing custom plans then cancels the saving.
+    Opening a session does no I/O, so this runs on the event loop; closing one that holds a connection
+    rolls back (a round trip), which goes to the thread pool.
     """
     session = request.app.state.sessionmaker()
     try:
@@ -61,18 +49,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await run_in_threadpool(session.close)
         else:
             session.close()
-
-
-# Dependencies without I/O are `async def`: FastAPI runs them on the event loop instead of sending
-# each to the thread pool.
-async def get_settings(request: Request) -> ApiSettings:
-    """The app's API settings."""
-    return request.app.state.api_settings
-
-
-async def get_auth(request: Request) -> AuthSettings:
-    """The app's auth settings."""
-    return request.app.state.auth_settings
 
 
 @dataclass(frozen=True)
@@ -86,11 +62,8 @@ class CurrentUser:
 
     @property
     def cleared(self) -> bool:
-        """True when the role may see names and phones unmasked."""
+        """True when the role may see names and phones unmasked (geo.accounts: read_unmasked)."""
         return self.role in CLEARED_ROLES
-
-
-RawSessionDep = Annotated[Session, Depends(get_session)]
 
 
 def user_from_claims(claims: dict[str, Any]) -> CurrentUser:
@@ -107,7 +80,7 @@ def user_of_request(request: Request, auth: AuthSettings) -> CurrentUser:
     """The user of the request's token: 401 without a valid token; 403 on a failed CSRF check.
 
     Only the signature is checked here; the account itself (active, same role/area/worker) is checked
-    by the first query of the request (see `get_db`), or by `get_checked_user` where a route runs none.
+    by the first query of the request (see `get_db`), or by `check_account` where a route runs none.
     """
     token, from_cookie = read_token(request)
     claims = decode_token(auth, token)
@@ -117,9 +90,11 @@ def user_of_request(request: Request, auth: AuthSettings) -> CurrentUser:
 
 
 async def get_current_user(request: Request) -> CurrentUser:
-    """The user of the request's token (see `user_of_request`). The auth settings are read from the
-    app, not through a dependency of their own: each dependency costs every request ~40 µs."""
-    return user_of_request(request, request.app.state.auth_settings)
+    """The user of the request's token (see `user_of_request`), by the app's auth settings."""
+    return user_of_request(request, request.app.state.settings.auth)
+
+
+UserDep = Annotated[CurrentUser, Depends(get_current_user)]
 
 
 def access_for(user: CurrentUser) -> dict[str, Any]:
@@ -136,14 +111,11 @@ def access_for(user: CurrentUser) -> dict[str, Any]:
     }
 
 
-def authorize(conn: Any, access: dict[str, Any]) -> None:
-    """Check the account and configure the transaction (see AUTHORIZE); 401 if the account changed."""
+def _authorize(connection: Any, access: dict[str, Any]) -> None:
     try:
-        conn.execute(AUTHORIZE, access)
-    except DBAPIError as exc:
-        if is_account_rejected(exc):
-            raise NotAuthenticatedError(ACCOUNT_CHANGED) from None
-        raise
+        authorize(connection, access)
+    except AccountRejectedError:
+        raise NotAuthenticatedError(ACCOUNT_CHANGED) from None
 
 
 @event.listens_for(Session, "after_begin")
@@ -151,12 +123,10 @@ def _on_begin(session: Session, transaction: Any, connection: Any) -> None:
     """Every transaction of a request session starts checked, as the app role with the request's area."""
     access = session.info.get(_ACCESS_KEY)
     if access:
-        authorize(connection, access)
+        _authorize(connection, access)
 
 
-async def get_db(
-    session: RawSessionDep, user: Annotated[CurrentUser, Depends(get_current_user)]
-) -> AsyncIterator[Session]:
+async def get_db(session: Annotated[Session, Depends(get_session)], user: UserDep) -> AsyncIterator[Session]:
     """The request's session, restricted by row-level security to the user's area (see module doc).
 
     The session must not be inside a transaction yet: its first one is where the account is checked.
@@ -170,66 +140,21 @@ async def get_db(
         session.info.pop(_ACCESS_KEY, None)
 
 
-@contextmanager
-def user_session(request: Request, user: CurrentUser) -> Iterator[Session]:
-    """A session restricted to the user as `get_db`'s, closed at the end: for a dependency that needs
-    the database only now and then (a dependency of its own costs every request of its routes)."""
-    session = request.app.state.sessionmaker()
-    session.info[_ACCESS_KEY] = access_for(user)
-    try:
-        yield session
-    finally:
-        session.close()
-
-
 def check_account(session: Session, user: CurrentUser) -> CurrentUser:
     """The user, after checking their account in a short transaction of its own (then rolled back)."""
     try:
-        authorize(session, access_for(user))
+        _authorize(session, access_for(user))
     finally:
         session.rollback()
     return user
 
 
-def get_checked_user(
-    session: RawSessionDep, user: Annotated[CurrentUser, Depends(get_current_user)]
-) -> CurrentUser:
+def get_checked_user(session: Annotated[Session, Depends(get_session)], user: UserDep) -> CurrentUser:
     """For routes that run no query: the user, account checked (`SessionDep` routes get it from their
     first query)."""
     return check_account(session, user)
 
 
-UserDep = Annotated[CurrentUser, Depends(get_current_user)]
-
-
-@dataclass(frozen=True)
-class CheckedQuery:
-    """A request's few statements for the requesting user in one round trip: account check, the
-    statements, commit (geo.pipeline), on the event loop. For the hot read routes; everything else
-    takes `SessionDep`."""
-
-    pool: AsyncConnectionPool
-    user: CurrentUser
-
-    async def one(self, clause: ClauseElement, params: dict[str, Any]) -> tuple | None:
-        """The first row of the statement, run under row-level security as the user; 401 as get_db."""
-        return (await self.rows([(clause, params)]))[0]
-
-    async def rows(self, statements: list[tuple[ClauseElement, dict[str, Any]]]) -> list[tuple | None]:
-        """The first row of each statement, run in order in one transaction and one round trip."""
-        compiled_statements = [(compiled(clause), params) for clause, params in statements]
-        try:
-            return await run_checked(self.pool, access_for(self.user), compiled_statements)
-        except AccountRejectedError:
-            raise NotAuthenticatedError(ACCOUNT_CHANGED) from None
-
-
-async def get_checked_query(request: Request, user: UserDep) -> CheckedQuery:
-    """The request's `CheckedQuery` (no I/O until it runs)."""
-    return CheckedQuery(request.app.state.pool, user)
-
-
+RawSessionDep = Annotated[Session, Depends(get_session)]  # no account check: login, health
 SessionDep = Annotated[Session, Depends(get_db)]
-CheckedQueryDep = Annotated[CheckedQuery, Depends(get_checked_query)]
-SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 CheckedUserDep = Annotated[CurrentUser, Depends(get_checked_user)]

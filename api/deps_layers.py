@@ -12,7 +12,6 @@ from fastapi import Depends, Request
 from api.deps import UserDep
 from geo.crs import parse_crs
 from geo.errors import UnknownCrsError
-from layers.builtin import default_registry
 from layers.errors import LimitOutOfRangeError
 from layers.model import LayerDef
 from layers.query import (
@@ -24,7 +23,7 @@ from layers.query import (
     parse_filters,
 )
 from layers.registry import LayerRegistry
-from layers.settings import LayerSettings, get_layer_settings
+from layers.settings import LayerSettings
 from layers.tile_cache import PageCache, TileCache, VersionedCache
 
 # Query parameters with a meaning of their own; any other one must be a filterable property.
@@ -33,13 +32,13 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
 async def get_registry(request: Request) -> LayerRegistry:
-    """The app's layer registry (`app.state.layer_registry`), else the built-in one."""
-    return getattr(request.app.state, "layer_registry", None) or default_registry()
+    """The app's layer registry (create_app's)."""
+    return request.app.state.registry
 
 
 async def get_layer_settings_dep(request: Request) -> LayerSettings:
-    """The app's layer settings (`app.state.layer_settings`), else those from the environment."""
-    return getattr(request.app.state, "layer_settings", None) or get_layer_settings()
+    """The app's layer settings (create_app's)."""
+    return request.app.state.settings.layers
 
 
 RegistryDep = Annotated[LayerRegistry, Depends(get_registry)]

@@ -1,4 +1,4 @@
-"""The app-wide check of path, query, header and form values for text we cannot store (geo.io_text).
+"""The app-wide check of path, query, header and form values for text we cannot store (geo.io.text).
 
 JSON bodies are checked by their models (api.schemas._In). Every other value a route may read as text
 is checked here, once, for every route: create_app installs `check_request_text` as a dependency of the
@@ -20,7 +20,7 @@ from fastapi.params import Form
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Scope
 
-from geo.io_text import find_unstorable, printable, unstorable_reason
+from geo.io.text import find_unstorable, printable, unstorable_reason
 
 # Raw bytes that may decode to a refused character: a control byte, or a %00-%1F escape in a query
 # string (tab, LF and CR escapes match too; the exact check then lets them through).

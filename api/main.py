@@ -28,11 +28,10 @@ from api.routers import summary as summary_router
 from api.routers import tiles as tiles_router
 from api.routers import vocabulary as vocabulary_router
 from api.routers import workers as workers_router
-from api.security import AuthSettings, get_auth_settings
-from api.settings import ApiSettings, get_api_settings
-from geo.db import make_engine, make_sessionmaker
-from geo.pipeline import make_pool
-from geo.settings import DbSettings, get_db_settings
+from api.settings import Settings, get_settings
+from geo.db.engine import make_engine, make_sessionmaker
+from layers.builtin import default_registry
+from layers.registry import LayerRegistry
 
 # Every route of these routers needs a logged-in user (bearer header or login cookie); routes that
 # take the user as a parameter get the same (cached) result. Open: /healthz, /login, /api/auth/token,
@@ -40,47 +39,35 @@ from geo.settings import DbSettings, get_db_settings
 AUTHENTICATED = [Depends(get_current_user)]
 
 
-def create_app(
-    api_settings: ApiSettings | None = None,
-    db_settings: DbSettings | None = None,
-    auth_settings: AuthSettings | None = None,
-) -> FastAPI:
-    """Build the app; the lifespan owns the engine and the async pool (geo.pipeline). Refuses
-    placeholder secrets outside dev/test."""
-    api_settings = api_settings or get_api_settings()
-    db_settings = db_settings or get_db_settings()
-    auth_settings = auth_settings or get_auth_settings()
-    auth_settings.check_secret()
+def create_app(settings: Settings | None = None, registry: LayerRegistry | None = None) -> FastAPI:
+    """Build the app on `settings` (default: the environment's) and a layer registry (default: the
+    built-in layers); both stay on app.state. The lifespan owns the engine. Refuses placeholder secrets
+    outside dev/test."""
+    settings = settings or get_settings()
+    settings.auth.check_secret()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(db_settings)
+        engine = make_engine(settings.db)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.pool = make_pool(db_settings)
-        await app.state.pool.open(wait=False)
         try:
             yield
         finally:
-            await app.state.pool.close()
             engine.dispose()
 
     app = FastAPI(
         title="gridgov 网格化社会治理地图",
         description="Grid governance map console: grids, cases, workers and risk on PostGIS.",
         version="0.1.0",
-        root_path=api_settings.root_path,
+        root_path=settings.api.root_path,
         lifespan=lifespan,
         dependencies=[Depends(check_request_text)],  # no control characters in any parameter (deps_text)
     )
-    app.state.api_settings = api_settings
-    app.state.auth_settings = auth_settings
+    app.state.settings = settings
+    app.state.registry = registry or default_registry()
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=api_settings.max_body_bytes)
-    # The dispatch hot path, ahead of every FastAPI route (see CandidatesFastRoute). Then FastAPI tries
-    # routes in the order they were included: the cases router goes first so that its requests skip
-    # matching ~40 other routes (~0.1 ms each request).
-    app.router.routes.insert(0, events_router.CandidatesFastRoute())
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
     app.include_router(events_router.router, dependencies=AUTHENTICATED)
     app.include_router(health.router)
     app.include_router(auth_router.router)
@@ -99,7 +86,7 @@ def create_app(
     app.include_router(live_router.router, dependencies=AUTHENTICATED)
     app.include_router(vocabulary_router.router, dependencies=AUTHENTICATED)
     app.include_router(pages_router.router)  # pages redirect to /login themselves
-    static = api_settings.web_dir / "static"
+    static = settings.api.web_dir / "static"
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")
     return app

@@ -1,4 +1,4 @@
-"""Who may do what: one table from action to the roles allowed, and the dependency that checks it.
+"""Who may do what: the dependency that checks an action against the one table (geo.accounts.PERMISSIONS).
 
 Roles (geo.accounts.ROLES): commander 指挥长, dispatcher 调度员, planner 研判分析员 (reads and analyses,
 changes nothing, sees personal data masked), grid_worker 网格员 (reports and works cases in their area,
@@ -13,39 +13,7 @@ from fastapi import Depends
 
 from api.deps import CurrentUser, UserDep
 from api.security import PermissionDeniedError
-
-ALL = frozenset({"commander", "dispatcher", "planner", "grid_worker", "admin"})
-CASEWORK = frozenset({"commander", "dispatcher"})
-
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "read": ALL,
-    "report": frozenset({"commander", "dispatcher", "grid_worker"}),
-    "assign": CASEWORK,
-    "transition": CASEWORK | {"grid_worker"},
-    "verify": CASEWORK,  # transition to verified / closed / rejected / duplicate
-    "escalate": CASEWORK | {"grid_worker"},
-    "refer": CASEWORK,
-    "whistle": CASEWORK,
-    "deadline": CASEWORK,  # extend, suspend, resume
-    "issue_report": CASEWORK,
-    "update_worker": CASEWORK | {"grid_worker"},  # grid workers: only their own row
-    "read_audit": frozenset({"admin"}),
-    "read_unmasked": frozenset({"commander", "dispatcher", "admin"}),
-}
-ACTION_LABELS = {
-    "report": "上报案件",
-    "assign": "派遣案件",
-    "transition": "变更案件状态",
-    "verify": "核查、结案或驳回",
-    "escalate": "上报升级",
-    "refer": "移交",
-    "whistle": "吹哨或报到",
-    "deadline": "延期或挂账",
-    "update_worker": "更新网格员位置或状态",
-    "read_audit": "查看审计日志",
-    "issue_report": "签发报告",
-}
-VERIFY_STATUSES = frozenset({"verified", "closed", "rejected", "duplicate"})
+from geo.accounts import ACTION_LABELS, PERMISSIONS
 
 
 def allowed(user: CurrentUser, action: str) -> bool:

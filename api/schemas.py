@@ -1,7 +1,7 @@
 """Pydantic I/O models of the case and dispatch API.
 
 Inputs refuse unknown fields (`extra="forbid"`), NaN and infinities, coordinates out of range, and text
-we cannot store (control characters, lone surrogates: geo.io_text) in any field. lon/lat come in WGS84
+we cannot store (control characters, lone surrogates: geo.io.text) in any field. lon/lat come in WGS84
 unless `crs` says gcj02 (Gaode, Tencent, WeChat) or bd09 (Baidu). Outputs are always WGS84.
 """
 
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from geo import clock
-from geo.io_text import unstorable_reason
+from geo.io.text import unstorable_reason
 from geo.models import EVENT_STATUSES
 
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="经度 longitude")]
@@ -384,12 +384,6 @@ class WorkerPublic(BaseModel):
     applied: bool | None = Field(
         default=None, description="location updates: false when an older fix was ignored"
     )
-
-
-class OverduePublic(EventPublic):
-    """An overdue case and by how much."""
-
-    overdue_by: timedelta
 
 
 class GridOverduePublic(BaseModel):

@@ -8,7 +8,6 @@ with an `Origin` of this site: a cross-site page can make the browser send the c
 
 import secrets
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any, Literal
 
 from fastapi import Request, Response
@@ -48,12 +47,6 @@ class AuthSettings(BaseSettings):
                 "GRID_AUTH_SECRET must be set to a random string of 32+ characters outside dev/test "
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
             )
-
-
-@lru_cache
-def get_auth_settings() -> AuthSettings:
-    """Auth settings from the environment, read once."""
-    return AuthSettings()
 
 
 class AuthError(Exception):

@@ -30,7 +30,7 @@ from layers import geojson
 from layers.builtin import default_registry
 from layers.query import LayerQuery
 from layers.report_render import report_html
-from layers.settings import get_layer_settings
+from layers.settings import LayerSettings
 
 WEB = Path(__file__).resolve().parent.parent / "web" / "templates"
 
@@ -53,7 +53,7 @@ def layer_page(session: Session, area: str, settings: AnalyticsSettings, as_of: 
     """Ensure the run, then read the whole layer as a GeoJSON page (as /ogc/.../items does)."""
     refresh_hotspots(session, area, "grid", settings, as_of)
     layer = default_registry().get("hotspots")
-    geojson.get_page(session, layer, LayerQuery(area=area, limit=10_000), get_layer_settings())
+    geojson.get_page(session, layer, LayerQuery(area=area, limit=10_000), LayerSettings(_env_file=None))
 
 
 def bench_area(engine, area: str, name: str, runs: int) -> None:

@@ -10,8 +10,6 @@ For each database, in one run on the same sampled open cases:
             ranking rule on (owner, village, township, scope, skills, load, stale-position filter, mediators)
   http_get  GET /api/events/{id} on the same server (login check and one indexed row)
   http_static  a static file from the same server: the floor of client, framework and loopback
-  pipeline  what the route runs, without HTTP: account check, candidates (with the audit row) and
-            commit in one round trip (geo.pipeline.run_checked on an async pool)
   sql       the candidates query alone (geo.queries.dispatch.list_candidates) in one session
   knn       the bare KNN round trip: SELECT id FROM workers ORDER BY geom <-> point LIMIT k
   geopandas all workers in memory, distance to every one, nsmallest(k) (loading is timed apart)
@@ -21,7 +19,6 @@ so that the demo's old fixes still count. Prints p50/p95 in milliseconds and the
 """
 
 import argparse
-import asyncio
 import http.client
 import os
 import random
@@ -41,10 +38,8 @@ from bench_auth import bench_login  # bench/ is sys.path[0] when run as a script
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentUser, access_for, authorize
-from geo.pipeline import compiled, make_pool, run_checked
-from geo.queries.dispatch import candidates_query, list_candidates
-from geo.settings import DbSettings
+from api.deps import CurrentUser, _authorize, access_for
+from geo.queries.dispatch import list_candidates
 
 ROOT = Path(__file__).resolve().parent.parent
 AGE_S = 10 * 365 * 86400
@@ -161,37 +156,11 @@ def bench_http(url: str, area: str, ids: list[int], k: int) -> tuple[list[float]
 def bench_sql(engine, area: str, ids: list[int], k: int) -> list[float]:
     """The candidates query (all ranking rules) without HTTP, under row-level security as the app runs it."""
     with Session(engine) as session:
-        authorize(session, access_for(CurrentUser("bench_candidates", "commander", area)))
+        _authorize(session, access_for(CurrentUser("bench_candidates", "commander", area)))
         run = lambda e: list_candidates(session, e, area=area, k=k, max_age_s=AGE_S)  # noqa: E731
         for event_id in ids:
             run(event_id)
         return _timed(run, ids)
-
-
-def bench_pipeline(url: str, area: str, ids: list[int], k: int) -> list[float]:
-    """The route's database work without HTTP: check, candidates + audit row, commit; one round trip."""
-    access = access_for(CurrentUser("bench_candidates", "commander", area))
-    settings = DbSettings(_env_file=None, url=url)
-
-    async def run() -> list[float]:
-        async with make_pool(settings) as pool:
-
-            async def one(event_id: int) -> None:
-                stmt, params = candidates_query(
-                    event_id, area=area, k=k, max_age_s=AGE_S, audit_actor="bench_candidates"
-                )
-                await run_checked(pool, access, [(compiled(stmt), params)])
-
-            for event_id in ids:
-                await one(event_id)
-            out = []
-            for event_id in ids:
-                start = time.perf_counter()
-                await one(event_id)
-                out.append(time.perf_counter() - start)
-            return out
-
-    return asyncio.run(run())
 
 
 def bench_knn(engine, points: list[tuple[int, float, float]], k: int) -> list[float]:
@@ -231,7 +200,6 @@ def run_scale(name: str, url: str, area: str, n: int, k: int) -> dict[str, tuple
         "http": _percentiles(http),
         "http_get": _percentiles(base_line),
         "http_static": _percentiles(floor),
-        "pipeline": _percentiles(bench_pipeline(url, area, ids, k)),
         "sql": _percentiles(bench_sql(engine, area, ids, k)),
         "knn": _percentiles(bench_knn(engine, points, k)),
     }
@@ -258,7 +226,7 @@ def main() -> None:
         + "".join(f"{s + ' p50':>16}{s + ' p95':>16}" for s in results)
         + ("      ratio p50" if len(results) == 2 else "")
     )
-    for method in ("http", "http_get", "http_static", "pipeline", "sql", "knn", "geopandas"):
+    for method in ("http", "http_get", "http_static", "sql", "knn", "geopandas"):
         cells = "".join(
             f"{results[s][method][0]:>13.3f} ms{results[s][method][1]:>13.3f} ms" for s in results
         )

@@ -17,8 +17,8 @@ from datetime import date
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
+from geo.db.migrate import upgrade
 from geo.demo import load_demo
-from geo.migrate import upgrade
 
 
 def _sqlalchemy_url(url: str) -> str:

@@ -114,7 +114,7 @@ def main() -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.* helpers
     from api.main import create_app
-    from api.settings import ApiSettings
+    from api.settings import Settings
     from geo.settings import DbSettings
     from tests.auth_helpers import bearer
     from tests.browser import serve_app
@@ -128,8 +128,9 @@ def main() -> None:
     headers = bearer(url, "dispatcher", args.area, name="bench_load")
     paths = request_paths(open_event_ids(url, args.area), args.requests)
     app = create_app(
-        ApiSettings(_env_file=None),
-        DbSettings(_env_file=None, url=url, pool_size=args.threads, max_overflow=4),
+        Settings.load(
+            env_file=None, db=DbSettings(_env_file=None, url=url, pool_size=args.threads, max_overflow=4)
+        )
     )
     with serve_app(app) as base:
         run_load(base, headers, paths[: min(50, len(paths))], args.threads)  # warm up

@@ -28,9 +28,9 @@ import geopandas as gpd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.db import make_engine
+from geo.db.engine import make_engine
 from geo.queries.grids import reassign_events, refresh_all_cores
-from geo.settings import get_db_settings
+from geo.settings import DbSettings
 
 
 def _timed(fn) -> float:
@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="pairs of runs (sjoin, clean re-assignment)")
     parser.add_argument("--no-worst", action="store_true", help="skip the worst case (it takes minutes)")
     args = parser.parse_args()
-    engine = make_engine(get_db_settings())
+    engine = make_engine(DbSettings())
     _vacuum(engine)
     points, grids, load = load_sjoin_inputs(engine)
     print(f"events: {len(points):,}, small grids: {len(grids):,}; loaded in {load:.1f} s", flush=True)

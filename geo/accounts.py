@@ -18,6 +18,42 @@ from geo.errors import ConflictError, InvalidInputError, NotFoundError
 
 ROLES = tuple(vocabulary.ROLES)
 ROLE_LABELS = vocabulary.zh(vocabulary.ROLES)
+# Who may do what: action -> the roles allowed (api.permissions checks it on every route).
+ALL = frozenset({"commander", "dispatcher", "planner", "grid_worker", "admin"})
+CASEWORK = frozenset({"commander", "dispatcher"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "read": ALL,
+    "report": frozenset({"commander", "dispatcher", "grid_worker"}),
+    "assign": CASEWORK,
+    "transition": CASEWORK | {"grid_worker"},
+    "verify": CASEWORK,  # transition to verified / closed / rejected / duplicate
+    "escalate": CASEWORK | {"grid_worker"},
+    "refer": CASEWORK,
+    "whistle": CASEWORK,
+    "deadline": CASEWORK,  # extend, suspend, resume
+    "issue_report": CASEWORK,
+    "update_worker": CASEWORK | {"grid_worker"},  # grid workers: only their own row
+    "read_audit": frozenset({"admin"}),
+    "read_unmasked": frozenset({"commander", "dispatcher", "admin"}),  # names and phones shown
+}
+ACTION_LABELS = {
+    "report": "上报案件",
+    "assign": "派遣案件",
+    "transition": "变更案件状态",
+    "verify": "核查、结案或驳回",
+    "escalate": "上报升级",
+    "refer": "移交",
+    "whistle": "吹哨或报到",
+    "deadline": "延期或挂账",
+    "update_worker": "更新网格员位置或状态",
+    "read_audit": "查看审计日志",
+    "issue_report": "签发报告",
+}
+VERIFY_STATUSES = frozenset({"verified", "closed", "rejected", "duplicate"})
+# Cleared roles see parties' and workers' names and phones unmasked; each such read is audited.
+CLEARED_ROLES = PERMISSIONS["read_unmasked"]
+
 # Grid-code prefixes: province (2), city (4), county (6), township (9), village (12 digits).
 AREA_RE = re.compile(r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,40}$")
@@ -194,3 +230,26 @@ def create_demo_accounts(session: Session, county_code: str) -> list[tuple[str, 
             create_user(session, name, password, role=role, area=area, worker_id=worker_id)
         made.append((name, role, area, password))
     return made
+
+
+# The account check of every request transaction (migration 0016): gridgov_authorize raises SQLSTATE
+# 28000 unless the account is active with the token's role, area and worker, and otherwise configures
+# the transaction (area, actor, clearance, then the row-level-security role).
+_AUTHORIZE = text("SELECT gridgov_authorize(:actor, :user_role, :area, :worker_id, :unmasked, :role)")
+
+
+def authorize(connection: Any, access: dict[str, Any]) -> None:
+    """Check a request's account and configure its transaction; AccountRejectedError if it changed."""
+    from psycopg.errors import InvalidAuthorizationSpecification
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        connection.execute(_AUTHORIZE, access)
+    except DBAPIError as exc:
+        if isinstance(exc.orig, InvalidAuthorizationSpecification):
+            raise AccountRejectedError(access["actor"]) from None
+        raise
+
+
+class AccountRejectedError(Exception):
+    """gridgov_authorize refused the account: missing, disabled, or changed since its token."""

@@ -24,6 +24,13 @@ FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
 """)
 
 
+def act_as(session: Session, actor: str) -> str:
+    """Name `actor` in the audit log and case timelines for the rest of this transaction (the trigger
+    records changes made under an actor: the CLI's commands, as cli:USER); returns it."""
+    session.execute(text("SELECT set_config('gridgov.actor', :a, true)"), {"a": actor})
+    return actor
+
+
 def record_read(
     session: Session, actor: str, *, table: str, target: str | int, detail: dict[str, Any]
 ) -> None:

@@ -159,20 +159,6 @@ class Party(Base):
     id_number: Mapped[str | None] = mapped_column(Text)
 
 
-class Facility(Base):
-    """A place the centre works from: centres, stations, courts, police stations, mediation rooms."""
-
-    __tablename__ = "facilities"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    kind: Mapped[str] = mapped_column(Text)
-    name: Mapped[str] = mapped_column(Text)
-    phone: Mapped[str | None] = mapped_column(Text)
-    geom = mapped_column(Geometry("POINT", srid=WGS84, spatial_index=False), nullable=False)
-    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
-    grid_code: Mapped[str | None] = mapped_column(String(15))
-
-
 class Department(Base):
     """A department the centre links cases with (police, court, petition, mediation committees...)."""
 

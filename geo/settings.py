@@ -1,6 +1,8 @@
-"""Settings of the spatial core: where the database is, how big queries may get, the county's zone."""
+"""Settings of the spatial core, one class per concern: the database, spatial limits, dispatch, jobs and
+the county's time zone."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, PostgresDsn, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,7 +20,7 @@ class DbSettings(BaseSettings):
     pool_size: int = 10
     max_overflow: int = 10
     statement_timeout_ms: int = 30_000
-    # How long a pipelined read (geo.pipeline) waits for a connection before the request gets 503.
+    # How long a request waits for a pooled connection before it gets 503.
     pool_timeout_s: float = 5.0
     # Parallel workers per query (max_parallel_workers_per_gather) of every connection. Starting a
     # worker (loading PostGIS and PROJ into it) costs more than the app's index-driven, LIMITed queries
@@ -60,13 +62,16 @@ class DbSettings(BaseSettings):
         return str(self.url).replace("postgresql+psycopg://", "postgresql://", 1)
 
 
+NESTING_TOLERANCE_M2 = 1.0  # GeoSettings' default, also the default of the functions that take it
+
+
 class GeoSettings(BaseSettings):
     """Spatial limits and tolerances."""
 
     model_config = SettingsConfigDict(env_prefix="GRID_GEO_", env_file=".env", extra="ignore")
 
     # Nesting checks: overlaps or spill-outs smaller than this many square metres are float noise.
-    nesting_tolerance_m2: float = 1.0
+    nesting_tolerance_m2: float = NESTING_TOLERANCE_M2
     # A point more than this far outside the county is refused rather than snapped.
     county_margin_m: float = 0.0
     default_limit: int = 100
@@ -132,24 +137,28 @@ class JobSettings(BaseSettings):
 
 
 @lru_cache
-def get_job_settings() -> JobSettings:
-    """Job settings from the environment, read once."""
-    return JobSettings()
-
-
-@lru_cache
 def get_time_settings() -> TimeSettings:
     """Time settings from the environment, read once."""
     return TimeSettings()
 
 
-@lru_cache
-def get_db_settings() -> DbSettings:
-    """Database settings from the environment, read once."""
-    return DbSettings()
+class DispatchSettings(BaseSettings):
+    """How candidates are found, what counts as a duplicate, and when a case is near its deadline."""
 
+    model_config = SettingsConfigDict(env_prefix="GRID_DISPATCH_", env_file=".env", extra="ignore")
 
-@lru_cache
-def get_geo_settings() -> GeoSettings:
-    """Spatial settings from the environment, read once."""
-    return GeoSettings()
+    # A position older than this is a stale fix, not a position: such workers are not candidates.
+    max_position_age_s: int = Field(default=1800, gt=0)
+    # How far the candidate search widens: the village, the township, or the whole county.
+    candidate_scope: Literal["village", "township", "county"] = "county"
+    default_candidates: int = Field(default=5, ge=1, le=50)
+    max_candidates: int = Field(default=50, ge=1, le=200)
+    # A reported position further than this outside the county boundary is refused.
+    max_outside_county_m: float = Field(default=5000.0, ge=0)
+    # Possible duplicates: same category within this radius and this time window.
+    duplicate_radius_m: float = Field(default=200.0, gt=0)
+    duplicate_window_h: float = Field(default=72.0, gt=0)
+    # Open cases due within this many hours are listed as due soon.
+    near_deadline_h: float = Field(default=24.0, gt=0)
+    # A department asked to report (吹哨) must answer within this many hours unless told otherwise.
+    default_whistle_hours: int = Field(default=24, gt=0)

@@ -28,7 +28,7 @@ def _hotspots(layer_id: str, unit: str, title: str) -> LayerDef:
         description=f"{title}：经验贝叶斯平滑的案件率（件/平方公里），置换检验与错误发现率校正，"
         "按99%、95%、90%置信度划分冷热点",
         geometry_type="MultiPolygon",
-        source=lambda area, s: hotspots_source(area, unit),
+        source=lambda area: hotspots_source(area, unit),
         properties=HOTSPOT_COLUMNS[2:],
         filters={"class": "str", "confidence": "int", "township": "str", "grid_code": "str"},
         style={
@@ -55,7 +55,7 @@ def analytics_layers() -> list[LayerDef]:
             description="按周统计的 Gi* 得分经 Mann-Kendall 趋势检验，划分新增、连续、加剧、持续、"
             "减弱、零星、振荡、历史热点（及对应冷点）",
             geometry_type="MultiPolygon",
-            source=lambda area, s: emerging_source(area),
+            source=lambda area: emerging_source(area),
             properties=EMERGING_COLUMNS[2:],
             filters={"category": "str", "township": "str", "grid_code": "str"},
             style={

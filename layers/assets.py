@@ -12,10 +12,7 @@ This module does not import folium: it duck-types the elements (`default_js`, `_
 """
 
 from collections.abc import Iterator
-from functools import lru_cache
-from typing import Any, Literal
-
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Any
 
 # folium resource name -> path under /static/vendor; None drops the resource.
 JS: dict[str, str | None] = {
@@ -47,26 +44,6 @@ NEEDS_JS: dict[str, list[tuple[str, str]]] = {"HeatMapWithTime": [("jquery", "jq
 
 class OfflineAssetError(RuntimeError):
     """A Folium element wants a script or stylesheet that is not vendored (a programming error)."""
-
-
-class MapSettings(BaseSettings):
-    """Basemap of the Folium maps (env prefix GRID_MAP_). None by default: the grids are the map."""
-
-    model_config = SettingsConfigDict(env_prefix="GRID_MAP_", env_file=".env", extra="ignore")
-
-    # XYZ URL template, e.g. http://tiles.intranet/{z}/{x}/{y}.png (Tianditu: include its tk= key).
-    basemap_url: str = ""
-    # A local folder of {z}/{x}/{y}.png tiles served by the app at /maps/basemap/...; wins over basemap_url.
-    basemap_dir: str = ""
-    basemap_crs: Literal["wgs84", "gcj02"] = "wgs84"
-    basemap_attribution: str = "底图"
-    basemap_max_zoom: int = 18
-
-
-@lru_cache
-def get_map_settings() -> MapSettings:
-    """Map settings from the environment, read once."""
-    return MapSettings()
 
 
 def walk(element: Any) -> Iterator[Any]:

@@ -52,9 +52,9 @@ def feature_sql(layer: LayerDef, crs: str = "wgs84") -> str:
     )
 
 
-def source(layer: LayerDef, area: str, settings: LayerSettings) -> Subquery:
+def source(layer: LayerDef, area: str) -> Subquery:
     """The layer's rows in an area as the subquery `src`."""
-    return layer.select(area, settings).subquery("src")
+    return layer.select(area).subquery("src")
 
 
 # The SQL element type of each filter kind (layers.query._convert); text for the rest.
@@ -77,7 +77,7 @@ def where(layer: LayerDef, src: Subquery, query: LayerQuery) -> list[ColumnEleme
             conds.append(col < t.end if t.end_exclusive else col <= t.end)
     for name, values in query.filters.items():
         # = ANY(one array parameter), not IN (one parameter per value): the statement keeps one shape
-        # whatever the number of values, so it compiles once (geo.pipeline.compiled) and prepares once.
+        # whatever the number of values, so SQLAlchemy compiles it once and PostgreSQL prepares it once.
         item = _FILTER_TYPES.get(layer.filters[name], Text)
         conds.append(src.c[name] == any_(bindparam(None, list(values), type_=ARRAY(item))))
     return conds
@@ -129,7 +129,7 @@ def count_features(
     The count reads at most cap + 1 rows (a LIMITed subquery), so a bbox over a province never
     counts a million rows just to print numberMatched (OGC API Features lets us omit it).
     """
-    src = source(layer, query.area, settings)
+    src = source(layer, query.area)
     rows = select(src.c.id).where(*where(layer, src, query))
     if cap is not None:
         rows = rows.limit(cap + 1)
@@ -153,7 +153,7 @@ def get_page(
 ) -> FeaturePage:
     """One page of a layer's features as GeoJSON bytes, built in PostGIS."""
     layer.require("geojson")
-    src = source(layer, query.area, settings)
+    src = source(layer, query.area)
     row = session.execute(_page_select(layer, src, query, crs)).one()
     matched = _matched(session, layer, query, settings, row)
     return FeaturePage(bytes(row.body), row.returned, matched, row.last_id, row.fetched > row.returned)
@@ -199,7 +199,7 @@ def get_feature(
     layer.require("geojson")
     if not feature_id.isdigit() or len(feature_id) > 18:
         raise FeatureNotFoundError(f"no feature {feature_id!r} in layer {layer.id}", where="featureId")
-    src = source(layer, area, settings)
+    src = source(layer, area)
     stmt = select(func.convert_to(literal_column(feature_sql(layer, crs)), "UTF8")).where(
         src.c.id == int(feature_id)
     )
@@ -211,7 +211,7 @@ def get_feature(
 
 def get_extent(session: Session, layer: LayerDef, area: str, settings: LayerSettings) -> list[float] | None:
     """The layer's bbox in the area [minx, miny, maxx, maxy] (WGS84), computed by PostGIS; None when empty."""
-    src = source(layer, area, settings)
+    src = source(layer, area)
     ext = func.ST_Extent(src.c.geom)
     row = session.execute(
         select(func.ST_XMin(ext), func.ST_YMin(ext), func.ST_XMax(ext), func.ST_YMax(ext))

@@ -3,7 +3,6 @@
 Interface (stable; the OGC Features, vector tile and Folium outputs all build on it):
 
     from layers.builtin import default_registry
-    from layers.settings import get_layer_settings
 
     registry = default_registry()             # LayerRegistry holding the built-in layers
     layer = registry.get("disputes")          # LayerDef; unknown id -> LayerNotFoundError
@@ -42,7 +41,6 @@ from typing import Any
 
 from geo.queries.changes import CHANNELS
 from layers.errors import RendererNotSupportedError
-from layers.settings import LayerSettings, get_layer_settings
 
 RENDERERS = frozenset({"geojson", "mvt", "heatmap", "choropleth"})
 FILTER_TYPES = frozenset({"str", "int", "bool"})
@@ -51,7 +49,7 @@ GEOMETRY_TYPES = frozenset({"Point", "MultiPolygon"})
 # Risk grade colours (ColorBrewer RdYlGn ends and middle).
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
-Source = Callable[[str, LayerSettings], Any]
+Source = Callable[[str], Any]  # area -> the layer's rows there
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,9 +117,9 @@ class LayerDef:
         """True for point layers (aggregated at low zooms in tiles)."""
         return self.geometry_type == "Point"
 
-    def select(self, area: str, settings: LayerSettings | None = None) -> Any:
+    def select(self, area: str) -> Any:
         """The layer's rows in an area: a selectable with id, geom and the allowed properties."""
-        return self.source(area, settings or get_layer_settings())
+        return self.source(area)
 
     def require(self, renderer: str) -> None:
         """Raise RendererNotSupportedError unless this layer supports `renderer`."""

@@ -10,11 +10,11 @@ import io
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import clock, vocabulary
 from geo.models import format_code
+from geo.queries.grids import area_name, map_shapes
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
@@ -36,18 +36,10 @@ def _matplotlib() -> Any:
     return plt
 
 
-_GRIDS = text("""
-SELECT code, level, ST_SimplifyPreserveTopology(geom, 0.0005) AS geom FROM grids
-WHERE valid_to IS NULL AND level IN ('grid', 'township') AND code LIKE :area || '%'
-""")
-
-
 def report_map_png(session: Session, report: dict[str, Any]) -> bytes:
     """A PNG map of the report's area: new cases per small grid, hot spots outlined, townships drawn."""
-    import geopandas as gpd
-
     plt = _matplotlib()
-    gdf = gpd.read_postgis(_GRIDS, session.connection(), geom_col="geom", params={"area": report["area"]})
+    gdf = map_shapes(session, report["area"])
     grids = gdf[gdf.level == "grid"].copy()
     grids["new"] = grids.code.map(report.get("by_grid", {})).fillna(0)
     fig, ax = plt.subplots(figsize=(7.5, 6), dpi=110)
@@ -82,22 +74,13 @@ def _environment(template_dir: Path) -> Any:
     return env
 
 
-def _area_name(session: Session, area: str) -> str:
-    """The name of the county, township or village an area prefix stands for."""
-    code = area.ljust(15, "0")
-    name = session.execute(
-        text("SELECT name FROM grids WHERE code = :c AND valid_to IS NULL"), {"c": code}
-    ).scalar()
-    return name or area
-
-
 def report_html(session: Session, report: dict[str, Any], template_dir: Path, with_map: bool = True) -> str:
     """The report as a Chinese HTML page (the map embedded as a data: URI, so it prints offline)."""
     png = base64.b64encode(report_map_png(session, report)).decode() if with_map else None
     template = _environment(template_dir).get_template("reports/report.html")
     return template.render(
         r=report,
-        area_name=_area_name(session, report["area"]),
+        area_name=area_name(session, report["area"]),
         map_png=png,
         referral_labels=vocabulary.zh(vocabulary.REFERRALS),
     )

@@ -1,6 +1,6 @@
-"""Layer settings: page and tile limits, cache sizes and lifetime (env prefix GRID_LAYERS_)."""
+"""Layer settings: page and tile limits, cache sizes and lifetime (GRID_LAYERS_); the basemap (GRID_MAP_)."""
 
-from functools import lru_cache
+from typing import Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,7 +46,15 @@ class LayerSettings(BaseSettings):
         return self
 
 
-@lru_cache
-def get_layer_settings() -> LayerSettings:
-    """Layer settings from the environment, read once."""
-    return LayerSettings()
+class MapSettings(BaseSettings):
+    """Basemap of the Folium maps (env prefix GRID_MAP_). None by default: the grids are the map."""
+
+    model_config = SettingsConfigDict(env_prefix="GRID_MAP_", env_file=".env", extra="ignore")
+
+    # XYZ URL template, e.g. http://tiles.intranet/{z}/{x}/{y}.png (Tianditu: include its tk= key).
+    basemap_url: str = ""
+    # A local folder of {z}/{x}/{y}.png tiles served by the app at /maps/basemap/...; wins over basemap_url.
+    basemap_dir: str = ""
+    basemap_crs: Literal["wgs84", "gcj02"] = "wgs84"
+    basemap_attribution: str = "底图"
+    basemap_max_zoom: int = 18

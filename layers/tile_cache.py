@@ -6,14 +6,20 @@ same pages of features again as planners pan back and forth; a tile or page is r
 data_changes channels of its layer have not moved, and recomputed once they have. Only layers that
 declare their channels (`LayerDef.changes`) are cached. Least recently used entries go first once the
 byte budget is spent. One of each per process; pages are built in the thread pool, so a lock guards
-the entries (tiles, on the event loop, take it too: uncontended, it costs nothing worth counting).
+the entries.
+
+`cached` is the one way a route uses a cache: the version is read first, in the transaction that then
+computes the value, so a kept value is never older than its version says.
 """
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from sqlalchemy.orm import Session
+
+from geo.queries.changes import version_statement
 from layers.geojson import FeaturePage
 from layers.tiles import MvtTile
 
@@ -91,3 +97,24 @@ class PageCache(VersionedCache[FeaturePage]):
     def size(value: FeaturePage) -> int:
         """The page's GeoJSON bytes."""
         return len(value.body)
+
+
+def cached(
+    session: Session,
+    cache: VersionedCache[V],
+    channels: tuple[str, ...],
+    key: Hashable,
+    owners: tuple,
+    compute: Callable[[], V],
+) -> V:
+    """The value kept under `key` while the data_changes `channels` stand still, else `compute()`d and kept.
+
+    Args:
+        owners: objects whose ids the key holds (the layer, the settings), kept alive with the entry.
+    """
+    version = session.execute(version_statement(channels)).scalar_one()
+    value = cache.get(key, version)
+    if value is None:
+        value = compute()
+        cache.put(key, version, value, owners)
+    return value

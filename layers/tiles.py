@@ -224,7 +224,7 @@ def tile_query(
 EMPTY = MvtTile(b"", 0, False, False)
 
 
-# Built statements are kept (the API compiles each once more, geo.pipeline.compiled): at most
+# Built statements are kept (SQLAlchemy then compiles each once, from its cache): at most
 # _MAX_STATEMENTS, then the lot is dropped (filters in the key make the space unbounded).
 _STATEMENTS: dict[tuple, tuple[LayerDef, LayerSettings, Select]] = {}
 _MAX_STATEMENTS = 2048
@@ -257,7 +257,7 @@ def _statement(
     if level is not None:
         rows = _cell_rows(layer, query, level, z, settings)
     else:
-        src = source(layer, query.area, settings)
+        src = source(layer, query.area)
         rows = (_clusters if aggregate else _features)(layer, src, query, z, TILE_X, TILE_Y, settings)
     stmt = _encode(layer, rows, settings.max_features_per_tile)
     if len(_STATEMENTS) >= _MAX_STATEMENTS:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from api.security import AuthSettings, get_auth_settings, issue_token
+from api.security import AuthSettings, issue_token
 
 TEST_PASSWORD = "test-password-1"  # noqa: S105
 
@@ -22,6 +22,14 @@ def _test_hash() -> str:
     from geo.accounts import hash_password
 
     return hash_password(TEST_PASSWORD)
+
+
+def test_auth() -> AuthSettings:
+    """The auth settings of the apps tests build (tests.apps: no .env file)."""
+    return AuthSettings(_env_file=None)
+
+
+test_auth.__test__ = False  # type: ignore[attr-defined]
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -62,7 +70,7 @@ def token_for(
     worker_id: int | None = None,
 ) -> str:
     """A bearer token for an existing account, signed with the app's secret."""
-    token, _csrf, _age = issue_token(settings or get_auth_settings(), name, role, area, worker_id)
+    token, _csrf, _age = issue_token(settings or test_auth(), name, role, area, worker_id)
     return token
 
 
@@ -74,8 +82,8 @@ def bearer(url: str, role: str = "commander", area: str = "620121", **kw: Any) -
 
 def authed(client: Any, url: str, role: str = "commander", area: str = "620121", **kw: Any) -> Any:
     """The client, with a bearer header of a (created) account on every request."""
-    settings = getattr(getattr(client, "app", None), "state", None)
-    auth = getattr(settings, "auth_settings", None) if settings is not None else None
+    state = getattr(getattr(client, "app", None), "state", None)
+    auth = state.settings.auth if state is not None and hasattr(state, "settings") else None
     name = ensure_user(url, role, area, **kw)
     client.headers["Authorization"] = f"Bearer {token_for(name, role, area, auth, kw.get('worker_id'))}"
     return client
@@ -89,7 +97,7 @@ def login(client: Any, name: str, password: str = TEST_PASSWORD) -> Any:
 def browser_cookies(base_url: str, url: str, role: str = "commander", area: str = "620121") -> list[dict]:
     """Login cookies for a Playwright context on base_url (context.add_cookies(...))."""
     name = ensure_user(url, role, area)
-    token, csrf, _ = issue_token(get_auth_settings(), name, role, area)
+    token, csrf, _ = issue_token(test_auth(), name, role, area)
     from api.security import CSRF_COOKIE, TOKEN_COOKIE
 
     return [

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from geo import clock
-from geo.migrate import upgrade
+from geo.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 # Timeouts of the app under test are sized for a loaded 2-core CI machine, not for production: a
@@ -51,10 +51,16 @@ def test_clock(session_clock: clock.PinnedClock) -> Iterator[clock.PinnedClock]:
 
 def fast_analytics():  # noqa: ANN201
     """Job settings for tests: fewer permutations and weeks, so the demo's analyses take seconds."""
+    from geo.analytics.risk import RiskSettings
     from geo.analytics.settings import AnalyticsSettings
     from geo.jobs.tasks import Context
+    from geo.settings import JobSettings
 
-    return Context(analytics=AnalyticsSettings(_env_file=None, permutations=99, weeks=12))
+    return Context(
+        analytics=AnalyticsSettings(_env_file=None, permutations=99, weeks=12),
+        risk=RiskSettings(_env_file=None),
+        jobs=JobSettings(_env_file=None),
+    )
 
 
 ANALYSIS_AREAS = ("620121", "620121001", "620121003")  # the county and the townships tests look at

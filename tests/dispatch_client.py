@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentUser, access_for, authorize, get_checked_query, get_current_user, get_session
-from api.main import create_app
+from api.deps import CurrentUser, get_current_user, get_session
+from tests.apps import app_for
 from tests.dispatch_tiny import build
 
 
@@ -38,11 +38,18 @@ def _account(session: Session, user: CurrentUser) -> CurrentUser:
     return user
 
 
-def make_tiny(session: Session) -> Tiny:
-    """Build the tiny county in the session and an app whose requests use that session."""
-    ids = build(session)
+def _ids(session: Session) -> dict:
+    return session.info["tiny_ids"]
+
+
+def make_tiny(session: Session, **concerns: object) -> Tiny:
+    """Build the tiny county in the session (once) and an app whose requests use that session;
+    `concerns` replace settings concerns of the app (dispatch=DispatchSettings(...))."""
+    session.execute(text("RESET ROLE"))  # a released savepoint keeps an earlier request's SET LOCAL ROLE
+    ids = _ids(session) if session.info.get("tiny_ids") else build(session)
+    session.info["tiny_ids"] = ids
     session.commit()  # releases the savepoint; the outer test transaction still rolls everything back
-    app = create_app()
+    app = app_for("postgresql+psycopg://unused@127.0.0.1/unused", **concerns)  # requests use the session
 
     def _session():
         # A request starts as the login role, outside a transaction (api.deps checks), seeing the test's
@@ -58,30 +65,4 @@ def make_tiny(session: Session) -> Tiny:
     tiny.act_as("alice")
     app.dependency_overrides[get_session] = _session
     app.dependency_overrides[get_current_user] = lambda: tiny.user[0]
-    app.dependency_overrides[get_checked_query] = lambda: SessionQuery(session, tiny.user[0])
     return tiny
-
-
-@dataclass
-class SessionQuery:
-    """api.deps.CheckedQuery on the test's session (the pooled one cannot see its uncommitted data):
-    the same account check, statement and commit, one after another instead of pipelined."""
-
-    session: Session
-    user: CurrentUser
-
-    async def one(self, clause, params: dict) -> tuple | None:
-        """The first row of the statement, run as the user; commits like the pipeline."""
-        return (await self.rows([(clause, params)]))[0]
-
-    async def rows(self, statements: list) -> list:
-        """The first row of each statement, in one transaction, run as the user; then commits."""
-        self.session.execute(text("RESET ROLE"))
-        self.session.commit()
-        try:
-            authorize(self.session, access_for(self.user))
-            out = [self.session.execute(clause, params).first() for clause, params in statements]
-            self.session.commit()
-            return out
-        finally:
-            self.session.rollback()

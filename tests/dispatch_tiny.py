@@ -8,7 +8,7 @@ has one grid and one case that a user of 620121 must never see.
 The case E sits at lon 103.005, lat 36.005 in grid 620121001001001. Workers, nearest first:
   county   (...002001001)  103.0051, 36.0051  tier 3
   township (...001002001)  103.0052, 36.0052  tier 2
-  stale    (...001001002)  103.0053, 36.0053  position two hours old: never a candidate
+  stale    (...001001002)  103.0053, 36.0053  tier 1, position two hours old: after the fresh of its tier
   village  (...001001002)  103.0050, 36.0070  tier 1
   skilled  (...001001002)  103.0050, 36.0110  tier 1, skill 'neighbour': ranks before 'village'
   owner    (...001001001)  103.0090, 36.0090  tier 0, the grid's responsible worker

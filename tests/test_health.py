@@ -1,12 +1,10 @@
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from api.settings import ApiSettings
-from geo.settings import DbSettings
+from tests.apps import app_for
 
 
 def test_healthz_reports_postgis_version(empty_db_url):
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=empty_db_url))
+    app = app_for(empty_db_url)
     with TestClient(app) as client:
         body = client.get("/healthz").json()
     assert body["status"] == "ok"
@@ -14,7 +12,7 @@ def test_healthz_reports_postgis_version(empty_db_url):
 
 
 def test_unknown_route_is_problem_json(empty_db_url):
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=empty_db_url))
+    app = app_for(empty_db_url)
     with TestClient(app) as client:
         resp = client.get("/nope")
     assert resp.status_code == 404

@@ -6,31 +6,22 @@ no request computes or stores an analysis.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from api.deps import SessionDep, UserDep
+from api.deps import SessionDep, SettingsDep, UserDep
 from api.deps_layers import RegistryDep
 from api.routers.maps import MapOptionsDep
 from geo.analytics import chronic
 from geo.analytics.hotspots import hotspots_source
 from geo.analytics.risk_lists import risk_lists
-from geo.analytics.settings import AnalyticsSettings, get_analytics_settings
 from geo.errors import InvalidInputError
 from geo.privacy import mask_name, mask_phone
 from layers.folium_analytics import emerging_map_html, hotspots_map_html
 
 router = APIRouter(tags=["analytics"])
 HTML: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
-
-
-async def get_analytics_settings_dep(request: Request) -> AnalyticsSettings:
-    """The app's analytics settings (app.state.analytics_settings when set, else the environment's)."""
-    return getattr(request.app.state, "analytics_settings", None) or get_analytics_settings()
-
-
-AnalyticsSettingsDep = Annotated[AnalyticsSettings, Depends(get_analytics_settings_dep)]
 
 
 def _unit(unit: str) -> str:
@@ -43,7 +34,7 @@ def _unit(unit: str) -> str:
 def get_hotspots(
     session: SessionDep,
     user: UserDep,
-    settings: AnalyticsSettingsDep,
+    settings: SettingsDep,
     unit: Annotated[str, Query(description="grid（最小网格）| hex（六边形）")] = "grid",
 ) -> dict:
     """Gi* hot and cold spots of the requester's area as last computed: counts per class and the cells,
@@ -57,7 +48,7 @@ def get_hotspots(
     return {
         "area": user.area,
         "unit": unit,
-        "params": settings.params(unit),
+        "params": settings.analytics.params(unit),
         "computed_at": cells[0]["computed_at"] if cells else None,
         "counts": counts,
         "cells": cells,

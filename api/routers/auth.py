@@ -7,19 +7,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import CheckedUserDep, RawSessionDep, get_auth, get_settings
+from api.deps import CheckedUserDep, RawSessionDep, SettingsDep
 from api.security import (
-    AuthSettings,
     NotAuthenticatedError,
     clear_login_cookies,
     issue_token,
     set_login_cookies,
 )
-from api.settings import ApiSettings
 from geo.accounts import ROLE_LABELS, authenticate
 
 router = APIRouter(tags=["auth"])
-AuthDep = Annotated[AuthSettings, Depends(get_auth)]
 
 # Where each role lands after logging in in a browser: its console view.
 HOME = {
@@ -48,7 +45,7 @@ def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: RawSessionDep,
-    auth: AuthDep,
+    settings: SettingsDep,
     next_page: Annotated[str | None, Form(alias="next", max_length=500)] = None,
 ) -> Response:
     """OAuth2 password flow: form fields username, password. Returns a bearer token and sets the cookies.
@@ -65,6 +62,7 @@ def login(
             suffix = f"&next={quote(back)}" if back else ""
             return RedirectResponse(f"/login?error=1{suffix}", status_code=303)
         raise NotAuthenticatedError("用户名或密码错误", where="username")
+    auth = settings.auth
     token, csrf, max_age = issue_token(auth, account.name, account.role, account.area, account.worker_id)
     home = _safe_next(next_page) or HOME.get(account.role, "/maps/county")
     body = {
@@ -84,10 +82,10 @@ def login(
 
 
 @router.post("/api/auth/logout", status_code=204)
-def logout(auth: AuthDep) -> Response:
+def logout(settings: SettingsDep) -> Response:
     """Clear the login cookies (a bearer token simply stops being sent)."""
     response = Response(status_code=204)
-    clear_login_cookies(response, auth)
+    clear_login_cookies(response, settings.auth)
     return response
 
 
@@ -98,7 +96,7 @@ def me(user: CheckedUserDep) -> dict:
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(settings: Annotated[ApiSettings, Depends(get_settings)]) -> HTMLResponse:
+def login_page(settings: SettingsDep) -> HTMLResponse:
     """The login page (Chinese, no external assets)."""
-    page = (settings.web_dir / "templates" / "login.html").read_text(encoding="utf-8")
+    page = (settings.api.web_dir / "templates" / "login.html").read_text(encoding="utf-8")
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})

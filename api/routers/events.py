@@ -2,15 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
-from starlette.datastructures import QueryParams
-from starlette.routing import Match, Route
-from starlette.types import Scope
+from fastapi import APIRouter, Header, Query, Response, status
 
-from api.deps import CheckedQueryDep, SessionDep, UserDep, get_checked_query, get_current_user
-from api.deps_dispatch import DispatchDep, get_dispatch
+from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import (
-    VERIFY_STATUSES,
     AssignUser,
     DeadlineUser,
     EscalateUser,
@@ -37,6 +32,7 @@ from api.schemas import (
     WhistlePublic,
 )
 from geo import audit
+from geo.accounts import VERIFY_STATUSES
 from geo.privacy import mask_row
 from geo.queries import casework, dispatch, events
 from geo.queries.parties import list_parties
@@ -50,7 +46,7 @@ def report_event(
     body: EventCreate,
     session: SessionDep,
     user: ReportUser,
-    settings: DispatchDep,
+    settings: SettingsDep,
     response: Response,
     key: IdempotencyKey = None,
 ) -> dict:
@@ -61,8 +57,8 @@ def report_event(
         area=user.area,
         actor=user.name,
         key=key,
-        duplicate_radius_m=settings.duplicate_radius_m,
-        duplicate_window_h=settings.duplicate_window_h,
+        duplicate_radius_m=settings.dispatch.duplicate_radius_m,
+        duplicate_window_h=settings.dispatch.duplicate_window_h,
     )
     session.commit()
     if not result.created:
@@ -82,12 +78,12 @@ def list_overdue(
 def list_due_soon(
     session: SessionDep,
     user: UserDep,
-    settings: DispatchDep,
+    settings: SettingsDep,
     hours: Annotated[float | None, Query(gt=0, le=720)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list:
     """Open cases due within the next hours (临期), soonest first."""
-    return events.list_due_soon(session, user.area, hours or settings.near_deadline_h, limit)
+    return events.list_due_soon(session, user.area, hours or settings.dispatch.near_deadline_h, limit)
 
 
 @router.get("/{event_id}", response_model=EventPublic)
@@ -103,72 +99,31 @@ def get_timeline(event_id: int, session: SessionDep, user: UserDep) -> list:
 
 
 @router.get("/{event_id}/candidates", response_model=CandidatesPublic)
-async def list_candidates(
+def list_candidates(
     event_id: int,
-    query: CheckedQueryDep,
-    settings: DispatchDep,
+    session: SessionDep,
+    user: UserDep,
+    settings: SettingsDep,
     k: Annotated[int | None, Query(ge=1, le=50)] = None,
 ) -> Response:
     """Workers to dispatch to, the owning grid's worker first, then nearest in village, township, county.
 
-    Names and phones are masked for roles without clearance; cleared reads are audited. One round
-    trip: the statement checks the account, ranks, masks, writes the audit row and builds the JSON
-    answer, which is sent as PostgreSQL wrote it (its shape is tested against CandidatesPublic).
+    Names and phones are masked for roles without clearance; cleared reads are audited. The statement
+    ranks, masks, writes the audit row and builds the JSON answer, sent as PostgreSQL wrote it (its
+    shape is tested against CandidatesPublic).
     """
-    user = query.user
-    stmt, params = dispatch.candidates_query(
+    d = settings.dispatch
+    answer = dispatch.candidates_json(
+        session,
         event_id,
         area=user.area,
-        k=k or settings.default_candidates,
-        max_age_s=settings.max_position_age_s,
-        scope=settings.candidate_scope,
+        k=k or d.default_candidates,
+        max_age_s=d.max_position_age_s,
+        scope=d.candidate_scope,
         audit_actor=user.name if user.cleared else None,
     )
-    answer = dispatch.candidates_answer(event_id, await query.one(stmt, params))
+    session.commit()  # the audit row of a cleared read
     return Response(answer, media_type="application/json")
-
-
-class CandidatesFastRoute(Route):
-    """GET /api/events/{id}/candidates served ahead of FastAPI's routes, without its request handling.
-
-    FastAPI's handling of a request (matching it through the included routers, solving dependencies,
-    validating parameters, its middleware) cost this route ~0.3 ms of server CPU and wall time per
-    request here: a tenth of the dispatch path's 3 ms budget. This route calls `list_candidates` and
-    its dependencies directly, as FastAPI would. It steps aside, and FastAPI serves `list_candidates`
-    as declared (and documented), whenever FastAPI has to decide: for a `k` that is not plainly 1-50
-    (FastAPI answers 422) and while any dependency is overridden (FastAPI's overrides apply to every
-    route, so they are honoured here too).
-    """
-
-    def __init__(self) -> None:
-        """The route, with Starlette's int convertor for the id (anything else goes to FastAPI)."""
-        super().__init__("/api/events/{event_id:int}/candidates", _serve_candidates, methods=["GET"])
-        self.methods.discard("HEAD")  # Starlette adds it to GET routes; FastAPI's answers it 405
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        """Starlette's match, unless FastAPI has to decide (see the class doc)."""
-        match, child = super().matches(scope)
-        if match is Match.FULL and (scope["app"].dependency_overrides or not _plain_k(scope)):
-            return Match.NONE, {}
-        return match, child
-
-
-def _plain_k(scope: Scope) -> bool:
-    """True unless `k` is given as anything but a plain 1..50 (the last one counts, as in FastAPI)."""
-    k = QueryParams(scope.get("query_string", b"")).get("k")
-    return k is None or (k.isascii() and k.isdigit() and 1 <= int(k) <= 50)
-
-
-async def _serve_candidates(request: Request) -> Response:
-    """list_candidates with its dependencies called directly, as FastAPI would call them."""
-    user = await get_current_user(request)
-    k = request.query_params.get("k")
-    return await list_candidates(
-        request.path_params["event_id"],
-        await get_checked_query(request, user),
-        await get_dispatch(),
-        int(k) if k is not None else None,
-    )
 
 
 @router.get("/{event_id}/parties", response_model=list[PartyPublic])
@@ -245,14 +200,14 @@ def refer_event(event_id: int, body: ReferIn, session: SessionDep, user: ReferUs
 
 @router.post("/{event_id}/whistle", status_code=status.HTTP_201_CREATED, response_model=WhistlePublic)
 def request_whistle(
-    event_id: int, body: WhistleIn, session: SessionDep, user: WhistleUser, settings: DispatchDep
+    event_id: int, body: WhistleIn, session: SessionDep, user: WhistleUser, settings: SettingsDep
 ) -> dict:
     """Ask a department to report on the case (吹哨报到) within a number of hours."""
     whistle = casework.request_whistle(
         session,
         event_id,
         body.department_id,
-        body.respond_within_hours or settings.default_whistle_hours,
+        body.respond_within_hours or settings.dispatch.default_whistle_hours,
         area=user.area,
         actor=user.name,
         note=body.note,

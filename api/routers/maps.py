@@ -10,16 +10,16 @@ from api.deps import CheckedUserDep, SessionDep, UserDep
 from api.deps_layers import RegistryDep
 from geo.errors import InvalidInputError, NotFoundError
 from geo.queries.heat import EventFilter, parse_event_filter
-from layers.assets import MapSettings, get_map_settings
 from layers.folium_maps import MapOptions, county_map_html, heatmap_html, heatmap_time_html, risk_map_html
+from layers.settings import MapSettings
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 HTML: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
 
 
 async def get_map_settings_dep(request: Request) -> MapSettings:
-    """The app's map settings (app.state.map_settings when set, else the environment's)."""
-    return getattr(request.app.state, "map_settings", None) or get_map_settings()
+    """The app's map settings (create_app's)."""
+    return request.app.state.settings.maps
 
 
 MapSettingsDep = Annotated[MapSettings, Depends(get_map_settings_dep)]

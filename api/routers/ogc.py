@@ -19,13 +19,12 @@ from api.deps_layers import (
     PageCacheDep,
     RegistryDep,
 )
-from geo.queries.changes import version_statement
 from geo.queries.layers import area_extent
 from layers import geojson
 from layers.model import LayerDef
 from layers.query import LayerQuery
 from layers.settings import LayerSettings
-from layers.tile_cache import PageCache
+from layers.tile_cache import PageCache, cached
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -158,21 +157,13 @@ def _page(
     crs: str,
     cleared: bool,
 ) -> geojson.FeaturePage:
-    """The page from the cache while its layer's data is unchanged, else computed (and kept).
-
-    As for tiles (api.routers.tiles): the version is read first, in the transaction that computes the
-    page, so a kept page is never older than its version says. Layers without change channels (risk
-    grades move with the clock) are computed every time.
-    """
+    """The page from the cache while its layer's data is unchanged (layers.tile_cache.cached), else computed;
+    layers without change channels are computed every time."""
+    compute = lambda: geojson.get_page(session, layer, query, settings, crs)  # noqa: E731
     if not (layer.changes and cache.enabled):
-        return geojson.get_page(session, layer, query, settings, crs)
+        return compute()
     key = geojson.page_key(layer, query, settings, crs, cleared)
-    version = session.execute(version_statement(layer.changes)).scalar_one()
-    page = cache.get(key, version)
-    if page is None:
-        page = geojson.get_page(session, layer, query, settings, crs)
-        cache.put(key, version, page, (layer, settings))
-    return page
+    return cached(session, cache, layer.changes, key, (layer, settings), compute)
 
 
 @router.get(

@@ -10,16 +10,14 @@ Every page carries two JSON data blocks that never execute: `gg-vocab`, the prod
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.deps import CurrentUser, RawSessionDep, check_account, get_auth, get_settings, user_of_request
+from api.deps import CurrentUser, RawSessionDep, SettingsDep, check_account, user_of_request
 from api.security import AuthError, AuthSettings
-from api.settings import ApiSettings
 from geo import clock
 from geo.accounts import ROLE_LABELS
 from geo.errors import NotFoundError
@@ -73,11 +71,9 @@ def _to_login(request: Request) -> RedirectResponse:
 
 
 @router.get("/")
-def root(
-    request: Request, session: RawSessionDep, auth: Annotated[AuthSettings, Depends(get_auth)]
-) -> Response:
+def root(request: Request, session: RawSessionDep, settings: SettingsDep) -> Response:
     """Logged in: the role's page; otherwise the login page."""
-    user = _user_or_none(request, session, auth)
+    user = _user_or_none(request, session, settings.auth)
     return RedirectResponse(HOME.get(user.role, "/login") if user else "/login", status_code=303)
 
 
@@ -86,17 +82,16 @@ def console_page(
     view: str,
     request: Request,
     session: RawSessionDep,
-    auth: Annotated[AuthSettings, Depends(get_auth)],
-    settings: Annotated[ApiSettings, Depends(get_settings)],
+    settings: SettingsDep,
 ) -> Response:
     """One view of the console, rendered in the shared shell (base.html)."""
     if view not in VIEWS:
         raise NotFoundError(f"没有页面 {view}", where="view")
-    user = _user_or_none(request, session, auth)
+    user = _user_or_none(request, session, settings.auth)
     if user is None:
         return _to_login(request)
     template, title = VIEWS[view]
-    directory = settings.web_dir / "templates"
+    directory = settings.api.web_dir / "templates"
     if not (directory / template).is_file():
         raise NotFoundError(f"页面 {view} 尚未提供", where="view")
     context = {

@@ -4,12 +4,10 @@ JPEG and PNG only, recognised by their magic bytes; the size cap is a setting (G
 An upload with an Idempotency-Key is stored once, so the phone's offline queue can safely resend it.
 """
 
-from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, File, Header, Request, Response, UploadFile, status
 from pydantic import BaseModel
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.deps import SessionDep, UserDep
 from api.permissions import ReportUser
@@ -18,25 +16,6 @@ from geo.queries import photos
 
 router = APIRouter(prefix="/api/events", tags=["photos"])
 PhotoKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
-
-
-class PhotoSettings(BaseSettings):
-    """Limits of case photos."""
-
-    model_config = SettingsConfigDict(env_prefix="GRID_PHOTO_", env_file=".env", extra="ignore")
-
-    max_bytes: int = 5 * 1024 * 1024  # a phone JPEG is 1-4 MB; the page shrinks larger ones first
-
-
-@lru_cache
-def get_photo_settings() -> PhotoSettings:
-    """Photo settings from the environment, read once."""
-    return PhotoSettings()
-
-
-def _settings(request: Request) -> PhotoSettings:
-    # app.state.photo_settings lets a test (or create_app's caller) set the cap without the environment
-    return getattr(request.app.state, "photo_settings", None) or get_photo_settings()
 
 
 class PhotoPublic(BaseModel):
@@ -70,7 +49,7 @@ def upload_photo(
     key: PhotoKey = None,
 ) -> dict:
     """Attach a photo to a case; 400 unless JPEG/PNG under the cap; a repeated key answers 200."""
-    cap = _settings(request).max_bytes
+    cap = request.app.state.settings.photos.max_bytes
     data = photo.file.read(cap + 1)  # never read more than one byte past the cap
     if len(data) > cap:
         raise InvalidInputError(f"照片不能超过 {cap // 1024} KB", where="photo")

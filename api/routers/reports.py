@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import IssueReportUser
-from api.settings import ApiSettings
+from api.settings import Settings
 from geo import clock
 from geo.analytics.reports import PERIODS, get_report, issue_report
 from geo.errors import InvalidInputError, NotFoundError
@@ -78,9 +78,9 @@ def issue_period_report(
     return Response(_json(report), media_type="application/json")
 
 
-def _render(session: Session, report: dict, format_: str, settings: ApiSettings) -> Response:
+def _render(session: Session, report: dict, format_: str, settings: Settings) -> Response:
     """The report as JSON, an HTML page or a PDF download."""
-    templates = settings.web_dir / "templates"
+    templates = settings.api.web_dir / "templates"
     if format_ == "html":
         return HTMLResponse(report_html(session, report, templates))
     if format_ == "pdf":

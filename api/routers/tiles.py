@@ -3,14 +3,12 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import CheckedQuery, CheckedQueryDep, CheckedUserDep
+from api.deps import CheckedUserDep, SessionDep, UserDep
 from api.deps_layers import LayerDep, LayerQueryDep, LayerSettingsDep, TileCacheDep
-from geo.queries.changes import version_statement
 from layers import tiles
 from layers.errors import InvalidTileError
-from layers.model import LayerDef
 from layers.settings import LayerSettings
-from layers.tile_cache import TileCache
+from layers.tile_cache import cached
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
 
@@ -54,14 +52,15 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
         304: {"description": "not modified"},
     },
 )
-async def tile(
+def tile(
     request: Request,
     layer: LayerDep,
     z: str,
     x: str,
     y: str,
     query: LayerQueryDep,
-    db: CheckedQueryDep,
+    session: SessionDep,
+    user: UserDep,
     settings: LayerSettingsDep,
     cache: TileCacheDep,
 ) -> Response:
@@ -73,38 +72,17 @@ async def tile(
     tq = tiles.tile_query(layer, query, _index("z", z), _index("x", x), _index("y", y), settings)
     if tq is None:  # a zoom where the layer shows nothing costs no query
         t = tiles.EMPTY
-    elif layer.changes and cache.enabled:
-        t = await _cached(db, cache, layer, tq)
-    else:  # one round trip on the event loop (geo.pipeline)
-        t = tq.tile(await db.one(tq.statement, tq.params))
+    else:
+        compute = lambda: tq.tile(session.execute(tq.statement, tq.params).first())  # noqa: E731
+        cacheable = layer.changes and cache.enabled
+        key = (*tq.key, user.cleared)  # masked names differ by clearance
+        t = cached(session, cache, layer.changes, key, tq.owners, compute) if cacheable else compute()
     headers = _headers(settings, t)
     if not t.data:
         return Response(status_code=204, headers=headers)
     if _matches(request.headers.get("if-none-match"), t.etag):
         return Response(status_code=304, headers=headers)
     return Response(t.data, media_type=tiles.MEDIA_TYPE, headers=headers)
-
-
-async def _cached(db: CheckedQuery, cache: TileCache, layer: LayerDef, tq: tiles.TileQuery) -> tiles.MvtTile:
-    """The tile from the cache while its layer's data is unchanged, else computed and kept.
-
-    The version is read before the tile, in the same transaction (or an earlier one): the tile kept is
-    never older than its version says. Known tile: one round trip when unchanged, two when changed.
-    New tile: version and tile in one round trip. Masked names differ by clearance: part of the key.
-    """
-    key = (*tq.key, db.user.cleared)
-    version_of = (version_statement(layer.changes), {})
-    if key in cache:
-        (version,) = await db.one(*version_of)
-        hit = cache.get(key, version)
-        if hit is not None:
-            return hit
-        row = await db.one(tq.statement, tq.params)
-    else:
-        (version,), row = await db.rows([version_of, (tq.statement, tq.params)])
-    t = tq.tile(row)
-    cache.put(key, version, t, tq.owners)
-    return t
 
 
 @router.get("/{layer_id}.json", name="tilejson")

@@ -2,8 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.deps import SessionDep, UserDep
-from api.deps_dispatch import DispatchDep
+from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import WorkerUpdateUser, check_own_worker
 from api.schemas import LocationIn, WorkerPublic, WorkerUpdate
 from geo import audit
@@ -28,7 +27,7 @@ def get_worker(worker_id: int, session: SessionDep, user: UserDep) -> dict:
 
 @router.post("/{worker_id}/location", response_model=WorkerPublic)
 def set_location(
-    worker_id: int, body: LocationIn, session: SessionDep, user: WorkerUpdateUser, settings: DispatchDep
+    worker_id: int, body: LocationIn, session: SessionDep, user: WorkerUpdateUser, settings: SettingsDep
 ) -> dict:
     """Record a position fix (WGS84, or crs=gcj02|bd09); an older fix than the stored one is ignored.
 
@@ -43,7 +42,7 @@ def set_location(
         float(lat),
         area=user.area,
         at=body.at,
-        max_outside_m=settings.max_outside_county_m,
+        max_outside_m=settings.dispatch.max_outside_county_m,
     )
     session.commit()
     return worker

@@ -12,7 +12,6 @@ a grid has one colour everywhere, and say as of when.
 """
 
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,12 +48,6 @@ class RiskSettings(BaseSettings):
         if self.yellow_score > self.red_score:
             raise ValueError("yellow_score must not exceed red_score")
         return self
-
-
-@lru_cache
-def get_risk_settings() -> RiskSettings:
-    """Risk settings from the environment, read once."""
-    return RiskSettings()
 
 
 # The figures of every current small grid of the area at :at, one pass over its events of the window

@@ -1,7 +1,5 @@
 """Analytics settings (env prefix GRID_ANALYTICS_): which cases count, windows, permutations, hexagon size."""
 
-from functools import lru_cache
-
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -52,9 +50,3 @@ class AnalyticsSettings(BaseSettings):
         if unit == "hex":
             out["hex_size_m"] = self.hex_size_m
         return out
-
-
-@lru_cache
-def get_analytics_settings() -> AnalyticsSettings:
-    """Analytics settings from the environment, read once."""
-    return AnalyticsSettings()

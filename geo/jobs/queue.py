@@ -1,9 +1,11 @@
 """The job queue: a table, at most one waiting job per dedupe key, claimed with FOR UPDATE SKIP LOCKED.
 
-Writes enqueue with a delay and ON CONFLICT DO NOTHING, so a burst of writes to one county folds into
-the one job already waiting, which runs at most `delay` after the first of them. A worker claims the
-oldest due job whose key is not running anywhere (two workers never compute the same thing at once),
-in a short transaction of its own; the job's results and its `done` commit together.
+Writes enqueue with ON CONFLICT DO NOTHING, so a burst of writes to one county folds into the one job
+already waiting. How long a kind of job waits after it was queued is the worker's setting (`delays`:
+the refresh after a write waits GRID_JOBS_REFRESH_DELAY_S, so the writes of the next seconds fold in),
+so the code that writes needs no settings. A worker claims the oldest due job whose key is not running
+anywhere (two workers never compute the same thing at once), in a short transaction of its own; the
+job's results and its `done` commit together.
 """
 
 import json
@@ -68,12 +70,10 @@ ON CONFLICT (dedupe_key) WHERE status = 'queued' DO NOTHING
 """)
 
 
-def enqueue_refresh_for_event(session: Session, event_id: int, delay: float) -> None:
+def enqueue_refresh_for_event(session: Session, event_id: int) -> None:
     """Queue the refresh of the county of a case that changed (see tasks.refresh)."""
     now = clock.now()
-    session.execute(
-        _ENQUEUE_FOR_EVENT, {"id": event_id, "now": now, "run_after": now + timedelta(seconds=delay)}
-    )
+    session.execute(_ENQUEUE_FOR_EVENT, {"id": event_id, "now": now, "run_after": now})
 
 
 _ENQUEUE_FOR_CODES = text("""
@@ -84,10 +84,10 @@ ON CONFLICT (dedupe_key) WHERE status = 'queued' DO NOTHING
 """)
 
 
-def enqueue_refresh_for_codes(session: Session, codes: list[str], delay: float) -> None:
+def enqueue_refresh_for_codes(session: Session, codes: list[str]) -> None:
     """Queue the refresh of the counties of these grid codes (imports, re-gridding)."""
     now = clock.now()
-    params = {"codes": codes, "now": now, "run_after": now + timedelta(seconds=delay)}
+    params = {"codes": codes, "now": now, "run_after": now}
     session.execute(_ENQUEUE_FOR_CODES, params)
 
 
@@ -95,7 +95,9 @@ _CLAIM = text("""
 UPDATE jobs SET status = 'running', started_at = :now, worker = :worker, attempts = attempts + 1
 WHERE id = (
     SELECT j.id FROM jobs j
-    WHERE j.status = 'queued' AND j.run_after <= :now
+    WHERE j.status = 'queued'
+      AND j.run_after <= CAST(:now AS timestamptz)
+          - make_interval(secs => coalesce((CAST(:delays AS jsonb) ->> j.kind)::float8, 0))
       AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.dedupe_key = j.dedupe_key AND r.status = 'running')
     ORDER BY j.run_after, j.id
     FOR UPDATE SKIP LOCKED
@@ -104,9 +106,11 @@ RETURNING id, kind, area, params, attempts, dedupe_key
 """)
 
 
-def claim(session: Session, worker: str) -> Job | None:
-    """Take the oldest due job (the caller commits at once, so other workers see it running)."""
-    row = session.execute(_CLAIM, {"now": clock.now(), "worker": worker}).first()
+def claim(session: Session, worker: str, delays: dict[str, float] | None = None) -> Job | None:
+    """Take the oldest due job, a job of kind K being due `delays[K]` seconds after it was queued (the
+    caller commits at once, so other workers see it running)."""
+    params = {"now": clock.now(), "worker": worker, "delays": json.dumps(delays or {})}
+    row = session.execute(_CLAIM, params).first()
     return Job(*row) if row else None
 
 

@@ -37,7 +37,7 @@ def run_one(make_session: sessionmaker, ctx: Context, worker: str | None = None)
     """Claim and run the oldest due job; False when none is due."""
     worker = worker or worker_name()
     with make_session() as session, session.begin():
-        job = queue.claim(session, worker)
+        job = queue.claim(session, worker, ctx.delays)
     if job is None:
         return False
     try:
@@ -58,21 +58,19 @@ def tick(make_session: sessionmaker, ctx: Context) -> list[str]:
         return schedule.queue_due(session, ctx)
 
 
-def run_until_idle(make_session: sessionmaker, ctx: Context | None = None, max_jobs: int = 100_000) -> int:
+def run_until_idle(make_session: sessionmaker, ctx: Context, max_jobs: int = 100_000) -> int:
     """Run due jobs until none is left (or `max_jobs`); how many ran. Schedules are not consulted."""
-    ctx = ctx or Context()
     done = 0
     while done < max_jobs and run_one(make_session, ctx):
         done += 1
     return done
 
 
-def run_in_session(session: Session, ctx: Context | None = None, max_jobs: int = 100_000) -> int:
+def run_in_session(session: Session, ctx: Context, max_jobs: int = 100_000) -> int:
     """Run due jobs inside one session, each in a savepoint (tests that roll everything back)."""
-    ctx = ctx or Context()
     done = 0
     while done < max_jobs:
-        job = queue.claim(session, "in-session")
+        job = queue.claim(session, "in-session", ctx.delays)
         if job is None:
             return done
         with session.begin_nested():

@@ -9,7 +9,7 @@ reports    issue the reports of ended periods of an area (params: period)
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -19,19 +19,24 @@ from geo import clock
 from geo.analytics import reports
 from geo.analytics.emerging import refresh_emerging
 from geo.analytics.hotspots import refresh_hotspots
-from geo.analytics.risk import RiskSettings, get_risk_settings, grade_area
-from geo.analytics.settings import AnalyticsSettings, get_analytics_settings
+from geo.analytics.risk import RiskSettings, grade_area
+from geo.analytics.settings import AnalyticsSettings
 from geo.jobs.queue import Job, enqueue
-from geo.settings import JobSettings, get_job_settings
+from geo.settings import JobSettings
 
 
 @dataclass(frozen=True)
 class Context:
-    """The settings jobs run with."""
+    """The settings jobs run with (the `gridgov` command builds them from api.settings.Settings)."""
 
-    analytics: AnalyticsSettings = field(default_factory=get_analytics_settings)
-    risk: RiskSettings = field(default_factory=get_risk_settings)
-    jobs: JobSettings = field(default_factory=get_job_settings)
+    analytics: AnalyticsSettings
+    risk: RiskSettings
+    jobs: JobSettings
+
+    @property
+    def delays(self) -> dict[str, float]:
+        """How long each kind of job waits after it was queued (the rest: not at all)."""
+        return {"refresh": self.jobs.refresh_delay_s}
 
 
 Task = Callable[[Session, Job, Context], dict[str, Any]]
@@ -113,11 +118,10 @@ TASKS: dict[str, Task] = {
 
 
 def compute_all(
-    session: Session, county: str, ctx: Context | None = None, extra_areas: tuple[str, ...] = ()
+    session: Session, county: str, ctx: Context, extra_areas: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """Every analysis of a county at once, without the queue (the demo loader, test fixtures); also for
     `extra_areas` (areas of accounts still to be made)."""
-    ctx = ctx or Context()
     now = clock.now()
     areas = sorted({*analysis_areas(session, county), *extra_areas})
     for area in areas:

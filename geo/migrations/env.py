@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the connection or URL handed over by geo.migrate."""
+"""Alembic environment: runs migrations on the connection or URL handed over by geo.db.migrate."""
 
 from alembic import context
 from sqlalchemy import create_engine

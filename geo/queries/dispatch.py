@@ -1,22 +1,24 @@
 """Dispatch: candidate workers for a case, assignment that is safe under concurrency, the dispatch board.
 
-Candidates are a UNION of a few small scans - the owning small grid's responsible worker; the village's
-workers and the nearest (with and without the skill) among the township's, read once by the code
-index; the nearest in the policy scope, a KNN walk (`<->` on the workers GiST index with a LIMIT) -
-ranked in SQL by tier (属地: the owning grid first), skill, load and distance in metres.
+Candidates are one statement (geo/sql/candidates.sql): a UNION of a few small scans - the owning small
+grid's responsible worker and the village's workers (however old their last fix: an old fix lowers
+the rank, it never drops the owner); the nearest (with and without the skill) of the township; the
+nearest in the policy scope, a KNN walk - ranked in SQL by tier (属地: the owning grid first),
+freshness, skill, load and distance in metres.
 Assignment is two conditional UPDATEs in one transaction: the case must still be assignable and the
 worker must still have capacity, so of twenty dispatchers racing, one wins and nineteen get 409.
 """
 
 import json
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.types import Text
 
-from geo import clock, lifecycle
+from geo import clock, lifecycle, sql
 from geo.accounts import code_range
 from geo.errors import ConflictError, NotFoundError, OutsideCountyError, TransitionError
 from geo.queries import figures
@@ -32,153 +34,11 @@ from geo.queries.events import (
 
 TIER_REASONS = ("本网格责任网格员", "同村（社区）", "同乡镇（街道）", "县内就近")
 SCOPE_DIGITS = {"village": 12, "township": 9, "county": 6}
-# The reasons go into the statement as a constant (a parameter would be encoded on every request).
-_TIER_REASONS_SQL = "ARRAY[" + ", ".join("'" + r.replace("'", "''") + "'" for r in TIER_REASONS) + "]"
-
-_FRESH = "w.on_duty AND w.available AND w.open_tasks < w.capacity AND w.located_at >= :fresh_after"
-_POOL_COLUMNS = (
-    "w.id, w.name, w.phone, w.home_grid_code, w.open_tasks, w.capacity, w.located_at, w.skills, w.geom"
-)
-# Code prefixes are compared as a [lo, hi) range with the text_pattern_ops operators, not as LIKE: a
-# prepared (generic) plan cannot turn LIKE $1 into an index range, but it can use ~>=~ / ~<~. The
-# bounds come from the case row (the `ev` CTE) as InitPlan parameters, so they drive the index too.
-_IN_RANGE = "w.home_grid_code ~>=~ (SELECT {0}_lo FROM ev) AND w.home_grid_code ~<~ (SELECT {0}_hi FROM ev)"
-# A KNN walk whose filter rejects most rows (nobody nearby has the skill, or most fixes are stale)
-# would otherwise run through the whole province; the unit's bounding box (plus ~2 km) caps the walk
-# at the workers of that township or county, so the cost stays flat as the data grows. box2d() reads
-# the stored bounding box without decompressing a large county polygon.
-# Under row-level security only a qual of leakproof parts can be an index condition: the box is one
-# InitPlan parameter (the coalesce inside it), so `&&` (marked leakproof, migration 0006) qualifies.
-_IN_BOX = (
-    "w.geom && (SELECT coalesce((SELECT ST_Expand(box2d(g.geom), 0.02)::geometry FROM grids g "
-    "WHERE g.code = (SELECT {0}_unit FROM ev) AND g.valid_to IS NULL), "
-    "ST_MakeEnvelope(-180, -90, 180, 90, 4326)))"
-)
-_HERE = "(SELECT geom FROM ev)"
-# In the KNN walks the unit is a filter, deliberately not indexable: the walk must follow the GiST
-# distance order and stop after k rows. (An indexable code range, with the row-level-security range
-# beside it, leads the planner to read the whole unit through the code index and sort it.)
-_IN_UNIT = "left(w.home_grid_code, length((SELECT {0}_lo FROM ev))) = (SELECT {0}_lo FROM ev)"
+_CANDIDATES = sql.load("candidates").bindparams(bindparam("tier_reasons", type_=ARRAY(Text)))
 
 
-def _knn(unit: str) -> str:
-    """One small KNN scan: the nearest fresh, free workers whose home grid lies in a unit (code range)."""
-    return (
-        f"(SELECT {_POOL_COLUMNS} FROM workers w WHERE {_IN_UNIT.format(unit)} AND {_IN_BOX.format(unit)} "
-        f"AND {_FRESH} ORDER BY w.geom <-> {_HERE} LIMIT :k)"
-    )
-
-
-# The township unit's fresh, free workers, read once through the code index and ranked three ways:
-# the village's (all of them: a handful), the k nearest and the k nearest with the skill. A township
-# holds ~80 workers (at most ~500 in the province data); walking the GiST index in distance order
-# instead is quicker only while the first k rows pass the filters (a skill few have sends it through
-# hundreds of rows, one random heap page each), and three walks cost three scans' set-up besides.
-# `near` is the planar distance the KNN walks order by; the id breaks ties so the answer is stable.
-_TOWNSHIP = f"""SELECT {_POOL_COLUMNS}, w.geom <-> {_HERE} AS near FROM workers w
-    WHERE {_IN_RANGE.format("township")} AND {_FRESH}"""
-_PICK = "id, name, phone, home_grid_code, open_tasks, capacity, located_at, skills, geom"
-# The audit row of a cleared read, written by the same statement (no extra round trip). A read changes
-# nothing but this row, so its commit need not wait for the WAL flush (see geo.audit).
-_AUDIT = """, audit AS (
-    INSERT INTO audit_log (actor, action, target_table, target_id, detail)
-    SELECT :actor, 'read_unmasked', 'workers', ev.id::text,
-           jsonb_build_object('what', 'candidates', 'event_id', ev.id, 'worker_ids',
-               (SELECT coalesce(jsonb_agg(b.worker_id ORDER BY b.tier, b.skill_match DESC, b.open_tasks,
-                                          b.distance_m, b.worker_id), '[]') FROM best b))
-    FROM ev, (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait
-)"""
-
-
-def _unit_columns(name: str, digits: int, area_digits: int) -> str:
-    """The `ev` columns of a unit's code range at `digits`, never wider than the requester's area."""
-    prefix = f"left(e.grid_code, {digits})" if digits >= area_digits else "CAST(:area AS text)"
-    return (
-        f"{prefix} AS {name}_lo, "
-        f"lpad((CAST({prefix} AS numeric) + 1)::text, length({prefix}), '0') AS {name}_hi, "
-        f"rpad({prefix}, 15, '0') AS {name}_unit"
-    )
-
-
-@lru_cache
-def _candidates_sql(area_digits: int, widest: int, audited: bool) -> TextClause:
-    """The whole candidates answer in one round trip (the statement text depends only on the digits).
-
-    `ev`: the case, its category label, its grid's responsible worker and the code ranges of its
-    village, township and policy scope. `township`: its fresh, free workers (see _TOWNSHIP). The pool:
-    the owner; every one of them in the village (a handful, so the village tier is ranked exactly);
-    the k nearest of them plus the k nearest with the skill; in the policy scope the k nearest (a
-    county-wide skill search would walk thousands of rows when nobody has the skill, so out there the
-    skill only reorders the nearest), a KNN walk that stops after k rows. DISTINCT ON drops a
-    worker found twice; the tier comes from the codes, whichever scan found it. Mediation committees
-    of the category come along for disputes. No row: the case does not exist in the area. `audited`:
-    the statement also writes the audit row of the read (actor :actor).
-    """
-    return text(f"""
-WITH ev AS MATERIALIZED (
-    SELECT e.id, e.kind, e.category, e.grid_code, e.geom, c.label_zh, g.worker_id AS owner_id,
-           {_unit_columns("village", 12, area_digits)},
-           {_unit_columns("township", max(9, widest), area_digits)},
-           {_unit_columns("scope", widest, area_digits)}
-    FROM events e
-    JOIN categories c ON c.code = e.category
-    LEFT JOIN grids g ON g.code = e.grid_code AND g.valid_to IS NULL
-    WHERE e.id = :id AND e.grid_code ~>=~ :area_lo AND e.grid_code ~<~ :area_hi
-), township AS MATERIALIZED (
-    {_TOWNSHIP}
-), pool AS (
-    (SELECT {_POOL_COLUMNS} FROM workers w
-     WHERE w.id = (SELECT owner_id FROM ev) AND {_FRESH}
-       AND w.home_grid_code ~>=~ :area_lo AND w.home_grid_code ~<~ :area_hi)
-    UNION ALL (SELECT {_PICK} FROM township t
-               WHERE t.home_grid_code ~>=~ (SELECT village_lo FROM ev)
-                 AND t.home_grid_code ~<~ (SELECT village_hi FROM ev))
-    UNION ALL (SELECT {_PICK} FROM township t ORDER BY t.near, t.id LIMIT :k)
-    UNION ALL (SELECT {_PICK} FROM township t WHERE (SELECT category FROM ev) = ANY(t.skills)
-               ORDER BY t.near, t.id LIMIT :k)
-    UNION ALL {_knn("scope")}
-), ranked AS (
-    SELECT DISTINCT ON (p.id) p.id AS worker_id, p.name, p.phone, p.home_grid_code AS grid_code,
-           p.open_tasks, p.capacity, p.located_at,
-           CASE WHEN p.id = ev.owner_id THEN 0 WHEN left(p.home_grid_code, 12) = left(ev.grid_code, 12) THEN 1
-                WHEN left(p.home_grid_code, 9) = left(ev.grid_code, 9) THEN 2 ELSE 3 END AS tier,
-           ev.category = ANY(p.skills) AS skill_match,
-           ST_Distance(p.geom::geography, ev.geom::geography) AS distance_m
-    FROM pool p CROSS JOIN ev ORDER BY p.id
-), best AS (
-    SELECT * FROM ranked ORDER BY tier, skill_match DESC, open_tasks, distance_m, worker_id LIMIT :k
-){_AUDIT if audited else ""}
-SELECT json_build_object(
-    'event_id', ev.id,
-    'grid_code', ev.grid_code,
-    'candidates', (SELECT coalesce(json_agg(json_build_object(
-            'worker_id', b.worker_id, 'name', gridgov_person_name(b.name),
-            'phone', gridgov_person_phone(b.phone), 'grid_code', b.grid_code,
-            'distance_m', round(b.distance_m::numeric, 1), 'open_tasks', b.open_tasks,
-            'capacity', b.capacity, 'tier', b.tier, 'skill_match', b.skill_match,
-            'located_at', b.located_at,
-            'reasons', array_remove(ARRAY[
-                ({_TIER_REASONS_SQL})[b.tier + 1],
-                CASE WHEN b.skill_match THEN '技能匹配（' || ev.label_zh || '）' END,
-                '当前任务' || b.open_tasks || '件（容量' || b.capacity || '）',
-                '距离约' || to_char(round(b.distance_m), 'FM999,999,999,990') || '米'], NULL))
-        ORDER BY b.tier, b.skill_match DESC, b.open_tasks, b.distance_m, b.worker_id), '[]') FROM best b),
-    'mediation_committees', CASE WHEN ev.kind = 'dispute' THEN (
-        SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM (
-            SELECT d.id, d.code, d.name, d.phone,
-                   coalesce(json_agg(json_build_object('id', md.id, 'name', gridgov_person_name(md.name),
-                                                       'phone', gridgov_person_phone(md.phone))
-                                     ORDER BY md.id) FILTER (WHERE md.id IS NOT NULL), '[]') AS mediators
-            FROM departments d LEFT JOIN mediators md ON md.department_id = d.id AND md.on_call
-            WHERE d.kind = 'mediation_committee' AND d.county_code = left(ev.grid_code, 6)
-              AND ev.category = ANY(d.categories)
-            GROUP BY d.id ORDER BY d.id LIMIT 5) m)
-    ELSE '[]' END)::text AS answer
-FROM ev
-""")
-
-
-def candidates_query(
+def candidates_json(
+    session: Session,
     event_id: int,
     *,
     area: str,
@@ -186,36 +46,33 @@ def candidates_query(
     max_age_s: int,
     scope: str = "county",
     audit_actor: str | None = None,
-) -> tuple[TextClause, dict[str, Any]]:
-    """The candidates statement and its parameters; with `audit_actor` it also writes the audit row of
-    that actor's unmasked read. Its row goes to `candidates_answer`."""
+) -> str:
+    """The ranked candidates of a case as JSON text (geo/sql/candidates.sql); with `audit_actor` the
+    statement also writes the audit row of that actor's unmasked read. NotFoundError outside the area."""
     lo, hi = code_range(area)
+    now = clock.now()
     params = {
         "id": event_id,
-        "area": area,
         "area_lo": lo,
         "area_hi": hi,
         "k": k,
-        "fresh_after": clock.now() - timedelta(seconds=max_age_s),
+        "scope_digits": SCOPE_DIGITS[scope],
+        "fresh_after": now - timedelta(seconds=max_age_s),
+        "now": now,
+        "actor": audit_actor,
+        "tier_reasons": list(TIER_REASONS),
     }
-    if audit_actor is not None:
-        params["actor"] = audit_actor
-    return _candidates_sql(len(area), SCOPE_DIGITS[scope], audit_actor is not None), params
-
-
-def candidates_answer(event_id: int, row: Any) -> str:
-    """The answer's JSON text from the statement's row (None: the case is not in the area, 404)."""
+    row = session.execute(_CANDIDATES, params).first()
     if row is None:
         raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
-    return row[0]
+    return str(row[0])
 
 
 def list_candidates(
     session: Session, event_id: int, *, area: str, k: int, max_age_s: int, scope: str = "county"
 ) -> dict[str, Any]:
     """Ranked candidate workers for a case and, for disputes, the matching mediation committees."""
-    stmt, params = candidates_query(event_id, area=area, k=k, max_age_s=max_age_s, scope=scope)
-    return json.loads(candidates_answer(event_id, session.execute(stmt, params).first()))
+    return json.loads(candidates_json(session, event_id, area=area, k=k, max_age_s=max_age_s, scope=scope))
 
 
 def adjust_open_tasks(session: Session, worker_id: int, delta: int) -> None:

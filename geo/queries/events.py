@@ -28,7 +28,6 @@ from geo.errors import (
 )
 from geo.jobs import queue
 from geo.queries import figures
-from geo.settings import get_job_settings
 
 EVENT_COLUMNS = """
     e.id, e.kind, e.category, e.severity, e.status, e.title, e.description, e.source, e.reported_at,
@@ -113,7 +112,7 @@ def log_action(
             "data": json.dumps(data or {}, default=str),
         },
     )
-    queue.enqueue_refresh_for_event(session, event_id, get_job_settings().refresh_delay_s)
+    queue.enqueue_refresh_for_event(session, event_id)
 
 
 def request_hash(body: dict[str, Any]) -> str:

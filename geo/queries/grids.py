@@ -1,15 +1,17 @@
 """Questions about the grid hierarchy: where a point falls, and whether grids nest."""
 
 import os
+from typing import Any
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger
 
-from geo.db import allow_parallel
+from geo.db.engine import allow_parallel
 from geo.errors import GridNotFoundError, NestingError
 from geo.models import Grid, format_code
+from geo.settings import NESTING_TOLERANCE_M2
 
 PARENT_LEVEL = {
     "township": "county",
@@ -54,7 +56,9 @@ LIMIT 20
 """).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
 
 
-def check_nesting(session: Session, grid_ids: list[int] | None = None, *, tolerance_m2: float = 1.0) -> None:
+def check_nesting(
+    session: Session, grid_ids: list[int] | None = None, *, tolerance_m2: float = NESTING_TOLERANCE_M2
+) -> None:
     """Raise NestingError, naming both codes, if current siblings overlap or a child leaves its parent."""
     params = {"ids": grid_ids, "tol": tolerance_m2}
     problems = [_spill_problem(row) for row in session.execute(_SPILLS, params)]
@@ -100,11 +104,6 @@ def get_grid_at(session: Session, lon: float, lat: float) -> Grid:
 def find_grid(session: Session, code: str) -> Grid | None:
     """The current grid with this 15-digit code, if any."""
     return session.scalars(select(Grid).where(Grid.code == code, Grid.valid_to.is_(None))).first()
-
-
-def find_county(session: Session, county_code: str) -> Grid | None:
-    """The current county grid of a 6-digit adcode, if any."""
-    return find_grid(session, county_code + "000000000")
 
 
 def count_current(session: Session, level: str, area: str = "") -> int:
@@ -244,3 +243,25 @@ def _set_local(session: Session, settings: dict[str, str | None]) -> dict[str, s
         if value is not None:
             session.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
     return dict(before)
+
+
+# Small grids and townships of an area, simplified to about 50 m: enough for a printed A4 map.
+_MAP_SHAPES = text("""
+SELECT code, level, ST_SimplifyPreserveTopology(geom, 0.0005) AS geom FROM grids
+WHERE valid_to IS NULL AND level IN ('grid', 'township') AND code LIKE :area || '%'
+""")
+
+
+def map_shapes(session: Session, area: str) -> Any:
+    """The current small grids and townships of an area as a GeoDataFrame (code, level, geom)."""
+    import geopandas as gpd
+
+    return gpd.read_postgis(_MAP_SHAPES, session.connection(), geom_col="geom", params={"area": area})
+
+
+def area_name(session: Session, area: str) -> str:
+    """The name of the county, township or village an area prefix stands for (the prefix if none)."""
+    name = session.execute(
+        text("SELECT name FROM grids WHERE code = rpad(:a, 15, '0') AND valid_to IS NULL"), {"a": area}
+    ).scalar()
+    return name or area

@@ -22,7 +22,7 @@ from sqlalchemy.types import Text
 
 from geo import clock
 from geo.accounts import code_range
-from geo.db import local_work_mem
+from geo.db.engine import local_work_mem
 from geo.errors import InvalidInputError
 from geo.models import EVENT_STATUSES
 from geo.queries import figures

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from geo import clock
 from geo.deadlines import replay
 from geo.errors import InvalidInputError
-from geo.holidays import LIBRARY, CalendarSource, library_source, read_notice
+from geo.io.holidays import LIBRARY, CalendarSource, library_source, read_notice
 from geo.queries.events import deadline_columns, load_calendar, log_action
 
 _LIST = text("""

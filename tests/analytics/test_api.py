@@ -6,19 +6,15 @@ import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from api.settings import ApiSettings
 from geo.analytics.settings import AnalyticsSettings
-from geo.settings import DbSettings
+from tests.apps import app_for
 from tests.auth_helpers import authed
 
 TOWNSHIP = "620121003"
 
 
 def _app(url):
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=url))
-    app.state.analytics_settings = AnalyticsSettings(_env_file=None, permutations=99, weeks=12)
-    return app
+    return app_for(url, analytics=AnalyticsSettings(_env_file=None, permutations=99, weeks=12))
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from api.main import create_app
-from api.settings import ApiSettings
-from geo.settings import DbSettings
+from tests.apps import app_for
 from tests.browser import chromium, serve_app
 from tests.conftest import create_database
 
@@ -64,7 +62,7 @@ def console_engine(console_db) -> Iterator:
 
 @pytest.fixture(scope="module")
 def console_app(console_db):
-    return create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=console_db))
+    return app_for(console_db)
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.main import create_app
-from api.security import CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE, AuthSettings, get_auth_settings
-from api.settings import ApiSettings
+from api.security import CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE, AuthSettings
+from api.settings import Settings
 from geo import clock
 from geo.privacy import mask_id_number, mask_name, mask_phone
-from geo.settings import DbSettings
-from tests.auth_helpers import TEST_PASSWORD, authed, bearer, ensure_user, login, token_for
+from tests.apps import app_for
+from tests.auth_helpers import TEST_PASSWORD, authed, bearer, ensure_user, login, test_auth, token_for
 from tests.dispatch_tiny import build
 
 
@@ -38,7 +38,7 @@ def db(pg_server, empty_db_url):
 
 @pytest.fixture
 def app(db):
-    return create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=db[0]))
+    return app_for(db[0])
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def test_browser_login_returns_only_to_pages_of_this_site(client, db, next_page,
 
 def test_bad_expired_and_foreign_tokens_are_401(client, db):
     name = ensure_user(db[0], "commander", "620121", name="cmd")
-    secret = get_auth_settings().secret.get_secret_value()
+    secret = test_auth().secret.get_secret_value()
     past = clock.now() - timedelta(hours=2)
     expired = jwt.encode({"sub": name, "iat": past, "exp": past + timedelta(minutes=1)}, secret, "HS256")
     forged = jwt.encode(
@@ -166,7 +166,7 @@ def test_a_verified_token_still_expires(client, db, test_clock):
     name = ensure_user(db[0], "commander", "620121", name="cmd_expiring")
     headers = {"Authorization": f"Bearer {token_for(name, 'commander', '620121')}"}
     assert client.get("/api/board", headers=headers).status_code == 200
-    test_clock.advance(timedelta(minutes=get_auth_settings().token_minutes, seconds=1))
+    test_clock.advance(timedelta(minutes=test_auth().token_minutes, seconds=1))
     got = _status(client.get("/api/board", headers=headers), 401)
     assert "过期" in got["detail"]
 
@@ -192,8 +192,8 @@ def test_token_of_a_changed_account_stops_at_once(client, db, change):
 
 def test_every_route_with_a_user_checks_the_account(app):
     """A token proves who signed in, not that the account is still active: every route that takes the
-    user must reach the database check (through the session, the pipelined query, or explicitly)."""
-    from api.deps import get_checked_query, get_checked_user, get_current_user, get_db
+    user must reach the database check (through the session, or explicitly)."""
+    from api.deps import get_checked_user, get_current_user, get_db
 
     def calls(dependant):
         out = set()
@@ -208,8 +208,7 @@ def test_every_route_with_a_user_checks_the_account(app):
     unchecked = [
         c.path
         for c in contexts
-        if get_current_user in calls(c.dependant)
-        and not calls(c.dependant) & {get_db, get_checked_user, get_checked_query}
+        if get_current_user in calls(c.dependant) and not calls(c.dependant) & {get_db, get_checked_user}
     ]
     assert unchecked == []
 
@@ -236,15 +235,11 @@ def test_cookie_requests_need_csrf_for_writes(client, db):
 
 def test_placeholder_secret_is_refused_outside_dev():
     with pytest.raises(RuntimeError, match="GRID_AUTH_SECRET"):
-        create_app(
-            ApiSettings(_env_file=None),
-            DbSettings(_env_file=None),
-            AuthSettings(_env_file=None, environment="production"),
-        )
+        create_app(Settings.load(env_file=None, auth=AuthSettings(_env_file=None, environment="production")))
     create_app(
-        ApiSettings(_env_file=None),
-        DbSettings(_env_file=None),
-        AuthSettings(_env_file=None, environment="production", secret="s" * 40),
+        Settings.load(
+            env_file=None, auth=AuthSettings(_env_file=None, environment="production", secret="s" * 40)
+        )
     )
 
 

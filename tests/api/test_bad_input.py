@@ -16,9 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api import schemas
-from api.main import create_app
 from api.settings import ApiSettings
-from geo.settings import DbSettings
+from tests.apps import app_for
 from tests.auth_helpers import authed, bearer
 from tests.browser import serve_app
 from tests.dispatch_tiny import build
@@ -40,9 +39,7 @@ def db(pg_server, empty_db_url):
 
 @pytest.fixture(scope="module")
 def client(db):
-    app = create_app(
-        ApiSettings(_env_file=None, max_body_bytes=20_000), DbSettings(_env_file=None, url=db[0])
-    )
+    app = app_for(db[0], api=ApiSettings(_env_file=None, max_body_bytes=20_000))
     with TestClient(app) as c:
         yield authed(c, db[0], "dispatcher", "620121")
 
@@ -213,7 +210,7 @@ def _fuzz(base, headers, mode, examples):
 def test_schemathesis_finds_no_server_errors(db, capsys):
     from schemathesis import GenerationMode
 
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=db[0]))
+    app = app_for(db[0])
     headers = bearer(db[0], "dispatcher", "620121")
     started = time.monotonic()
     with serve_app(app) as base:
@@ -232,7 +229,7 @@ def test_schemathesis_finds_no_server_errors(db, capsys):
     assert not errors, "\n".join(errors[:20])
 
 
-# --- text PostgreSQL cannot store (geo.io_text) ----------------------------------------------------------
+# --- text PostgreSQL cannot store (geo.io.text) ----------------------------------------------------------
 #
 # Every JSON body field, every query, path and header value, and every form field: NUL and the other C0
 # control characters (tab, LF and CR apart) are refused with 422 naming the field, and nothing is written.
@@ -240,10 +237,7 @@ def test_schemathesis_finds_no_server_errors(db, capsys):
 # without touching these tests.
 
 BAD_TEXT = {"nul": "ab\x00cd", "bel": "ab\x07cd"}  # the bad character is the 3rd: "位置 3"
-_APP = create_app(
-    ApiSettings(_env_file=None),
-    DbSettings(_env_file=None, url="postgresql+psycopg://unused@localhost/unused"),
-)
+_APP = app_for("postgresql+psycopg://unused@localhost/unused")
 # A body each model accepts as it is, so that the bad text is the request's only fault; a model missing
 # here is still tested, with a body holding only the bad field.
 VALID_BODIES = {

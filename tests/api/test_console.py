@@ -15,11 +15,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from api.main import create_app
-from api.settings import ApiSettings
 from geo import clock
-from geo.settings import DbSettings
 from geo.vocabulary import ACTIONS, KINDS, STATUSES, label, vocabulary
+from tests.apps import app_for
 from tests.auth_helpers import TEST_PASSWORD, bearer, ensure_user
 from tests.browser import PageReport, chromium, new_context, screenshot, serve_app, watch
 from tests.conftest import create_database
@@ -64,7 +62,7 @@ def console_db(pg_server, demo_db_url):
 
 @pytest.fixture(scope="module")
 def base_url(console_db):
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=console_db))
+    app = app_for(console_db)
     with serve_app(app) as url:
         yield url
 

@@ -24,43 +24,54 @@ def test_candidates_put_the_owner_first_then_village_township_county(tiny):
     r = tiny.client.get(f"/api/events/{tiny.ids['event']}/candidates?k=5")
     assert r.status_code == 200, r.text
     body = r.json()
-    assert _names(tiny, body) == ["owner", "skilled", "village", "township", "county"]
-    assert [c["tier"] for c in body["candidates"]] == [0, 1, 1, 2, 3]
+    assert _names(tiny, body) == ["owner", "skilled", "village", "stale", "township"]
+    assert [c["tier"] for c in body["candidates"]] == [0, 1, 1, 1, 2]
     owner, skilled = body["candidates"][:2]
     assert owner["reasons"][0] == "本网格责任网格员"
     assert any(reason.startswith("技能匹配") for reason in skilled["reasons"])
     assert "当前任务0件（容量8）" in owner["reasons"]
+    county = tiny.client.get(f"/api/events/{tiny.ids['event']}/candidates?k=6").json()["candidates"][-1]
     # 103.0051/36.0051 from 103.005/36.005 is about 9 m east and 11 m north.
-    assert 12 < body["candidates"][-1]["distance_m"] < 16
+    assert county["tier"] == 3 and 12 < county["distance_m"] < 16
 
 
-def test_candidates_leave_out_stale_busy_off_duty_and_other_counties(tiny):
+def test_a_stale_fix_lowers_the_rank_of_a_village_worker_and_says_how_old(tiny):
+    stale = next(
+        c
+        for c in tiny.client.get(f"/api/events/{tiny.ids['event']}/candidates?k=10").json()["candidates"]
+        if c["worker_id"] == tiny.ids["stale"]
+    )
+    assert stale["stale"] is True and stale["position"] == "fix" and "位置2 小时前" in stale["reasons"]
+
+
+def test_candidates_leave_out_busy_off_duty_and_other_counties(tiny):
     names = _names(tiny, tiny.client.get(f"/api/events/{tiny.ids['event']}/candidates?k=50").json())
-    assert not {"stale", "busy", "off", "other_county"} & set(names)
+    assert not {"busy", "off", "other_county"} & set(names)
 
 
-def test_candidates_respect_k_and_the_scope_policy(tiny):
-    from api.deps_dispatch import get_dispatch
-    from geo.dispatch_settings import DispatchSettings
+def test_candidates_respect_k_and_the_scope_policy(empty_session):
+    from geo.settings import DispatchSettings
 
+    tiny = make_tiny(empty_session)
     assert _names(tiny, tiny.client.get(f"/api/events/{tiny.ids['event']}/candidates?k=2").json()) == [
         "owner",
         "skilled",
     ]
-    tiny.client.app.dependency_overrides[get_dispatch] = lambda: DispatchSettings(candidate_scope="village")
-    assert _names(tiny, tiny.client.get(f"/api/events/{tiny.ids['event']}/candidates?k=10").json()) == [
+    village = make_tiny(empty_session, dispatch=DispatchSettings(_env_file=None, candidate_scope="village"))
+    assert _names(village, village.client.get(f"/api/events/{tiny.ids['event']}/candidates?k=10").json()) == [
         "owner",
         "skilled",
         "village",
+        "stale",
     ]
 
 
 @pytest.mark.parametrize(
     "area, expected",
     [
-        ("62", ["owner", "skilled", "village", "township", "county"]),  # a province account: same answer
-        ("620121001", ["owner", "skilled", "village", "township"]),  # a township account stays in it
-        ("620121001001", ["owner", "skilled", "village"]),  # a village account stays in it
+        ("62", ["owner", "skilled", "village", "stale", "township", "county"]),  # a province account: same
+        ("620121001", ["owner", "skilled", "village", "stale", "township"]),  # a township account stays in it
+        ("620121001001", ["owner", "skilled", "village", "stale"]),  # a village account stays in it
     ],
 )
 def test_candidates_never_reach_beyond_the_requesters_area(tiny, area, expected):
@@ -91,11 +102,12 @@ def test_candidates_of_a_case_outside_the_area_are_not_found(tiny):
     assert r.headers["content-type"].startswith("application/problem+json")
 
 
-def test_location_update_makes_a_stale_worker_a_candidate_again(tiny):
+def test_location_update_makes_a_stale_worker_fresh_again(tiny):
     r = tiny.client.post(f"/api/workers/{tiny.ids['stale']}/location", json={"lon": 103.0053, "lat": 36.0053})
     assert r.status_code == 200, r.text
     assert r.json()["applied"] is True
-    assert "stale" in _names(tiny, tiny.client.get(f"/api/events/{tiny.ids['event']}/candidates?k=10").json())
+    body = tiny.client.get(f"/api/events/{tiny.ids['event']}/candidates?k=10").json()
+    assert _names(tiny, body)[:4] == ["owner", "skilled", "stale", "village"]  # now fresh, and nearer
 
 
 def test_location_accepts_gcj02_and_stores_wgs84(tiny):
@@ -227,7 +239,7 @@ def test_declining_frees_the_worker(tiny):
 
 def test_demo_county_seeding_and_candidates(db_session):
     """On the demo county: seeding is consistent and a dispute gets its grid's worker and a committee."""
-    from geo.demo_dispatch import seed_dispatch_demo
+    from geo.demo.dispatch import seed_dispatch_demo
     from geo.queries.dispatch import list_candidates
 
     counts = seed_dispatch_demo(db_session, "620121", 7)

@@ -11,10 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from api.main import create_app
-from api.routers.photos import PhotoSettings
-from api.settings import ApiSettings
-from geo.settings import DbSettings
+from api.settings import PhotoSettings
+from tests.apps import app_for
 from tests.auth_helpers import authed
 
 TOWNSHIP = "620121003"
@@ -30,7 +28,7 @@ def photo_db(pg_server, engine) -> str:
 
 @pytest.fixture(scope="module")
 def app(demo_db_url, photo_db):
-    return create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
+    return app_for(demo_db_url)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +101,7 @@ def test_export_refusals(planner):
 def test_export_is_limited_by_row_level_security(demo_db_url):
     """A township user's export stays in the township (the DB enforces it too)."""
     # its own app: two lifespans on one app would overwrite (and leak) the other's engine
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
+    app = app_for(demo_db_url)
     with TestClient(app) as c:
         authed(c, demo_db_url, role="commander", area=TOWNSHIP)
         resp = c.get("/api/exports/hazards.geojson")
@@ -144,8 +142,7 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF\x00" + b"\x00" * 100 + b"\xff\xd9"
 def photo_client(photo_db):
     """A case-working client on a committed copy of the demo database, photo cap 2 KB."""
     url = photo_db
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=url))
-    app.state.photo_settings = PhotoSettings(_env_file=None, max_bytes=2048)
+    app = app_for(url, photos=PhotoSettings(_env_file=None, max_bytes=2048))
     with TestClient(app) as c:
         authed(c, url, role="dispatcher", area=TOWNSHIP)
         event_id = c.get("/api/board").json()["queue"][0]["id"]

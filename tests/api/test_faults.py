@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 from api.main import create_app
-from api.settings import ApiSettings
 from bench.bench_load_http import open_event_ids, request_paths, run_load
-from geo.migrate import upgrade
+from geo.db.migrate import upgrade
 from geo.settings import DbSettings
+from tests.apps import app_for, settings_for
 from tests.auth_helpers import authed, bearer
 from tests.browser import serve_app
 from tests.dispatch_tiny import build
@@ -57,7 +57,7 @@ def test_database_restart_gives_503_then_recovers_by_itself(own_cluster):
     folder, url = own_cluster
     port = url.rsplit(":", 1)[1].split("/")[0]
     db = DbSettings(_env_file=None, url=url, pool_size=2, pool_timeout_s=1)
-    app = create_app(ApiSettings(_env_file=None), db)
+    app = create_app(settings_for(url).but(db=db))
     with TestClient(app) as client:
         authed(client, url, "dispatcher", "620121")
         assert client.get("/api/board").status_code == 200
@@ -85,7 +85,7 @@ def test_database_restart_gives_503_then_recovers_by_itself(own_cluster):
 def test_bounded_load_on_loopback_has_no_errors(demo_db_url, capsys):
     headers = bearer(demo_db_url, "dispatcher", "620121", name="load_test")
     paths = request_paths(open_event_ids(demo_db_url, "620121", 50), 240)
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url, pool_size=8))
+    app = app_for(demo_db_url, pool_size=8)
     with serve_app(app) as base:
         result = run_load(base, headers, paths, threads=8)
     with capsys.disabled():

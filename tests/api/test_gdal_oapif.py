@@ -11,9 +11,7 @@ import time
 import pytest
 import uvicorn
 
-from api.main import create_app
-from api.settings import ApiSettings
-from geo.settings import DbSettings
+from tests.apps import app_for
 from tests.auth_helpers import bearer
 from tests.layers import tiny_county as tc
 from tests.layers.tiny_county import tiny_db_url  # noqa: F401
@@ -31,7 +29,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server_url(tiny_db_url):  # noqa: F811
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=tiny_db_url))
+    app = app_for(tiny_db_url)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -12,9 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from api.main import create_app
-from api.settings import ApiSettings
-from geo.settings import DbSettings
+from tests.apps import app_for
 from tests.auth_helpers import authed
 
 OWN = "620121001"
@@ -23,7 +21,7 @@ OTHER = "620121002"
 
 @pytest.fixture(scope="module")
 def client(demo_db_url):
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
+    app = app_for(demo_db_url)
     with TestClient(app) as c:
         yield authed(c, demo_db_url, role="dispatcher", area=OWN)
 

@@ -7,10 +7,8 @@ import threading
 import httpx
 import pytest
 
-from api.main import create_app
-from api.settings import ApiSettings
-from geo.settings import DbSettings
 from tests.api.test_console import copy_demo
+from tests.apps import app_for
 from tests.auth_helpers import bearer
 from tests.browser import serve_app
 
@@ -25,7 +23,7 @@ def live_db(pg_server, demo_db_url):
 
 @pytest.fixture(scope="module")
 def base_url(live_db):
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=live_db))
+    app = app_for(live_db)
     with serve_app(app) as url:
         yield url
 

@@ -7,9 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from api.main import create_app
-from api.settings import ApiSettings
-from geo.settings import DbSettings
+from tests.apps import app_for
 from tests.auth_helpers import authed
 from tests.pages import heat_points
 
@@ -26,7 +24,7 @@ MB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def client(demo_db_url):
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
+    app = app_for(demo_db_url)
     with TestClient(app) as c:
         yield authed(c, demo_db_url)
 
@@ -143,7 +141,7 @@ def test_pages_are_restricted_to_the_users_area(demo_db_url, engine):
                 " ORDER BY code LIMIT 1"
             )
         ).scalar_one()
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
+    app = app_for(demo_db_url)
     with TestClient(app) as c:
         authed(c, demo_db_url, role="dispatcher", area=township)
         points = heat_points(c.get("/maps/heatmap?layer=disputes").text)
@@ -156,15 +154,16 @@ def test_pages_are_restricted_to_the_users_area(demo_db_url, engine):
 
 
 def test_gcj02_basemap_shifts_the_layers_and_the_local_tile_folder_is_served(demo_db_url, tmp_path):
-    from layers.assets import MapSettings
+    from layers.settings import MapSettings
 
     (tmp_path / "10" / "823").mkdir(parents=True)
     (tmp_path / "10" / "823" / "390.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
-    with TestClient(app) as c:
+    with TestClient(app_for(demo_db_url)) as c:
         authed(c, demo_db_url)
         wgs = heat_points(c.get("/maps/heatmap?layer=hazards&zoom=10").text)
-        app.state.map_settings = MapSettings(_env_file=None, basemap_dir=str(tmp_path), basemap_crs="gcj02")
+    gaode = MapSettings(_env_file=None, basemap_dir=str(tmp_path), basemap_crs="gcj02")
+    with TestClient(app_for(demo_db_url, maps=gaode)) as c:
+        authed(c, demo_db_url)
         page = c.get("/maps/heatmap?layer=hazards&zoom=10").text
         tile = c.get("/maps/basemap/10/823/390.png")
         missing = c.get("/maps/basemap/10/823/391.png")

@@ -3,9 +3,7 @@
 import pytest
 from sqlalchemy import text
 
-from api.main import create_app
-from api.settings import ApiSettings
-from geo.settings import DbSettings
+from tests.apps import app_for
 from tests.auth_helpers import browser_cookies
 from tests.browser import chromium, open_page, screenshot, serve_app
 
@@ -15,7 +13,7 @@ COOKIES: list[dict] = []
 
 @pytest.fixture(scope="module")
 def base_url(demo_db_url):
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
+    app = app_for(demo_db_url)
     with serve_app(app) as url:
         COOKIES[:] = browser_cookies(url, demo_db_url)  # logged in, as after /login
         yield url

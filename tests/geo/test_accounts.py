@@ -4,11 +4,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.main import create_app
-from api.settings import ApiSettings
 from geo.accounts import check_area
 from geo.errors import InvalidInputError
-from geo.settings import DbSettings
+from tests.apps import app_for
 from tests.auth_helpers import authed
 
 
@@ -28,7 +26,7 @@ def test_other_areas_are_refused_naming_the_field(area):
 
 @pytest.mark.parametrize("area, sees", [("62", True), ("6201", True), ("6202", False)])
 def test_a_province_or_city_account_sees_the_cases_inside_it(demo_db_url, area, sees):
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=demo_db_url))
+    app = app_for(demo_db_url)
     with TestClient(app) as client:
         authed(client, demo_db_url, "commander", area)
         with app.state.engine.connect() as conn:

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import create_engine, text
 
-from api.cli import main as gridgov
-from geo.backup import table_fingerprints
+from cli.main import main as gridgov
+from geo.db.backup import table_fingerprints
 from geo.errors import ConflictError
 from tests.auth_helpers import ensure_user
 from tests.dispatch_tiny import build
@@ -32,17 +32,17 @@ def test_backup_and_restore_round_trip(pg_server, fresh_db_url, tmp_path, monkey
     before = table_fingerprints(source)
     assert before["audit_log"][0] >= 2 and before["users"][0] == 1 and before["events"][0] == 2
 
-    from geo.settings import get_db_settings
+    from api.settings import get_settings
 
     dump = tmp_path / "gridgov.dump"
     monkeypatch.setenv("DATABASE_URL", _libpq(fresh_db_url))
-    get_db_settings.cache_clear()
+    get_settings.cache_clear()
     assert gridgov(["backup", str(dump)]) == 0
     assert dump.stat().st_size > 0
 
     target_url = create_database(pg_server, "gridgov_restored")  # plain, empty: no PostGIS yet
     monkeypatch.setenv("DATABASE_URL", _libpq(target_url))
-    get_db_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         assert gridgov(["restore", str(dump)]) == 0
         target = create_engine(target_url)
@@ -53,12 +53,12 @@ def test_backup_and_restore_round_trip(pg_server, fresh_db_url, tmp_path, monkey
         assert gridgov(["restore", str(dump)]) == 1
         target.dispose()
     finally:
-        get_db_settings.cache_clear()
+        get_settings.cache_clear()
         source.dispose()
 
 
 def test_restore_refuses_a_non_empty_database(fresh_db_url, tmp_path):
-    from geo.backup import restore
+    from geo.db.backup import restore
 
     (tmp_path / "x.dump").write_bytes(b"x")
     with pytest.raises(ConflictError, match="empty database"):

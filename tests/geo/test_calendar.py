@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from geo import clock
 from geo.errors import InvalidInputError
-from geo.holidays import read_notice
+from geo.io.holidays import read_notice
 from geo.queries import casework
 from geo.queries.events import deadline_for, get_event, get_timeline
 from geo.queries.holidays import import_notice, list_calendar_years, sync_library

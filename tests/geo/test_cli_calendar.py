@@ -6,9 +6,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import create_engine, text
 
-from api.cli import main
+from api.settings import get_settings
+from cli.main import main
 from geo import clock
-from geo.settings import get_db_settings
 from tests.geo.test_calendar import NOTICE_2027
 
 # A case registered Wed 3 Feb 2027 (severity 3: five working days) whose deadline waits for 2027.
@@ -28,11 +28,11 @@ def db(fresh_db_url, monkeypatch):
     """A fresh migrated database (the library years are in), with the CLI pointed at it."""
     monkeypatch.setenv("DATABASE_URL", fresh_db_url)
     monkeypatch.delenv("GRID_DB_URL", raising=False)
-    get_db_settings.cache_clear()
+    get_settings.cache_clear()
     engine = create_engine(fresh_db_url)
     yield engine
     engine.dispose()
-    get_db_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 def _scalar(engine, sql: str, **params):

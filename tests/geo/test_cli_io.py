@@ -8,8 +8,8 @@ from shapely import box
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from api.cli import main
-from geo.settings import get_db_settings
+from api.settings import get_settings
+from cli.main import main
 from tests.geo.test_io import TOWNSHIPS, VILLAGES, events_frame, frame, make_county
 
 
@@ -18,14 +18,14 @@ def db(fresh_db_url, monkeypatch):
     """A fresh database holding only the county, with the CLI pointed at it."""
     monkeypatch.setenv("DATABASE_URL", fresh_db_url)
     monkeypatch.delenv("GRID_DB_URL", raising=False)
-    get_db_settings.cache_clear()
+    get_settings.cache_clear()
     engine = create_engine(fresh_db_url)
     with Session(engine) as session:
         make_county(session)
         session.commit()
     yield engine
     engine.dispose()
-    get_db_settings.cache_clear()
+    get_settings.cache_clear()
 
 
 def _count(engine, table="grids", where="true"):

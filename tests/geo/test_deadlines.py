@@ -26,7 +26,7 @@ from geo.deadlines import (
     resume_deadline,
     time_limit,
 )
-from geo.holidays import library_source
+from geo.io.holidays import library_source
 
 MIGRATION = Path(__file__).resolve().parents[2] / "geo" / "migrations" / "versions" / "0003_dispatch.py"
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from geo import clock, demo_copy
 from geo.demo import build_county, demo_end, load_demo, province_specs, yongdeng_spec
-from geo.demo_names import YONGDENG_TOWNSHIPS
+from geo.demo.names import YONGDENG_TOWNSHIPS
 from geo.errors import ConflictError
 from geo.queries.grids import check_nesting, reassign_events
 from tests.conftest import DEMO_UNTIL

@@ -311,7 +311,7 @@ def test_import_grids_swapped_axes(county, tmp_path):
     assert "swapped" in err.message
 
 
-# --- grids: text we cannot store (geo.io_text, geo.io_nul) -----------------------------------------------
+# --- grids: text we cannot store (geo.io.text, geo.io.nul) -----------------------------------------------
 
 
 def _geojson_with(tmp_path, features, **properties):
@@ -354,7 +354,7 @@ def test_import_grids_geopackage_with_nul_is_refused(county, tmp_path):
     path = write(frame(TOWNSHIPS), tmp_path / "t.gpkg", driver="GPKG", layer="towns", SPATIAL_INDEX="NO")
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE towns SET name = '城关' || char(0) || '镇' WHERE fid = 2")
-    assert gpd.read_file(path, engine="pyogrio")["name"][1] == "城关"  # GDAL cuts it: hence geo.io_nul
+    assert gpd.read_file(path, engine="pyogrio")["name"][1] == "城关"  # GDAL cuts it: hence geo.io.nul
     err = assert_fails(county, InvalidInputError, io.import_grids, path, level="township")
     assert err.where == "feature 2, name" and "位置 3：U+0000" in err.message
 
@@ -691,7 +691,7 @@ def test_export_layer_refuses_unknown_layer_or_format(county, tmp_path, layer, n
 
 def test_area_approximation_matches_geography(county):
     # The in-file nesting pre-check uses an approximate area; it must agree with PostGIS within a few percent.
-    from geo.io_grids import _area_m2
+    from geo.io.grids import _area_m2
 
     geom = box(103.0, 36.0, 103.01, 36.01)
     exact = county.execute(

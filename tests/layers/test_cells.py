@@ -118,7 +118,7 @@ def test_tiles_from_cells_equal_tiles_aggregated_from_points(db_session, area, z
             points = db_session.execute(
                 tiles._encode(
                     layer,
-                    tiles._clusters(layer, source(layer, area, settings), query, z, x, y, settings),
+                    tiles._clusters(layer, source(layer, area), query, z, x, y, settings),
                     20000,
                 )
             ).one()

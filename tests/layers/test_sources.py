@@ -78,7 +78,7 @@ def test_feature_outside_the_area_is_not_found(session):
 def _grades(session, settings: RiskSettings) -> list:
     """Grade the tiny county with `settings` (in this test's transaction) and read the risk layer."""
     grade_area(session, "620121", settings)
-    sub = default_registry().get("risk").select("620121", SETTINGS).subquery()
+    sub = default_registry().get("risk").select("620121").subquery()
     return session.execute(
         select(sub.c.code, sub.c.overdue, sub.c.score, sub.c.grade, sub.c.open_events)
     ).all()

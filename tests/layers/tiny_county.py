@@ -169,9 +169,6 @@ import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 
-from api.main import create_app  # noqa: E402
-from api.settings import ApiSettings  # noqa: E402
-from geo.settings import DbSettings  # noqa: E402
 from layers.settings import LayerSettings  # noqa: E402
 
 
@@ -199,8 +196,9 @@ def tiny_db_url(pg_server: str, empty_db_url: str) -> str:
 
 def make_client(url: str, **layer_settings: object) -> TestClient:
     """A TestClient on the app for the database at `url` (enter it with `with`)."""
-    app = create_app(ApiSettings(_env_file=None), DbSettings(_env_file=None, url=url))
-    app.state.layer_settings = LayerSettings(_env_file=None, **layer_settings)
+    from tests.apps import app_for
+
+    app = app_for(url, layers=LayerSettings(_env_file=None, **layer_settings))
     from tests.auth_helpers import authed
 
     return authed(TestClient(app), url)

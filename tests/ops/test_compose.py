@@ -176,7 +176,11 @@ def _settings_classes() -> list[type]:
                 continue
             module = importlib.import_module(info.name)
             for value in vars(module).values():
-                if isinstance(value, type) and issubclass(value, BaseSettings) and value.__module__ == info.name:
+                if (
+                    isinstance(value, type)
+                    and issubclass(value, BaseSettings)
+                    and value.__module__ == info.name
+                ):
                     found[value.__qualname__] = value
     return sorted(found.values(), key=lambda c: c.__name__)
 

@@ -168,7 +168,7 @@ OPTIONAL_WRITES = ["analytics_runs", "hotspot_cells", "emerging_cells", "reports
 # overlap `&&` compares boxes and can only fail on mixed SRIDs (no row data in the message), so it is
 # marked leakproof: tiles and bbox queries keep their GiST index (500 ms -> 2 ms county-wide in the demo).
 # Only a superuser may do this; otherwise the app still works, with range scans instead. Repeated after
-# a restore (extension functions' attributes are not dumped): see geo.backup.
+# a restore (extension functions' attributes are not dumped): see geo.db.backup.
 LEAKPROOF = r"""
 DO $$
 BEGIN

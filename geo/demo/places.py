@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from geo import demo_names as names
-from geo.demo_build import CountyPlan
-from geo.demo_events import assign_grids, points_in
+from geo.demo import names
+from geo.demo.build import CountyPlan
+from geo.demo.events import assign_grids, points_in
 
 # (code suffix, kind, name suffix after the county name, categories it takes): the county's departments
 # and its industry mediation committees (行业性专业性人民调解委员会).

@@ -11,7 +11,7 @@ from shapely.geometry import MultiPolygon
 
 from geo.crs import SourceCrs, parse_crs, shifted_to_wgs84
 from geo.errors import InvalidGeometryError, SwappedAxesError, UnknownCrsError
-from geo.io_common import ImportReport, Problems
+from geo.io.common import ImportReport, Problems
 
 
 def source_crs(gdf: geopandas.GeoDataFrame, path: Path, crs: str | None) -> SourceCrs:

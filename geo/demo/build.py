@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 from shapely import MultiPoint, MultiPolygon, Point
 
-from geo import demo_names as names
+from geo.demo import names
 
 KM_PER_DEG = 111.0
 

@@ -2,28 +2,12 @@
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
+from cli import common
 from geo.errors import GeoError
-from geo.settings import get_db_settings, get_job_settings
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    """A session on the configured database; the engine is disposed afterwards."""
-    from geo.db import make_engine
-
-    engine = make_engine(get_db_settings())
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -31,14 +15,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.main import create_app
-    from api.settings import get_api_settings
 
-    settings = get_api_settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
-    stop = _start_job_threads(get_job_settings().serve_workers)
+    settings = common.settings()
+    host = args.host or settings.api.host
+    port = args.port or settings.api.port
+    stop = _start_job_threads(settings.jobs.serve_workers)
     try:
-        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     finally:
         stop()
     return 0
@@ -46,14 +29,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _start_job_threads(count: int) -> Callable[[], None]:
     """Run `count` job workers beside the app (GRID_JOBS_SERVE_WORKERS); returns what stops them."""
-    from geo.db import make_engine, make_sessionmaker
+    from geo.db.engine import make_engine, make_sessionmaker
     from geo.jobs.runner import start_threads
-    from geo.jobs.tasks import Context
 
     if count < 1:
         return lambda: None
-    engine = make_engine(get_db_settings())
-    event, threads = start_threads(make_sessionmaker(engine), Context(), count)
+    engine = make_engine(common.settings().db)
+    event, threads = start_threads(make_sessionmaker(engine), common.job_context(), count)
 
     def stop() -> None:
         event.set()
@@ -68,19 +50,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run job workers until interrupted (several processes, on several machines, share the queue)."""
     import threading
 
-    from geo.db import make_engine, make_sessionmaker
+    from geo.db.engine import make_engine, make_sessionmaker
     from geo.jobs.runner import run_forever, run_until_idle
-    from geo.jobs.tasks import Context
 
-    engine = make_engine(get_db_settings())
+    engine = make_engine(common.settings().db)
     make_session = make_sessionmaker(engine)
     try:
         if args.once:
-            print(f"ran {run_until_idle(make_session, Context())} job(s)")  # noqa: T201
+            print(f"ran {run_until_idle(make_session, common.job_context())} job(s)")  # noqa: T201
             return 0
         stop = threading.Event()
         try:
-            run_forever(make_session, Context(), stop)
+            run_forever(make_session, common.job_context(), stop)
         except KeyboardInterrupt:
             stop.set()
     finally:
@@ -90,14 +71,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring the schema up to date."""
-    from geo.db import make_engine
-    from geo.migrate import upgrade
-    from geo.settings import get_db_settings
+    from geo.db.engine import make_engine
+    from geo.db.migrate import upgrade
 
-    synced = upgrade(make_engine(get_db_settings()))
+    synced = upgrade(make_engine(common.settings().db))
     print("schema is up to date")  # noqa: T201
     if synced:
-        from api.cli_calendar import import_summary
+        from cli.calendar import import_summary
 
         print(import_summary(synced, dry_run=False))  # noqa: T201
     return 0
@@ -105,11 +85,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load the demo county (or the whole province) into an empty database, then its analyses."""
-    from api.cli_access import print_demo_accounts
+    from cli.access import print_demo_accounts
     from geo.demo import load_demo
     from geo.jobs.tasks import compute_all, counties
 
-    with _session() as session:
+    with common.session() as session:
         summary = load_demo(
             session,
             seed=args.seed,
@@ -127,7 +107,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print_demo_accounts(session)
         if not summary.get("skipped") and not args.province:  # the province's run as jobs (gridgov worker)
             for county in counties(session):
-                compute_all(session, county)
+                compute_all(session, county, common.job_context())
             session.commit()
     return 0
 
@@ -136,7 +116,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import grids or events from a file, in one transaction."""
     from geo import io
 
-    with _session() as session:
+    with common.session() as session:
         if args.what == "grids":
             report = io.import_grids(
                 session,
@@ -146,6 +126,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 layer=args.layer,
                 encoding=args.encoding,
                 make_valid=args.make_valid,
+                tolerance_m2=common.settings().geo.nesting_tolerance_m2,
             )
         else:
             report = io.import_events(session, args.file, crs=args.crs or "wgs84", sheet=args.layer)
@@ -161,7 +142,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Export a layer to GeoJSON, GeoPackage or CSV."""
     from geo import io
 
-    with _session() as session:
+    with common.session() as session:
         count = io.export_layer(session, args.layer, args.file, area=args.area)
     print(f"wrote {count} features to {args.file}")  # noqa: T201
     return 0
@@ -210,8 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--area", help="grid code prefix to export (default: everything)")
     exp.set_defaults(func=cmd_export)
 
-    from api.cli_access import add_access_commands
-    from api.cli_calendar import add_calendar_commands
+    from cli.access import add_access_commands
+    from cli.calendar import add_calendar_commands
 
     add_access_commands(sub)
     add_calendar_commands(sub)
@@ -225,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         print("gridgov import grids: --level county|township|village|grid is required", file=sys.stderr)  # noqa: T201
         return 2
     if args.command == "user":
-        from api.cli_access import check_user_args
+        from cli.access import check_user_args
 
         problem = check_user_args(args)
         if problem:

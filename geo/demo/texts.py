@@ -6,7 +6,7 @@ registers do), {n} (a small number). Every text is invented.
 
 import numpy as np
 
-from geo.demo_names import SURNAMES
+from geo.demo.names import SURNAMES
 
 # Category mix per kind (shares add up to 1): neighbour, land and family quarrels dominate disputes.
 MIX = {

@@ -2,12 +2,12 @@
 
 import argparse
 import getpass
-import os
 import sys
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from cli import common
 
 
 def _read_password() -> str:
@@ -20,19 +20,12 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def _as_cli_actor(session: Session) -> None:
-    """Name this command in the audit log (the trigger records changes made under an actor)."""
-    actor = f"cli:{os.environ.get('USER') or getpass.getuser()}"
-    session.execute(text("SELECT set_config('gridgov.actor', :a, true)"), {"a": actor})
-
-
 def cmd_user(args: argparse.Namespace) -> int:
     """Add, list, disable or enable accounts."""
-    from api.cli import _session
     from geo import accounts
 
-    with _session() as session:
-        _as_cli_actor(session)
+    with common.session() as session:
+        common.act_as_cli_user(session)
         if args.action == "add":
             acct = accounts.create_user(
                 session, args.name, _read_password(), role=args.role, area=args.area, worker_id=args.worker
@@ -64,20 +57,18 @@ def print_demo_accounts(session: Session, county_code: str = "620121") -> None:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """pg_dump the configured database to FILE (custom format)."""
-    from geo.backup import backup
-    from geo.settings import get_db_settings
+    from geo.db.backup import backup
 
-    size = backup(get_db_settings().libpq_url, args.file)
+    size = backup(common.settings().db.libpq_url, args.file)
     print(f"wrote {args.file} ({size} bytes)")  # noqa: T201
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
     """pg_restore FILE into the configured database, which must be empty."""
-    from geo.backup import restore
-    from geo.settings import get_db_settings
+    from geo.db.backup import restore
 
-    restore(get_db_settings().libpq_url, args.file)
+    restore(common.settings().db.libpq_url, args.file)
     print(f"restored {args.file}")  # noqa: T201
     return 0
 

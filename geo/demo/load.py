@@ -1,10 +1,4 @@
-"""Deterministic (seeded) demo data: Yongdeng County (永登县, 620121), or all 87 counties of Gansu.
-
-Only the county outlines are real (Amap boundaries, GCJ-02, converted to WGS84). Every township
-boundary, village, small grid, worker, case and party is synthetic (`grids.synthetic = true`),
-built in memory by `build_county` (geo.demo_build, demo_events, demo_places) and written with COPY
-by `geo.demo_copy`, in the caller's transaction. The same seed and `until` give the same data.
-"""
+"""Loading the demo: the county or the province, written with COPY, then its dispatch data."""
 
 import json
 import sys
@@ -19,13 +13,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from geo import clock, demo_copy
-from geo import demo_names as names
+from geo import clock
 from geo.crs import shifted_to_wgs84
-from geo.demo_build import CountyPlan, CountySpec, as_multi, build_levels
-from geo.demo_dispatch import seed_dispatch_demo
-from geo.demo_events import build_events, build_parties, build_workers
-from geo.demo_places import build_departments, build_facilities
+from geo.demo import names
+from geo.demo import write as demo_copy
+from geo.demo.build import CountyPlan, CountySpec, as_multi, build_levels
+from geo.demo.dispatch import seed_dispatch_demo
+from geo.demo.events import build_events, build_parties, build_workers
+from geo.demo.places import build_departments, build_facilities
 from geo.errors import ConflictError
 from geo.queries.grids import check_nesting, reassign_events, refresh_all_cores
 
@@ -177,7 +172,7 @@ def load_demo(
         totals["grids_fixed"] = reassign_events(session)
         if not province:  # about a second for the county; several minutes for the whole province
             check_nesting(session)
-        for spec in specs:  # mediators, deadlines and assignees of open cases (geo.demo_dispatch)
+        for spec in specs:  # mediators, deadlines and assignees of open cases (geo.demo.dispatch)
             _add(totals, seed_dispatch_demo(session, spec.adcode, seed + int(spec.adcode)))
     totals["seconds"] = round(time.perf_counter() - started, 1)
     return totals

@@ -1,6 +1,6 @@
 """Import events (disputes, hazards, appeals) from CSV or XLSX.
 
-Every row is checked (columns, text we cannot store in any cell we read (geo.io_text), coordinates
+Every row is checked (columns, text we cannot store in any cell we read (geo.io.text), coordinates
 and their CRS, category, severity, status, source, dates, wage figures, whether the point lies in a
 county we hold) before one INSERT writes them all; the events trigger then puts each event in its
 small grid. Errors are gathered per row and raised together, the message naming the first.
@@ -19,8 +19,8 @@ from sqlalchemy.types import BigInteger, DateTime, Float, Integer, Numeric, Smal
 from geo import clock
 from geo.crs import parse_crs, to_wgs84_lonlat
 from geo.errors import InvalidInputError, OutsideCountyError, SwappedAxesError, UnknownCrsError
-from geo.io_common import ImportReport, Problems, normalise_columns, require_file
-from geo.io_fields import (
+from geo.io.common import ImportReport, Problems, normalise_columns, require_file
+from geo.io.fields import (
     SOURCE_WORDS,
     STATUS_WORDS,
     is_blank,
@@ -31,10 +31,9 @@ from geo.io_fields import (
     read_severity,
     read_wages,
 )
-from geo.io_text import column_note, unstorable_reason
+from geo.io.text import column_note, unstorable_reason
 from geo.jobs import queue
 from geo.models import EVENT_STATUSES, SOURCES
-from geo.settings import get_job_settings
 
 _ALIASES = {
     "lon": "lon",
@@ -211,7 +210,7 @@ def _check_row(n: int, rec: dict, columns: dict[str, str], categories: dict, pro
 
 
 def _unstorable_cells(rec: dict, columns: dict[str, str]) -> list[tuple[str, str]]:
-    """(field, why) for each cell we read whose text we cannot store (geo.io_text). The raw cell is
+    """(field, why) for each cell we read whose text we cannot store (geo.io.text). The raw cell is
     checked: one holding only \\x1c-\\x1f would pass as blank (they are whitespace to str.isspace)."""
     return [
         (f, column_note(f, col) + reason)
@@ -350,7 +349,7 @@ _COUNTY_CODES = text("SELECT DISTINCT grid_code FROM events WHERE id = ANY(:ids)
 def _queue_refresh(session: Session, ids: list[int]) -> None:
     """Queue the analyses of the counties the new cases lie in (geo.jobs)."""
     codes = list(session.execute(_COUNTY_CODES, {"ids": ids}).scalars())
-    queue.enqueue_refresh_for_codes(session, codes, get_job_settings().refresh_delay_s)
+    queue.enqueue_refresh_for_codes(session, codes)
 
 
 _WITHOUT_GRID = text("SELECT count(*) FROM events WHERE id = ANY(:ids) AND grid_id IS NULL").bindparams(

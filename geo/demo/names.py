@@ -1,7 +1,7 @@
 """Word lists for the synthetic demo: people, places, case titles. All invented, none real (except townships).
 
 Only the 15 township names of Yongdeng and their approximate seats are real; every village,
-community, small grid, person, phone number and case text is made up by `geo.demo_build`.
+community, small grid, person, phone number and case text is made up by `geo.demo.build`.
 """
 
 import numpy as np

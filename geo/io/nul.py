@@ -4,7 +4,7 @@ GDAL hands attributes over as C strings, so a name stored as "柳树\\u0000镇" 
 import would store the cut value without a word. These readers find the values holding NUL in the
 formats we import (GeoJSON, GeoPackage, Shapefile; KML is XML, which cannot hold control characters
 and GDAL refuses to read) so that the import refuses them like any other text it cannot store
-(geo.io_text). Features are numbered from 1 in the order GDAL reads them.
+(geo.io.text). Features are numbered from 1 in the order GDAL reads them.
 
     read_cut_text(path, layer, encoding) -> {(feature number, column): full text}
 """

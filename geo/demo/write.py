@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.crs import WGS84
-from geo.demo_build import CountyPlan, CountySpec, as_multi
+from geo.demo.build import CountyPlan, CountySpec, as_multi
 
 LEVEL_ORDER = ("county", "township", "village", "grid")
 

@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 
 from geo.errors import InvalidInputError
-from geo.io_common import MAX_ERRORS, require_file
+from geo.io.common import MAX_ERRORS, require_file
 
 LIBRARY = "library"  # calendar_years.source of the chinesecalendar package
 NOTICE = "notice"  # calendar_years.source of an imported notice file

@@ -9,9 +9,8 @@ rule (the current small grid covering the point, lowest id first) so a loader ca
 import numpy as np
 import shapely
 
-from geo import demo_names as names
-from geo import demo_texts as texts
-from geo.demo_build import CountyPlan, Level
+from geo.demo import names, texts
+from geo.demo.build import CountyPlan, Level
 
 DAY = 86_400
 OPEN_STATUSES = ["reported", "registered", "dispatched", "in_progress", "handled", "verified"]

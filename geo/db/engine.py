@@ -14,6 +14,7 @@ def make_engine(settings: DbSettings) -> Engine:
         settings.sqlalchemy_url,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_s,
         pool_pre_ping=True,
         connect_args={"options": settings.connection_options},
     )

@@ -1,22 +1,12 @@
 """The `gridgov calendar import|list` commands: the holiday calendar that deadlines count with."""
 
 import argparse
-import getpass
-import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from cli import common
 
 SOURCE_LABELS = {"library": "程序库", "notice": "通知文件"}
-
-
-def _cli_actor(session: Session) -> str:
-    """Name this command in the audit log and the case timelines; returns the actor."""
-    actor = f"cli:{os.environ.get('USER') or getpass.getuser()}"
-    session.execute(text("SELECT set_config('gridgov.actor', :a, true)"), {"a": actor})
-    return actor
 
 
 def _years(years: list[int]) -> str:
@@ -36,11 +26,10 @@ def import_summary(report: dict[str, Any], dry_run: bool) -> str:
 
 def cmd_calendar_import(args: argparse.Namespace) -> int:
     """Import whole years of a State Council notice from CSV, recomputing affected deadlines, in one go."""
-    from api.cli import _session
     from geo.queries.holidays import import_notice
 
-    with _session() as session:
-        report = import_notice(session, args.file, actor=_cli_actor(session))
+    with common.session() as session:
+        report = import_notice(session, args.file, actor=common.act_as_cli_user(session))
         if args.dry_run:
             session.rollback()
         else:
@@ -51,11 +40,10 @@ def cmd_calendar_import(args: argparse.Namespace) -> int:
 
 def cmd_calendar_list(args: argparse.Namespace) -> int:
     """List the years the calendar covers and where each came from."""
-    from api.cli import _session
     from geo import clock
     from geo.queries.holidays import list_calendar_years
 
-    with _session() as session:
+    with common.session() as session:
         rows = list_calendar_years(session)
     if not rows:
         print("尚无任何年份的节假日日历：请运行 gridgov migrate 或 gridgov calendar import")  # noqa: T201

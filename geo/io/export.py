@@ -1,14 +1,4 @@
-"""Import and export with geopandas: read_file -> validate -> write; read_postgis -> to_file.
-
-    import_grids(session, path, *, level, crs=None, layer=None, encoding=None, make_valid=False)
-        -> ImportReport
-    import_events(session, path, *, crs="wgs84", sheet=None) -> ImportReport
-    export_layer(session, layer, path, *, area=None) -> int
-
-Imports run in the caller's transaction and never commit. They validate the whole file before the
-first write and raise an InvalidInputError subclass naming the row or feature and the field; the
-caller rolls back. Exports write WGS84 (EPSG:4326) and never include parties' personal data.
-"""
+"""Exports with geopandas: read_postgis -> to_file, WGS84, times in the county's zone, never parties."""
 
 from pathlib import Path
 
@@ -20,13 +10,8 @@ from sqlalchemy.orm import Session
 
 from geo import clock
 from geo.errors import InvalidInputError
-from geo.io_common import ImportReport
-from geo.io_events import import_events
-from geo.io_grids import import_grids
 from geo.models import parse_code
 from geo.queries import figures
-
-__all__ = ["EXPORT_FORMATS", "EXPORT_LAYERS", "ImportReport", "export_layer", "import_events", "import_grids"]
 
 # Exports are whole-table reads with a join or two: plain SQL beside its only caller is clearer than ORM here.
 _GRIDS = """

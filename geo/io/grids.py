@@ -1,7 +1,7 @@
 """Import grid boundaries (county, townships, villages, small grids): GeoJSON, GeoPackage, Shapefile, KML.
 
-read_file -> map columns -> check codes, names and parents (and their text: geo.io_text, with the NULs
-GDAL cuts text at read back from the file, geo.io_nul) -> settle the CRS -> reproject to WGS84 ->
+read_file -> map columns -> check codes, names and parents (and their text: geo.io.text, with the NULs
+GDAL cuts text at read back from the file, geo.io.nul) -> settle the CRS -> reproject to WGS84 ->
 check geometries (repair on request) -> check nesting within the file -> write in bulk -> check nesting
 against the database. Everything that can be checked is checked before the first write; the final
 nesting check runs inside the caller's transaction, which the caller rolls back when it raises.
@@ -26,14 +26,14 @@ from geo.errors import (
     InvalidInputError,
     NestingError,
 )
-from geo.io_common import ImportReport, Problems, normalise_columns, require_file
-from geo.io_nul import CutText, read_cut_text
-from geo.io_shapes import check_geometries, source_crs, to_wgs84
-from geo.io_text import column_note, unstorable_reason
+from geo.io.common import ImportReport, Problems, normalise_columns, require_file
+from geo.io.nul import CutText, read_cut_text
+from geo.io.shapes import check_geometries, source_crs, to_wgs84
+from geo.io.text import column_note, unstorable_reason
 from geo.jobs import queue
 from geo.models import format_code, parse_code
 from geo.queries.grids import check_nesting
-from geo.settings import get_geo_settings, get_job_settings
+from geo.settings import NESTING_TOLERANCE_M2
 
 IMPORT_LEVELS = ("county", "township", "village", "grid")
 # Which 3-digit segment of the code a level owns; the segments after it must be zero.
@@ -89,6 +89,7 @@ def import_grids(
     layer: str | None = None,
     encoding: str | None = None,
     make_valid: bool = False,
+    tolerance_m2: float = NESTING_TOLERANCE_M2,
 ) -> ImportReport:
     """Validate a boundary file as a whole, then write it as new current versions of its grids.
 
@@ -116,10 +117,10 @@ def import_grids(
     geoms = to_wgs84(gdf.geometry.values, src, path, rows)
     geoms = check_geometries(geoms, rows, make_valid, report)
     parents = _find_parents(session, rows, level)
-    _check_nesting_in_file(rows, geoms, parents, level)
+    _check_nesting_in_file(rows, geoms, parents, level, tolerance_m2)
     new_ids = _write(session, rows, geoms, parents, level, report)
-    check_nesting(session, new_ids, tolerance_m2=get_geo_settings().nesting_tolerance_m2)
-    queue.enqueue_refresh_for_codes(session, [r["code"] for r in rows], get_job_settings().refresh_delay_s)
+    check_nesting(session, new_ids, tolerance_m2=tolerance_m2)
+    queue.enqueue_refresh_for_codes(session, [r["code"] for r in rows])
     return report
 
 
@@ -212,7 +213,7 @@ def _check_attributes(
 
 
 def _has_unstorable_text(i: int, values: dict, columns: dict, problems: Problems) -> bool:
-    """Note every code, name or level text we cannot store (geo.io_text); True if there was one."""
+    """Note every code, name or level text we cannot store (geo.io.text); True if there was one."""
     found = False
     for field_name, value in values.items():
         if isinstance(value, str) and (reason := unstorable_reason(value)):
@@ -316,9 +317,11 @@ def _find_parents(session: Session, rows: list[dict], level: str) -> dict[str, d
     return found
 
 
-def _check_nesting_in_file(rows: list[dict], geoms: np.ndarray, parents: dict, level: str) -> None:
-    """Before writing: features that spill out of their parent, or overlap a sibling of the same file."""
-    tol = get_geo_settings().nesting_tolerance_m2
+def _check_nesting_in_file(
+    rows: list[dict], geoms: np.ndarray, parents: dict, level: str, tol: float
+) -> None:
+    """Before writing: features that spill out of their parent, or overlap a sibling of the same file
+    (by more than `tol` m²)."""
     problems = Problems("feature")
     pcodes = [parent_code(r["code"], level) for r in rows]
     for row, geom, pcode in zip(rows, geoms, pcodes, strict=True):
