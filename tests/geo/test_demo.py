@@ -11,8 +11,9 @@ import pytest
 import shapely
 from sqlalchemy import text
 
-from geo import clock, demo_copy
+from geo import clock
 from geo.demo import build_county, demo_end, load_demo, province_specs, yongdeng_spec
+from geo.demo import write as demo_copy
 from geo.demo.names import YONGDENG_TOWNSHIPS
 from geo.errors import ConflictError
 from geo.queries.grids import check_nesting, reassign_events
