@@ -1,0 +1,168 @@
+"""What jobs and the system keep: analyses, reports, risk grades, the job queue, change counters,
+accounts and the audit log."""
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from geo.models.base import TZ, metadata
+
+analytics_runs = Table(
+    "analytics_runs",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("analysis", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    Column("area", String(15), nullable=False),
+    Column("params", JSONB, nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("as_of", TZ, nullable=False),
+    Column("computed_at", TZ, nullable=False),
+    Column("seconds", Float, nullable=False),
+)
+
+
+hotspot_cells = Table(
+    "hotspot_cells",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("run_id", BigInteger, ForeignKey("analytics_runs.id"), nullable=False),
+    Column("cell", Text, nullable=False),
+    Column("grid_code", String(15)),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("base_km2", Float, nullable=False),
+    Column("rate", Float, nullable=False),
+    Column("eb_rate", Float, nullable=False),
+    Column("z", Float, nullable=False),
+    Column("p", Float, nullable=False),
+    Column("confidence", SmallInteger, nullable=False),
+)
+
+
+emerging_cells = Table(
+    "emerging_cells",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("run_id", BigInteger, ForeignKey("analytics_runs.id"), nullable=False),
+    Column("cell", Text, nullable=False),
+    Column("grid_code", String(15)),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    Column("category", Text, nullable=False),
+    Column("trend_z", Float),
+    Column("trend_p", Float),
+    Column("hot_bins", Integer, nullable=False),
+    Column("cold_bins", Integer, nullable=False),
+    Column("last_z", Float),
+)
+
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("period", Text, nullable=False),
+    Column("period_start", TZ, nullable=False),
+    Column("period_end", TZ, nullable=False),
+    Column("area", String(15), nullable=False),
+    Column("cutoff_at", TZ, nullable=False),
+    Column("issued_at", TZ, nullable=False),
+    Column("figures", JSONB, nullable=False),
+)
+
+
+risk_grades = Table(
+    "risk_grades",
+    metadata,
+    Column("grid_code", String(15), primary_key=True),
+    Column("as_of", TZ, nullable=False),
+    Column("computed_at", TZ, nullable=False),
+    Column("open_events", Integer, nullable=False),
+    Column("weighted_severity", Float, nullable=False),
+    Column("overdue", Integer, nullable=False),
+    Column("repeat_places", Integer, nullable=False),
+    Column("recent", Integer, nullable=False),
+    Column("earlier", Integer, nullable=False),
+    Column("resolution_rate", Float),
+    Column("score", Float, nullable=False),
+    Column("grade", Text, nullable=False),
+)
+
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("area", String(15), nullable=False),
+    Column("params", JSONB, nullable=False),
+    Column("dedupe_key", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("run_after", TZ, nullable=False),
+    Column("enqueued_at", TZ, nullable=False),
+    Column("started_at", TZ),
+    Column("finished_at", TZ),
+    Column("attempts", Integer, nullable=False),
+    Column("worker", Text),
+    Column("progress", Float),
+    Column("error", Text),
+    Column("result", JSONB),
+)
+
+
+job_schedules = Table(
+    "job_schedules",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("last_slot", TZ, nullable=False),
+)
+
+
+data_changes = Table(
+    "data_changes",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("channel", Text, nullable=False),
+)
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("area", String(15), nullable=False),
+    Column("worker_id", BigInteger, ForeignKey("workers.id")),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", TZ, nullable=False),
+)
+
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", TZ, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("target_table", Text),
+    Column("target_id", Text),
+    Column("before", JSONB),
+    Column("after", JSONB),
+    Column("detail", JSONB, nullable=False),
+)
+
+__all__ = [name for name, value in list(globals().items()) if isinstance(value, Table)]
