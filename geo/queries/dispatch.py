@@ -34,7 +34,26 @@ from geo.queries.events import (
 
 TIER_REASONS = ("本网格责任网格员", "同村（社区）", "同乡镇（街道）", "县内就近")
 SCOPE_DIGITS = {"village": 12, "township": 9, "county": 6}
-_CANDIDATES = sql.load("candidates").bindparams(bindparam("tier_reasons", type_=ARRAY(Text)))
+CANDIDATES = sql.load("candidates").bindparams(bindparam("tier_reasons", type_=ARRAY(Text)))
+
+
+def candidates_params(
+    event_id: int, *, area: str, k: int, max_age_s: int, scope: str, audit_actor: str | None
+) -> dict[str, Any]:
+    """The parameters of the CANDIDATES statement (geo/sql/candidates.sql) at the clock's instant."""
+    lo, hi = code_range(area)
+    now = clock.now()
+    return {
+        "id": event_id,
+        "area_lo": lo,
+        "area_hi": hi,
+        "k": k,
+        "scope_digits": SCOPE_DIGITS[scope],
+        "fresh_after": now - timedelta(seconds=max_age_s),
+        "now": now,
+        "actor": audit_actor,
+        "tier_reasons": list(TIER_REASONS),
+    }
 
 
 def candidates_json(
@@ -47,22 +66,12 @@ def candidates_json(
     scope: str = "county",
     audit_actor: str | None = None,
 ) -> str:
-    """The ranked candidates of a case as JSON text (geo/sql/candidates.sql); with `audit_actor` the
-    statement also writes the audit row of that actor's unmasked read. NotFoundError outside the area."""
-    lo, hi = code_range(area)
-    now = clock.now()
-    params = {
-        "id": event_id,
-        "area_lo": lo,
-        "area_hi": hi,
-        "k": k,
-        "scope_digits": SCOPE_DIGITS[scope],
-        "fresh_after": now - timedelta(seconds=max_age_s),
-        "now": now,
-        "actor": audit_actor,
-        "tier_reasons": list(TIER_REASONS),
-    }
-    row = session.execute(_CANDIDATES, params).first()
+    """The ranked candidates of a case as JSON text; with `audit_actor` the statement also writes the
+    audit row of that actor's unmasked read. NotFoundError outside the area."""
+    params = candidates_params(
+        event_id, area=area, k=k, max_age_s=max_age_s, scope=scope, audit_actor=audit_actor
+    )
+    row = session.execute(CANDIDATES, params).first()
     if row is None:
         raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
     return str(row[0])

@@ -1,0 +1,247 @@
+"""The highest steady rate the app sustains, against the same statements through psycopg alone.
+
+Open-loop load: request i is due at start + i / rate whatever the answers before it (a late answer
+does not delay the next request), and its latency counts from when it was due, so queueing shows.
+The mix: dispatch candidates of random open cases and vector tiles of random case locations at zoom
+10-12 (disputes and grids), half and half. For each rate (doubling from --start, then bisected) the
+run lasts --seconds; a rate is sustained when no request fails and p95 <= --p95-ms.
+
+  app      GET /api/events/{id}/candidates and /tiles/{layer}/{z}/{x}/{y}.mvt through uvicorn (one
+           worker process, started by the bench with the tile and page caches off)
+  psycopg  the statements those requests run (the account check gridgov_authorize, then the
+           candidates statement or the tile statement, compiled from the app's own code), one
+           transaction each, through a psycopg pool of the app's size: the floor of the database work
+
+    .venv/bin/python bench/bench_steady.py --url postgresql://gridgov@127.0.0.1:5432/province --area 62
+        [--seconds 8] [--start 25] [--max-rate 1600] [--p95-ms 50]
+
+Prints a line per rate tried and, per target, the highest sustained rate; then the app/psycopg ratio
+(the goal: at least 0.8). The client runs on the same machine as the server (2 cores here): it takes
+CPU from both targets alike, which is why the two are measured in one run, one after the other.
+"""
+
+import argparse
+import math
+import os
+import queue
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from bench_auth import bench_login  # bench/ is sys.path[0] when run as a script
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+THREADS = 48  # more than the pool: requests beyond the pool wait for it, as they would in the app
+
+
+@dataclass
+class Step:
+    """What one rate gave."""
+
+    rate: float
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    def p(self, q: float) -> float:
+        """Latency percentile (ms)."""
+        xs = sorted(self.latencies_ms)
+        return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else math.inf
+
+    def sustained(self, p95_ms: float) -> bool:
+        """No failure, and p95 within the bound."""
+        return self.errors == 0 and self.p(0.95) <= p95_ms
+
+
+def open_loop(call: Callable[[int], None], rate: float, seconds: float) -> Step:
+    """Fire call(i) for i = 0.. at `rate` per second for `seconds` from THREADS threads."""
+    step, due, lock = Step(rate), queue.Queue(), threading.Lock()
+    n = int(rate * seconds)
+    start = time.perf_counter() + 0.2
+
+    def worker() -> None:
+        while (item := due.get()) is not None:
+            i, when = item
+            try:
+                call(i)
+                ok = True
+            except Exception:  # noqa: BLE001 - counted, not raised: the load goes on
+                ok = False
+            ms = (time.perf_counter() - when) * 1000
+            with lock:
+                step.latencies_ms.append(ms)
+                step.errors += not ok
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(THREADS)]
+    for t in threads:
+        t.start()
+    for i in range(n):
+        when = start + i / rate
+        time.sleep(max(0.0, when - time.perf_counter()))
+        due.put((i, when))
+    for _ in threads:
+        due.put(None)
+    for t in threads:
+        t.join()
+    return step
+
+
+def search(name: str, call: Callable[[int], None], args: argparse.Namespace) -> float:
+    """The highest sustained rate: double from --start until a rate fails, then bisect (4 steps)."""
+    good, bad, rate = 0.0, None, float(args.start)
+    while bad is None and rate <= args.max_rate:
+        ok = report(name, open_loop(call, rate, args.seconds), args.p95_ms)
+        good, bad, rate = (rate, None, rate * 2) if ok else (good, rate, rate)
+    for _ in range(4 if bad else 0):
+        mid = (good + bad) / 2
+        if report(name, open_loop(call, mid, args.seconds), args.p95_ms):
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+def report(name: str, step: Step, p95_ms: float) -> bool:
+    """Print one line for a rate; True when it was sustained."""
+    ok = step.sustained(p95_ms)
+    print(
+        f"  {name:<8} {step.rate:>7.0f}/s  n={len(step.latencies_ms):<6} errors={step.errors:<4} "
+        f"p50={step.p(0.5):8.1f} ms  p95={step.p(0.95):8.1f} ms  {'ok' if ok else 'over'}",
+        flush=True,
+    )
+    return ok
+
+
+def tile_xyz(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    """The tile of a point at zoom z."""
+    n = 2**z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return z, int((lon + 180) / 360 * n), int(y)
+
+
+def workload(url: str, area: str, seed: int = 12) -> list[tuple[str, tuple]]:
+    """A seeded mix of ('candidates', (event_id,)) and ('tile', (layer, z, x, y)) items."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        cases = conn.execute(
+            text(
+                "SELECT id, ST_X(geom), ST_Y(geom) FROM events WHERE grid_code LIKE :a || '%' "
+                "AND status IN ('reported', 'registered') ORDER BY id DESC LIMIT 400"
+            ),
+            {"a": area},
+        ).all()
+    engine.dispose()
+    rng, items = random.Random(seed), []
+    for i in range(4000):
+        event_id, lon, lat = rng.choice(cases)
+        if i % 2:
+            items.append(("candidates", (event_id,)))
+        else:
+            items.append(
+                ("tile", (rng.choice(("disputes", "grids")), *tile_xyz(lon, lat, rng.choice((10, 11, 12)))))
+            )
+    return items
+
+
+def serve(url: str, secret: str) -> tuple[subprocess.Popen, str]:
+    """uvicorn on a free loopback port, caches off, one worker; returns (process, base URL)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "GRID_AUTH_SECRET": secret,
+        "GRID_LAYERS_TILE_CACHE_MB": "0",
+        "GRID_LAYERS_PAGE_CACHE_MB": "0",
+        "GRID_JOBS_SERVE_WORKERS": "0",
+    }
+    cmd = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--port", str(port)]
+    proc = subprocess.Popen([*cmd, "--host", "127.0.0.1", "--log-level", "warning"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(base + "/healthz", timeout=1)
+            return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the app did not start")
+
+
+def app_call(base: str, headers: dict, items: list) -> Callable[[int], None]:
+    """One HTTP request per item, from a keep-alive client per thread."""
+    local = threading.local()
+
+    def call(i: int) -> None:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=base, headers=headers, timeout=30)
+        kind, arg = items[i % len(items)]
+        path = (
+            f"/api/events/{arg[0]}/candidates?k=5"
+            if kind == "candidates"
+            else "/tiles/{}/{}/{}/{}.mvt".format(*arg)
+        )
+        r = local.client.get(path)
+        if r.status_code not in (200, 204):
+            raise RuntimeError(r.status_code)
+
+    return call
+
+
+def psycopg_call(url: str, area: str, items: list, pool_size: int) -> Callable[[int], None]:
+    """The same statements as the app's requests, one transaction each, on a psycopg pool."""
+    from bench_statements import statements
+    from psycopg_pool import ConnectionPool
+
+    pool = ConnectionPool(url, min_size=pool_size, max_size=pool_size, open=True)
+    authorize, candidates, tile = statements(area)
+
+    def call(i: int) -> None:
+        kind, arg = items[i % len(items)]
+        with pool.connection() as conn:
+            conn.execute(*authorize)
+            conn.execute(*(candidates(arg[0]) if kind == "candidates" else tile(*arg))).fetchone()
+
+    return call
+
+
+def main() -> None:
+    """Measure both targets on one database and print the goal met or missed."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--area", default="62")
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--start", type=float, default=25.0)
+    parser.add_argument("--max-rate", type=float, default=1600.0)
+    parser.add_argument("--p95-ms", type=float, default=50.0)
+    args = parser.parse_args()
+    items = workload(args.url, args.area)
+    secret, headers = bench_login(args.url, args.area, name="bench_steady")
+    proc, base = serve(args.url, secret)
+    try:
+        print("app (HTTP, FastAPI, one uvicorn process, caches off):", flush=True)
+        app_rate = search("app", app_call(base, headers, items), args)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print("psycopg (the same statements, no HTTP, no framework):", flush=True)
+    raw_rate = search("psycopg", psycopg_call(args.url, args.area, items, pool_size=20), args)
+    ratio = app_rate / raw_rate if raw_rate else 0.0
+    verdict = "met" if ratio >= 0.8 else "missed"
+    print(f"\nhighest sustained rate (p95 <= {args.p95_ms:.0f} ms):")
+    print(f"  app {app_rate:.0f}/s, psycopg {raw_rate:.0f}/s")
+    print(f"ratio app/psycopg {ratio:.2f} (goal >= 0.80: {verdict})")
+
+
+if __name__ == "__main__":
+    main()
