@@ -13,7 +13,7 @@ run lasts --seconds; a rate is sustained when no request fails and p95 <= --p95-
            transaction each, through a psycopg pool of the app's size: the floor of the database work
 
     .venv/bin/python bench/bench_steady.py --url postgresql://gridgov@127.0.0.1:5432/province --area 62
-        [--seconds 8] [--start 25] [--max-rate 1600] [--p95-ms 50]
+        [--seconds 8] [--start 25] [--max-rate 1600] [--p95-ms 50] [--app-root OTHER_CHECKOUT --app-only]
 
 Prints a line per rate tried and, per target, the highest sustained rate; then the app/psycopg ratio
 (the goal: at least 0.8). The client runs on the same machine as the server (2 cores here): it takes
@@ -152,8 +152,9 @@ def workload(url: str, area: str, seed: int = 12) -> list[tuple[str, tuple]]:
     return items
 
 
-def serve(url: str, secret: str) -> tuple[subprocess.Popen, str]:
-    """uvicorn on a free loopback port, caches off, one worker; returns (process, base URL)."""
+def serve(url: str, secret: str, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """uvicorn on a free loopback port, caches off, one worker, running the code of checkout `root`;
+    returns (process, base URL)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -166,7 +167,8 @@ def serve(url: str, secret: str) -> tuple[subprocess.Popen, str]:
         "GRID_JOBS_SERVE_WORKERS": "0",
     }
     cmd = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--port", str(port)]
-    proc = subprocess.Popen([*cmd, "--host", "127.0.0.1", "--log-level", "warning"], cwd=ROOT, env=env)
+    env["PYTHONPATH"] = str(root)
+    proc = subprocess.Popen([*cmd, "--host", "127.0.0.1", "--log-level", "warning"], cwd=root, env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -224,16 +226,21 @@ def main() -> None:
     parser.add_argument("--start", type=float, default=25.0)
     parser.add_argument("--max-rate", type=float, default=1600.0)
     parser.add_argument("--p95-ms", type=float, default=50.0)
+    parser.add_argument("--app-root", type=Path, default=ROOT, help="serve another checkout (before/after)")
+    parser.add_argument("--app-only", action="store_true", help="measure the app only")
     args = parser.parse_args()
     items = workload(args.url, args.area)
     secret, headers = bench_login(args.url, args.area, name="bench_steady")
-    proc, base = serve(args.url, secret)
+    proc, base = serve(args.url, secret, args.app_root)
     try:
         print("app (HTTP, FastAPI, one uvicorn process, caches off):", flush=True)
         app_rate = search("app", app_call(base, headers, items), args)
     finally:
         proc.terminate()
         proc.wait(10)
+    if args.app_only:
+        print(f"\nhighest sustained rate (p95 <= {args.p95_ms:.0f} ms): app {app_rate:.0f}/s")
+        return
     print("psycopg (the same statements, no HTTP, no framework):", flush=True)
     raw_rate = search("psycopg", psycopg_call(args.url, args.area, items, pool_size=20), args)
     ratio = app_rate / raw_rate if raw_rate else 0.0
