@@ -60,52 +60,69 @@ class Step:
         return self.errors == 0 and self.p(0.95) <= p95_ms
 
 
-def open_loop(call: Callable[[int], None], rate: float, seconds: float) -> Step:
-    """Fire call(i) for i = 0.. at `rate` per second for `seconds` from THREADS threads."""
-    step, due, lock = Step(rate), queue.Queue(), threading.Lock()
-    n = int(rate * seconds)
-    start = time.perf_counter() + 0.2
+class OpenLoop:
+    """THREADS worker threads that run `call(i)` when request i falls due; kept for the whole run, so
+    every step sees warm keep-alive clients and a warm server pool."""
 
-    def worker() -> None:
-        while (item := due.get()) is not None:
-            i, when = item
+    def __init__(self, call: Callable[[int], None]) -> None:
+        """Start the threads."""
+        self.call, self.due, self.lock = call, queue.Queue(), threading.Lock()
+        self.step = Step(0)
+        self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(THREADS)]
+        for t in self.threads:
+            t.start()
+
+    def _work(self) -> None:
+        while (item := self.due.get()) is not None:
+            i, when, step = item
             try:
-                call(i)
+                self.call(i)
                 ok = True
             except Exception:  # noqa: BLE001 - counted, not raised: the load goes on
                 ok = False
             ms = (time.perf_counter() - when) * 1000
-            with lock:
+            with self.lock:
                 step.latencies_ms.append(ms)
                 step.errors += not ok
+            self.due.task_done()
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(THREADS)]
-    for t in threads:
-        t.start()
-    for i in range(n):
-        when = start + i / rate
-        time.sleep(max(0.0, when - time.perf_counter()))
-        due.put((i, when))
-    for _ in threads:
-        due.put(None)
-    for t in threads:
-        t.join()
-    return step
+    def run(self, rate: float, seconds: float, first: int = 0) -> Step:
+        """Requests first.. at `rate` per second for `seconds` (at least 100 requests); waits for all."""
+        step, n = Step(rate), max(int(rate * seconds), 100)
+        start = time.perf_counter() + 0.05
+        for i in range(n):
+            when = start + i / rate
+            time.sleep(max(0.0, when - time.perf_counter()))
+            self.due.put((first + i, when, step))
+        self.due.join()
+        return step
+
+    def close(self) -> None:
+        """Stop the threads."""
+        for _ in self.threads:
+            self.due.put(None)
 
 
 def search(name: str, call: Callable[[int], None], args: argparse.Namespace) -> float:
-    """The highest sustained rate: double from --start until a rate fails, then bisect (4 steps)."""
-    good, bad, rate = 0.0, None, float(args.start)
-    while bad is None and rate <= args.max_rate:
-        ok = report(name, open_loop(call, rate, args.seconds), args.p95_ms)
-        good, bad, rate = (rate, None, rate * 2) if ok else (good, rate, rate)
-    for _ in range(4 if bad else 0):
-        mid = (good + bad) / 2
-        if report(name, open_loop(call, mid, args.seconds), args.p95_ms):
-            good = mid
-        else:
-            bad = mid
-    return good
+    """The highest sustained rate: warm up, double from --start until a rate fails, then bisect (4 steps)."""
+    load = OpenLoop(call)
+    try:
+        load.run(
+            args.start, 200 / args.start
+        )  # warm-up: connections, prepared statements, caches of PostgreSQL
+        good, bad, rate = 0.0, None, float(args.start)
+        while bad is None and rate <= args.max_rate:
+            ok = report(name, load.run(rate, args.seconds, first=int(rate * 7)), args.p95_ms)
+            good, bad, rate = (rate, None, rate * 2) if ok else (good, rate, rate)
+        for _ in range(4 if bad else 0):
+            mid = (good + bad) / 2
+            if report(name, load.run(mid, args.seconds, first=int(mid * 11)), args.p95_ms):
+                good = mid
+            else:
+                bad = mid
+        return good
+    finally:
+        load.close()
 
 
 def report(name: str, step: Step, p95_ms: float) -> bool:
