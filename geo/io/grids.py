@@ -1,83 +1,30 @@
 """Import grid boundaries (county, townships, villages, small grids): GeoJSON, GeoPackage, Shapefile, KML.
 
-read_file -> map columns -> check codes, names and parents (and their text: geo.io.text, with the NULs
-GDAL cuts text at read back from the file, geo.io.nul) -> settle the CRS -> reproject to WGS84 ->
-check geometries (repair on request) -> check nesting within the file -> write in bulk -> check nesting
-against the database. Everything that can be checked is checked before the first write; the final
-nesting check runs inside the caller's transaction, which the caller rolls back when it raises.
+read_file -> map columns -> check codes, names and parents (grid_rows.py; their text: geo.io.text, with
+the NULs GDAL cuts text at read back from the file, geo.io.nul) -> settle the CRS -> reproject to WGS84
+-> check geometries (repair on request) -> check nesting within the file -> write in bulk
+(grid_writes.py) -> check nesting against the database. Everything that can be checked is checked
+before the first write; the final nesting check runs inside the caller's transaction, which the caller
+rolls back when it raises.
 """
 
-import math
 import warnings
 from pathlib import Path
 
 import geopandas
-import numpy as np
 import pyogrio
 import pyogrio.errors
-import shapely
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
-from sqlalchemy.types import BigInteger, LargeBinary, Text
 
-from geo import clock
-from geo.errors import (
-    InvalidInputError,
-    NestingError,
-)
-from geo.io.common import ImportReport, Problems, normalise_columns, require_file
-from geo.io.nul import CutText, read_cut_text
+from geo.errors import InvalidInputError
+from geo.io.common import ImportReport, require_file
+from geo.io.grid_rows import IMPORT_LEVELS, check_attributes, check_nesting_in_file, find_parents
+from geo.io.grid_writes import write_grids
+from geo.io.nul import read_cut_text
 from geo.io.shapes import check_geometries, source_crs, to_wgs84
-from geo.io.text import column_note, unstorable_reason
 from geo.jobs import queue
-from geo.models import format_code, parse_code
 from geo.queries.grids import check_nesting
 from geo.settings import NESTING_TOLERANCE_M2
-
-IMPORT_LEVELS = ("county", "township", "village", "grid")
-# Which 3-digit segment of the code a level owns; the segments after it must be zero.
-_SEGMENT = {"county": None, "township": slice(6, 9), "village": slice(9, 12), "grid": slice(12, 15)}
-_ZERO_FROM = {"county": 6, "township": 9, "village": 12, "grid": 15}
-_PARENT_LEVEL = {"county": "city", "township": "county", "village": "township", "grid": "village"}
-
-_ALIASES = {
-    "code": "code",
-    "grid_code": "code",
-    "编码": "code",
-    "代码": "code",
-    "网格编码": "code",
-    "网格代码": "code",
-    "区划代码": "code",
-    "name": "name",
-    "名称": "name",
-    "网格名称": "name",
-    "名字": "name",
-    "level": "level",
-    "层级": "level",
-    "geometry": "geometry",
-}
-# Columns that GDAL's KML/LIBKML drivers, GeoPackages and our own exports add: no warning for these.
-_DRIVER_COLUMNS = {
-    "id",
-    "fid",
-    "description",
-    "timestamp",
-    "begin",
-    "end",
-    "altitudemode",
-    "tessellate",
-    "extrude",
-    "visibility",
-    "draworder",
-    "icon",
-    "snippet",
-    "parent_code",
-    "area_m2",
-    "valid_from",
-    "synthetic",  # what export_layer writes: re-importing it is quiet
-}
-_M2_PER_DEG2 = 111_320.0**2  # times cos(latitude): square metres in a square degree, near enough for checks
 
 
 def import_grids(
@@ -111,14 +58,14 @@ def import_grids(
     if gdf.empty:
         raise InvalidInputError(f"{path.name} holds no features", where="file")
     cut = read_cut_text(path, layer, encoding or _shapefile_encoding(path))  # what GDAL cut at a NUL
-    rows = _check_attributes(gdf, level, report, cut)
+    rows = check_attributes(gdf, level, report, cut)
     src = source_crs(gdf, path, crs)
     report.crs = src.name
     geoms = to_wgs84(gdf.geometry.values, src, path, rows)
     geoms = check_geometries(geoms, rows, make_valid, report)
-    parents = _find_parents(session, rows, level)
-    _check_nesting_in_file(rows, geoms, parents, level, tolerance_m2)
-    new_ids = _write(session, rows, geoms, parents, level, report)
+    parents = find_parents(session, rows, level)
+    check_nesting_in_file(rows, geoms, parents, level, tolerance_m2)
+    new_ids = write_grids(session, rows, geoms, parents, level, report)
     check_nesting(session, new_ids, tolerance_m2=tolerance_m2)
     queue.enqueue_refresh_for_codes(session, [r["code"] for r in rows])
     return report
@@ -175,247 +122,3 @@ def _shapefile_encoding(path: Path) -> str | None:
     except UnicodeDecodeError:
         return "GB18030"  # a superset of GBK (and GB2312), which is what Chinese shapefiles use
     return "UTF-8"
-
-
-# --- attributes ------------------------------------------------------------------------------------------
-
-
-def _check_attributes(
-    gdf: geopandas.GeoDataFrame, level: str, report: ImportReport, cut: CutText
-) -> list[dict]:
-    """Codes, names and levels of every feature, or one error listing what is wrong.
-
-    `cut` holds the values GDAL cut short at a NUL, as the file has them: those are checked instead.
-    """
-    mapping = normalise_columns([c for c in gdf.columns if c != gdf.geometry.name], _ALIASES)
-    for col, field_name in mapping.items():
-        if not field_name and str(col).strip().lower() not in _DRIVER_COLUMNS:
-            report.warnings.append(f"ignored unknown column {col!r}")
-    found = {f: c for c, f in mapping.items() if f}
-    missing = [f for f in ("code", "name") if f not in found]
-    if missing:
-        raise InvalidInputError(
-            f"missing required column(s) {', '.join(missing)}: every feature needs a 15-digit code "
-            "(e.g. 620121-003-017-008) and a name; found columns " + ", ".join(map(str, mapping)),
-            where=missing[0],
-        )
-    problems = Problems("feature")
-    rows, seen = [], {}
-    columns = {f: found[f] for f in ("code", "name", "level") if f in found}
-    records = gdf[list(columns.values())].to_dict("records")
-    for i, record in enumerate(records, start=1):
-        values = {f: cut.get((i, col), record[col]) for f, col in columns.items()}
-        if _has_unstorable_text(i, values, columns, problems):
-            continue
-        rows.append(_check_row(i, values["code"], values["name"], values.get("level"), level, problems, seen))
-    problems.raise_if_any()
-    return rows
-
-
-def _has_unstorable_text(i: int, values: dict, columns: dict, problems: Problems) -> bool:
-    """Note every code, name or level text we cannot store (geo.io.text); True if there was one."""
-    found = False
-    for field_name, value in values.items():
-        if isinstance(value, str) and (reason := unstorable_reason(value)):
-            note = column_note(field_name, columns[field_name])
-            problems.add(i, field_name, f"feature {i}: {field_name} {note}{reason}")
-            found = True
-    return found
-
-
-def _check_row(i, code_value, name_value, level_value, level, problems, seen) -> dict:
-    """One feature's code, name and level."""
-    code = _code_text(code_value)
-    name = "" if _blank(name_value) else str(name_value).strip()
-    label = (
-        f"feature {i} ({format_code(code)} {name})" if code and len(code) == 15 else f"feature {i} ({name})"
-    )
-    if not code:
-        problems.add(i, "code", f"{label}: code is empty")
-    elif not (code.isdigit() and len(code) == 15):
-        problems.add(
-            i, "code", f"{label}: code {code_value!r} is not 15 digits (6+3+3+3, e.g. 620121-003-017-008)"
-        )
-    elif msg := _code_level_problem(code, level):
-        problems.add(i, "code", f"{label}: {msg}")
-    elif code in seen:
-        problems.add(i, "code", f"{label}: code {format_code(code)} repeats feature {seen[code]}")
-    if code:
-        seen.setdefault(code, i)
-    if not name:
-        problems.add(i, "name", f"{label}: name is empty")
-    if not _blank(level_value) and str(level_value).strip() != level:
-        problems.add(i, "level", f"{label}: level {level_value!r} does not match the import level {level!r}")
-    return {"n": i, "code": code, "name": name, "label": label}
-
-
-def _code_text(value) -> str:
-    """A code cell as digits: dashes and spaces dropped, numbers read as integers."""
-    if _blank(value):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return parse_code(str(value)).replace(" ", "")
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == ""
-
-
-def _code_level_problem(code: str, level: str) -> str | None:
-    """Why a 15-digit code cannot be a grid of this level, or None."""
-    segment, zero_from = _SEGMENT[level], _ZERO_FROM[level]
-    if segment is not None and code[segment] == "000":
-        digits = f"{segment.start + 1}-{segment.stop}"
-        return f"code {format_code(code)} is not a {level} code (digits {digits} are 000)"
-    if code[zero_from:].strip("0"):
-        return f"code {format_code(code)} is not a {level} code (digits {zero_from + 1}-15 must be 0)"
-    return None
-
-
-def parent_code(code: str, level: str) -> str:
-    """The code of the parent grid: a village's township, a township's county, a county's city."""
-    keep = {"county": 4, "township": 6, "village": 9, "grid": 12}[level]
-    return code[:keep].ljust(15, "0")
-
-
-# --- hierarchy -------------------------------------------------------------------------------------------
-
-_PARENTS = text("""
-SELECT code, id, level, ST_AsBinary(geom) AS wkb FROM grids WHERE valid_to IS NULL AND code = ANY(:codes)
-""").bindparams(bindparam("codes", type_=ARRAY(Text)))
-
-
-def _find_parents(session: Session, rows: list[dict], level: str) -> dict[str, dict]:
-    """The current parent row of every feature by parent code; a missing parent is an error."""
-    wanted = sorted({parent_code(r["code"], level) for r in rows})
-    found = {
-        r.code: {"id": r.id, "level": r.level, "geom": shapely.from_wkb(bytes(r.wkb))}
-        for r in session.execute(_PARENTS, {"codes": wanted})
-    }
-    problems = Problems("feature")
-    want_level = _PARENT_LEVEL[level]
-    for row in rows:
-        pcode = parent_code(row["code"], level)
-        parent = found.get(pcode)
-        if parent is None and level != "county":
-            problems.add(
-                row["n"],
-                "code",
-                f"{row['label']}: its {want_level} {format_code(pcode)} does not exist "
-                f"(import the {want_level} first)",
-                NestingError,
-            )
-        elif parent is not None and parent["level"] != want_level:
-            problems.add(
-                row["n"],
-                "code",
-                f"{row['label']}: {format_code(pcode)} is a {parent['level']}, not a {want_level}",
-                NestingError,
-            )
-    problems.raise_if_any()
-    return found
-
-
-def _check_nesting_in_file(
-    rows: list[dict], geoms: np.ndarray, parents: dict, level: str, tol: float
-) -> None:
-    """Before writing: features that spill out of their parent, or overlap a sibling of the same file
-    (by more than `tol` m²)."""
-    problems = Problems("feature")
-    pcodes = [parent_code(r["code"], level) for r in rows]
-    for row, geom, pcode in zip(rows, geoms, pcodes, strict=True):
-        parent = parents.get(pcode)
-        outside = _area_m2(shapely.difference(geom, parent["geom"])) if parent is not None else 0.0
-        if outside > tol:
-            problems.add(
-                row["n"],
-                "geometry",
-                f"{row['label']}: grid {format_code(row['code'])} is not within "
-                f"its parent {format_code(pcode)}: {outside:,.0f} m² lies outside",
-                NestingError,
-            )
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    for i, j in zip(left.tolist(), right.tolist(), strict=True):
-        if i >= j or pcodes[i] != pcodes[j]:
-            continue
-        shared = _area_m2(shapely.intersection(geoms[i], geoms[j]))
-        if shared > tol:
-            a, b = rows[i], rows[j]
-            problems.add(
-                b["n"],
-                "geometry",
-                f"{b['label']}: grids {format_code(a['code'])} and "
-                f"{format_code(b['code'])} overlap by {shared:,.0f} m² (siblings must not overlap)",
-                NestingError,
-            )
-    problems.raise_if_any()
-
-
-def _area_m2(geom) -> float:
-    """Approximate area in square metres of a small lon/lat geometry (enough for a tolerance check)."""
-    if geom is None or geom.is_empty:
-        return 0.0
-    lat = geom.centroid.y
-    return geom.area * _M2_PER_DEG2 * math.cos(math.radians(lat))
-
-
-# --- writing ---------------------------------------------------------------------------------------------
-
-# Retire the current version of every re-imported code; history keeps it, and events keep pointing at it.
-_RETIRE = text("""
-UPDATE grids SET valid_to = :ts WHERE valid_to IS NULL AND code = ANY(:codes) RETURNING id, code, worker_id
-""").bindparams(bindparam("codes", type_=ARRAY(Text)))
-
-# One INSERT for the whole file: unnest of parallel arrays instead of one round trip per feature.
-_INSERT = text("""
-INSERT INTO grids (code, name, level, parent_id, geom, worker_id, valid_from)
-SELECT t.code, t.name, :level, t.parent_id, ST_Multi(ST_GeomFromWKB(t.wkb, 4326)), t.worker_id, :ts
-FROM unnest(:codes, :names, :parents, :wkbs, :workers) AS t(code, name, parent_id, wkb, worker_id)
-RETURNING id, code
-""").bindparams(
-    bindparam("codes", type_=ARRAY(Text)),
-    bindparam("names", type_=ARRAY(Text)),
-    bindparam("parents", type_=ARRAY(BigInteger)),
-    bindparam("wkbs", type_=ARRAY(LargeBinary)),
-    bindparam("workers", type_=ARRAY(BigInteger)),
-)
-
-# Current children of a retired row, and the workers living in it, move to the new version.
-_REPOINT_CHILDREN = text("""
-UPDATE grids c SET parent_id = m.new_id FROM unnest(:old, :new) AS m(old_id, new_id)
-WHERE c.parent_id = m.old_id AND c.valid_to IS NULL
-""").bindparams(bindparam("old", type_=ARRAY(BigInteger)), bindparam("new", type_=ARRAY(BigInteger)))
-_REPOINT_WORKERS = text("""
-UPDATE workers w SET home_grid_id = m.new_id FROM unnest(:old, :new) AS m(old_id, new_id)
-WHERE w.home_grid_id = m.old_id
-""").bindparams(bindparam("old", type_=ARRAY(BigInteger)), bindparam("new", type_=ARRAY(BigInteger)))
-
-
-def _write(
-    session: Session, rows: list[dict], geoms: np.ndarray, parents: dict, level: str, report: ImportReport
-) -> list[int]:
-    """Retire old versions, insert the new ones, re-point children; return the new ids."""
-    ts = clock.now()
-    codes = [r["code"] for r in rows]
-    retired = {r.code: r for r in session.execute(_RETIRE, {"ts": ts, "codes": codes})}
-    inserted = session.execute(
-        _INSERT,
-        {
-            "ts": ts,
-            "level": level,
-            "codes": codes,
-            "names": [r["name"] for r in rows],
-            "parents": [parents.get(parent_code(c, level), {}).get("id") for c in codes],
-            "wkbs": [shapely.to_wkb(g) for g in geoms],
-            "workers": [retired[c].worker_id if c in retired else None for c in codes],
-        },
-    ).all()
-    new_id = {r.code: r.id for r in inserted}
-    old = [retired[c].id for c in retired]
-    new = [new_id[c] for c in retired]
-    if old:
-        session.execute(_REPOINT_CHILDREN, {"old": old, "new": new})
-        session.execute(_REPOINT_WORKERS, {"old": old, "new": new})
-    report.inserted, report.retired = len(inserted), len(retired)
-    return [r.id for r in inserted]

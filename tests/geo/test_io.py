@@ -691,7 +691,7 @@ def test_export_layer_refuses_unknown_layer_or_format(county, tmp_path, layer, n
 
 def test_area_approximation_matches_geography(county):
     # The in-file nesting pre-check uses an approximate area; it must agree with PostGIS within a few percent.
-    from geo.io.grids import _area_m2
+    from geo.io.grid_rows import area_m2 as _area_m2
 
     geom = box(103.0, 36.0, 103.01, 36.01)
     exact = county.execute(
