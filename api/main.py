@@ -27,6 +27,7 @@ from api.routers import reports as reports_router
 from api.routers import summary as summary_router
 from api.routers import tiles as tiles_router
 from api.routers import vocabulary as vocabulary_router
+from api.routers import whistles as whistles_router
 from api.routers import workers as workers_router
 from api.settings import Settings, get_settings
 from geo.db.engine import make_engine, make_sessionmaker
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
     app.include_router(tiles_router.router, dependencies=AUTHENTICATED)
     app.include_router(workers_router.router, dependencies=AUTHENTICATED)
     app.include_router(board_router.router, dependencies=AUTHENTICATED)
+    app.include_router(whistles_router.router, dependencies=AUTHENTICATED)
     app.include_router(audit_router.router, dependencies=AUTHENTICATED)
     app.include_router(analytics_router.router, dependencies=AUTHENTICATED)
     app.include_router(reports_router.router, dependencies=AUTHENTICATED)
