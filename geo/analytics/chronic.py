@@ -19,13 +19,14 @@ Party names come masked for roles without clearance, by the database (gridgov_pe
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import clock
+from geo import clock, vocabulary
+from geo.io.workbook import Sheet
 from geo.queries import figures as f
 from geo.queries.events import area_like
 
@@ -126,3 +127,74 @@ def list_backlog(session: Session, area: str, days: int, *, limit: int = 500) ->
     now = clock.now()
     params = {"area": area_like(area), "at": now, "before": now - timedelta(days=days), "limit": limit}
     return [dict(r) for r in session.execute(_BACKLOG, params).mappings()]
+
+
+_BASIS = {"place": "同一地点", "parties": "同一当事人"}
+_MATCHED = {"id_number": "身份证号相同", "name_phone": "姓名与电话相同"}
+
+
+def chronic_sheets(chronic: dict, backlog: list[dict], backlog_days: int) -> list[Sheet]:
+    """The planner's XLSX: the chronic groups, the evidence (one row per case of each group), and 积案."""
+    groups = [
+        {**g, "n": i, "basis": _BASIS[g["basis"]], "matched_on": _MATCHED.get(g["matched_on"] or "", "")}
+        for i, g in enumerate(chronic["groups"], start=1)
+    ]
+    evidence = [{"n": g["n"], "basis": g["basis"], **case} for g in groups for case in g["history"]]
+    for row in evidence:  # the history is JSON: its times come as text
+        row["status"] = vocabulary.label("status", row["status"])
+        for key in ("reported_at", "closed_at"):
+            row[key] = datetime.fromisoformat(row[key]) if row.get(key) else None
+    late = [
+        {
+            **c,
+            "kind": vocabulary.label("kind", c["kind"]),
+            "status": vocabulary.label("status", c["status"]),
+            "severity": vocabulary.label("severity", c["severity"]),
+        }
+        for c in backlog
+    ]
+    return [
+        Sheet("重复纠纷", _GROUP_COLUMNS, groups),
+        Sheet("证据", _EVIDENCE_COLUMNS, evidence),
+        Sheet(f"积案（在办超过{backlog_days}天）", _BACKLOG_COLUMNS, late),
+    ]
+
+
+_GROUP_COLUMNS = [
+    ("n", "序号"),
+    ("basis", "依据"),
+    ("category", "类别"),
+    ("party", "当事人"),
+    ("matched_on", "认定方式"),
+    ("cases", "件数"),
+    ("open_cases", "未结"),
+    ("first_at", "首次上报"),
+    ("last_at", "最近上报"),
+    ("span_days", "跨度（天）"),
+    ("lon", "经度"),
+    ("lat", "纬度"),
+]
+_EVIDENCE_COLUMNS = [
+    ("n", "序号"),
+    ("basis", "依据"),
+    ("id", "案件编号"),
+    ("reported_at", "上报时间"),
+    ("category", "类别"),
+    ("status", "状态"),
+    ("title", "标题"),
+    ("grid_code", "网格编码"),
+    ("closed_at", "办结时间"),
+]
+_BACKLOG_COLUMNS = [
+    ("id", "案件编号"),
+    ("kind", "事件类型"),
+    ("category_label", "类别"),
+    ("severity", "严重程度"),
+    ("status", "状态"),
+    ("title", "标题"),
+    ("grid_code", "网格编码"),
+    ("reported_at", "上报时间"),
+    ("open_days", "已办天数"),
+    ("deadline_at", "办理时限"),
+    ("overdue", "超期"),
+]

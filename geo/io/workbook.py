@@ -9,12 +9,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from geo import clock
 
 MAX_WIDTH = 60
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,14 @@ def cell_value(value: Any) -> Any:
     return value
 
 
-def write_workbook(path: str | Path, sheets: Sequence[Sheet]) -> dict[str, int]:
+def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
+    """The sheets as the bytes of an .xlsx file (for a download)."""
+    buffer = BytesIO()
+    write_workbook(buffer, sheets)
+    return buffer.getvalue()
+
+
+def write_workbook(path: str | Path | BytesIO, sheets: Sequence[Sheet]) -> dict[str, int]:
     """Write the sheets to an .xlsx file (bold frozen header, widths to fit); rows per sheet."""
     from openpyxl import Workbook
     from openpyxl.styles import Font

@@ -134,7 +134,13 @@ _OWN_STEPS = (
 )
 # (name, table, command, USING, WITH CHECK): restrictive, for gridgov_department only.
 POLICIES = [
-    ("events_of_department", "events", "ALL", "id = ANY ((SELECT gridgov_department_events())::bigint[])", "false"),
+    (
+        "events_of_department",
+        "events",
+        "ALL",
+        "id = ANY ((SELECT gridgov_department_events())::bigint[])",
+        "false",
+    ),
     ("whistles_of_department", "whistles", "ALL", _OWN_DEPARTMENT, _OWN_DEPARTMENT),
     ("event_log_of_department", "event_log", "INSERT", None, _OWN_STEPS),
     ("event_log_kept_by_department", "event_log", "UPDATE", "false", None),
