@@ -170,7 +170,10 @@ def test_whistle_shows_on_the_board_until_the_department_reports_back(tiny):
     board = tiny.client.get("/api/board").json()
     assert [d["department_id"] for d in board["departments"]] == [tiny.ids["court"]]
     # the centre cannot answer for the department (the dispatcher typed the court's answer himself)
-    assert tiny.client.post(f"/api/whistles/{whistle['id']}/response", json={"text": "已派员到场"}).status_code == 403
+    assert (
+        tiny.client.post(f"/api/whistles/{whistle['id']}/response", json={"text": "已派员到场"}).status_code
+        == 403
+    )
     tiny.act_as("court_clerk", role="department", department_id=tiny.ids["court"])
     assert tiny.client.post(f"/api/whistles/{whistle['id']}/sign").status_code == 200
     answer = tiny.client.post(f"/api/whistles/{whistle['id']}/response", json={"text": "已派员到场"})
