@@ -114,6 +114,12 @@ TASK_STATES = {
 # as the column header, and imports read it back.
 FIELDS = {
     "id": ("编号", "ID"),
+    "event_id": ("案件编号", "Case number"),
+    "whistle_id": ("部门任务编号", "Task number"),
+    "photo_id": ("照片编号", "Photo number"),
+    "view": ("页面", "Page"),
+    "layer": ("图层", "Layer"),
+    "format": ("格式", "Format"),
     "kind": ("事件类型", "Kind"),
     "category": ("类别", "Category"),
     "category_zh": ("类别名称", "Category name"),

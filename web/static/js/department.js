@@ -28,7 +28,9 @@
     $("list").innerHTML = state.tasks.map(itemHtml).join("") || '<li class="gg-muted">' + GG.t("msg.empty") + "</li>";
     GG.paint($("list"));
     if (state.layer) map.removeLayer(state.layer);
-    state.layer = L.featureGroup(state.tasks.map(function (t) {
+    var shown = state.tasks.slice();
+    if (state.task && !shown.some(function (t) { return t.id === state.task.id; })) shown.push(state.task);  // done, still shown
+    state.layer = L.featureGroup(shown.map(function (t) {
       return L.circleMarker([t.lat, t.lon], { pane: "points", radius: t.id === state.selected ? 10 : 6, color: "#fff", weight: 2,
         fillColor: GG.KIND_COLORS[t.event_kind] || "#555", fillOpacity: 1, className: "gg-task" })
         .bindTooltip("#" + t.event_id + " " + esc(t.title)).on("click", function () { select(t.id); });
@@ -116,6 +118,9 @@
   });
   document.addEventListener("gg:lang", function () { renderList(); if (state.task) renderTask(state.task); });
 
+  GG.loadFeatures("villages").then(function (fs) {  // context when zoomed on a case
+    GG.geoLayer("villages", fs, { interactive: false }).addTo(map);
+  }).catch(GG.fail);
   GG.loadFeatures("townships").then(function (fs) {
     var layer = GG.geoLayer("townships", fs, {
       onEachFeature: function (f, l) { l.bindTooltip(esc(f.properties.name), { permanent: true, direction: "center", className: "gg-label" }); },

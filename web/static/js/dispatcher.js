@@ -103,6 +103,7 @@
       return '<p class="gg-muted" data-blocked="' + s.action + '">' + esc(GG.label("action", s.action)) + "：" + esc(s.blocked) + "</p>";
     }).join("") || '<span class="gg-muted">' + GG.t("msg.empty") + "</span>";
     $("step-form").hidden = true;
+    $("step-form").innerHTML = "";  // a form belongs to one opening of one step
   }
 
   /* ---------- forms of the steps that need something from the dispatcher ---------- */
@@ -274,6 +275,9 @@
   });
 
   /* ---------- start: outlines with township names, the filters' choices, then the list ---------- */
+  GG.loadFeatures("villages").then(function (fs) {  // context when zoomed on a case
+    GG.geoLayer("villages", fs, { interactive: false }).addTo(map);
+  }).catch(GG.fail);
   GG.loadFeatures("townships").then(function (fs) {
     var layer = GG.geoLayer("townships", fs, {
       onEachFeature: function (f, l) { l.bindTooltip(esc(f.properties.name), { permanent: true, direction: "center", className: "gg-label" }); },

@@ -46,7 +46,7 @@
       "filter.q": "案件编号或标题", "filter.status": "全部状态", "filter.category": "全部类别",
       "filter.township": "全部乡镇", "filter.deadline": "不限时限", "deadline.overdue": "已超期",
       "deadline.due_soon": "临期（24小时内）", "deadline.suspended": "挂账中", "deadline.none": "无时限",
-      "sort.priority": "按紧急程度", "sort.newest": "最新上报", "sort.oldest": "最早上报", "sort.deadline": "按时限",
+      "sort.priority": "按紧急程度", "sort.newest": "最近上报在前", "sort.oldest": "最早上报在前", "sort.deadline": "按时限",
       "pager.text": "第 {page}/{pages} 页 · 共 {total} 件",
       // dispatcher: steps and their forms
       "step.reason": "理由（必填）", "step.note": "备注（可选）", "step.duplicate_of": "原案件编号",
@@ -66,7 +66,7 @@
       "tl.escalate": "{from} → {to}", "tl.refer": "移交 {to}", "tl.referral_return": "{from} 退回",
       "tl.whistle": "吹哨 {department}，{hours} 小时内报到", "tl.task": "{department}",
       "tl.late": "超时 {late}", "tl.extend": "时限 {from} → {to}", "tl.suspend": "暂停计时",
-      "tl.resume": "恢复计时", "tl.duplicate": "合并为案件 #{id} 的重复件", "tl.task_referral": "{department}（移交任务）",
+      "tl.resume": "恢复计时", "tl.duplicate": "并入案件 #{id}", "tl.task_referral": "{department}（移交任务）",
       "tl.by": "办理人", "tl.worker_unknown": "网格员 #{id}",
       // commander
       "legend.overdue": "超期（深红描边）", "legend.worker_busy": "网格员（满负荷/不可派）",
