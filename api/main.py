@@ -10,6 +10,7 @@ from api.deps import get_current_user
 from api.deps_text import check_request_text
 from api.errors import install_error_handlers
 from api.limits import BodyLimitMiddleware
+from api.web import BasePathMiddleware
 from api.routers import analytics as analytics_router
 from api.routers import audit as audit_router
 from api.routers import auth as auth_router
@@ -61,7 +62,6 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
         title="gridgov 网格化社会治理地图",
         description="Grid governance map console: grids, cases, workers and risk on PostGIS.",
         version="0.1.0",
-        root_path=settings.api.root_path,
         lifespan=lifespan,
         dependencies=[Depends(check_request_text)],  # no control characters in any parameter (deps_text)
     )
@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
     app.state.registry = registry or default_registry()
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    if settings.api.root_path:  # GRID_API_ROOT_PATH: behind a reverse proxy, under a path prefix
+        app.add_middleware(BasePathMiddleware, base=settings.api.root_path)
     app.include_router(events_router.router, dependencies=AUTHENTICATED)
     app.include_router(health.router)
     app.include_router(auth_router.router)

@@ -8,6 +8,7 @@ common.js GG.url); redirects here are built from the route names, never from a l
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -64,3 +65,27 @@ def safe_next(target: str | None) -> str | None:
     if any(ch in _UNSAFE_NEXT or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         return None
     return target
+
+
+class BasePathMiddleware:
+    """Serve the app under its base path whichever way the proxy in front passes requests on.
+
+    ASGI wants `path` to hold the base (`root_path`) too; a proxy that strips the prefix (nginx
+    `proxy_pass http://app/;`) sends `/api/board` for `/gridgov/api/board`, so the base is put back
+    here, and a request that kept its prefix is left as it is. Routes, mounts (/static) and
+    `url_for` then agree.
+    """
+
+    def __init__(self, app: Any, base: str) -> None:
+        self.app = app
+        self.base = base.rstrip("/")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Give http and websocket scopes the base as root_path and at the start of path."""
+        if self.base and scope["type"] in ("http", "websocket"):
+            path = scope["path"]
+            scope = {**scope, "root_path": self.base}
+            if path != self.base and not path.startswith(self.base + "/"):
+                scope["path"] = self.base + path
+                scope["raw_path"] = scope["path"].encode()
+        await self.app(scope, receive, send)
