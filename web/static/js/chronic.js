@@ -80,7 +80,7 @@
       $("ch-detail").innerHTML = "<h3>#" + r.id + " " + esc(r.title) + "</h3><p>" + esc(r.category_label) + " · " + esc(GG.label("severity", r.severity)) +
         " · " + GG.t("chronic.open_days", { n: r.open_days }) + "</p>";
     }
-    if (r.lat !== null) map.setView([r.lat, r.lon], Math.max(map.getZoom(), 13));
+    if (r.lat !== null) map.setView([r.lat, r.lon], Math.max(map.getZoom(), 13), { animate: false });
   }
 
   function load() {
@@ -112,6 +112,9 @@
   ["ch-basis", "ch-township"].forEach(function (id) { $(id).addEventListener("change", function () { load().catch(GG.fail); }); });
   document.addEventListener("gg:lang", function () { renderRule(); renderTable(); });
 
+  GG.loadFeatures("villages").then(function (fs) {  // context when zoomed on a case
+    GG.geoLayer("villages", fs, { interactive: false }).addTo(map);
+  }).catch(GG.fail);
   GG.loadFeatures("townships").then(function (fs) {
     GG.geoLayer("townships", fs, {
       interactive: false,
