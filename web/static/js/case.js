@@ -61,8 +61,9 @@
   Case.describe = function (e) {
     var d = e.data || {};
     var says = SAYS[e.action] ? SAYS[e.action](e, d) : "";
-    var moved = e.to_status && e.from_status && e.to_status !== e.from_status
-      ? GG.label("status", e.from_status) + " → " + GG.label("status", e.to_status) : "";
+    var moved = "";  // "from → to" for a change of status, "to" for the first entry, nothing when it stayed
+    if (e.to_status && e.from_status && e.to_status !== e.from_status) moved = GG.label("status", e.from_status) + " → " + GG.label("status", e.to_status);
+    else if (e.to_status && !e.from_status) moved = GG.label("status", e.to_status);
     return [says, moved].filter(Boolean).join(" · ");
   };
 
