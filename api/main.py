@@ -10,7 +10,6 @@ from api.deps import get_current_user
 from api.deps_text import check_request_text
 from api.errors import install_error_handlers
 from api.limits import BodyLimitMiddleware
-from api.web import BasePathMiddleware
 from api.routers import analytics as analytics_router
 from api.routers import audit as audit_router
 from api.routers import auth as auth_router
@@ -31,6 +30,7 @@ from api.routers import vocabulary as vocabulary_router
 from api.routers import whistles as whistles_router
 from api.routers import workers as workers_router
 from api.settings import Settings, get_settings
+from api.web import BasePathMiddleware
 from geo.db.engine import make_engine, make_sessionmaker
 from layers.builtin import default_registry
 from layers.registry import LayerRegistry
