@@ -153,6 +153,11 @@ def test_whistle_suggested_by_category_and_never_twice(page, console_engine):
     page.wait_for_selector("#tasks li[data-task]")
     assert clicks.step() == 3
     assert "人力资源和社会保障局" in page.locator("#timeline li[data-action=whistle]").inner_text()
+    page.fill("#q", "")  # the whole queue again beside the case
+    page.wait_for_function("document.querySelectorAll('#list li[data-id]').length > 5")
+    page.evaluate("document.getElementById('gg-toast').hidden = true")
+    page.wait_for_timeout(500)
+    screenshot(page, "console_dispatcher")
     clicks.click("#steps [data-step=whistle]")
     page.wait_for_selector("#sf-department option", state="attached")
     page.wait_for_selector("#step-form:not([hidden])")
@@ -166,8 +171,6 @@ def test_whistle_suggested_by_category_and_never_twice(page, console_engine):
     )
     page.wait_for_selector("#gg-toast.error:not([hidden])")
     assert "不再重复吹哨" in page.locator("#gg-toast").inner_text()
-    page.wait_for_timeout(300)
-    screenshot(page, "console_dispatcher")
     assert scalar(console_engine, "SELECT count(*) FROM whistles WHERE event_id = :i", i=case_id) == 1
 
 

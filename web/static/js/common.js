@@ -102,7 +102,9 @@
   GG.problemMessage = function (status, body) {
     var text = body && (body.detail || body.title);
     if (!text) text = DICT[GG.lang]["http." + status] || DICT.zh["http." + status] || GG.t("http.other", { status: status });
-    if (body && body.where && text.indexOf(body.where) < 0) text += "（" + body.where + "）";
+    // the field, by its Chinese name, when the message does not already name it
+    var field = body && body.where ? GG.label("field", body.where) : "";
+    if (field && field !== body.where && text.indexOf(field) < 0 && text.indexOf(body.where) < 0) text += "（" + field + "）";
     return text;
   };
 
