@@ -23,6 +23,9 @@ from api.settings import Settings
 from geo.accounts import CLEARED_ROLES, AccountRejectedError, authorize
 
 APP_ROLE = "gridgov_app"
+# Department accounts run as a member of the app role whose own restrictive policies (migration 0050)
+# show them only the cases whistled or referred to their department.
+DB_ROLES = {"department": "gridgov_department"}
 _ACCESS_KEY = "gridgov_access"
 ACCOUNT_CHANGED = "账号不存在、已停用或已变更，请重新登录"
 
@@ -107,7 +110,7 @@ def access_for(user: CurrentUser) -> dict[str, Any]:
         "area": user.area,
         "worker_id": user.worker_id,
         "unmasked": "on" if user.cleared else "off",
-        "role": APP_ROLE,
+        "role": DB_ROLES.get(user.role, APP_ROLE),
     }
 
 

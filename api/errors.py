@@ -1,6 +1,7 @@
 """Errors as problem+json (RFC 9457): one table from exception class to status and title."""
 
 import logging
+from http import HTTPStatus
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -9,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.messages import describe, field_path, zh_message
 from api.security import AuthError, NotAuthenticatedError
 from geo import errors as geo_errors
 from layers import errors as layer_errors
@@ -19,28 +21,42 @@ PROBLEM_JSON = "application/problem+json"
 
 # Most specific first: the first matching class decides.
 PROBLEMS: list[tuple[type[Exception], int, str]] = [
-    (layer_errors.LayerNotFoundError, 404, "Layer not found"),
-    (layer_errors.FeatureNotFoundError, 404, "Feature not found"),
-    (layer_errors.RendererNotSupportedError, 400, "Renderer not supported"),
-    (layer_errors.InvalidBBoxError, 400, "Invalid bbox"),
-    (layer_errors.InvalidDatetimeError, 400, "Invalid datetime"),
-    (layer_errors.LimitOutOfRangeError, 400, "Limit out of range"),
-    (layer_errors.UnknownFilterError, 400, "Unknown filter property"),
-    (layer_errors.InvalidFilterValueError, 400, "Invalid filter value"),
-    (layer_errors.InvalidTileError, 400, "Invalid tile"),
-    (geo_errors.GridNotFoundError, 404, "Grid not found"),
-    (geo_errors.NotFoundError, 404, "Not found"),
-    (geo_errors.NestingError, 422, "Grids do not nest"),
-    (geo_errors.UnknownCrsError, 400, "Unknown coordinate reference system"),
-    (geo_errors.SwappedAxesError, 422, "Longitude and latitude swapped"),
-    (geo_errors.OutsideCountyError, 422, "Outside the county"),
-    (geo_errors.IdempotencyKeyError, 422, "Idempotency-Key reused"),
-    (geo_errors.InvalidGeometryError, 422, "Invalid geometry"),
-    (geo_errors.InvalidInputError, 400, "Invalid input"),
-    (geo_errors.TransitionError, 409, "Illegal status transition"),
-    (geo_errors.ConflictError, 409, "Conflict"),
-    (geo_errors.GeoError, 400, "Bad request"),
+    (layer_errors.LayerNotFoundError, 404, "图层不存在"),
+    (layer_errors.FeatureNotFoundError, 404, "要素不存在"),
+    (layer_errors.RendererNotSupportedError, 400, "该图层不支持这种呈现方式"),
+    (layer_errors.InvalidBBoxError, 400, "范围（bbox）有误"),
+    (layer_errors.InvalidDatetimeError, 400, "时间参数有误"),
+    (layer_errors.LimitOutOfRangeError, 400, "数量超出范围"),
+    (layer_errors.UnknownFilterError, 400, "未知的筛选字段"),
+    (layer_errors.InvalidFilterValueError, 400, "筛选值有误"),
+    (layer_errors.InvalidTileError, 400, "瓦片编号有误"),
+    (geo_errors.GridNotFoundError, 404, "网格不存在"),
+    (geo_errors.NotFoundError, 404, "未找到"),
+    (geo_errors.NestingError, 422, "网格嵌套有误"),
+    (geo_errors.UnknownCrsError, 400, "未知的坐标系"),
+    (geo_errors.SwappedAxesError, 422, "经纬度疑似颠倒"),
+    (geo_errors.OutsideCountyError, 422, "位置不在辖区内"),
+    (geo_errors.IdempotencyKeyError, 422, "幂等键已用于另一请求"),
+    (geo_errors.InvalidGeometryError, 422, "几何图形无效"),
+    (geo_errors.InvalidInputError, 400, "输入有误"),
+    (geo_errors.NotAllowedError, 403, "无权执行此操作"),
+    (geo_errors.TransitionError, 409, "案件状态不能这样变更"),
+    (geo_errors.ConflictError, 409, "与当前数据冲突"),
+    (geo_errors.GeoError, 400, "请求有误"),
 ]
+# Titles of the answers no domain error makes.
+TITLES = {
+    401: "未登录或登录已过期",
+    403: "无权访问",
+    404: "未找到",
+    405: "不支持该请求方法",
+    409: "与当前数据冲突",
+    413: "请求内容过大",
+    422: "输入有误",
+    429: "请求过于频繁",
+    500: "服务器内部错误",
+    503: "数据库暂不可用",
+}
 
 
 def problem(
@@ -78,51 +94,41 @@ def _domain_handler(status: int, title: str):
 def _auth_handler(request: Request, exc: AuthError) -> JSONResponse:
     """401 (with WWW-Authenticate: Bearer) or 403, as problem+json."""
     if isinstance(exc, NotAuthenticatedError):
-        resp = problem(request, 401, "Not authenticated", exc.message, exc.code, where=exc.where)
+        resp = problem(request, 401, TITLES[401], exc.message, exc.code, where=exc.where)
         resp.headers["WWW-Authenticate"] = 'Bearer realm="gridgov"'
         return resp
-    return problem(request, 403, "Forbidden", exc.message, exc.code, where=exc.where)
+    return problem(request, 403, TITLES[403], exc.message, exc.code, where=exc.where)
 
 
 def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    titles = {404: "Not found", 405: "Method not allowed", 409: "Conflict", 413: "Request too large"}
-    title = titles.get(exc.status_code, "Error")
-    detail = exc.detail if isinstance(exc.detail, str) else title
+    title = TITLES.get(exc.status_code, "请求有误")
+    # Starlette's own details are the English reason phrases ("Not Found"): say the title instead.
+    phrases = {s.value: s.phrase for s in HTTPStatus}
+    english = exc.detail == phrases.get(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) and not english else title
     return problem(request, exc.status_code, title, detail, f"http_{exc.status_code}")
 
 
-# The first part of a validation error's loc says where the value came from; `where` names the field.
-_LOC_SOURCES = ("body", "query", "path", "header", "cookie")
-
-
 def _validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors()
-    ]
-    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-    field = ".".join(str(p) for p in first["loc"] if p not in _LOC_SOURCES)
-    detail = f"{field}: {first['msg']}" if field else first["msg"]
+    raw = list(exc.errors())
+    errors = [{"loc": list(e.get("loc", ())), "msg": zh_message(e), "type": e.get("type", "")} for e in raw]
+    if not errors:
+        return problem(request, 422, TITLES[422], "请求有误", "validation")
+    first = raw[0]
+    field = field_path(first.get("loc", ()))
     where = "body" if first.get("type") == "json_invalid" else field or None  # its loc is a character offset
-    return problem(request, 422, "Invalid request", detail, "validation", where=where, errors=errors)
+    detail = zh_message(first) if where == "body" else describe(first)
+    return problem(request, 422, TITLES[422], detail, "validation", where=where, errors=errors)
 
 
 def _database_down_handler(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", exc)
-    return problem(
-        request,
-        503,
-        "Database unavailable",
-        "the database is not answering; try again shortly",
-        "db_unavailable",
-    )
+    return problem(request, 503, TITLES[503], "数据库暂时没有响应，请稍后再试", "db_unavailable")
 
 
 def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s", request.url.path, exc_info=exc)
-    return problem(
-        request, 500, "Internal error", "an unexpected error occurred; it has been logged", "internal"
-    )
+    return problem(request, 500, TITLES[500], "发生了意外错误，已记录日志，请稍后再试", "internal")
 
 
 def install_error_handlers(app: FastAPI) -> None:

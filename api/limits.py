@@ -24,7 +24,7 @@ def _problem(path: str, limit: int) -> bytes:
     return json.dumps(
         {
             "type": "https://gridgov.example/problems/body_too_large",
-            "title": "Request too large",
+            "title": "请求内容过大",
             "status": 413,
             "detail": f"请求体超过上限 {limit} 字节（GRID_API_MAX_BODY_BYTES）",
             "instance": path,

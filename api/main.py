@@ -27,8 +27,10 @@ from api.routers import reports as reports_router
 from api.routers import summary as summary_router
 from api.routers import tiles as tiles_router
 from api.routers import vocabulary as vocabulary_router
+from api.routers import whistles as whistles_router
 from api.routers import workers as workers_router
 from api.settings import Settings, get_settings
+from api.web import BasePathMiddleware
 from geo.db.engine import make_engine, make_sessionmaker
 from layers.builtin import default_registry
 from layers.registry import LayerRegistry
@@ -60,7 +62,6 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
         title="gridgov 网格化社会治理地图",
         description="Grid governance map console: grids, cases, workers and risk on PostGIS.",
         version="0.1.0",
-        root_path=settings.api.root_path,
         lifespan=lifespan,
         dependencies=[Depends(check_request_text)],  # no control characters in any parameter (deps_text)
     )
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
     app.state.registry = registry or default_registry()
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    if settings.api.root_path:  # GRID_API_ROOT_PATH: behind a reverse proxy, under a path prefix
+        app.add_middleware(BasePathMiddleware, base=settings.api.root_path)
     app.include_router(events_router.router, dependencies=AUTHENTICATED)
     app.include_router(health.router)
     app.include_router(auth_router.router)
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
     app.include_router(tiles_router.router, dependencies=AUTHENTICATED)
     app.include_router(workers_router.router, dependencies=AUTHENTICATED)
     app.include_router(board_router.router, dependencies=AUTHENTICATED)
+    app.include_router(whistles_router.router, dependencies=AUTHENTICATED)
     app.include_router(audit_router.router, dependencies=AUTHENTICATED)
     app.include_router(analytics_router.router, dependencies=AUTHENTICATED)
     app.include_router(reports_router.router, dependencies=AUTHENTICATED)

@@ -13,7 +13,7 @@ from fastapi import Depends
 
 from api.deps import CurrentUser, UserDep
 from api.security import PermissionDeniedError
-from geo.accounts import ACTION_LABELS, PERMISSIONS
+from geo.accounts import ACTION_LABELS, PERMISSIONS, ROLE_LABELS
 
 
 def allowed(user: CurrentUser, action: str) -> bool:
@@ -24,7 +24,10 @@ def allowed(user: CurrentUser, action: str) -> bool:
 def check(user: CurrentUser, action: str) -> None:
     """PermissionDeniedError (403) unless the user's role may do the action."""
     if not allowed(user, action):
-        raise PermissionDeniedError(f"角色 {user.role} 无权{ACTION_LABELS.get(action, action)}", where="role")
+        role = ROLE_LABELS.get(user.role, user.role)
+        raise PermissionDeniedError(
+            f"{role}（{user.role}）无权{ACTION_LABELS.get(action, action)}", where="role"
+        )
 
 
 def check_own_worker(user: CurrentUser, worker_id: int) -> None:

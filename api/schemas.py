@@ -276,34 +276,6 @@ class ReferIn(_In):
         return self
 
 
-class WhistleIn(_In):
-    """Ask a department to report (吹哨), answering within a number of hours."""
-
-    department_id: int = Field(gt=0)
-    respond_within_hours: int | None = Field(default=None, ge=1, le=720)
-    note: Note = ""
-
-
-class WhistleResponseIn(_In):
-    """A department's answer (报到)."""
-
-    response: Reason
-
-
-class WhistlePublic(BaseModel):
-    """A department request and its answer."""
-
-    id: int
-    event_id: int
-    department_id: int
-    department: str
-    requested_by: str
-    requested_at: datetime
-    respond_by: datetime
-    responded_at: datetime | None
-    response: str | None
-
-
 class ExtendIn(_In):
     """延期: extend the deadline by clock hours or working days, with a reason."""
 
@@ -325,7 +297,8 @@ class ReasonIn(_In):
 
 
 class LogEntryPublic(BaseModel):
-    """One change of a case."""
+    """One change of a case; `worker` and `previous_worker` name the workers its data points at
+    (masked for roles without clearance)."""
 
     id: int
     at: datetime
@@ -335,6 +308,8 @@ class LogEntryPublic(BaseModel):
     to_status: str | None
     note: str
     data: dict[str, Any]
+    worker: str | None = None
+    previous_worker: str | None = None
 
 
 class LocationIn(_In):

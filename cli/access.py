@@ -28,7 +28,13 @@ def cmd_user(args: argparse.Namespace) -> int:
         common.act_as_cli_user(session)
         if args.action == "add":
             acct = accounts.create_user(
-                session, args.name, _read_password(), role=args.role, area=args.area, worker_id=args.worker
+                session,
+                args.name,
+                _read_password(),
+                role=args.role,
+                area=args.area,
+                worker_id=args.worker,
+                department_id=args.department,
             )
             session.commit()
             print(f"added {acct.name} ({acct.role}, area {acct.area})")  # noqa: T201
@@ -40,7 +46,8 @@ def cmd_user(args: argparse.Namespace) -> int:
             for a in accounts.list_users(session):
                 state = "" if a.active else "  (disabled)"
                 worker = f"  worker {a.worker_id}" if a.worker_id else ""
-                print(f"{a.name:20} {a.role:12} {a.area:15}{worker}{state}")  # noqa: T201
+                dept = f"  department {a.department_id}" if a.department_id else ""
+                print(f"{a.name:20} {a.role:12} {a.area:15}{worker}{dept}{state}")  # noqa: T201
     return 0
 
 
@@ -78,9 +85,12 @@ def add_access_commands(sub: argparse._SubParsersAction) -> None:
     user = sub.add_parser("user", help="accounts: add (password on stdin), list, disable, enable")
     user.add_argument("action", choices=["add", "list", "disable", "enable"])
     user.add_argument("name", nargs="?")
-    user.add_argument("--role", choices=["commander", "dispatcher", "planner", "grid_worker", "admin"])
+    from geo.accounts import ROLES
+
+    user.add_argument("--role", choices=ROLES)
     user.add_argument("--area", help="grid-code prefix: 620121 county, 620121001 township, 12 digits village")
     user.add_argument("--worker", type=int, help="worker id (grid_worker accounts)")
+    user.add_argument("--department", type=int, help="department id (department accounts)")
     user.set_defaults(func=cmd_user)
 
     bk = sub.add_parser("backup", help="pg_dump the database to FILE (custom format)")

@@ -139,11 +139,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Export a layer to GeoJSON, GeoPackage or CSV."""
+    """Export a layer to GeoJSON, GeoPackage, CSV or XLSX."""
     from geo import io
+    from geo.io.export import parse_filter
 
+    flt = parse_filter(args.bbox, args.since, args.until, args.category)
     with common.session() as session:
-        count = io.export_layer(session, args.layer, args.file, area=args.area)
+        count = io.export_layer(session, args.layer, args.file, area=args.area, flt=flt)
     print(f"wrote {count} features to {args.file}")  # noqa: T201
     return 0
 
@@ -185,10 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="validate everything, write nothing")
     imp.set_defaults(func=cmd_import)
 
-    exp = sub.add_parser("export", help="export a layer to .geojson, .gpkg or .csv")
+    exp = sub.add_parser("export", help="export a layer to .geojson, .gpkg, .csv or .xlsx")
     exp.add_argument("layer")
     exp.add_argument("file", type=Path)
     exp.add_argument("--area", help="grid code prefix to export (default: everything)")
+    exp.add_argument("--bbox", help="minx,miny,maxx,maxy in WGS84 lon/lat")
+    exp.add_argument("--from", dest="since", help="cases reported on or after this day, YYYY-MM-DD")
+    exp.add_argument("--to", dest="until", help="cases reported on or before this day, YYYY-MM-DD")
+    exp.add_argument("--category", help="category code(s) of the cases, comma-separated")
     exp.set_defaults(func=cmd_export)
 
     from cli.access import add_access_commands

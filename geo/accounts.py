@@ -1,8 +1,8 @@
 """Accounts: roles, areas, argon2 password hashes, and the demo accounts.
 
 An account is bound to an area, a grid-code prefix: 2 digits for the province, 4 for a city, 6 for a
-county, 9 for a township, 12 for a village. Grid workers are also bound to their worker row. Passwords
-are stored as argon2id hashes only.
+county, 9 for a township, 12 for a village. Grid workers are also bound to their worker row, department
+accounts (部门) to their department. Passwords are stored as argon2id hashes only.
 """
 
 import re
@@ -19,8 +19,9 @@ from geo.errors import ConflictError, InvalidInputError, NotFoundError
 ROLES = tuple(vocabulary.ROLES)
 ROLE_LABELS = vocabulary.zh(vocabulary.ROLES)
 # Who may do what: action -> the roles allowed (api.permissions checks it on every route).
-ALL = frozenset({"commander", "dispatcher", "planner", "grid_worker", "admin"})
+ALL = frozenset({"commander", "dispatcher", "planner", "grid_worker", "department", "admin"})
 CASEWORK = frozenset({"commander", "dispatcher"})
+DESKS = CASEWORK | {"planner"}  # the centre's analysis pages
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read": ALL,
@@ -36,6 +37,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "update_worker": CASEWORK | {"grid_worker"},  # grid workers: only their own row
     "read_audit": frozenset({"admin"}),
     "read_unmasked": frozenset({"commander", "dispatcher", "admin"}),  # names and phones shown
+    # 部门: sign for a task whistled or referred to the account's own department, report, report back
+    "answer_task": frozenset({"department"}),
+    # The console's pages (api/routers/pages.py): a role without the permission gets a refusal page.
+    "view_commander": CASEWORK | {"planner", "admin"},
+    "view_dispatcher": CASEWORK,
+    "view_planner": DESKS,
+    "view_risk": DESKS,
+    "view_chronic": DESKS,
+    "view_worker": frozenset({"grid_worker"}),
+    "view_department": frozenset({"department"}),
 }
 ACTION_LABELS = {
     "report": "上报案件",
@@ -49,6 +60,7 @@ ACTION_LABELS = {
     "update_worker": "更新网格员位置或状态",
     "read_audit": "查看审计日志",
     "issue_report": "签发报告",
+    "answer_task": "签收、报到或反馈部门任务",
 }
 VERIFY_STATUSES = frozenset({"verified", "closed", "rejected", "duplicate"})
 # Cleared roles see parties' and workers' names and phones unmasked; each such read is audited.
@@ -70,6 +82,7 @@ class Account:
     area: str
     worker_id: int | None
     active: bool
+    department_id: int | None = None
 
 
 @lru_cache
@@ -114,7 +127,7 @@ def code_range(prefix: str) -> tuple[str, str]:
     return prefix, str(int(prefix) + 1).zfill(len(prefix))
 
 
-def _check(name: str, role: str, area: str, worker_id: int | None) -> None:
+def _check(name: str, role: str, area: str, worker_id: int | None, department_id: int | None) -> None:
     if not NAME_RE.match(name or ""):
         raise InvalidInputError(
             f"user name must be 2-40 letters, digits, '_', '.' or '-'; got {name!r}", where="name"
@@ -124,33 +137,67 @@ def _check(name: str, role: str, area: str, worker_id: int | None) -> None:
     check_area(area)
     if role == "grid_worker" and worker_id is None:
         raise InvalidInputError("a grid_worker account needs --worker ID", where="worker_id")
+    if (role == "department") != (department_id is not None):
+        raise InvalidInputError(
+            "a department account needs --department ID (and only a department account has one)",
+            where="department_id",
+        )
 
 
-_COLUMNS = "id, name, role, area, worker_id, active"
+_COLUMNS = "id, name, role, area, worker_id, active, department_id"
 
 
 def create_user(
-    session: Session, name: str, password: str, *, role: str, area: str, worker_id: int | None = None
+    session: Session,
+    name: str,
+    password: str,
+    *,
+    role: str,
+    area: str,
+    worker_id: int | None = None,
+    department_id: int | None = None,
 ) -> Account:
     """Add an account; ConflictError when the name is taken."""
-    _check(name, role, area, worker_id)
+    _check(name, role, area, worker_id, department_id)
     if worker_id is not None:
         home = session.execute(
             text("SELECT home_grid_code FROM workers WHERE id = :w"), {"w": worker_id}
         ).first()
         if home is None:
             raise NotFoundError(f"worker {worker_id} does not exist", where="worker_id")
+    if department_id is not None:
+        _check_department(session, department_id, area)
     row = session.execute(
         text(
-            "INSERT INTO users (name, password_hash, role, area, worker_id) "
-            "VALUES (:name, :hash, :role, :area, :worker) ON CONFLICT (name) DO NOTHING "
+            "INSERT INTO users (name, password_hash, role, area, worker_id, department_id) "
+            "VALUES (:name, :hash, :role, :area, :worker, :dept) ON CONFLICT (name) DO NOTHING "
             f"RETURNING {_COLUMNS}"
         ),
-        {"name": name, "hash": hash_password(password), "role": role, "area": area, "worker": worker_id},
+        {
+            "name": name,
+            "hash": hash_password(password),
+            "role": role,
+            "area": area,
+            "worker": worker_id,
+            "dept": department_id,
+        },
     ).first()
     if row is None:
         raise ConflictError(f"user {name!r} already exists", where="name")
     return Account(*row)
+
+
+def _check_department(session: Session, department_id: int, area: str) -> None:
+    """The department must exist, in the county of the account's area."""
+    county = session.execute(
+        text("SELECT county_code FROM departments WHERE id = :d"), {"d": department_id}
+    ).scalar()
+    if county is None:
+        raise NotFoundError(f"department {department_id} does not exist", where="department_id")
+    if not (county.startswith(area) or area.startswith(county)):
+        raise InvalidInputError(
+            f"department {department_id} belongs to county {county}, outside area {area}", where="area"
+        )
 
 
 def find_user(session: Session, name: str) -> Account | None:
@@ -169,7 +216,7 @@ def authenticate(session: Session, name: str, password: str) -> Account | None:
         return None
     if not verify_password(row.password_hash, password) or not row.active:
         return None
-    return Account(*row[:6])
+    return Account(*row[:7])
 
 
 @lru_cache
@@ -213,23 +260,40 @@ def create_demo_accounts(session: Session, county_code: str) -> list[tuple[str, 
         "SELECT id, left(home_grid_code, 12) FROM workers WHERE home_grid_code LIKE :c ORDER BY id LIMIT 1",
         {"c": (township[0] if township else county) + "%"},
     )
-    wanted = [
-        ("admin", "admin", county, None),
-        ("commander", "commander", county, None),
-        ("dispatcher", "dispatcher", county, None),
-        ("planner", "planner", county, None),
+    wanted: list[tuple[str, str, str, int | None, int | None]] = [
+        ("admin", "admin", county, None, None),
+        ("commander", "commander", county, None, None),
+        ("dispatcher", "dispatcher", county, None, None),
+        ("planner", "planner", county, None, None),
     ]
     if township:
-        wanted.append(("dispatcher_town", "dispatcher", township[0], None))
+        wanted.append(("dispatcher_town", "dispatcher", township[0], None, None))
     if worker:
-        wanted.append(("gridworker", "grid_worker", worker[1], int(worker[0])))
+        wanted.append(("gridworker", "grid_worker", worker[1], int(worker[0]), None))
+    wanted += [(name, "department", county, None, dept) for name, dept in _demo_departments(session, county)]
     made = []
-    for name, role, area, worker_id in wanted:
+    for name, role, area, worker_id, dept in wanted:
         password = f"demo-{name}-{county}"
         if find_user(session, name) is None:
-            create_user(session, name, password, role=role, area=area, worker_id=worker_id)
+            create_user(
+                session, name, password, role=role, area=area, worker_id=worker_id, department_id=dept
+            )
         made.append((name, role, area, password))
     return made
+
+
+# The demo's department accounts: the county's labour bureau (人社局, whistled for unpaid wages) and its
+# court (法院, which takes referred disputes).
+DEMO_DEPARTMENTS = (("department", "hrss"), ("court", "court"))
+
+
+def _demo_departments(session: Session, county: str) -> list[tuple[str, int]]:
+    found = []
+    for name, code in DEMO_DEPARTMENTS:
+        row = _first_code(session, "SELECT id FROM departments WHERE code = :c", {"c": f"{county}-{code}"})
+        if row:
+            found.append((name, int(row[0])))
+    return found
 
 
 # The account check of every request transaction (migration 0016): gridgov_authorize raises SQLSTATE

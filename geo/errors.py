@@ -10,6 +10,7 @@ GeoError                      a user-safe message and a short code
 │   ├── SwappedAxesError      longitude and latitude look swapped
 │   ├── IdempotencyKeyError   an Idempotency-Key resent with a different request body
 │   └── NestingError          siblings overlap or a child spills out of its parent
+├── NotAllowedError           this account may not take this step on this object (403)
 └── ConflictError             the request clashes with the data as it stands
     └── TransitionError       a case cannot move to that status; `allowed` lists where it can go
 """
@@ -79,6 +80,12 @@ class NestingError(InvalidInputError):
     """Sibling grids overlap, or a child grid spills out of its parent."""
 
     code = "nesting"
+
+
+class NotAllowedError(GeoError):
+    """The account's role or department may not take this step on this case or task."""
+
+    code = "not_allowed"
 
 
 class ConflictError(GeoError):

@@ -14,6 +14,7 @@ Pure functions only: the database work lives in geo.queries.events and geo.queri
 from dataclasses import dataclass
 
 from geo import vocabulary
+from geo.accounts import VERIFY_STATUSES  # the targets that need the verify permission, as the API checks
 from geo.errors import ConflictError, TransitionError
 
 STATUS_LABELS = vocabulary.zh(vocabulary.STATUSES)
@@ -106,3 +107,65 @@ def next_escalation(level: str) -> str:
     if index + 1 >= len(ESCALATION_LEVELS):
         raise ConflictError("案件已在县级，无法继续上报", where="escalation_level")
     return ESCALATION_LEVELS[index + 1]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step the console may offer on a case now: its action, the permission it needs, what the
+    person must give (`needs`: reason, worker, department, referral, amount, duplicate_of or nothing),
+    and why it cannot be taken by this person (`blocked`), when it is shown but refused."""
+
+    action: str
+    permission: str
+    needs: str = ""
+    blocked: str = ""
+
+    @property
+    def label(self) -> str:
+        """What the step is called (geo.vocabulary.ACTIONS)."""
+        return vocabulary.label("action", self.action)
+
+
+_DESK_TRANSITIONS = {"register", "reject", "mark_duplicate", "start", "handle", "rework", "verify", "close"}
+_NEEDS = {"reject": "reason", "rework": "reason", "mark_duplicate": "duplicate_of"}
+
+
+def _transition_steps(status: str, handled_by: str | None, actor: str) -> list[Step]:
+    steps = []
+    for t in TRANSITIONS:
+        if t.source != status or t.via != "transition" or t.action not in _DESK_TRANSITIONS:
+            continue
+        permission = "verify" if t.target in VERIFY_STATUSES else "transition"
+        blocked = "核查须由处置人以外的人员进行" if t.action == "verify" and handled_by == actor else ""
+        steps.append(Step(t.action, permission, _NEEDS.get(t.action, ""), blocked))
+    return steps
+
+
+def _clock_steps(ev: dict) -> list[Step]:
+    if ev.get("suspended_at") is not None:
+        return [Step("resume", "deadline")]
+    if ev["status"] in CLOCK_RUNS and ev.get("deadline_at") is not None:
+        return [Step("extend", "deadline", "amount"), Step("suspend", "deadline", "reason")]
+    return []
+
+
+def desk_steps(ev: dict, actor: str) -> list[Step]:
+    """Every step the centre's desk can take on a case as it stands, in the order the desk shows them.
+
+    A referred case waits for the court, police or petition office: it can be taken back (收回) and its
+    departments whistled, nothing else. The API checks the same rules again when a step is taken.
+    """
+    status = ev["status"]
+    if status in FINAL:
+        return []
+    if ev.get("referral_status") == "referred":
+        return [Step("referral_return", "refer"), Step("whistle", "whistle", "department")]
+    steps = _transition_steps(status, ev.get("handled_by"), actor)
+    if status in ASSIGNABLE:
+        steps.insert(1 if status == "reported" else 0, Step("assign", "assign", "worker"))
+    if status in REASSIGNABLE:
+        steps.append(Step("reassign", "assign", "worker"))
+    if ev.get("escalation_level") != ESCALATION_LEVELS[-1]:
+        steps.append(Step("escalate", "escalate"))
+    steps += [Step("refer", "refer", "referral"), Step("whistle", "whistle", "department"), *_clock_steps(ev)]
+    return steps

@@ -160,5 +160,7 @@ class DispatchSettings(BaseSettings):
     duplicate_window_h: float = Field(default=72.0, gt=0)
     # Open cases due within this many hours are listed as due soon.
     near_deadline_h: float = Field(default=24.0, gt=0)
-    # A department asked to report (吹哨) must answer within this many hours unless told otherwise.
+    # A department asked to report (吹哨, or given a referral) must answer (报到) within this many hours
+    # unless told otherwise, and report back when done (办结反馈) within this many.
     default_whistle_hours: int = Field(default=24, gt=0)
+    default_feedback_hours: int = Field(default=72, gt=0)

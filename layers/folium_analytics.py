@@ -11,17 +11,8 @@ from sqlalchemy.orm import Session
 from geo.analytics.emerging import CATEGORY_COLORS, LABELS
 from geo.analytics.hotspots import CLASS_LABELS
 from layers.analytics_layers import HOTSPOT_COLORS
-from layers.folium_maps import (
-    Collection,
-    MapOptions,
-    _add_legend,
-    _area_view,
-    _bind_js,
-    _fill_by_js,
-    _new_map,
-    layer_collection,
-    layer_options_js,
-)
+from layers.folium_data import Collection, MapOptions, add_outlines, layer_collection, layer_options_js
+from layers.folium_maps import _add_legend, _area_view, _bind_js, _fill_by_js, _new_map
 from layers.folium_page import collection_layer, render_page
 from layers.registry import LayerRegistry
 
@@ -46,12 +37,18 @@ CHOROPLETH_STYLE = {"color": "#636363", "weight": 0.5, "fillOpacity": 0.75}
 def _choropleth(
     fmap: Any, data: Collection, name: str, by: str, colors: dict, fields: tuple, aliases: tuple
 ) -> None:
-    import folium
 
     if data.count:
         style = _fill_by_js(by, colors, CHOROPLETH_STYLE)
         options = layer_options_js(style, _bind_js("bindTooltip", fields, aliases))
         collection_layer(data.json, options, name=name).add_to(fmap)
+
+
+def _finish(fmap: Any, session: Session, registry: LayerRegistry, opts: MapOptions) -> None:
+    """Outlines of the area and its townships over the cells, then the layer control."""
+    import folium
+
+    add_outlines(fmap, session, registry, opts)
     folium.LayerControl(collapsed=False).add_to(fmap)
 
 
@@ -73,6 +70,7 @@ def hotspots_map_html(
         HOT_FIELDS,
         HOT_ALIASES,
     )
+    _finish(fmap, session, registry, opts)
     rows = [
         f'<i style="background:{HOTSPOT_COLORS[k]}"></i>{CLASS_LABELS[k]}：{data.tally.get(str(k), 0)}'
         for k in sorted(CLASS_LABELS, reverse=True)
@@ -99,6 +97,7 @@ def emerging_map_html(session: Session, registry: LayerRegistry, opts: MapOption
         EMERGING_FIELDS,
         EMERGING_ALIASES,
     )
+    _finish(fmap, session, registry, opts)
     rows = [
         f'<i style="background:{CATEGORY_COLORS[k]}"></i>{LABELS[k]}：{n}'
         for k, n in sorted(data.tally.items(), key=lambda kv: list(LABELS).index(kv[0]))

@@ -14,17 +14,22 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-import shapely
-from sqlalchemy import JSON, Text, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from geo import clock, vocabulary
 from geo.analytics.risk import graded_as_of
-from geo.crs import from_wgs84_lonlat, wgs84_to_shifted
+from geo.crs import from_wgs84_lonlat
 from geo.queries import heat as q
-from layers.folium_page import Literal, collection_layer, heat_layer, js_json, render_page, time_heat_layer
-from layers.model import LayerDef
+from layers.folium_data import MapOptions, add_outlines, layer_collection, layer_options_js
+from layers.folium_page import (
+    Literal,
+    collection_layer,
+    heat_layer,
+    js_json,
+    metric_scale,
+    render_page,
+    time_heat_layer,
+)
 from layers.registry import LayerRegistry
 
 KIND_LABELS = vocabulary.zh(vocabulary.KINDS)
@@ -35,26 +40,10 @@ PAGE_CSS = (
     "<style>.leaflet-container{background:#f4f3ef;font-family:'Noto Sans CJK SC','Noto Sans SC',sans-serif}"
     ".gg-legend{position:fixed;z-index:1000;left:54px;top:10px;background:rgba(255,255,255,.92);"
     "padding:6px 10px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font-size:13px;max-width:360px}"
-    ".gg-legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}</style>"
+    ".gg-legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}"
+    ".leaflet-tooltip.gg-map-label{background:rgba(255,255,255,.75);border:0;box-shadow:none;color:#3f007d;"
+    "font-weight:700;font-size:12px;padding:0 3px}.leaflet-tooltip.gg-map-label:before{display:none}</style>"
 )
-
-
-@dataclass(frozen=True)
-class MapOptions:
-    """How a map page is built: the requester's area, asset and basemap URLs, size caps."""
-
-    area: str
-    vendor_prefix: str = "/static/vendor"
-    basemap_url: str = ""  # XYZ template; "" = no basemap (the grids are the map)
-    basemap_crs: str = "wgs84"  # "gcj02" shifts every layer to match a Gaode basemap
-    basemap_attribution: str = "底图"
-    basemap_max_zoom: int = 18
-    heat_max_cells: int = 20_000
-    time_max_points: int = 30_000
-    events_per_kind: int = 1_000  # county map markers per kind (newest first)
-    recent_days: int = 30
-    simplify_deg: float = 0.0002  # about 20 m: invisible at county zooms, halves the page
-    max_features_per_layer: int = 3_000  # a bigger polygon layer is left out (the legend says so)
 
 
 @dataclass(frozen=True)
@@ -89,79 +78,9 @@ def latlon(rows: Any, crs: str = "wgs84") -> list[list[Any]]:
     return [[float(y), float(x), *r[2:]] for x, y, r in zip(lon, lat, rows, strict=True)]
 
 
-def _shift_geojson(texts: list[str], crs: str) -> list[str]:
-    """Shift GeoJSON geometry texts (WGS84) to GCJ-02/BD-09 in one vectorised pass (1e-5 degrees)."""
-    geoms = wgs84_to_shifted(shapely.from_geojson(texts), crs)
-    return [str(t) for t in shapely.to_geojson(shapely.transform(geoms, lambda c: np.round(c, 5)))]
-
-
 def _bounds(bbox: tuple[float, float, float, float], crs: str) -> list[list[float]]:
     """A lon/lat bbox as Leaflet bounds [[south, west], [north, east]]."""
     return latlon([(bbox[0], bbox[1]), (bbox[2], bbox[3])], crs)
-
-
-# --- features from the layer registry -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Collection:
-    """A registry layer's features in the area as one FeatureCollection text in the map's CRS, how
-    many there are (up to the cap + 1), and how many of them have each value of a property."""
-
-    json: str
-    count: int
-    tally: dict[str, int]
-
-    def features(self) -> list[dict[str, Any]]:
-        """The features as Python dicts."""
-        return list(json.loads(self.json)["features"])
-
-
-def layer_collection(
-    session: Session, layer: LayerDef, opts: MapOptions, props: tuple[str, ...], tally_by: str | None = None
-) -> Collection:
-    """The layer's features in the area (at most opts.max_features_per_layer + 1), geometry simplified
-    and the whole FeatureCollection written by PostGIS: the page takes the text as it is (parsing and
-    re-encoding 1,400 grids in Python cost more than the query). `tally_by`: a property to count by."""
-    sub = layer.select(opts.area).subquery("src")
-    geom = sub.c.geom if layer.is_point else func.ST_SimplifyPreserveTopology(sub.c.geom, opts.simplify_deg)
-    # Polygons simplified to ~20 m need no more than 4 decimals (~10 m); points keep 5 (~1 m).
-    digits = 5 if layer.is_point else 4
-    cols = [sub.c.id, func.ST_AsGeoJSON(geom, digits).label("gj"), *(sub.c[p] for p in props)]
-    feats = select(*cols).order_by(sub.c.id).limit(opts.max_features_per_layer + 1).cte("feats")
-    feature = func.json_build_object(
-        "type",
-        "Feature",
-        "id",
-        feats.c.id,
-        "geometry",
-        cast(feats.c.gj, JSON),
-        "properties",
-        func.json_build_object(*(x for p in props for x in (literal(p), feats.c[p]))),
-    )
-    features = select(func.coalesce(cast(func.json_agg(aggregate_order_by(feature, feats.c.id)), Text), "[]"))
-    tally = literal(None, JSON)
-    if tally_by is not None:
-        groups = select(feats.c[tally_by].label("k"), func.count().label("n")).group_by(feats.c[tally_by])
-        counted = groups.subquery("groups")
-        tally = select(func.json_object_agg(cast(counted.c.k, Text), counted.c.n)).scalar_subquery()
-    row = session.execute(
-        select(features.scalar_subquery(), select(func.count()).select_from(feats).scalar_subquery(), tally)
-    ).one()
-    text = '{"type":"FeatureCollection","features":' + row[0] + "}"
-    if row[1] and opts.basemap_crs != "wgs84":
-        text = _shift_collection(text, opts.basemap_crs)
-    return Collection(text, int(row[1]), {str(k): int(v) for k, v in (row[2] or {}).items()})
-
-
-def _shift_collection(text: str, crs: str) -> str:
-    """A FeatureCollection text (WGS84) with every geometry shifted to `crs`."""
-    collection = json.loads(text)
-    features = collection["features"]
-    shifted = _shift_geojson([json.dumps(f["geometry"]) for f in features], crs)
-    for feature, geometry in zip(features, shifted, strict=True):
-        feature["geometry"] = json.loads(geometry)
-    return js_json(collection)
 
 
 # --- page scaffolding ---------------------------------------------------------------------------
@@ -177,12 +96,13 @@ def _new_map(title: str, bbox: tuple[float, float, float, float], zoom: int, opt
         location=[(south + north) / 2, (west + east) / 2],
         zoom_start=zoom,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # metres only, below
         maxZoom=opts.basemap_max_zoom,
         minZoom=q.MIN_ZOOM,
     )
     # maxZoom goes on the map itself: with no tile layer, Leaflet (and markercluster) would have none.
     figure.add_child(fmap)
+    metric_scale().add_to(fmap)
     fmap.fit_bounds([[south, west], [north, east]])  # the browser fits the area to its own viewport
     if opts.basemap_url:
         folium.TileLayer(
@@ -254,8 +174,21 @@ def _filter_text(flt: q.EventFilter) -> str:
     return html.escape(span + extra)  # category codes are the county's own: text, not markup
 
 
-def heatmap_html(session: Session, flt: q.EventFilter, opts: MapOptions, zoom: int | None = None) -> str:
-    """A weighted heatmap page of one event kind; weights are event counts per PostGIS cell."""
+def _registry(registry: LayerRegistry | None) -> LayerRegistry:
+    from layers.builtin import default_registry
+
+    return registry or default_registry()
+
+
+def heatmap_html(
+    session: Session,
+    flt: q.EventFilter,
+    opts: MapOptions,
+    zoom: int | None = None,
+    registry: LayerRegistry | None = None,
+) -> str:
+    """A weighted heatmap page of one event kind (weights are event counts per PostGIS cell), under the
+    outlines of the area and its townships."""
     import folium
 
     bbox = q.get_area_extent(session, opts.area)
@@ -265,6 +198,7 @@ def heatmap_html(session: Session, flt: q.EventFilter, opts: MapOptions, zoom: i
     if heat.cells:
         style = {"radius": 14, "blur": 12, "min_opacity": 0.3, "max_zoom": heat.zoom}
         heat_layer(heat.cells_json, name=title, **style).add_to(fmap)
+    add_outlines(fmap, session, _registry(registry), opts)
     folium.LayerControl(collapsed=False).add_to(fmap)
     size = _cell_metres(heat.cell_deg, (bbox[1] + bbox[3]) / 2)
     _add_legend(
@@ -313,8 +247,11 @@ def build_weekly(
     return [_week_label(w) for w in weeks], [frames[w] for w in weeks], sum(r[3] for r in rows)
 
 
-def heatmap_time_html(session: Session, flt: q.EventFilter, opts: MapOptions) -> str:
-    """A weekly HeatMapWithTime page over a year (default: the 52 weeks up to the newest report)."""
+def heatmap_time_html(
+    session: Session, flt: q.EventFilter, opts: MapOptions, registry: LayerRegistry | None = None
+) -> str:
+    """A weekly HeatMapWithTime page over a year (default: the 52 weeks up to the newest report), under
+    the outlines of the area and its townships."""
     import folium
 
     bbox, zoom = _area_view(session, opts, None)
@@ -332,6 +269,7 @@ def heatmap_time_html(session: Session, flt: q.EventFilter, opts: MapOptions) ->
         auto_play=False,
         position="bottomleft",
     ).add_to(fmap)
+    add_outlines(fmap, session, _registry(registry), opts)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _add_legend(
         fmap,
@@ -416,12 +354,6 @@ def _fill_by_js(prop: str, colors: dict[Any, str], base: dict[str, Any], class_p
         var g = f.properties[{js_json(prop)}], s = {js_json(base)};
         s.fillColor = {js_json({str(k): v for k, v in colors.items()})}[g] || '#f0f0f0'; {cls}return s;
     }}"""
-
-
-def layer_options_js(style_js: str, on_each_js: str, point_js: str = "") -> str:
-    """The L.geoJson options of a collection layer (JavaScript)."""
-    point = f", pointToLayer: {point_js}" if point_js else ""
-    return f"{{style: {style_js}, onEachFeature: {on_each_js}{point}}}"
 
 
 def _add_grid_layers(
@@ -564,6 +496,7 @@ def risk_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -
         tooltip = _bind_js("bindTooltip", RISK_FIELDS, RISK_ALIASES, percent=("resolution_rate",))
         name = f"网格风险等级（{data.count}）"
         collection_layer(data.json, layer_options_js(style, tooltip), name=name).add_to(fmap)
+    add_outlines(fmap, session, registry, opts)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _add_legend(
         fmap,

@@ -90,6 +90,19 @@ def time_heat_layer(frames_json: str, index: list[str], **options: Any) -> Any:
     )
 
 
+def metric_scale() -> Any:
+    """A scale bar in metres and kilometres only (folium's control_scale adds miles and feet too)."""
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class MetricScale(MacroElement):  # type: ignore[misc]
+        _template = Template("""{% macro script(this, kwargs) %}
+            L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}""")
+
+    return MetricScale()
+
+
 def collection_layer(collection_json: str, options_js: str, *, name: str, show: bool = True) -> Any:
     """A Leaflet GeoJSON layer (a folium Layer, for the layer control) over `collection_json`, a
     FeatureCollection text straight from PostGIS. The data and `options_js` (the L.geoJson options:
@@ -145,6 +158,9 @@ def _layer_classes() -> dict[str, type]:
         def __init__(self, data_js: Callable[[str], str], frames: int, **options: Any) -> None:
             # Empty frames stand in for the data, so that folium counts the time steps right.
             super().__init__(data_js, [[] for _ in range(frames)], **options)
+            # One play button, forwards: folium's reverse button came first in the control and, from
+            # the first week (where the slider starts), played nothing, so "the slider did not play".
+            self.play_reverse_button = "false"
 
         def render(self, **kwargs: Any) -> None:
             # The template prints `this.data` as the layer's data: let it print the script's variable.

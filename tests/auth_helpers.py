@@ -43,19 +43,21 @@ def ensure_user(
     *,
     name: str | None = None,
     worker_id: int | None = None,
+    department_id: int | None = None,
 ) -> str:
-    """Create or update the account `name` (default t_ROLE_AREA) in the database at `url`; returns the name."""
+    """Create or update the account `name` (default t_ROLE_AREA) in the database at `url`; returns the name.
+    A department account needs its department_id."""
     name = name or f"t_{role}_{area}"
     engine = create_engine(_sqlalchemy_url(url))
     try:
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "INSERT INTO users (name, password_hash, role, area, worker_id) "
-                    "VALUES (:n, :h, :r, :a, :w) ON CONFLICT (name) DO UPDATE "
-                    "SET role = :r, area = :a, worker_id = :w, active = true, password_hash = :h"
+                    "INSERT INTO users (name, password_hash, role, area, worker_id, department_id) "
+                    "VALUES (:n, :h, :r, :a, :w, :d) ON CONFLICT (name) DO UPDATE "
+                    "SET role = :r, area = :a, worker_id = :w, department_id = :d, active = true, password_hash = :h"
                 ),
-                {"n": name, "h": _test_hash(), "r": role, "a": area, "w": worker_id},
+                {"n": name, "h": _test_hash(), "r": role, "a": area, "w": worker_id, "d": department_id},
             )
     finally:
         engine.dispose()

@@ -20,19 +20,24 @@ class Tiny:
     session: Session
     user: list = field(default_factory=lambda: [CurrentUser("alice", "commander", "620121")])
 
-    def act_as(self, name: str, area: str = "620121") -> None:
-        """Make the following requests come from another user (a commander account of that area)."""
-        self.user[0] = _account(self.session, CurrentUser(name, "commander", area))
+    def act_as(
+        self, name: str, area: str = "620121", role: str = "commander", department_id: int | None = None
+    ) -> None:
+        """Make the following requests come from another user (a commander account of that area, unless
+        a role is given; a department account needs its department)."""
+        self.user[0] = _account(self.session, CurrentUser(name, role, area), department_id)
 
 
-def _account(session: Session, user: CurrentUser) -> CurrentUser:
+def _account(session: Session, user: CurrentUser, department_id: int | None = None) -> CurrentUser:
     """Create or update the user's account row (requests check it), committed into the test transaction."""
+    session.execute(text("RESET ROLE"))  # an earlier request's SET LOCAL ROLE survives its released savepoint
     session.execute(
         text(
-            "INSERT INTO users (name, password_hash, role, area) VALUES (:n, 'not-a-login', :r, :a) "
-            "ON CONFLICT (name) DO UPDATE SET role = :r, area = :a, worker_id = NULL, active = true"
+            "INSERT INTO users (name, password_hash, role, area, department_id) "
+            "VALUES (:n, 'not-a-login', :r, :a, :d) ON CONFLICT (name) DO UPDATE "
+            "SET role = :r, area = :a, worker_id = NULL, active = true, department_id = :d"
         ),
-        {"n": user.name, "r": user.role, "a": user.area},
+        {"n": user.name, "r": user.role, "a": user.area, "d": department_id},
     )
     session.commit()
     return user

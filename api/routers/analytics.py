@@ -4,9 +4,9 @@ Every answer reads what the analytics jobs stored (geo.jobs) and says as of when
 no request computes or stores an analysis.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
@@ -15,9 +15,10 @@ from api.deps_layers import RegistryDep
 from api.routers.maps import MapOptionsDep
 from geo.analytics import chronic
 from geo.analytics.hotspots import hotspots_source
-from geo.analytics.risk_lists import risk_lists
-from geo.errors import InvalidInputError
-from geo.privacy import mask_name, mask_phone
+from geo.analytics.risk_lists import list_sheets, risk_lists
+from geo.analytics.settings import AnalyticsSettings
+from geo.errors import InvalidInputError, NotFoundError
+from geo.io.workbook import MEDIA_TYPE, workbook_bytes
 from layers.folium_analytics import emerging_map_html, hotspots_map_html
 
 router = APIRouter(tags=["analytics"])
@@ -55,27 +56,105 @@ def get_hotspots(
     }
 
 
+Township = Annotated[str | None, Query(pattern=r"^[0-9]{9}$", description="乡镇编码（9 位），辖区内")]
+Grades = Annotated[Literal["flagged", "red", "yellow"], Query(description="flagged 红黄 | red | yellow")]
+GRADES = {"flagged": ("red", "yellow"), "red": ("red",), "yellow": ("yellow",)}
+
+
+def _within(user_area: str, township: str | None) -> str:
+    """The township asked for, inside the user's area, or the user's area."""
+    if township is None:
+        return user_area
+    if not (township.startswith(user_area) or user_area.startswith(township)):
+        raise NotFoundError(f"辖区内没有乡镇 {township}", where="township")
+    return township if len(township) > len(user_area) else user_area
+
+
+def _xlsx(sheets: list, name: str) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    return Response(workbook_bytes(sheets), media_type=MEDIA_TYPE, headers=headers)
+
+
 @router.get("/api/risk/lists")
-def get_risk_lists(session: SessionDep, user: UserDep) -> dict:
+def get_risk_lists(
+    session: SessionDep, user: UserDep, grade: Grades = "flagged", township: Township = None
+) -> dict:
     """三色三单: the stored grade of every small grid (as of `as_of`, the colours of the risk map); the
-    problem, responsibility and task lists of the red and yellow ones."""
-    out = risk_lists(session, user.area)
-    if not user.cleared:
-        for g in out["grids"]:
-            r = g["responsibility"]
-            r["grid_worker"], r["worker_phone"] = mask_name(r["grid_worker"]), mask_phone(r["worker_phone"])
-    return out
+    problem, responsibility and task lists of the red and yellow ones (or of one colour, one township).
+    Workers' names and phones are masked for roles without clearance."""
+    return risk_lists(session, _within(user.area, township), grades=GRADES[grade])
+
+
+@router.get("/api/risk/lists.xlsx", response_class=Response)
+def export_risk_lists(
+    session: SessionDep, user: UserDep, grade: Grades = "flagged", township: Township = None
+) -> Response:
+    """The same lists as an XLSX workbook: graded grids, problems, responsibility, tasks (one sheet each)."""
+    area = _within(user.area, township)
+    lists = risk_lists(session, area, grades=GRADES[grade])
+    return _xlsx(list_sheets(lists), f"gridgov-risk-{grade}-{area}.xlsx")
+
+
+def _rule(settings: AnalyticsSettings) -> chronic.ChronicRule:
+    return chronic.ChronicRule(
+        settings.chronic_metres,
+        settings.chronic_place_cases,
+        settings.chronic_party_cases,
+        settings.chronic_min_days,
+    )
+
+
+Basis = Annotated[
+    Literal["all", "place", "parties"], Query(description="place 同一地点 | parties 同一当事人")
+]
+
+
+def _chronic(session: SessionDep, area: str, settings: AnalyticsSettings, basis: str, limit: int) -> dict:
+    found = chronic.list_chronic(session, area, _rule(settings), limit=limit)
+    if basis != "all":
+        found["groups"] = [g for g in found["groups"] if g["basis"] == basis]
+    return found
 
 
 @router.get("/api/chronic")
 def get_chronic(
     session: SessionDep,
     user: UserDep,
-    min_years: Annotated[int, Query(ge=1, le=20)] = 2,
+    settings: SettingsDep,
+    basis: Basis = "all",
+    township: Township = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict:
-    """Chronic cases: repeat disputes at the same place or between the same parties across years."""
-    return chronic.list_chronic(session, user.area, min_years=min_years, limit=limit, unmasked=user.cleared)
+    """Chronic disputes (重复纠纷): repeats at the same place (same category) or between the same parties,
+    first and last far enough apart (GRID_ANALYTICS_CHRONIC_*), each with its cases as evidence."""
+    return _chronic(session, _within(user.area, township), settings.analytics, basis, limit)
+
+
+@router.get("/api/backlog")
+def get_backlog(
+    session: SessionDep,
+    user: UserDep,
+    settings: SettingsDep,
+    township: Township = None,
+    days: Annotated[int | None, Query(ge=1, le=3650)] = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+) -> dict:
+    """积案: cases still open more than `days` days (default GRID_ANALYTICS_BACKLOG_DAYS), oldest first."""
+    days = days or settings.analytics.backlog_days
+    rows = chronic.list_backlog(session, _within(user.area, township), days, limit=limit)
+    return {"days": days, "cases": rows}
+
+
+@router.get("/api/chronic.xlsx", response_class=Response)
+def export_chronic(
+    session: SessionDep, user: UserDep, settings: SettingsDep, basis: Basis = "all", township: Township = None
+) -> Response:
+    """Chronic disputes with their evidence and the backlog (积案) as an XLSX workbook."""
+    area = _within(user.area, township)
+    found = _chronic(session, area, settings.analytics, basis, 1000)
+    days = settings.analytics.backlog_days
+    backlog = chronic.list_backlog(session, area, days, limit=2000)
+    return _xlsx(chronic.chronic_sheets(found, backlog, days), f"gridgov-chronic-{area}.xlsx")
 
 
 @router.get("/maps/hotspots", response_class=HTMLResponse, responses=HTML)

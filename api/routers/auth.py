@@ -1,9 +1,13 @@
-"""Log in and out: the OAuth2 password flow (JWT bearer + HttpOnly cookie) and the login page."""
+"""Log in and out: the OAuth2 password flow (JWT bearer + HttpOnly cookie) and the login page.
+
+The login page is a Jinja page without script: `?next=` (a same-site path only, api.web.safe_next)
+travels in a hidden field, a failed login comes back with `?error=1` and the same `next`.
+"""
 
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
@@ -14,25 +18,10 @@ from api.security import (
     issue_token,
     set_login_cookies,
 )
+from api.web import base_path, home_path, path_for, safe_next, templates
 from geo.accounts import ROLE_LABELS, authenticate
 
 router = APIRouter(tags=["auth"])
-
-# Where each role lands after logging in in a browser: its console view.
-HOME = {
-    "commander": "/console/commander",
-    "dispatcher": "/console/dispatcher",
-    "planner": "/console/planner",
-    "grid_worker": "/console/worker",
-    "admin": "/console/commander",
-}
-
-
-def _safe_next(target: str | None) -> str | None:
-    """A page of this site to go back to after login; anything else (other hosts, //x, \\x) is dropped."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 def _wants_html(request: Request) -> bool:
@@ -58,13 +47,13 @@ def login(
     html = _wants_html(request)
     if account is None:
         if html:
-            back = _safe_next(next_page)
-            suffix = f"&next={quote(back)}" if back else ""
-            return RedirectResponse(f"/login?error=1{suffix}", status_code=303)
+            back = safe_next(next_page)
+            query = urlencode({"error": 1, **({"next": back} if back else {})})
+            return RedirectResponse(f"{path_for(request, 'login_page')}?{query}", status_code=303)
         raise NotAuthenticatedError("用户名或密码错误", where="username")
     auth = settings.auth
     token, csrf, max_age = issue_token(auth, account.name, account.role, account.area, account.worker_id)
-    home = _safe_next(next_page) or HOME.get(account.role, "/maps/county")
+    home = safe_next(next_page) or home_path(request, account.role)
     body = {
         "access_token": token,
         "token_type": "bearer",
@@ -96,7 +85,14 @@ def me(user: CheckedUserDep) -> dict:
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(settings: SettingsDep) -> HTMLResponse:
-    """The login page (Chinese, no external assets)."""
-    page = (settings.api.web_dir / "templates" / "login.html").read_text(encoding="utf-8")
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+def login_page(
+    request: Request,
+    settings: SettingsDep,
+    next_page: Annotated[str | None, Query(alias="next", max_length=500)] = None,
+    error: Annotated[str | None, Query(max_length=10)] = None,
+) -> Response:
+    """The login page (Chinese, no script, no external assets); it returns to `next` after login."""
+    context = {"next": safe_next(next_page) or "", "error": error is not None, "base": base_path(request)}
+    page = templates(settings.api.web_dir / "templates").TemplateResponse(request, "login.html", context)
+    page.headers["Cache-Control"] = "no-store"
+    return page

@@ -1,14 +1,17 @@
-"""The dispatch board, overdue counts per grid, and department answers to requests."""
+"""The dispatch board, the desk's case lists (filtered, searched, sorted, paged), overdue counts per grid,
+and the steps a case offers the desk now."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import SessionDep, UserDep
-from api.permissions import WhistleUser
-from api.schemas import BoardPublic, GridOverduePublic, WhistlePublic, WhistleResponseIn
+from api.deps import SessionDep, SettingsDep, UserDep
+from api.permissions import allowed
+from api.schemas import BoardPublic, GridOverduePublic
+from api.schemas_desk import CasePagePublic, StepPublic
+from geo import lifecycle
 from geo.privacy import mask_name
-from geo.queries import casework, dispatch, events
+from geo.queries import caselist, dispatch, events
 
 router = APIRouter(prefix="/api", tags=["dispatch"])
 
@@ -26,17 +29,54 @@ def get_board(session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge
     return board
 
 
+@router.get("/events", response_model=CasePagePublic)
+def list_cases(
+    session: SessionDep,
+    user: UserDep,
+    settings: SettingsDep,
+    view: Annotated[
+        str, Query(description="queue 待派遣 | open 在办 | referred 移交在外 | all 全部")
+    ] = "queue",
+    status: Annotated[str | None, Query(description="状态，逗号分隔，如 reported,registered")] = None,
+    category: Annotated[str | None, Query(pattern=r"^[a-z_]{2,40}$")] = None,
+    township: Annotated[str | None, Query(description="乡镇编码（9 位）")] = None,
+    deadline: Annotated[
+        str | None, Query(description="overdue 超期 | due_soon 临期 | suspended 挂账 | none")
+    ] = None,
+    q: Annotated[str, Query(max_length=100, description="案件编号或标题中的文字")] = "",
+    sort: Annotated[str, Query(description="priority | newest | oldest | deadline")] = "priority",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=caselist.MAX_PER_PAGE)] = 20,
+) -> dict:
+    """A page of the area's cases with the total: the desk's queue, overdue and due-soon lists, search."""
+    statuses = tuple(s for s in (status or "").split(",") if s)
+    query = caselist.CaseQuery(
+        view,
+        statuses,
+        category,
+        township,
+        deadline,
+        q,
+        sort,
+        page,
+        per_page,
+        settings.dispatch.near_deadline_h,
+    )
+    return caselist.list_cases(session, user.area, query)
+
+
+@router.get("/events/{event_id}/steps", response_model=list[StepPublic])
+def list_steps(event_id: int, session: SessionDep, user: UserDep) -> list:
+    """The steps the desk can offer on the case now, for this account (its role's permissions; a step
+    the rules refuse to this person, such as verifying one's own handling, says why in `blocked`)."""
+    event = events.get_event(session, event_id, user.area)
+    steps = [s for s in lifecycle.desk_steps(event, user.name) if allowed(user, s.permission)]
+    return [{"action": s.action, "label": s.label, "needs": s.needs, "blocked": s.blocked} for s in steps]
+
+
 @router.get("/grids/overdue", response_model=list[GridOverduePublic])
 def count_overdue_by_grid(
     session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=10000)] = 1000
 ) -> list:
     """How many overdue cases each small grid holds, most first."""
     return events.count_overdue_by_grid(session, user.area, limit)
-
-
-@router.post("/whistles/{whistle_id}/response", response_model=WhistlePublic)
-def respond_whistle(whistle_id: int, body: WhistleResponseIn, session: SessionDep, user: WhistleUser) -> dict:
-    """A department answers a request (报到); a second answer is 409."""
-    whistle = casework.respond_whistle(session, whistle_id, body.response, area=user.area, actor=user.name)
-    session.commit()
-    return whistle

@@ -28,13 +28,12 @@ from api.schemas import (
     ReasonIn,
     ReferIn,
     TransitionIn,
-    WhistleIn,
-    WhistlePublic,
 )
+from api.schemas_desk import WhistleIn, WhistlePublic
 from geo import audit
 from geo.accounts import VERIFY_STATUSES
 from geo.privacy import mask_row
-from geo.queries import casework, dispatch, events
+from geo.queries import casework, dispatch, events, timeline, whistles
 from geo.queries.parties import list_parties
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -95,7 +94,7 @@ def get_event(event_id: int, session: SessionDep, user: UserDep) -> dict:
 @router.get("/{event_id}/timeline", response_model=list[LogEntryPublic])
 def get_timeline(event_id: int, session: SessionDep, user: UserDep) -> list:
     """Every change of the case, oldest first: who, when, from which status to which, and why."""
-    return events.get_timeline(session, event_id, user.area)
+    return timeline.get_timeline(session, event_id, user.area)
 
 
 @router.get("/{event_id}/candidates", response_model=CandidatesPublic)
@@ -186,13 +185,24 @@ def escalate_event(event_id: int, body: NoteIn, session: SessionDep, user: Escal
 
 
 @router.post("/{event_id}/refer", response_model=EventPublic)
-def refer_event(event_id: int, body: ReferIn, session: SessionDep, user: ReferUser) -> dict:
-    """Refer the case to the court, police or petition office (诉调/警调/访调), or take it back."""
+def refer_event(
+    event_id: int, body: ReferIn, session: SessionDep, user: ReferUser, settings: SettingsDep
+) -> dict:
+    """Refer the case to the court, police or petition office (诉调/警调/访调), whose department gets a
+    task, or take it back (`action: return`, which withdraws that task)."""
     if body.action == "return":
         event = casework.return_referral(session, event_id, area=user.area, actor=user.name, note=body.note)
     else:
+        d = settings.dispatch
         event = casework.refer_event(
-            session, event_id, body.to or "", area=user.area, actor=user.name, note=body.note
+            session,
+            event_id,
+            body.to or "",
+            area=user.area,
+            actor=user.name,
+            note=body.note,
+            hours=d.default_whistle_hours,
+            feedback_hours=d.default_feedback_hours,
         )
     session.commit()
     return event
@@ -202,12 +212,15 @@ def refer_event(event_id: int, body: ReferIn, session: SessionDep, user: ReferUs
 def request_whistle(
     event_id: int, body: WhistleIn, session: SessionDep, user: WhistleUser, settings: SettingsDep
 ) -> dict:
-    """Ask a department to report on the case (吹哨报到) within a number of hours."""
-    whistle = casework.request_whistle(
+    """Ask a department to report on the case (吹哨报到) within a number of hours and report back within
+    more; 409 when the department already has an open task on the case."""
+    d = settings.dispatch
+    whistle = whistles.request_whistle(
         session,
         event_id,
         body.department_id,
-        body.respond_within_hours or settings.dispatch.default_whistle_hours,
+        hours=body.respond_within_hours or d.default_whistle_hours,
+        feedback_hours=body.feedback_within_hours or d.default_feedback_hours,
         area=user.area,
         actor=user.name,
         note=body.note,

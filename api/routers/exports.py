@@ -1,6 +1,10 @@
-"""Download a layer of the requester's area as GeoJSON, GeoPackage or CSV (WGS84).
+"""Download a layer of the requester's area as GeoJSON, GeoPackage, CSV or XLSX (WGS84).
 
-GET /api/exports/{layer}.{geojson|gpkg|csv}?area=620121-003
+GET /api/exports/{layer}.{geojson|gpkg|csv|xlsx}?area=620121-003&bbox=&from=&to=&category=
+
+The filters are the page's: a WGS84 bbox, the days cases were reported and their categories (cases
+only), so a page exports what it shows. The stored analyses (risk, hotspots, emerging) export as
+last computed.
 
 The export runs through geo.io.export_layer on the request's session, so row-level security keeps it
 inside the user's area even before the area prefix is applied. Parties are never exported (geo.io has
@@ -16,7 +20,9 @@ from fastapi import APIRouter, Query, Response
 from api.deps import SessionDep, UserDep
 from api.security import PermissionDeniedError
 from geo.errors import InvalidInputError
-from geo.io import EXPORT_LAYERS, export_layer
+from geo.io import export_layer
+from geo.io.export import check_layer, parse_filter
+from geo.io.workbook import MEDIA_TYPE
 from geo.models import parse_code
 
 router = APIRouter(prefix="/api/exports", tags=["exports"])
@@ -24,6 +30,7 @@ MEDIA_TYPES = {
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",
     "csv": "text/csv; charset=utf-8",
+    "xlsx": MEDIA_TYPE,
 }
 PERSONAL_LAYERS = frozenset({"workers"})  # names and phones as stored
 
@@ -33,8 +40,7 @@ def _parse_name(name: str) -> tuple[str, str]:
     layer, _, fmt = name.rpartition(".")
     if fmt not in MEDIA_TYPES:
         raise InvalidInputError(f"导出格式只能是 {', '.join(MEDIA_TYPES)}", where="format")
-    if layer not in EXPORT_LAYERS:
-        raise InvalidInputError(f"未知图层 {layer!r}；可导出：{', '.join(EXPORT_LAYERS)}", where="layer")
+    check_layer(layer)
     return layer, fmt
 
 
@@ -56,16 +62,21 @@ def export(
     session: SessionDep,
     user: UserDep,
     area: Annotated[str | None, Query(description="grid-code prefix inside your area")] = None,
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (WGS84)")] = None,
+    since: Annotated[str | None, Query(alias="from", description="cases reported from, YYYY-MM-DD")] = None,
+    until: Annotated[str | None, Query(alias="to", description="cases reported until, YYYY-MM-DD")] = None,
+    category: Annotated[str | None, Query(description="category code(s), comma-separated")] = None,
 ) -> Response:
     """The layer's current rows in the area as a download; X-Feature-Count gives the row count."""
     layer, fmt = _parse_name(name)
     if layer in PERSONAL_LAYERS and not user.cleared:
         raise PermissionDeniedError("当前角色无权导出网格员个人信息", where="layer")
     prefix = _narrow_area(user.area, area)
+    flt = parse_filter(bbox, since, until, category)
     # GeoPackage is SQLite: it needs a real file, so every format goes through a private temp folder.
     with tempfile.TemporaryDirectory(prefix="gridgov-export-") as folder:
         path = Path(folder) / f"{layer}.{fmt}"
-        count = export_layer(session, layer, path, area=prefix)
+        count = export_layer(session, layer, path, area=prefix, flt=flt)
         data = path.read_bytes()
     filename = f"gridgov-{layer}-{prefix}.{fmt}"
     headers = {

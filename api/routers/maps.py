@@ -79,18 +79,22 @@ def county_map(session: SessionDep, registry: RegistryDep, opts: MapOptionsDep) 
 @router.get("/heatmap", response_class=HTMLResponse, responses=HTML)
 def heatmap(
     session: SessionDep,
+    registry: RegistryDep,
     flt: EventFilterDep,
     opts: MapOptionsDep,
     zoom: Annotated[int | None, Depends(get_zoom)],
 ) -> HTMLResponse:
-    """Weighted heatmap of disputes, hazards or appeals, aggregated in PostGIS into zoom-sized cells."""
-    return HTMLResponse(heatmap_html(session, flt, opts, zoom))
+    """Weighted heatmap of disputes, hazards or appeals, aggregated in PostGIS into zoom-sized cells,
+    under the outlines of the area and its townships."""
+    return HTMLResponse(heatmap_html(session, flt, opts, zoom, registry))
 
 
 @router.get("/heatmap-time", response_class=HTMLResponse, responses=HTML)
-def heatmap_time(session: SessionDep, flt: EventFilterDep, opts: MapOptionsDep) -> HTMLResponse:
-    """Weekly heatmap over a year (default: the 52 weeks up to the newest report)."""
-    return HTMLResponse(heatmap_time_html(session, flt, opts))
+def heatmap_time(
+    session: SessionDep, registry: RegistryDep, flt: EventFilterDep, opts: MapOptionsDep
+) -> HTMLResponse:
+    """Weekly heatmap over a year (default: the 52 weeks up to the newest report); one play button."""
+    return HTMLResponse(heatmap_time_html(session, flt, opts, registry))
 
 
 @router.get("/risk", response_class=HTMLResponse, responses=HTML)

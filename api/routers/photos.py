@@ -28,9 +28,12 @@ class PhotoPublic(BaseModel):
     uploaded_by: str
     at: str
     url: str
+    whistle_id: int | None = None
+    department: str | None = None
 
 
-def _public(row: dict) -> dict:
+def public_photo(row: dict) -> dict:
+    """A photo row as the API shows it (its bytes at `url`, a path under the app's root)."""
     return {
         **row,
         "at": row["at"].isoformat(),
@@ -59,13 +62,13 @@ def upload_photo(
     session.commit()
     if not created:
         response.status_code = status.HTTP_200_OK
-    return _public(row)
+    return public_photo(row)
 
 
 @router.get("/{event_id}/photos", response_model=list[PhotoPublic])
 def list_photos(event_id: int, session: SessionDep, user: UserDep) -> list:
     """The photos of a case, oldest first."""
-    return [_public(r) for r in photos.list_photos(session, event_id, user.area)]
+    return [public_photo(r) for r in photos.list_photos(session, event_id, user.area)]
 
 
 @router.get("/{event_id}/photos/{photo_id}", response_class=Response)

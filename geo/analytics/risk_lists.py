@@ -1,6 +1,9 @@
 """Three colours and three lists (三色三单): the stored risk grade of every small grid (geo.analytics.risk),
 and for every red or yellow grid its problem list (问题清单), responsibility list (责任清单) and task list
-(任务清单). The grades are read, never recomputed, so the lists show the colours of the map.
+(任务清单). The grades are read, never recomputed, so the lists show the colours of the map. Workers'
+names and phones come masked for roles without clearance, by the database (gridgov_person_name).
+
+`list_sheets` lays the same lists out as the sheets of the planner's XLSX export.
 """
 
 from datetime import datetime
@@ -9,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import clock, vocabulary
+from geo.io.workbook import Sheet
 from geo.queries import figures as f
 from geo.queries.layers import display_code
 
@@ -49,7 +53,8 @@ ORDER BY e.grid_code, e.severity DESC, e.reported_at
 # Who answers for a grid: its worker, its township's and village's names, and the departments whose
 # categories match its open cases (parties' personal data is never part of the lists).
 _RESPONSIBLE = text("""
-SELECT g.code, w.name AS worker, w.phone AS worker_phone, v.name AS village, t.name AS township,
+SELECT g.code, gridgov_person_name(w.name) AS worker, gridgov_person_phone(w.phone) AS worker_phone,
+       v.name AS village, t.name AS township,
        (SELECT f.name FROM facilities f
         WHERE f.kind = 'township_centre' AND f.grid_code LIKE left(g.code, 9) || '%'
         ORDER BY f.id LIMIT 1) AS township_centre
@@ -82,10 +87,13 @@ def _tasks(grid: dict, problems: list[dict]) -> list[str]:
     return tasks
 
 
-def risk_lists(session: Session, area: str, at: datetime | None = None) -> dict:
-    """The stored grades of the area's grids with the three lists of every red and yellow grid."""
+def risk_lists(
+    session: Session, area: str, at: datetime | None = None, grades: tuple[str, ...] = ("red", "yellow")
+) -> dict:
+    """The stored grades of the area's grids (counts of every colour) with the three lists of each
+    grid of `grades` (red and yellow by default)."""
     grids = grade_grids(session, area)
-    flagged = [g for g in grids if g["grade"] != "green"]
+    flagged = [g for g in grids if g["grade"] in grades and g["grade"] != "green"]
     codes = [g["grid_code"] for g in flagged]
     probs: dict[str, list[dict]] = {c: [] for c in codes}
     for r in session.execute(_PROBLEMS, {"codes": codes, "at": at or clock.now()}):
@@ -108,3 +116,74 @@ def risk_lists(session: Session, area: str, at: datetime | None = None) -> dict:
     counts = {k: sum(1 for g in grids if g["grade"] == k) for k in GRADE_LABELS}
     as_of = max((g["as_of"] for g in grids), default=None)
     return {"area": area, "as_of": as_of, "counts": counts, "grids": flagged}
+
+
+def list_sheets(lists: dict) -> list[Sheet]:
+    """The three lists as XLSX sheets: the graded grids, then one sheet per list (one row per item)."""
+    grids = lists["grids"]
+    key = [("code", "网格编码"), ("name", "网格"), ("township", "乡镇（街道）")]
+    return [
+        Sheet("风险网格", [*key, *_GRID_COLUMNS], grids),
+        Sheet(
+            "问题清单",
+            [*key, *_PROBLEM_COLUMNS],
+            [{**_key(g), **_problem(p)} for g in grids for p in g["problems"]],
+        ),
+        Sheet("责任清单", [*key, *_DUTY_COLUMNS], [{**_key(g), **_duty(g["responsibility"])} for g in grids]),
+        Sheet(
+            "任务清单",
+            [*key, ("n", "序号"), ("task", "任务")],
+            [{**_key(g), "n": i, "task": t} for g in grids for i, t in enumerate(g["tasks"], start=1)],
+        ),
+    ]
+
+
+_GRID_COLUMNS = [
+    ("grade_label", "风险等级"),
+    ("score", "风险分值"),
+    ("open_events", "未结案件"),
+    ("weighted_severity", "加权严重程度"),
+    ("overdue", "超期件数"),
+    ("repeat_places", "重复发生点位"),
+    ("recent", "近30天案件"),
+    ("earlier", "前30天案件"),
+    ("as_of", "评定时刻"),
+]
+_PROBLEM_COLUMNS = [
+    ("id", "案件编号"),
+    ("category", "类别"),
+    ("severity", "严重程度"),
+    ("status", "状态"),
+    ("title", "标题"),
+    ("reported_at", "上报时间"),
+    ("deadline_at", "办理时限"),
+    ("is_overdue", "超期"),
+]
+_DUTY_COLUMNS = [
+    ("grid_worker", "网格员"),
+    ("worker_phone", "电话"),
+    ("village", "村（社区）"),
+    ("township_centre", "乡镇综治中心"),
+    ("departments", "相关部门"),
+]
+
+
+def _key(grid: dict) -> dict:
+    return {"code": grid["code"], "name": grid["name"], "township": grid["township"]}
+
+
+def _problem(p: dict) -> dict:
+    return {
+        **p,
+        "severity": vocabulary.label("severity", p["severity"]),
+        "status": vocabulary.label("status", p["status"]),
+    }
+
+
+def _duty(r: dict) -> dict:
+    return {
+        **r,
+        "departments": [
+            f"{d['name']}（{d['phone']}）" if d["phone"] else d["name"] for d in r["departments"]
+        ],
+    }

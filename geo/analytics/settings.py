@@ -1,6 +1,7 @@
-"""Analytics settings (env prefix GRID_ANALYTICS_): which cases count, windows, permutations, hexagon size."""
+"""Analytics settings (env prefix GRID_ANALYTICS_): which cases count, windows, permutations, hexagon size,
+what makes a dispute chronic and a case long-open (积案)."""
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +24,15 @@ class AnalyticsSettings(BaseSettings):
     trend_alpha: float = 0.05
     # A cached result is reused while the data fingerprint is unchanged and it is younger than this.
     max_age_seconds: int = 3600
+    # Chronic cases (重复纠纷, geo.analytics.chronic): disputes of one category within about this many
+    # metres, at least `chronic_place_cases` of them, or disputes sharing a party, at least
+    # `chronic_party_cases`; either way the first and the last at least `chronic_min_days` apart.
+    chronic_metres: float = Field(default=50.0, gt=0, le=1000)
+    chronic_place_cases: int = Field(default=3, ge=2)
+    chronic_party_cases: int = Field(default=2, ge=2)
+    chronic_min_days: int = Field(default=30, ge=0)
+    # 积案: a case open longer than this many days.
+    backlog_days: int = Field(default=90, ge=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> "AnalyticsSettings":

@@ -20,10 +20,20 @@ DO $$ BEGIN
     END IF;
 END $$;
 """
+# Roles are the cluster's, not the database's: the policies of a dump name them (0006, 0050).
 _APP_ROLE = """
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gridgov_app') THEN
         CREATE ROLE gridgov_app NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gridgov_department') THEN
+        CREATE ROLE gridgov_department NOLOGIN INHERIT;
+    END IF;
+    IF NOT pg_has_role('gridgov_department', 'gridgov_app', 'MEMBER') THEN
+        GRANT gridgov_app TO gridgov_department;
+    END IF;
+    IF NOT pg_has_role(current_user, 'gridgov_department', 'MEMBER') THEN
+        EXECUTE format('GRANT gridgov_department TO %I', current_user);
     END IF;
 END $$;
 """

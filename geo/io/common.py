@@ -1,5 +1,6 @@
 """What the importers share: the report they return and the way they gather errors before raising."""
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,10 +102,19 @@ def require_file(path: str | Path) -> Path:
     return path
 
 
+_NOTE = re.compile(r"\s*[（(][^）)]*[）)]\s*$")  # a trailing note in brackets: 经度（WGS84）, lat (WGS84)
+
+
 def normalise_columns(columns, aliases: dict[str, str]) -> dict[str, str]:
-    """Map each file column to our field name (case-insensitive, Chinese aliases); unknown ones map to ''."""
+    """Map each file column to our field name (case-insensitive, Chinese aliases, a trailing note in
+    brackets ignored: 经度（WGS84） is 经度); unknown ones map to ''."""
     mapping = {}
     for col in columns:
-        key = str(col).strip().lower().replace(" ", "_")
-        mapping[col] = aliases.get(key, aliases.get(str(col).strip(), ""))
+        name = str(col).replace("\ufeff", "").strip()
+        bare = _NOTE.sub("", name) or name
+        found = ""
+        for candidate in (name, bare):
+            key = candidate.lower().replace(" ", "_")
+            found = found or aliases.get(key, aliases.get(candidate, ""))
+        mapping[col] = found
     return mapping

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, DateTime, Float, Integer, Numeric, SmallInteger, Text
 
-from geo import clock
+from geo import clock, vocabulary
 from geo.crs import parse_crs, to_wgs84_lonlat
 from geo.errors import InvalidInputError, OutsideCountyError, SwappedAxesError, UnknownCrsError
 from geo.io.common import ImportReport, Problems, normalise_columns, require_file
@@ -80,6 +80,8 @@ _ALIASES = {
     "涉及人数": "wage_workers",
 }
 REQUIRED = ("lon", "lat", "category", "severity", "source", "reported_at")
+# Our own XLSX exports head their columns with the Chinese field names (geo.vocabulary.FIELDS).
+_ALIASES |= {vocabulary.label("field", f): f for f in set(_ALIASES.values())}
 
 
 def import_events(

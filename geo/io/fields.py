@@ -155,10 +155,17 @@ def read_date(value, field_name: str, bad, *, required: bool) -> datetime | None
 def _parse_date(value) -> datetime | None:
     if isinstance(value, datetime):  # openpyxl and pandas Timestamps
         return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+    raw = str(value).strip()
+    try:  # ISO, as our exports write it: 2026-11-27 09:30:00.123456+08:00
+        return datetime.fromisoformat(raw.replace("T", " "))
+    except ValueError:
+        pass
+    text_value = raw.replace("年", "-").replace("月", "-").replace("日", " ").replace("：", ":")
+    text_value = " ".join(text_value.replace("/", "-").replace("T", " ").split())
+    date_part, _, time_part = text_value.partition(" ")
     text_value = (
-        str(value).strip().replace("年", "-").replace("月", "-").replace("日", " ").replace("：", ":")
-    )
-    text_value = " ".join(text_value.replace("/", "-").replace(".", "-").replace("T", " ").split())
+        date_part.replace(".", "-") + " " + time_part
+    ).strip()  # 2026.3.5 is a date; 09:30:00.5 a time
     try:
         return datetime.fromisoformat(text_value)
     except ValueError:

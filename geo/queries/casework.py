@@ -1,11 +1,11 @@
-"""Moving a case through its lifecycle: transitions, escalation, referral, deadlines, department requests.
+"""Moving a case through its lifecycle: transitions, escalation, referral, deadlines (departments' tasks:
+geo.queries.whistles).
 
 Each function locks the case row (SELECT ... FOR UPDATE) so concurrent changes of one case run one
 after the other and always see its latest status; the rules come from geo.lifecycle, and every
 change writes one event_log row. Nothing here commits.
 """
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from geo import clock, lifecycle
 from geo.deadlines import extend
-from geo.errors import ConflictError, InvalidInputError, NotFoundError
+from geo.errors import ConflictError, InvalidInputError
+from geo.queries import whistles
 from geo.queries.dispatch import adjust_open_tasks
 from geo.queries.events import (
-    area_like,
     deadline_columns,
     deadline_for,
     get_deadline,
@@ -134,25 +134,37 @@ def escalate_event(
 
 
 def refer_event(
-    session: Session, event_id: int, to: str, *, area: str, actor: str, note: str = ""
+    session: Session,
+    event_id: int,
+    to: str,
+    *,
+    area: str,
+    actor: str,
+    note: str = "",
+    hours: int = 24,
+    feedback_hours: int = 72,
 ) -> dict[str, Any]:
-    """Refer a case to the court (诉调), the police (警调) or the petition office (访调)."""
+    """Refer a case to the court (诉调), the police (警调) or the petition office (访调); the county's
+    department of that kind gets a task (geo.queries.whistles) to answer within `hours`."""
     if to not in lifecycle.REFERRALS:
         raise InvalidInputError(f"移交对象须为 {', '.join(lifecycle.REFERRALS)}；收到 {to!r}", where="to")
     ev = lock_event(session, event_id, area)
     _require_open(ev, "移交")
     if ev.referral_status == "referred":
-        raise ConflictError(f"案件已移交{lifecycle.REFERRALS[ev.referral]}，请先退回再移交", where="to")
+        raise ConflictError(f"案件已移交{lifecycle.REFERRALS[ev.referral]}，请先收回再移交", where="to")
     _update(session, event_id, referral=to, referral_status="referred")
+    task = whistles.open_referral_task(
+        session, ev, to, actor=actor, hours=hours, feedback_hours=feedback_hours, note=note
+    )
+    data: dict[str, Any] = {"to": to}
+    if task is not None:
+        data |= {
+            "whistle_id": task["id"],
+            "department_id": task["department_id"],
+            "department": task["department"],
+        }
     log_action(
-        session,
-        event_id,
-        actor,
-        "refer",
-        from_status=ev.status,
-        to_status=ev.status,
-        note=note,
-        data={"to": to},
+        session, event_id, actor, "refer", from_status=ev.status, to_status=ev.status, note=note, data=data
     )
     return get_event(session, event_id, area)
 
@@ -160,11 +172,12 @@ def refer_event(
 def return_referral(
     session: Session, event_id: int, *, area: str, actor: str, note: str = ""
 ) -> dict[str, Any]:
-    """The court, police or petition office hands a referred case back."""
+    """Take a referred case back from the court, police or petition office (its open task is withdrawn)."""
     ev = lock_event(session, event_id, area)
     if ev.referral_status != "referred":
-        raise ConflictError("案件当前未移交，无需退回", where="action")
+        raise ConflictError("案件当前未移交，无需收回", where="action")
     _update(session, event_id, referral_status="returned")
+    withdrawn = whistles.withdraw_referral_tasks(session, event_id)
     log_action(
         session,
         event_id,
@@ -173,7 +186,7 @@ def return_referral(
         from_status=ev.status,
         to_status=ev.status,
         note=note,
-        data={"from": ev.referral},
+        data={"from": ev.referral, "withdrawn_tasks": withdrawn},
     )
     return get_event(session, event_id, area)
 
@@ -251,99 +264,3 @@ def resume_event(session: Session, event_id: int, *, area: str, actor: str, note
         data={"suspended_at": ev.suspended_at},
     )
     return get_event(session, event_id, area)
-
-
-_WHISTLE_COLUMNS = (
-    "w.id, w.event_id, w.department_id, d.name AS department, w.requested_by, w.requested_at, "
-    "w.respond_by, w.responded_at, w.response"
-)
-
-
-def request_whistle(
-    session: Session, event_id: int, department_id: int, hours: int, *, area: str, actor: str, note: str = ""
-) -> dict[str, Any]:
-    """吹哨: ask a department of the case's county to report, answering within `hours` hours."""
-    ev = lock_event(session, event_id, area)
-    _require_open(ev, "吹哨")
-    now = clock.now()
-    dept = session.execute(
-        text("SELECT id, name FROM departments WHERE id = :d AND county_code = :county"),
-        {"d": department_id, "county": ev.grid_code[:6]},
-    ).first()
-    if dept is None:
-        raise NotFoundError(f"部门 {department_id} 不存在", where="department_id")
-    whistle_id = session.execute(
-        text(
-            "INSERT INTO whistles (event_id, department_id, requested_by, requested_at, respond_by) "
-            "VALUES (:e, :d, :actor, :now, :respond_by) RETURNING id"
-        ),
-        {
-            "e": event_id,
-            "d": department_id,
-            "actor": actor,
-            "now": now,
-            "respond_by": now + timedelta(hours=hours),
-        },
-    ).scalar_one()
-    log_action(
-        session,
-        event_id,
-        actor,
-        "whistle",
-        from_status=ev.status,
-        to_status=ev.status,
-        note=note,
-        data={
-            "whistle_id": whistle_id,
-            "department_id": department_id,
-            "department": dept.name,
-            "hours": hours,
-        },
-    )
-    return get_whistle(session, whistle_id, area)
-
-
-def get_whistle(session: Session, whistle_id: int, area: str) -> dict[str, Any]:
-    """One department request whose case lies in the area."""
-    row = (
-        session.execute(
-            text(
-                f"SELECT {_WHISTLE_COLUMNS} FROM whistles w JOIN departments d ON d.id = w.department_id "
-                "JOIN events e ON e.id = w.event_id WHERE w.id = :id AND e.grid_code LIKE :area"
-            ),
-            {"id": whistle_id, "area": area_like(area)},
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFoundError(f"协办请求 {whistle_id} 不存在", where="whistle_id")
-    return dict(row)
-
-
-def respond_whistle(
-    session: Session, whistle_id: int, response: str, *, area: str, actor: str
-) -> dict[str, Any]:
-    """报到: the department answers a request once."""
-    whistle = get_whistle(session, whistle_id, area)
-    ev = lock_event(session, whistle["event_id"], area)
-    answered = session.execute(
-        text(
-            "UPDATE whistles SET responded_at = :now, response = :r WHERE id = :id AND responded_at IS NULL "
-            "RETURNING id"
-        ),
-        {"id": whistle_id, "r": response, "now": clock.now()},
-    ).first()
-    if answered is None:
-        raise ConflictError("该协办请求已答复", where="whistle_id")
-    log_action(
-        session,
-        ev.id,
-        actor,
-        "whistle_response",
-        from_status=ev.status,
-        to_status=ev.status,
-        note=response,
-        data={"whistle_id": whistle_id, "department_id": whistle["department_id"]},
-    )
-    return get_whistle(session, whistle_id, area)

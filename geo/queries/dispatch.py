@@ -167,6 +167,10 @@ def assign_event(
             allowed=lifecycle.allowed_next(ev.status),
             where="status",
         )
+    if ev.referral_status == "referred":
+        raise ConflictError(
+            f"案件已移交{lifecycle.REFERRALS[ev.referral]}，收回后才能派遣", where="referral_status"
+        )
     if reassign and ev.assignee_id == worker_id:
         raise ConflictError("案件已派给该网格员", where="worker_id")
     deadline = None if ev.deadline_at else deadline_for(session, ev.category, ev.severity, clock.now())
@@ -286,6 +290,7 @@ SELECT e.id, e.kind, e.category, e.severity, e.status, e.title, e.grid_code, e.r
        e.escalation_level, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
 FROM events e
 WHERE e.status IN ('reported', 'registered') AND e.assignee_id IS NULL AND e.grid_code LIKE :area
+  AND e.referral_status IS DISTINCT FROM 'referred'
 ORDER BY e.severity DESC, e.deadline_at ASC NULLS LAST, e.reported_at ASC, e.id
 LIMIT :limit
 """)
@@ -303,11 +308,15 @@ LIMIT :limit
 """)
 _DEPARTMENT_REQUESTS = text("""
 SELECT d.id AS department_id, d.name, d.kind,
-       json_agg(json_build_object('id', wh.id, 'event_id', wh.event_id, 'requested_at', wh.requested_at,
-                                  'respond_by', wh.respond_by, 'late', wh.respond_by < :now)
+       json_agg(json_build_object('id', wh.id, 'event_id', wh.event_id, 'kind', wh.kind,
+                                  'requested_at', wh.requested_at, 'respond_by', wh.respond_by,
+                                  'finish_by', wh.finish_by, 'signed_at', wh.signed_at,
+                                  'responded_at', wh.responded_at,
+                                  'late', coalesce(wh.responded_at, :now) > wh.respond_by
+                                          OR (wh.responded_at IS NOT NULL AND wh.finish_by < :now))
                 ORDER BY wh.respond_by, wh.id) AS requests
 FROM whistles wh JOIN departments d ON d.id = wh.department_id JOIN events e ON e.id = wh.event_id
-WHERE wh.responded_at IS NULL AND e.grid_code LIKE :area
+WHERE wh.finished_at IS NULL AND wh.withdrawn_at IS NULL AND e.grid_code LIKE :area
 GROUP BY d.id ORDER BY min(wh.respond_by), d.id
 LIMIT :limit
 """)

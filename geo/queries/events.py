@@ -360,19 +360,6 @@ def record_pause(session: Session, event_id: int, before: timedelta) -> None:
     )
 
 
-def get_timeline(session: Session, event_id: int, area: str) -> list[dict[str, Any]]:
-    """Every recorded change of a case, oldest first."""
-    get_event(session, event_id, area)
-    rows = session.execute(
-        text(
-            "SELECT id, at, actor, action, from_status, to_status, note, data FROM event_log "
-            "WHERE event_id = :id ORDER BY at, id"
-        ),
-        {"id": event_id},
-    ).mappings()
-    return [dict(r) for r in rows]
-
-
 # The one overdue rule (geo.queries.figures) at the clock's instant; the partial index events_open
 # narrows the scan to open cases.
 _OVERDUE = text(f"""

@@ -265,3 +265,15 @@ def area_name(session: Session, area: str) -> str:
         text("SELECT name FROM grids WHERE code = rpad(:a, 15, '0') AND valid_to IS NULL"), {"a": area}
     ).scalar()
     return name or area
+
+
+# The area's own boundary (its row: the prefix padded with zeros), simplified for drawing.
+_OUTLINE = text("""
+SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tolerance), 4) FROM grids
+WHERE valid_to IS NULL AND code = rpad(:area, 15, '0')
+""")
+
+
+def find_area_outline(session: Session, area: str, tolerance_deg: float = 0.0002) -> str | None:
+    """The GeoJSON geometry (text, WGS84) of the area's own boundary, or None when it has no row."""
+    return session.execute(_OUTLINE, {"area": area, "tolerance": tolerance_deg}).scalar()

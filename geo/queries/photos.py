@@ -18,16 +18,22 @@ from geo.queries.events import get_event
 
 # Magic numbers, not the browser's Content-Type or the file name: both are the client's word.
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
-_COLUMNS = "id, event_id, content_type, size, uploaded_by, at"
+_COLUMNS = "id, event_id, content_type, size, uploaded_by, at, whistle_id"
 _INSERT = text(f"""
-INSERT INTO event_photos (event_id, content_type, bytes, client_key, uploaded_by, at)
-VALUES (:e, :ct, :b, :k, :actor, :now)
+INSERT INTO event_photos (event_id, content_type, bytes, client_key, uploaded_by, at, whistle_id)
+VALUES (:e, :ct, :b, :k, :actor, :now, :w)
 ON CONFLICT (event_id, client_key) DO NOTHING
 RETURNING {_COLUMNS}
 """)
 _BY_KEY = text(f"SELECT {_COLUMNS} FROM event_photos WHERE event_id = :e AND client_key = :k")
 _GET = text(f"SELECT {_COLUMNS}, bytes FROM event_photos WHERE event_id = :e AND id = :p")
-_LIST = text(f"SELECT {_COLUMNS} FROM event_photos WHERE event_id = :e ORDER BY id LIMIT 100")
+# With the department whose answer a photo came with (a department sees only its own tasks' names).
+_LIST = text("""
+SELECT p.id, p.event_id, p.content_type, p.size, p.uploaded_by, p.at, p.whistle_id, d.name AS department
+FROM event_photos p
+LEFT JOIN whistles w ON w.id = p.whistle_id LEFT JOIN departments d ON d.id = w.department_id
+WHERE p.event_id = :e ORDER BY p.id LIMIT 100
+""")
 
 
 def sniff_image(data: bytes) -> str:
@@ -47,8 +53,10 @@ def add_photo(
     actor: str,
     max_bytes: int,
     client_key: str | None = None,
+    whistle_id: int | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Store a photo of a case in the area; ({photo}, created). A repeated client_key gives the first."""
+    """Store a photo of a case in the area, with a department's task when it came with its answer;
+    ({photo}, created). A repeated client_key gives the first."""
     if not data:
         raise InvalidInputError("照片为空", where="photo")
     if len(data) > max_bytes:
@@ -62,6 +70,7 @@ def add_photo(
         "k": client_key,
         "actor": actor,
         "now": clock.now(),
+        "w": whistle_id,
     }
     row = session.execute(_INSERT, params).mappings().first()
     if row is not None:

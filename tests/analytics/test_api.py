@@ -73,11 +73,16 @@ def test_risk_lists_three_lists_and_masking(township):
     assert {"problems", "responsibility", "tasks"} <= set(g) and g["tasks"]
 
 
-def test_chronic_lists_repeat_places(client):
+def test_chronic_groups_carry_their_evidence_and_the_rule(client):
     body = client.get("/api/chronic").json()
-    assert body["places"] > 0
-    g = body["groups"][0]
-    assert g["years"] >= 2 and len(g["history"]) == g["cases"]
+    assert body["rule"] == {"metres": 50.0, "place_cases": 3, "party_cases": 2, "min_days": 30}
+    assert body["groups"], "the demo county has disputes between the same parties"
+    for g in body["groups"]:
+        assert len(g["history"]) == g["cases"] >= 2 and g["span_days"] >= 30
+    parties = client.get("/api/chronic", params={"basis": "parties"}).json()["groups"]
+    assert parties and all(g["basis"] == "parties" and g["party"] for g in parties)
+    backlog = client.get("/api/backlog").json()
+    assert backlog["days"] == 90 and all(c["open_days"] > 90 for c in backlog["cases"])
 
 
 def test_reports_are_read_live_until_issued_by_post_then_frozen(township):

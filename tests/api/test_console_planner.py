@@ -3,6 +3,7 @@
 import json
 
 import geopandas
+import openpyxl
 import pytest
 
 from tests.api import console_fixtures
@@ -67,22 +68,41 @@ def test_heatmap_with_filters_renders(planner):
     frame_ready(page, "canvas.leaflet-heatmap-layer")
     page.wait_for_timeout(500)
     screenshot(page, "console_planner_heatmap")
-    assert page.get_attribute("#pl-export a[data-format=gpkg]", "href") == "/api/exports/hazards.gpkg"
+    # the export holds what the map shows: the same kind, category and days
+    wanted = "/api/exports/hazards.gpkg?from=2025-01-01&to=2025-12-31&category=fire"
+    assert page.get_attribute("#pl-export a[data-format=gpkg]", "href") == wanted
+    frame = page.frame_locator("#pl-frame")
+    assert frame.locator("path.gg-township").count() == 15  # township outlines over the heat
+    assert frame.locator("path.gg-area-outline").count() == 1  # and the county's
+    assert "10 km" in frame.locator(".leaflet-control-scale").inner_text()  # metres, no miles
+    assert "mi" not in frame.locator(".leaflet-control-scale").inner_text()
     assert report.clean, report.summary()
 
 
-def test_time_slider_hotspots_emerging_and_risk(planner):
+def test_time_slider_plays_and_each_analysis_exports_itself(planner):
     page, report = planner
     pick(page, "heatmap-time")
-    frame_ready(page, ".timecontrol-slider, .leaflet-control-timecontrol")
+    frame = frame_ready(page, ".timecontrol-play")
+    assert frame.locator(".timecontrol-play").count() == 1  # one play button, forwards
+    week = frame.locator(".timecontrol-date").inner_text()
+    frame.locator(".timecontrol-play").click()
+    page.wait_for_function(
+        "w => document.querySelector('#pl-frame').contentDocument.querySelector('.timecontrol-date').textContent !== w",
+        arg=week,
+        timeout=WAIT_MS,
+    )  # the slider plays: the week shown moves on
+    frame.locator(".timecontrol-play").click()  # pause
+    assert frame.locator("path.gg-township").count() == 15
     pick(page, "hotspots")
     frame_ready(page, ".leaflet-container path")
+    assert page.get_attribute("#pl-export a[data-format=csv]", "href") == "/api/exports/hotspots.csv"
     pick(page, "emerging")
     frame_ready(page, ".leaflet-container")
+    assert page.get_attribute("#pl-export a[data-format=geojson]", "href") == "/api/exports/emerging.geojson"
     pick(page, "risk")
     frame = frame_ready(page, "path.gg-risk")
     assert frame.locator("path.gg-risk").count() > 1000
-    assert page.get_attribute("#pl-export a[data-format=csv]", "href") == "/api/exports/grids.csv"
+    assert page.get_attribute("#pl-export a[data-format=csv]", "href") == "/api/exports/risk.csv"
     page.wait_for_timeout(500)
     screenshot(page, "console_planner")
     assert report.clean, report.summary()
@@ -92,10 +112,12 @@ def test_exports_download_and_match_sql(planner, console_engine, tmp_path):
     page, report = planner
     page.check("input[name=layer][value=heatmap]")
     page.select_option("#pl-kind", "disputes")
+    page.fill("#pl-from", "")
+    page.fill("#pl-to", "")
     expected = scalar(
         console_engine, "SELECT count(*) FROM events WHERE kind = 'dispute' AND grid_code LIKE '620121%'"
     )
-    for fmt in ("geojson", "gpkg", "csv"):
+    for fmt in ("geojson", "gpkg", "csv", "xlsx"):
         with page.expect_download() as info:
             page.click(f"#pl-export a[data-format={fmt}]")
         path = tmp_path / f"disputes.{fmt}"
@@ -105,8 +127,26 @@ def test_exports_download_and_match_sql(planner, console_engine, tmp_path):
             assert len(json.loads(path.read_text())["features"]) == expected
         elif fmt == "gpkg":
             assert len(geopandas.read_file(path)) == expected
-        else:
+        elif fmt == "csv":
             assert sum(1 for _ in path.open(encoding="utf-8-sig")) == expected + 1
+        else:
+            sheet = openpyxl.load_workbook(path, read_only=True).active
+            rows = list(sheet.iter_rows(values_only=True))
+            assert len(rows) == expected + 1 and {"经度", "纬度", "上报时间", "类别"} <= set(rows[0])
+    # narrowed as the map is: one category, some days
+    page.select_option("#pl-category", "neighbour")
+    page.fill("#pl-from", "2026-06-01")
+    page.fill("#pl-to", "2026-06-30")
+    page.dispatch_event("#pl-to", "change")
+    narrowed = scalar(
+        console_engine,
+        "SELECT count(*) FROM events WHERE kind = 'dispute' AND category = 'neighbour' AND grid_code LIKE '620121%' "
+        "AND reported_at >= '2026-06-01 00:00+08' AND reported_at < '2026-07-01 00:00+08'",
+    )
+    with page.expect_download() as info:
+        page.click("#pl-export a[data-format=geojson]")
+    info.value.save_as(tmp_path / "june.geojson")
+    assert len(json.loads((tmp_path / "june.geojson").read_text())["features"]) == narrowed > 0
     assert report.clean, report.summary()
 
 

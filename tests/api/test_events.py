@@ -163,18 +163,25 @@ def test_referral_and_return(tiny):
     assert _post(tiny, "refer", to="police").json()["referral"] == "police"
 
 
-def test_whistle_shows_on_the_board_until_answered_once(tiny):
+def test_whistle_shows_on_the_board_until_the_department_reports_back(tiny):
     r = _post(tiny, "whistle", department_id=tiny.ids["court"], respond_within_hours=4)
     assert r.status_code == 201, r.text
     whistle = r.json()
     board = tiny.client.get("/api/board").json()
     assert [d["department_id"] for d in board["departments"]] == [tiny.ids["court"]]
-    answer = tiny.client.post(f"/api/whistles/{whistle['id']}/response", json={"response": "已派员到场"})
-    assert answer.status_code == 200 and answer.json()["response"] == "已派员到场"
+    # the centre cannot answer for the department (the dispatcher typed the court's answer himself)
     assert (
-        tiny.client.post(f"/api/whistles/{whistle['id']}/response", json={"response": "又"}).status_code
-        == 409
+        tiny.client.post(f"/api/whistles/{whistle['id']}/response", json={"text": "已派员到场"}).status_code
+        == 403
     )
+    tiny.act_as("court_clerk", role="department", department_id=tiny.ids["court"])
+    assert tiny.client.post(f"/api/whistles/{whistle['id']}/sign").status_code == 200
+    answer = tiny.client.post(f"/api/whistles/{whistle['id']}/response", json={"text": "已派员到场"})
+    assert answer.status_code == 200 and answer.json()["response"] == "已派员到场"
+    assert tiny.client.post(f"/api/whistles/{whistle['id']}/response", json={"text": "又"}).status_code == 409
+    done = tiny.client.post(f"/api/whistles/{whistle['id']}/feedback", json={"text": "调解成功"})
+    assert done.status_code == 200 and done.json()["state"] == "finished"
+    tiny.act_as("alice")
     assert tiny.client.get("/api/board").json()["departments"] == []
     assert _post(tiny, "whistle", department_id=tiny.ids["other_dept"]).status_code == 404
 

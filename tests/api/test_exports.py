@@ -200,3 +200,40 @@ def test_planner_may_not_upload(planner, engine):
         engine, "SELECT id FROM events WHERE grid_code LIKE :a ORDER BY id LIMIT 1", a=TOWNSHIP + "%"
     )
     assert upload(planner, event_id, JPEG).status_code == 403
+
+
+def test_xlsx_and_the_pages_filters_over_http(planner, engine, tmp_path):
+    params = {"from": "2026-06-01", "to": "2026-06-30", "category": "neighbour,land_forest"}
+    resp = planner.get("/api/exports/disputes.xlsx", params=params)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith(
+        "application/vnd.openxmlformats"
+    )
+    expected = count(
+        engine,
+        "SELECT count(*) FROM events WHERE kind = 'dispute' AND grid_code LIKE :a AND category IN "
+        "('neighbour', 'land_forest') AND reported_at >= '2026-06-01 00:00+08' AND reported_at < '2026-07-01 00:00+08'",
+        a=TOWNSHIP + "%",
+    )
+    assert int(resp.headers["X-Feature-Count"]) == expected > 0
+    import openpyxl
+
+    (tmp_path / "x.xlsx").write_bytes(resp.content)
+    assert openpyxl.load_workbook(tmp_path / "x.xlsx").active.max_row == expected + 1
+    bad = planner.get("/api/exports/disputes.csv", params={"bbox": "103,36"})
+    assert bad.status_code == 400 and bad.json()["where"] == "bbox" and "bbox" in bad.json()["detail"]
+
+
+def test_the_stored_analyses_export_as_they_are_shown(planner, engine):
+    risk = planner.get("/api/exports/risk.geojson")
+    assert risk.status_code == 200
+    graded = count(
+        engine,
+        "SELECT count(*) FROM grids WHERE level = 'grid' AND valid_to IS NULL AND code LIKE :a",
+        a=TOWNSHIP + "%",
+    )
+    features = json.loads(risk.content)["features"]
+    assert len(features) == graded and {"grade", "score", "as_of"} <= set(features[0]["properties"])
+    emerging = planner.get("/api/exports/emerging.csv")
+    assert emerging.status_code == 200 and emerging.text.splitlines()[0].lstrip("\ufeff").startswith(
+        "id,grid_code"
+    )

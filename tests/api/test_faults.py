@@ -68,7 +68,7 @@ def test_database_restart_gives_503_then_recovers_by_itself(own_cluster):
             assert resp.status_code == 503, (path, resp.text)
             assert resp.headers["content-type"].startswith("application/problem+json")
             body = resp.json()
-            assert body["code"] == "db_unavailable" and "database" in body["detail"]
+            assert body["code"] == "db_unavailable" and "数据库" in body["detail"]
         assert _cluster("start", folder, port) == url
         deadline = time.monotonic() + 30
         while (status := client.get("/api/board").status_code) != 200 and time.monotonic() < deadline:

@@ -15,8 +15,9 @@ from geo import clock
 from geo.errors import InvalidInputError
 from geo.io.holidays import read_notice
 from geo.queries import casework
-from geo.queries.events import deadline_for, get_event, get_timeline
+from geo.queries.events import deadline_for, get_event
 from geo.queries.holidays import import_notice, list_calendar_years, sync_library
+from geo.queries.timeline import get_timeline
 from tests.dispatch_tiny import add_event, build
 
 NOTICE_2027 = Path(__file__).resolve().parents[1] / "fixtures" / "calendar-2027-TEST-DATA.csv"

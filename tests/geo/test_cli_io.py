@@ -102,4 +102,4 @@ def test_cli_import_refuses_control_characters_naming_feature_and_row(db, tmp_pa
 
 def test_cli_export_unknown_layer_exits_1(db, tmp_path, capsys):
     assert main(["export", "parties", str(tmp_path / "p.csv")]) == 1
-    assert "known layers" in capsys.readouterr().err
+    assert "可导出：townships, villages, grids" in capsys.readouterr().err

@@ -679,7 +679,7 @@ def test_export_layer_omits_parties(gridded, tmp_path):
 @pytest.mark.parametrize(
     ("layer", "name", "fragment"),
     [
-        ("parties", "x.geojson", "known layers: townships, villages, grids"),
+        ("parties", "x.geojson", "可导出：townships, villages, grids"),
         ("grids", "x.shp", ".geojson, .json, .gpkg, .csv"),
     ],
 )

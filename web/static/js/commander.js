@@ -1,9 +1,13 @@
-/* Commander's big screen: the area's map, headline figures, drill-down, the live feed, who is on duty. */
+/* Commander's big screen: the area's map with township names, headline figures, drill-down, the live
+ * feed, who is on duty, and a legend of every colour drawn. A drill-down narrows every panel to the
+ * area picked: figures, open cases, workers on the map and on duty, and the feed. Each feed entry
+ * says what happened and the case's status now (a later message about the case updates it).
+ */
 (function () {
   "use strict";
   var userArea = document.body.getAttribute("data-area");
-  var state = { prefix: userArea, names: {}, bounds: {}, layers: {}, feed: [], summary: null };
-  var map = GG.makeMap("map", { zoomPosition: "bottomleft" });  // top-left is under the figures
+  var state = { prefix: userArea, names: {}, bounds: {}, layers: {}, feed: [], statusOf: {}, summary: null };
+  var map = GG.makeMap("map", { zoomPosition: "bottomleft", scalePosition: "bottomleft" });  // top-left is under the figures
   // Areas under points: polygons in their own panes so markers stay clickable on top.
   map.createPane("risk").style.zIndex = 390;
   map.createPane("points").style.zIndex = 450;
@@ -11,6 +15,13 @@
   var DUTY_SHOWN = 200;  // the list is a glance, the map shows everyone
   var LEVEL_BELOW = { 9: "villages", 12: "grids" };
   var FIT = { paddingTopLeft: [430, 20], paddingBottomRight: [400, 20] };  // keep areas clear of the side panels
+  var OVERDUE_RING = "#67000d";
+  var WORKER = { free: "#41ab5d", busy: "#a1d99b", ring: "#006d2c" };
+  var OUTLINES = { townships: "#54278f", villages: "#807dba", grids: "#9e9ac8" };
+  var AREA_LAYERS = { events: true, workers: true };  // layers that follow the drill-down
+
+  function inArea(code) { return String(code || "").indexOf(state.prefix) === 0; }
+  function areaQuery() { return "?area=" + encodeURIComponent(state.prefix); }
 
   /* ---------- layers ---------- */
   function polygons(layer, features) {
@@ -19,7 +30,11 @@
         var p = GG.codePrefix(f.properties.code);
         state.names[p] = f.properties.name;
         state.bounds[p] = lyr.getBounds();
-        lyr.bindTooltip(GG.esc(f.properties.name) + "<br><code>" + GG.esc(f.properties.code) + "</code>", { sticky: true });
+        if (layer === "townships") {  // the township's name on the map, always
+          lyr.bindTooltip(GG.esc(f.properties.name), { permanent: true, direction: "center", className: "gg-label" });
+        } else {
+          lyr.bindTooltip(GG.esc(f.properties.name) + "<br><code>" + GG.esc(f.properties.code) + "</code>", { sticky: true });
+        }
         lyr.on("click", function () { drill(p); });
       },
     });
@@ -35,10 +50,9 @@
   }
 
   function eventMarker(e) {
-    var color = GG.KIND_COLORS[e.kind] || "#555";
     var m = L.circleMarker([e.lat, e.lon], {
-      pane: "points", radius: 3 + (e.severity || 1), color: e.overdue ? "#67000d" : "#fff", weight: e.overdue ? 2 : 1,
-      fillColor: color, fillOpacity: 0.9, className: "gg-event gg-event-" + e.kind,
+      pane: "points", radius: 3 + (e.severity || 1), color: e.overdue ? OVERDUE_RING : "#fff", weight: e.overdue ? 2 : 1,
+      fillColor: GG.KIND_COLORS[e.kind] || "#555", fillOpacity: 0.9, className: "gg-event gg-event-" + e.kind,
     });
     m.bindTooltip(GG.esc(GG.catLabel(e.category)) + " · " + GG.esc(GG.label("status", e.status)) + "<br><code>" +
       GG.fmtCode(e.grid_code) + "</code>");
@@ -47,7 +61,7 @@
 
   function workerMarker(w) {
     return L.circleMarker([w.lat, w.lon], {
-      pane: "points", radius: 3, color: "#006d2c", weight: 1, fillColor: w.available ? "#41ab5d" : "#a1d99b",
+      pane: "points", radius: 3, color: WORKER.ring, weight: 1, fillColor: w.available && w.open_tasks < w.capacity ? WORKER.free : WORKER.busy,
       fillOpacity: 0.9, className: "gg-worker",
     }).bindTooltip(GG.esc(w.name) + " · " + GG.t("unit.load") + " " + w.open_tasks + "/" + w.capacity);
   }
@@ -66,17 +80,17 @@
       });
     },
     events: function () {
-      return GG.api("/api/summary/open-events").then(function (rows) {
-        state.openEvents = rows;
+      return GG.api("api/summary/open-events" + areaQuery()).then(function (rows) {
+        rows.forEach(function (e) { state.statusOf[e.id] = e.status; });
         return L.layerGroup(rows.filter(function (e) { return e.lat !== null; }).map(eventMarker));
       });
     },
     workers: function () {
-      return dutyLoaded.then(function (rows) { return L.layerGroup(rows.filter(function (w) { return w.lat !== null; }).map(workerMarker)); });
+      return loadDuty().then(function (rows) { return L.layerGroup(rows.filter(function (w) { return w.lat !== null; }).map(workerMarker)); });
     },
   };
 
-  /** Show or hide a layer, loading it the first time it is shown. */
+  /** Show or hide a layer, loading it the first time it is shown (or again after a drill-down). */
   function toggle(name, on) {
     var box = document.querySelector('[data-layer="' + name + '"]');
     if (box) box.checked = on;
@@ -91,6 +105,38 @@
     return ready.then(function (l) {
       if (document.querySelector('[data-layer="' + name + '"]').checked) l.addTo(map);
     }).catch(GG.fail);
+  }
+
+  /** Reload the layers that follow the area (its open cases, its workers). */
+  function reloadAreaLayers() {
+    Object.keys(AREA_LAYERS).forEach(function (name) {
+      if (state.layers[name]) map.removeLayer(state.layers[name]);
+      delete state.layers[name];
+      var box = document.querySelector('[data-layer="' + name + '"]');
+      if (box && box.checked) toggle(name, true);
+    });
+  }
+
+  /* ---------- the legend: every colour the map draws ---------- */
+  function legendItem(cls, color, text) {
+    return "<span><i class=\"" + cls + "\" data-color=\"" + color + "\"></i>" + GG.esc(text) + "</span>";
+  }
+
+  function renderLegend() {
+    var rows = Object.keys(GG.KIND_COLORS).map(function (k) { return legendItem("gg-dot", GG.KIND_COLORS[k], GG.label("kind", k)); });
+    rows.push('<span><i class="gg-ring" data-ring="' + OVERDUE_RING + '"></i>' + GG.esc(GG.t("legend.overdue")) + "</span>");
+    rows.push(legendItem("gg-dot", WORKER.free, GG.t("legend.worker_free")), legendItem("gg-dot", WORKER.busy, GG.t("legend.worker_busy")));
+    rows.push('<span><i class="gg-ring" data-ring="#252525"></i>' + GG.esc(GG.t("layer.facilities")) + "</span>");
+    Object.keys(OUTLINES).forEach(function (k) {
+      rows.push('<span><i class="gg-line" data-border="' + OUTLINES[k] + '"></i>' + GG.esc(GG.t("layer." + k)) + "</span>");
+    });
+    if (document.querySelector("[data-layer=risk]").checked) {
+      Object.keys(GG.RISK_COLORS).forEach(function (g) { rows.push(legendItem("gg-dot", GG.RISK_COLORS[g], GG.label("grade", g))); });
+    }
+    var box = document.getElementById("legend");
+    box.innerHTML = '<b data-i18n="panel.legend">' + GG.esc(GG.t("panel.legend")) + '</b> <span class="gg-legend-rows">' + rows.join("") + "</span>";
+    GG.paint(box);
+    box.querySelectorAll("[data-border]").forEach(function (el) { el.style.borderTopColor = el.getAttribute("data-border"); });
   }
 
   /* ---------- figures and drill-down ---------- */
@@ -128,14 +174,17 @@
     });
   }
 
-  /** Zoom to an area (code prefix) and show its figures; the server refuses areas outside the user's. */
+  /** Zoom to an area (code prefix) and narrow every panel to it; the server refuses areas outside the user's. */
   function drill(prefix) {
-    return GG.api("/api/summary?area=" + prefix).then(function (s) {
+    return GG.api("api/summary?area=" + prefix).then(function (s) {
+      var moved = prefix !== state.prefix;
       state.prefix = prefix;
       state.summary = s;
       state.names[prefix] = s.place.name;
       renderFigures();
       renderCrumbs();
+      renderFeed();
+      if (moved) { reloadAreaLayers(); loadDuty().then(renderDuty).catch(GG.fail); seedFeed().catch(GG.fail); }
       if (state.bounds[prefix]) map.fitBounds(state.bounds[prefix], FIT);
       if (LEVEL_BELOW[prefix.length]) toggle(LEVEL_BELOW[prefix.length], true);
     }).catch(GG.fail);
@@ -157,29 +206,47 @@
 
   function renderFeed() {
     var ul = document.getElementById("feed");
-    ul.innerHTML = "";
-    if (!state.feed.length) ul.innerHTML = '<li class="gg-muted">' + GG.t("msg.empty") + "</li>";
-    state.feed.forEach(function (m) {
+    var shown = state.feed.filter(function (m) { return inArea(m.grid_code); });
+    ul.innerHTML = shown.length ? "" : '<li class="gg-muted">' + GG.t("msg.empty") + "</li>";
+    shown.forEach(function (m) {
       var li = document.createElement("li");
+      var now = state.statusOf[m.id] || m.status;
       li.setAttribute("data-id", m.id);
       li.setAttribute("data-action", m.action);
+      li.setAttribute("data-status", now);
       if (m.fresh) li.className = "fresh";
-      li.innerHTML = '<span class="gg-dot" style="background:' + (GG.KIND_COLORS[m.kind] || "#555") + '"></span>' +
+      li.innerHTML = '<span class="gg-dot" data-color="' + (GG.KIND_COLORS[m.kind] || "#555") + '"></span>' +
         "<b>" + GG.esc(feedAction(m)) + "</b> " + GG.esc(GG.catLabel(m.category)) +
-        (m.action === "status" ? "" : ' <span class="gg-muted">' + GG.esc(GG.label("status", m.status)) + "</span>") + "<br>" +
+        ' <span class="gg-badge gg-now">' + GG.esc(GG.label("status", now)) + "</span><br>" +
         '<span class="gg-muted"><code>' + GG.fmtCode(m.grid_code) + "</code> · " + GG.fmtTime(m.at, { style: "short" }) +
         " · #" + m.id + "</span>";
       ul.appendChild(li);
       m.fresh = false;
     });
+    GG.paint(ul);
+  }
+
+  /** Seed the feed with the area's newest open cases so it is not empty before the first push (the
+   * messages pushed so far stay on top). */
+  function seedFeed() {
+    return GG.api("api/summary/open-events" + areaQuery() + "&limit=12").then(function (rows) {
+      var pushed = state.feed.filter(function (m) { return m.live; });
+      state.feed = pushed.concat(rows.map(function (e) {
+        state.statusOf[e.id] = e.status;
+        return { id: e.id, kind: e.kind, category: e.category, status: e.status, grid_code: e.grid_code, action: "reported", at: e.reported_at };
+      }));
+      renderFeed();
+    });
   }
 
   function onLive(m) {
     m.fresh = true;
+    m.live = true;
+    state.statusOf[m.id] = m.status;  // every entry of this case now shows this status
     state.feed.unshift(m);
     state.feed.length = Math.min(state.feed.length, FEED_MAX);
     renderFeed();
-    if (m.action === "reported" && state.layers.events && m.lat !== null) {
+    if (m.action === "reported" && state.layers.events && m.lat !== null && inArea(m.grid_code)) {
       state.layers.events.addLayer(eventMarker(Object.assign({ severity: 2 }, m)));
     }
     refreshSoon();
@@ -192,32 +259,30 @@
     el.classList.toggle("on", on);
   }
 
-  /* ---------- on duty ---------- */
-  var dutyLoaded = GG.api("/api/summary/on-duty");
+  /* ---------- on duty (of the area drilled into) ---------- */
+  var duty = null;
+  function loadDuty() {
+    if (!duty || duty.prefix !== state.prefix) duty = { prefix: state.prefix, rows: GG.api("api/summary/on-duty" + areaQuery()) };
+    return duty.rows;
+  }
+
   function renderDuty(rows) {
     var ul = document.getElementById("duty");
     ul.innerHTML = rows.slice(0, DUTY_SHOWN).map(function (w) {
-      return '<li data-worker="' + w.id + '">' + GG.esc(w.name) + ' <span class="gg-muted"><code>' + GG.fmtCode(w.grid_code) +
-        "</code> · " + GG.t("unit.load") + " " + w.open_tasks + "/" + w.capacity + "</span></li>";
+      return '<li data-worker="' + w.id + '" data-grid="' + GG.esc(w.grid_code) + '">' + GG.esc(w.name) + ' <span class="gg-muted"><code>' +
+        GG.fmtCode(w.grid_code) + "</code> · " + GG.t("unit.load") + " " + w.open_tasks + "/" + w.capacity + "</span></li>";
     }).join("") || '<li class="gg-muted">' + GG.t("msg.empty") + "</li>";
   }
 
   /* ---------- start ---------- */
   document.querySelectorAll("[data-layer]").forEach(function (box) {
-    box.addEventListener("change", function () { toggle(box.getAttribute("data-layer"), box.checked); });
+    box.addEventListener("change", function () { toggle(box.getAttribute("data-layer"), box.checked); renderLegend(); });
   });
-  document.addEventListener("gg:lang", function () { renderFigures(); renderCrumbs(); renderFeed(); });
+  document.addEventListener("gg:lang", function () { renderFigures(); renderCrumbs(); renderFeed(); renderLegend(); });
 
-  GG.loadCategories().catch(GG.fail).then(function () {
-    // Seed the feed with the newest open cases so the screen is not empty before the first push.
-    return GG.api("/api/summary/open-events?limit=12").then(function (rows) {
-      state.feed = rows.map(function (e) {
-        return { id: e.id, kind: e.kind, category: e.category, status: e.status, grid_code: e.grid_code, action: "reported", at: e.reported_at };
-      });
-      renderFeed();
-    });
-  }).catch(GG.fail);
-  dutyLoaded.then(renderDuty).catch(GG.fail);
+  renderLegend();
+  GG.loadCategories().catch(GG.fail).then(seedFeed).catch(GG.fail);
+  loadDuty().then(renderDuty).catch(GG.fail);
   toggle("townships", true).then(function () {
     var all = L.featureGroup(Object.keys(state.bounds).map(function (k) { return L.rectangle(state.bounds[k]); }));
     if (all.getLayers().length) map.fitBounds(all.getBounds(), FIT);

@@ -18,57 +18,35 @@
   /** The county's zone (geo.clock.zone(), setting GRID_TIME_ZONE); the device's own zone is never used. */
   GG.zone = embedded("gg-clock").zone || "Asia/Shanghai";
 
-  /* ---------- text: zh is the default, en on request (kept in localStorage) ---------- */
-  var DICT = {
-    zh: {
-      "app.title": "网格化社会治理指挥平台", "view.commander": "指挥大屏", "view.dispatcher": "调度台",
-      "view.planner": "研判分析", "view.worker": "网格员",
-      "label.area": "辖区", "btn.logout": "退出",
-      "label.severity": "严重程度", "label.reported_at": "上报时间", "label.deadline": "办理时限",
-      "label.grid": "所在网格", "label.level": "层级", "msg.pick": "请在左侧选择案件",
-      "fig.new_disputes": "今日新增纠纷", "fig.new_hazards": "今日新增隐患", "fig.open": "在办案件",
-      "fig.overdue": "超期案件", "fig.resolution_rate": "化解率（近30天）", "fig.wage_recovered": "追回欠薪（今年）",
-      "fig.on_duty": "在岗网格员", "fig.day": "统计日",
-      "layer.townships": "乡镇（街道）", "layer.villages": "村（社区）", "layer.grids": "网格",
-      "layer.events": "在办案件", "layer.workers": "在岗网格员", "layer.facilities": "综治设施", "layer.risk": "风险三色图",
-      "panel.feed": "实时动态", "panel.duty": "在岗网格员", "panel.queue": "待派遣案件", "panel.case": "案件详情",
-      "panel.candidates": "候选网格员", "panel.timeline": "办理过程",
-      "live.connected": "已连接", "live.waiting": "连接中…",
-      "btn.assign": "派遣", "btn.escalate": "上报升级", "btn.refer": "移交", "btn.whistle": "吹哨报到",
-      "msg.done": "已完成", "msg.empty": "暂无", "msg.overdue": "超期",
-      "crumb.county": "全县", "msg.deadline_provisional": "时限待定（节假日安排未导入）",
-      "time.note": "页面时间均为{zone}（{offset}）", "time.beijing": "北京时间",
-      "unit.m": "米", "unit.km": "公里", "unit.yuan": "元", "unit.load": "在办",
-    },
-    en: {
-      "app.title": "Grid Governance Command Platform", "view.commander": "Command screen",
-      "view.dispatcher": "Dispatch desk", "view.planner": "Analysis", "view.worker": "Grid worker",
-      "label.area": "Area", "btn.logout": "Log out",
-      "label.severity": "Severity", "label.reported_at": "Reported", "label.deadline": "Deadline",
-      "label.grid": "Grid", "label.level": "Level", "msg.pick": "Pick a case on the left",
-      "fig.new_disputes": "New disputes today", "fig.new_hazards": "New hazards today", "fig.open": "Open cases",
-      "fig.overdue": "Overdue", "fig.resolution_rate": "Resolved (30 days)",
-      "fig.wage_recovered": "Wages recovered (year)", "fig.on_duty": "Workers on duty", "fig.day": "Day",
-      "layer.townships": "Townships", "layer.villages": "Villages", "layer.grids": "Grids",
-      "layer.events": "Open cases", "layer.workers": "Workers on duty", "layer.facilities": "Facilities",
-      "layer.risk": "Risk colours",
-      "panel.feed": "Live feed", "panel.duty": "On duty", "panel.queue": "Unassigned queue", "panel.case": "Case",
-      "panel.candidates": "Candidate workers", "panel.timeline": "Timeline",
-      "live.connected": "connected", "live.waiting": "connecting…",
-      "btn.assign": "Assign", "btn.escalate": "Escalate", "btn.refer": "Refer", "btn.whistle": "Whistle",
-      "msg.done": "Done", "msg.empty": "None", "msg.overdue": "overdue",
-      "crumb.county": "County", "msg.deadline_provisional": "deadline provisional (holiday calendar not imported)",
-      "time.note": "All times are {zone} ({offset})", "time.beijing": "Beijing time",
-      "unit.m": "m", "unit.km": "km", "unit.yuan": "CNY", "unit.load": "open",
-    },
+  /* ---------- the app's base path (GRID_API_ROOT_PATH behind a reverse proxy) ---------- */
+  /** The prefix the app is served under, from the page (base.html <body data-base>): "" or "/gridgov". */
+  GG.base = (document.body && document.body.getAttribute("data-base")) || "";
+  /** The URL of an app path: "api/board" or "/api/board" -> GG.base + "/api/board"; absolute URLs (the
+   * OGC `next` links, http://...) stay as they are. Every request and link of the console goes through it. */
+  GG.url = function (path) {
+    path = String(path);
+    if (/^[a-z]+:/i.test(path)) return path;
+    return GG.base + (path.charAt(0) === "/" ? path : "/" + path);
   };
+
+  /* ---------- text: zh is the default, en on request (kept in localStorage); messages.js is the table ---------- */
+  var DICT = window.GG_MESSAGES || { zh: {}, en: {} };
   var LANG_KEY = "gridgov_lang";
   GG.lang = localStorage.getItem(LANG_KEY) === "en" ? "en" : "zh";
   GG.dict = DICT;
 
-  /** The text of a key in the current language (Chinese, then the key itself, as fallbacks). */
-  GG.t = function (key, fallback) {
-    return DICT[GG.lang][key] || DICT.zh[key] || fallback || key;
+  /** The text of a key in the current language (Chinese, then the key itself, as fallbacks); `values`
+   * fill its {name} marks: GG.t("pager.text", {page: 1, pages: 3, total: 50}). A string as the second
+   * argument is the fallback text. */
+  GG.t = function (key, values) {
+    var fallback = typeof values === "string" ? values : undefined;
+    var text = DICT[GG.lang][key] || DICT.zh[key] || fallback || key;
+    if (values && typeof values === "object") {
+      text = text.replace(/\{(\w+)\}/g, function (m, name) {
+        return values[name] === undefined || values[name] === null ? "" : String(values[name]);
+      });
+    }
+    return text;
   };
 
   /** The label of `key` in a vocabulary table ("status", "kind", "severity", "grade", "role", "level",
@@ -89,6 +67,9 @@
   GG.applyI18n = function (root) {
     (root || document).querySelectorAll("[data-i18n]").forEach(function (el) {
       el.textContent = GG.t(el.getAttribute("data-i18n"), el.textContent);
+    });
+    (root || document).querySelectorAll("[data-i18n-placeholder]").forEach(function (el) {
+      el.placeholder = GG.t(el.getAttribute("data-i18n-placeholder"), el.placeholder);
     });
     (root || document).querySelectorAll("[data-vocab]").forEach(function (el) {
       var ref = el.getAttribute("data-vocab");
@@ -116,15 +97,14 @@
     return m ? decodeURIComponent(m[1]) : "";
   }
 
-  var STATUS_TEXT = {
-    400: "请求有误", 401: "登录已过期，请重新登录", 403: "无权执行此操作", 404: "未找到（或不在您的辖区）",
-    409: "状态已变化，请刷新后重试", 413: "内容过大", 422: "输入有误", 429: "请求过于频繁",
-  };
-
-  /** A readable (Chinese) message from a problem+json body: detail, plus the field it names. */
+  /** A readable message from a problem+json body: its detail (Chinese, naming the field by its label),
+   * else the status's own message. */
   GG.problemMessage = function (status, body) {
-    var text = (body && (body.detail || body.title)) || STATUS_TEXT[status] || "服务器错误（" + status + "）";
-    if (body && body.where) text += "（" + body.where + "）";
+    var text = body && (body.detail || body.title);
+    if (!text) text = DICT[GG.lang]["http." + status] || DICT.zh["http." + status] || GG.t("http.other", { status: status });
+    // the field, by its Chinese name, when the message does not already name it
+    var field = body && body.where ? GG.label("field", body.where) : "";
+    if (field && field !== body.where && text.indexOf(field) < 0 && text.indexOf(body.where) < 0) text += "（" + field + "）";
     return text;
   };
 
@@ -144,17 +124,22 @@
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(options.body);
     }
-    return fetch(url, init).then(function (resp) {
+    return fetch(GG.url(url), init).then(function (resp) {
       var type = resp.headers.get("content-type") || "";
       var parsed = type.indexOf("json") >= 0 ? resp.json() : resp.text();
       return parsed.then(function (body) {
         if (resp.ok) return body;
-        if (resp.status === 401) location.href = "/login?next=" + encodeURIComponent(location.pathname);
+        if (resp.status === 401) GG.toLogin();
         var err = new Error(GG.problemMessage(resp.status, typeof body === "object" ? body : null));
         err.status = resp.status;
         throw err;
       });
     });
+  };
+
+  /** To the login page, which brings the browser back to this page afterwards. */
+  GG.toLogin = function () {
+    location.href = GG.url("login") + "?next=" + encodeURIComponent(location.pathname + location.search);
   };
 
   /** Show a message for a few seconds (errors in red). */
@@ -166,7 +151,9 @@
     clearTimeout(GG._toastTimer);
     GG._toastTimer = setTimeout(function () { el.hidden = true; }, isError ? 8000 : 3000);
   };
-  GG.fail = function (err) { GG.toast(err.message || String(err), true); };
+  GG.fail = function (err) {
+    GG.toast(err && err.status === undefined && err instanceof TypeError ? GG.t("http.network") : (err.message || String(err)), true);
+  };
 
   /* ---------- formatting ---------- */
   /** 620121003017008 -> 620121-003-017-008; shorter prefixes keep their whole groups. */
@@ -225,6 +212,7 @@
   GG.fmtTime = function (iso, options) {
     if (!iso) return "";
     options = options || {};
+    if (typeof iso === "string") iso = iso.replace(/^(\d{4}-\d\d-\d\d) (\d)/, "$1T$2");  // "2026-12-05 17:00:00+08:00"
     var d = new Date(iso);
     if (isNaN(d.getTime())) return String(iso);
     var p = {};
@@ -244,6 +232,13 @@
   GG.deadlineNote = function (ev) {
     return ev && ev.deadline_at && ev.deadline_provisional === true ? GG.t("msg.deadline_provisional") : "";
   };
+  /** How long, in words: 45 分钟, 3 小时, 2 天 (3 hours ...). */
+  GG.fmtDuration = function (seconds) {
+    var en = GG.lang === "en", s = Math.max(0, Number(seconds) || 0);
+    if (s < 3600) return Math.max(1, Math.round(s / 60)) + (en ? " min" : " 分钟");
+    if (s < 172800) return Math.round(s / 3600) + (en ? " h" : " 小时");
+    return Math.round(s / 86400) + (en ? " days" : " 天");
+  };
   GG.fmtDistance = function (m) {
     return m >= 1000 ? (m / 1000).toFixed(1) + GG.t("unit.km") : Math.round(m) + GG.t("unit.m");
   };
@@ -253,6 +248,17 @@
   GG.esc = function (s) {
     return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  };
+
+  /** Give every [data-color] element under root its colour (markup never carries a style attribute, so
+   * a strict Content-Security-Policy holds): a background, or the border of [data-color-ring]. */
+  GG.paint = function (root) {
+    (root || document).querySelectorAll("[data-color]").forEach(function (el) {
+      el.style.background = el.getAttribute("data-color");
+    });
+    (root || document).querySelectorAll("[data-ring]").forEach(function (el) {
+      el.style.border = "2px solid " + el.getAttribute("data-ring");
     });
   };
 
@@ -272,13 +278,14 @@
     options = Object.assign({ zoomPosition: "topleft" }, options);
     var map = L.map(el, { zoomControl: false, attributionControl: false, zoomSnap: 0.25 });
     L.control.zoom({ position: options.zoomPosition }).addTo(map);
+    L.control.scale({ imperial: false, position: options.scalePosition || "bottomright" }).addTo(map);  // metres only
     map.setView([36.73, 103.26], 9);  // Yongdeng County (WGS84), refined by fitBounds once grids load
     return map;
   };
 
   /** Every feature of an OGC API collection in the user's area, following `next` links. */
   GG.loadFeatures = function (layer, query) {
-    var url = "/ogc/collections/" + layer + "/items?limit=10000" + (query ? "&" + query : "");
+    var url = GG.url("ogc/collections/" + layer + "/items") + "?limit=10000" + (query ? "&" + query : "");
     var features = [];
     function page(u) {
       return GG.api(u).then(function (fc) {
@@ -312,7 +319,7 @@
   /* ---------- case categories (labels in both languages, from /api/categories) ---------- */
   GG.categories = {};
   GG.loadCategories = function () {
-    return GG.api("/api/categories").then(function (rows) {
+    return GG.api("api/categories").then(function (rows) {
       rows.forEach(function (c) { GG.categories[c.code] = c; });
       return rows;
     });
@@ -325,7 +332,7 @@
   /* ---------- live feed ---------- */
   /** Subscribe to /api/live (server-sent events of the user's area); onState(true) once the server listens. */
   GG.live = function (onMessage, onState) {
-    var es = new EventSource("/api/live");
+    var es = new EventSource(GG.url("api/live"));
     es.addEventListener("ready", function () { if (onState) onState(true); });
     es.addEventListener("live", function (e) { onMessage(JSON.parse(e.data)); });
     es.onerror = function () { if (onState) onState(false); };  // EventSource reconnects by itself
@@ -336,12 +343,13 @@
   /* ---------- shell wiring ---------- */
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#gg-area, .gg-code").forEach(function (el) { el.textContent = GG.fmtCode(el.textContent); });
+    GG.paint();
     document.querySelectorAll("[data-lang]").forEach(function (b) {
       b.addEventListener("click", function () { GG.setLang(b.getAttribute("data-lang")); });
     });
     var out = document.getElementById("gg-logout");
     if (out) out.addEventListener("click", function () {
-      GG.api("/api/auth/logout", { method: "POST" }).catch(function () {}).then(function () { location.href = "/login"; });
+      GG.api("api/auth/logout", { method: "POST" }).catch(function () {}).then(function () { location.href = GG.url("login"); });
     });
     GG.applyI18n();
   });

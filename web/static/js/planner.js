@@ -1,32 +1,27 @@
 /* Planner's view: pick a map layer and its filters; the map is the app's Folium page in an iframe
- * (/maps/heatmap, /maps/heatmap-time, /maps/hotspots, /maps/emerging, /maps/risk), so the heat and
- * time-slider plugins come vendored with it and nothing loads from outside. The export links follow
- * the layer on screen (/api/exports/{layer}.{format}), and the period reports open as HTML or PDF.
+ * (maps/heatmap, maps/heatmap-time, maps/hotspots, maps/emerging, maps/risk), so the heat and
+ * time-slider plugins come vendored with it and nothing loads from outside. The export links export
+ * what the map shows: the cases of the heatmap with its kind, category and days, or the analysis on
+ * screen (hot spots, emerging hot spots, risk grades), as GeoJSON, GeoPackage, CSV or XLSX; the period
+ * reports open as HTML or PDF. Every URL is the app's (GG.url), so the page works under a base path.
  */
 (function () {
   "use strict";
 
   var KIND_OF = { disputes: "dispute", hazards: "hazard", appeals: "appeal" };
   var FILTERED = { heatmap: true, "heatmap-time": true }; // only the heatmaps take kind/date/category
-  var GRIDS_NAME = "小网格（边界与编码）";
-  var REPORTS = [["daily", "日调度"], ["weekly", "周分析"], ["monthly", "月研判"], ["quarterly", "季考评"]];
+  // What each map exports: the analysis layer itself (geo.io.export), never something else.
+  var EXPORTS = { hotspots: ["hotspots", "layer.hotspots"], emerging: ["emerging", "layer.emerging"], risk: ["risk", "layer.risk_export"] };
+  var REPORTS = ["daily", "weekly", "monthly", "quarterly"];
   var categories = [];
-
-  // English labels of this view's fixed texts, added to the shell's dictionary (common.js applies them).
-  Object.assign(GG.dict.en, {
-    "planner.layer": "Layer", "planner.heatmap": "Heatmap", "planner.heatmap_time": "Weekly heatmap (time slider)",
-    "planner.hotspots": "Hot spots (Gi*)", "planner.emerging": "Emerging hot spots", "planner.risk": "Risk (three colours)",
-    "planner.filters": "Filters", "planner.kind": "Case type", "planner.category": "Category", "planner.from": "From",
-    "planner.to": "To", "planner.apply": "Redraw map", "planner.export": "Export this layer", "planner.reports": "Period reports"
-  });
 
   function $(id) { return document.getElementById(id); }
   function currentLayer() { return document.querySelector("input[name=layer]:checked").value; }
 
-  // The query of the heatmap pages: layer, from, to, category (empty values left out).
-  function filterQuery() {
+  // The heatmap's filters as query parameters (empty values left out): kind, from, to, category.
+  function filters(kindKey) {
     var q = new URLSearchParams();
-    q.set("layer", $("pl-kind").value);
+    if (kindKey) q.set(kindKey, $("pl-kind").value);
     if ($("pl-from").value) { q.set("from", $("pl-from").value); }
     if ($("pl-to").value) { q.set("to", $("pl-to").value); }
     if ($("pl-category").value) { q.set("category", $("pl-category").value); }
@@ -35,12 +30,14 @@
 
   function mapUrl() {
     var layer = currentLayer();
-    return "/maps/" + layer + (FILTERED[layer] ? "?" + filterQuery() : "");
+    return GG.url("maps/" + layer) + (FILTERED[layer] ? "?" + filters("layer") : "");
   }
 
-  // What "the current layer" exports as: the events of the heatmap, else the small grids analysed.
-  function exportLayer() {
-    return FILTERED[currentLayer()] ? $("pl-kind").value : "grids";
+  // The layer the export links download, and the query that narrows it as the map is narrowed.
+  function exportTarget() {
+    var layer = currentLayer();
+    if (FILTERED[layer]) return { name: $("pl-kind").value, query: filters(null), label: GG.label("kind", KIND_OF[$("pl-kind").value]) };
+    return { name: EXPORTS[layer][0], query: "", label: GG.t(EXPORTS[layer][1]) };
   }
 
   // Layer changes redraw at once; filter changes wait for 刷新地图, because every heatmap page is a
@@ -55,10 +52,10 @@
   }
 
   function updateExport() {
-    var name = exportLayer();
-    $("pl-export-name").textContent = "图层：" + (KIND_OF[name] ? GG.label("kind", KIND_OF[name]) : name === "grids" ? GRIDS_NAME : name);
+    var target = exportTarget();
+    $("pl-export-name").textContent = GG.t("planner.export_layer", { name: target.label });
     Array.prototype.forEach.call(document.querySelectorAll("#pl-export a"), function (a) {
-      a.href = "/api/exports/" + name + "." + a.dataset.format;
+      a.href = GG.url("api/exports/" + target.name + "." + a.dataset.format) + (target.query ? "?" + target.query : "");
     });
   }
 
@@ -73,7 +70,7 @@
     select.innerHTML = "";
     var all = document.createElement("option");
     all.value = "";
-    all.textContent = "全部类别";
+    all.textContent = GG.t("planner.all_categories");
     select.appendChild(all);
     categories.filter(function (c) { return c.kind === kind; }).forEach(function (c) {
       var o = document.createElement("option");
@@ -85,11 +82,13 @@
 
   function fillReports() {
     var table = $("pl-reports");
+    table.innerHTML = "";
     REPORTS.forEach(function (r) {
       var tr = document.createElement("tr");
-      tr.innerHTML = "<td>" + GG.esc(r[1]) + "</td>" +
-        '<td><a target="_blank" rel="noopener" href="/api/reports/' + r[0] + '?format=html">网页</a></td>' +
-        '<td><a href="/api/reports/' + r[0] + '?format=pdf" download>PDF</a></td>';
+      var base = GG.url("api/reports/" + r);
+      tr.innerHTML = "<td>" + GG.esc(GG.t("report." + r)) + "</td>" +
+        '<td><a target="_blank" rel="noopener" href="' + base + '?format=html">' + GG.esc(GG.t("planner.html")) + "</a></td>" +
+        '<td><a href="' + base + '?format=pdf" download>' + GG.esc(GG.t("planner.pdf")) + "</a></td>";
       table.appendChild(tr);
     });
   }
@@ -102,7 +101,8 @@
     $("pl-kind").addEventListener("change", function () { fillCategories(); filtersChanged(); });
     ["pl-category", "pl-from", "pl-to"].forEach(function (id) { $(id).addEventListener("change", filtersChanged); });
     $("pl-apply").addEventListener("click", refresh);
-    GG.api("/api/categories").then(function (rows) { categories = rows; fillCategories(); }).catch(GG.fail);
+    document.addEventListener("gg:lang", function () { fillReports(); fillCategories(); updateExport(); });
+    GG.loadCategories().then(function (rows) { categories = rows; fillCategories(); }).catch(GG.fail);
     refresh();
   }
 
