@@ -96,6 +96,16 @@ whistles = Table(
     Column("respond_by", TZ, nullable=False),
     Column("responded_at", TZ),
     Column("response", Text),
+    Column("kind", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("signed_at", TZ),
+    Column("signed_by", Text),
+    Column("responded_by", Text),
+    Column("finish_by", TZ, nullable=False),
+    Column("finished_at", TZ),
+    Column("finished_by", Text),
+    Column("feedback", Text),
+    Column("withdrawn_at", TZ),
 )
 
 
@@ -110,6 +120,7 @@ event_photos = Table(
     Column("client_key", Text),
     Column("uploaded_by", Text, nullable=False),
     Column("at", TZ, nullable=False),
+    Column("whistle_id", BigInteger, ForeignKey("whistles.id")),
 )
 
 

@@ -148,6 +148,7 @@ users = Table(
     Column("worker_id", BigInteger, ForeignKey("workers.id")),
     Column("active", Boolean, nullable=False),
     Column("created_at", TZ, nullable=False),
+    Column("department_id", BigInteger, ForeignKey("departments.id")),
 )
 
 
