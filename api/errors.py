@@ -37,6 +37,11 @@ PROBLEMS: list[tuple[type[Exception], int, str]] = [
     (geo_errors.IdempotencyKeyError, 422, "Idempotency-Key reused"),
     (geo_errors.InvalidGeometryError, 422, "Invalid geometry"),
     (geo_errors.InvalidInputError, 400, "Invalid input"),
+    (geo_errors.LoginFailedError, 401, "Not authenticated"),
+    (geo_errors.LoginThrottledError, 429, "Too many login attempts"),
+    (geo_errors.LoginLockedError, 423, "Account locked"),
+    (geo_errors.PasswordChangeRequiredError, 403, "Password change required"),
+    (geo_errors.AccessError, 403, "Forbidden"),
     (geo_errors.TransitionError, 409, "Illegal status transition"),
     (geo_errors.ConflictError, 409, "Conflict"),
     (geo_errors.GeoError, 400, "Bad request"),
@@ -61,7 +66,7 @@ def problem(
 
 def _domain_handler(status: int, title: str):
     def handle(request: Request, exc: geo_errors.GeoError) -> JSONResponse:
-        return problem(
+        resp = problem(
             request,
             status,
             title,
@@ -71,6 +76,11 @@ def _domain_handler(status: int, title: str):
             errors=exc.errors or None,
             allowed=getattr(exc, "allowed", None),
         )
+        if getattr(exc, "retry_after", None):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        if status == 401:
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="gridgov"'
+        return resp
 
     return handle
 

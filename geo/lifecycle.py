@@ -8,13 +8,17 @@
         ▼                                                                           │
     rejected, duplicate                                               verified ──close──▶ closed
 
+Who may take a step (`check_step`, object-level authorization): the roles of STEPS on any case of
+their area, and, where a step says so, the grid worker the case is assigned to, on that case only; a
+suspended case (挂账) takes only the steps that end it, move it elsewhere or end the suspension.
+
 Pure functions only: the database work lives in geo.queries.events and geo.queries.dispatch.
 """
 
 from dataclasses import dataclass
 
 from geo import vocabulary
-from geo.errors import ConflictError, TransitionError
+from geo.errors import ConflictError, ForbiddenError, TransitionError
 
 STATUS_LABELS = vocabulary.zh(vocabulary.STATUSES)
 ESCALATION_LEVELS = ("grid", "village", "township", "county")
@@ -106,3 +110,60 @@ def next_escalation(level: str) -> str:
     if index + 1 >= len(ESCALATION_LEVELS):
         raise ConflictError("案件已在县级，无法继续上报", where="escalation_level")
     return ESCALATION_LEVELS[index + 1]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who takes a step: account name, role, and the worker row of a grid worker."""
+
+    name: str
+    role: str
+    worker_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """Who may take a step: `roles` on any case of their area; `assignee`: also the case's own grid
+    worker; `while_suspended`: also while the case is suspended (挂账)."""
+
+    roles: frozenset[str]
+    assignee: bool = False
+    while_suspended: bool = False
+
+
+_CASEWORK = frozenset({"commander", "dispatcher"})
+STEPS: dict[str, Step] = {
+    "register": Step(_CASEWORK),
+    "reject": Step(_CASEWORK, while_suspended=True),
+    "mark_duplicate": Step(_CASEWORK, while_suspended=True),
+    "assign": Step(_CASEWORK),
+    "reassign": Step(_CASEWORK),
+    "decline": Step(_CASEWORK, assignee=True),
+    "start": Step(_CASEWORK, assignee=True),
+    "handle": Step(_CASEWORK, assignee=True),
+    "rework": Step(_CASEWORK),
+    "verify": Step(_CASEWORK),
+    "close": Step(_CASEWORK),
+    "escalate": Step(_CASEWORK, assignee=True, while_suspended=True),
+    "refer": Step(_CASEWORK, while_suspended=True),
+    "referral_return": Step(_CASEWORK, while_suspended=True),
+    "whistle": Step(_CASEWORK, while_suspended=True),
+    "extend": Step(_CASEWORK, while_suspended=True),
+    "suspend": Step(_CASEWORK),
+    "resume": Step(_CASEWORK, while_suspended=True),
+}
+
+
+def check_step(action: str, actor: Actor, *, assignee_id: int | None, suspended: bool) -> None:
+    """ForbiddenError unless the actor may take the step on this case (by role, or as its assigned
+    grid worker); ConflictError when the case is suspended and the step must wait for it to resume."""
+    step = STEPS[action]
+    label = vocabulary.label("action", action)
+    mine = step.assignee and actor.worker_id is not None and actor.worker_id == assignee_id
+    if actor.role not in step.roles and not mine:
+        if step.assignee and actor.role == "grid_worker":
+            raise ForbiddenError(f"网格员只能对派给本人的案件执行“{label}”", where="assignee_id")
+        role = vocabulary.label("role", actor.role)
+        raise ForbiddenError(f"{role}无权对案件执行“{label}”", where="role")
+    if suspended and not step.while_suspended:
+        raise ConflictError(f"案件已挂账（暂停计时），须先恢复计时才能“{label}”", where="status")

@@ -1,6 +1,6 @@
 """A TestClient on the tiny dispatch county inside a rolled-back transaction, with a switchable user."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, get_current_user, get_session
 from tests.apps import app_for
+from tests.auth_helpers import start_test_session
 from tests.dispatch_tiny import build
 
 
@@ -20,22 +21,27 @@ class Tiny:
     session: Session
     user: list = field(default_factory=lambda: [CurrentUser("alice", "commander", "620121")])
 
-    def act_as(self, name: str, area: str = "620121") -> None:
-        """Make the following requests come from another user (a commander account of that area)."""
-        self.user[0] = _account(self.session, CurrentUser(name, "commander", area))
+    def act_as(
+        self, name: str, area: str = "620121", role: str = "commander", worker_id: int | None = None
+    ) -> None:
+        """Make the following requests come from another user (a commander account of that area, unless
+        told otherwise)."""
+        self.user[0] = _account(self.session, CurrentUser(name, role, area, worker_id))
 
 
 def _account(session: Session, user: CurrentUser) -> CurrentUser:
-    """Create or update the user's account row (requests check it), committed into the test transaction."""
+    """Create or update the user's account row and start a session of it (requests check both),
+    committed into the test transaction."""
     session.execute(
         text(
-            "INSERT INTO users (name, password_hash, role, area) VALUES (:n, 'not-a-login', :r, :a) "
-            "ON CONFLICT (name) DO UPDATE SET role = :r, area = :a, worker_id = NULL, active = true"
+            "INSERT INTO users (name, password_hash, role, area, worker_id) VALUES (:n, 'not-a-login', :r, :a, :w) "
+            "ON CONFLICT (name) DO UPDATE SET role = :r, area = :a, worker_id = :w, active = true"
         ),
-        {"n": user.name, "r": user.role, "a": user.area},
+        {"n": user.name, "r": user.role, "a": user.area, "w": user.worker_id},
     )
+    sid, _ = start_test_session(session, user.name)
     session.commit()
-    return user
+    return replace(user, session_id=sid)
 
 
 def _ids(session: Session) -> dict:

@@ -6,18 +6,17 @@ no request computes or stores an analysis.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.deps_layers import RegistryDep
-from api.routers.maps import MapOptionsDep
+from api.routers.maps import MapOptionsDep, map_page
 from geo.analytics import chronic
 from geo.analytics.hotspots import hotspots_source
 from geo.analytics.risk_lists import risk_lists
 from geo.errors import InvalidInputError
-from geo.privacy import mask_name, mask_phone
 from layers.folium_analytics import emerging_map_html, hotspots_map_html
 
 router = APIRouter(tags=["analytics"])
@@ -59,12 +58,7 @@ def get_hotspots(
 def get_risk_lists(session: SessionDep, user: UserDep) -> dict:
     """三色三单: the stored grade of every small grid (as of `as_of`, the colours of the risk map); the
     problem, responsibility and task lists of the red and yellow ones."""
-    out = risk_lists(session, user.area)
-    if not user.cleared:
-        for g in out["grids"]:
-            r = g["responsibility"]
-            r["grid_worker"], r["worker_phone"] = mask_name(r["grid_worker"]), mask_phone(r["worker_phone"])
-    return out
+    return risk_lists(session, user.area)
 
 
 @router.get("/api/chronic")
@@ -75,11 +69,12 @@ def get_chronic(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict:
     """Chronic cases: repeat disputes at the same place or between the same parties across years."""
-    return chronic.list_chronic(session, user.area, min_years=min_years, limit=limit, unmasked=user.cleared)
+    return chronic.list_chronic(session, user.area, min_years=min_years, limit=limit)
 
 
 @router.get("/maps/hotspots", response_class=HTMLResponse, responses=HTML)
 def hotspots_map(
+    request: Request,
     session: SessionDep,
     user: UserDep,
     registry: RegistryDep,
@@ -88,15 +83,16 @@ def hotspots_map(
 ) -> HTMLResponse:
     """Folium page of the Gi* hot and cold spots (small grids or hexagons), as last computed."""
     layer = "hotspots" if _unit(unit) == "grid" else "hotspots_hex"
-    return HTMLResponse(hotspots_map_html(session, registry, opts, layer))
+    return map_page(request, hotspots_map_html(session, registry, opts, layer))
 
 
 @router.get("/maps/emerging", response_class=HTMLResponse, responses=HTML)
 def emerging_map(
+    request: Request,
     session: SessionDep,
     user: UserDep,
     registry: RegistryDep,
     opts: MapOptionsDep,
 ) -> HTMLResponse:
     """Folium page of the emerging hot spot categories, as last computed."""
-    return HTMLResponse(emerging_map_html(session, registry, opts))
+    return map_page(request, emerging_map_html(session, registry, opts))

@@ -1,4 +1,9 @@
-"""Log in and out: the OAuth2 password flow (JWT bearer + HttpOnly cookie) and the login page."""
+"""Log in and out, change one's password: the OAuth2 password flow (JWT bearer + HttpOnly cookie) over
+server-side sessions, the login page and the password page.
+
+A login runs on the login role's own session (no user yet): geo.access.login throttles it, checks the
+password and starts the session; failures and refusals are committed (and audited) before the answer.
+"""
 
 from typing import Annotated
 from urllib.parse import quote
@@ -6,26 +11,44 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from api.deps import CheckedUserDep, RawSessionDep, SettingsDep
+from api.deps import (
+    CheckedUserDep,
+    CurrentUser,
+    RawSessionDep,
+    SettingsDep,
+    UserDep,
+    access_for,
+    user_of_request,
+)
 from api.security import (
+    AuthSettings,
     NotAuthenticatedError,
+    check_login_origin,
     clear_login_cookies,
     issue_token,
     set_login_cookies,
 )
-from geo.accounts import ROLE_LABELS, authenticate
+from geo import clock
+from geo.access import login as logins
+from geo.accounts import ROLE_LABELS, AccountRejectedError, check_session
+from geo.errors import AccessError
 
 router = APIRouter(tags=["auth"])
 
-# Where each role lands after logging in in a browser: its console view.
+# Where each role lands after logging in in a browser: its console view, the administrators their page.
 HOME = {
     "commander": "/console/commander",
     "dispatcher": "/console/dispatcher",
     "planner": "/console/planner",
     "grid_worker": "/console/worker",
-    "admin": "/console/commander",
+    "sysadmin": "/account",
+    "secadmin": "/account",
+    "auditor": "/account",
 }
+PASSWORD_PAGE = "/password"
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -40,6 +63,53 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in accept and "application/json" not in accept
 
 
+def _client(request: Request) -> dict[str, str | None]:
+    return {
+        "client_addr": request.client.host if request.client else "unknown",
+        "user_agent": request.headers.get("user-agent"),
+    }
+
+
+def _committed(session: Session, call: object, **kw: object) -> logins.Login:
+    """Run a login step; commit what it recorded whether it succeeded or failed (failures count)."""
+    try:
+        result = call(session, **kw)  # type: ignore[operator]
+    except AccessError:
+        session.commit()
+        raise
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return result  # type: ignore[no-any-return]
+
+
+def _session_response(login: logins.Login, auth: AuthSettings, html: bool, next_page: str | None) -> Response:
+    """The token body (or a redirect for a browser form) with the login cookies."""
+    acct = login.account
+    token, csrf, max_age = issue_token(
+        auth, acct, login.session_id, scope=login.scope, expires_at=login.expires_at
+    )
+    home = (
+        PASSWORD_PAGE if login.scope != "full" else _safe_next(next_page) or HOME.get(acct.role, "/account")
+    )
+    body = {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": max_age,
+        "csrf_token": csrf,
+        "name": acct.name,
+        "role": acct.role,
+        "area": acct.area,
+        "password_change_required": login.scope != "full",
+        "redirect": home,
+    }
+    response: Response = RedirectResponse(home, status_code=303) if html else JSONResponse(body)
+    set_login_cookies(response, auth, token, csrf, max_age)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @router.post("/api/auth/token")
 def login(
     request: Request,
@@ -50,53 +120,117 @@ def login(
 ) -> Response:
     """OAuth2 password flow: form fields username, password. Returns a bearer token and sets the cookies.
 
-    A browser form post (Accept: text/html) is redirected to `next` (a page of this site) or the
-    role's start page instead.
+    After GRID_AUTH_LOGIN_MAX_FAILURES failures an account name (known or not) is locked (423) and a
+    client address throttled (429) for GRID_AUTH_LOGIN_LOCK_MINUTES, or until the security administrator
+    unlocks it. A browser form post (Accept: text/html) is redirected to `next` (a page of this site), the
+    role's start page, or the password page when the password must be changed first.
     """
-    account = authenticate(session, form.username, form.password)
-    session.rollback()
+    check_login_origin(request)
     html = _wants_html(request)
-    if account is None:
-        if html:
-            back = _safe_next(next_page)
-            suffix = f"&next={quote(back)}" if back else ""
-            return RedirectResponse(f"/login?error=1{suffix}", status_code=303)
-        raise NotAuthenticatedError("用户名或密码错误", where="username")
-    auth = settings.auth
-    token, csrf, max_age = issue_token(auth, account.name, account.role, account.area, account.worker_id)
-    home = _safe_next(next_page) or HOME.get(account.role, "/maps/county")
-    body = {
-        "access_token": token,
-        "token_type": "bearer",
-        "expires_in": max_age,
-        "csrf_token": csrf,
-        "name": account.name,
-        "role": account.role,
-        "area": account.area,
-        "redirect": home,
-    }
-    response: Response = RedirectResponse(home, status_code=303) if html else JSONResponse(body)
-    set_login_cookies(response, auth, token, csrf, max_age)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    policy = settings.auth.login_policy()
+    try:
+        done = _committed(
+            session,
+            logins.log_in,
+            name=form.username,
+            password=form.password,
+            policy=policy,
+            now=clock.now(),
+            **_client(request),
+        )
+    except AccessError as exc:
+        if not html:
+            raise
+        back = _safe_next(next_page)
+        suffix = f"&next={quote(back)}" if back else ""
+        return RedirectResponse(f"/login?error={quote(exc.code)}{suffix}", status_code=303)
+    return _session_response(done, settings.auth, html, next_page)
+
+
+def _checked(session: Session, user: CurrentUser) -> None:
+    """The token's session is live (any scope), in a short transaction of its own."""
+    try:
+        check_session(session, access_for(user), any_scope=True)
+    except AccountRejectedError:
+        raise NotAuthenticatedError("登录已结束，请重新登录") from None
+    finally:
+        session.rollback()
 
 
 @router.post("/api/auth/logout", status_code=204)
-def logout(settings: SettingsDep) -> Response:
-    """Clear the login cookies (a bearer token simply stops being sent)."""
+def logout(
+    request: Request, session: RawSessionDep, settings: SettingsDep, everywhere: bool = False
+) -> Response:
+    """End this login's session (with `?everywhere=true`: every session of the account, on every device)
+    and clear the login cookies. The token stops working at once. Without a live login there is nothing
+    to end but the cookies (everywhere=true then answers 401)."""
+    try:
+        user = user_of_request(request, settings.auth)
+        _checked(session, user)
+    except NotAuthenticatedError:
+        if everywhere:
+            raise
+    else:
+        logins.log_out(session, user.name, user.session_id, everywhere=everywhere, now=clock.now())
+        session.commit()
     response = Response(status_code=204)
     clear_login_cookies(response, settings.auth)
     return response
 
 
+class PasswordChangeIn(BaseModel):
+    """The current password and the new one (twice in the page, once here)."""
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/api/auth/password")
+def change_password(
+    request: Request, body: PasswordChangeIn, user: UserDep, session: RawSessionDep, settings: SettingsDep
+) -> Response:
+    """Change one's own password (≥ GRID_AUTH_PASSWORD_MIN_LENGTH characters of three classes, not the
+    account name, not a common password). Every session of the account ends; the answer carries the new
+    login (token and cookies)."""
+    check_login_origin(request)
+    _checked(session, user)
+    done = _committed(
+        session,
+        logins.change_password,
+        name=user.name,
+        current=body.current_password,
+        new=body.new_password,
+        policy=settings.auth.login_policy(),
+        now=clock.now(),
+        **_client(request),
+    )
+    return _session_response(done, settings.auth, False, None)
+
+
 @router.get("/api/auth/me")
 def me(user: CheckedUserDep) -> dict:
-    """Who the token belongs to: name, role, area."""
-    return {"name": user.name, "role": user.role, "role_label": ROLE_LABELS[user.role], "area": user.area}
+    """Who the token belongs to: name, role, area, and whether the password must be changed first."""
+    return {
+        "name": user.name,
+        "role": user.role,
+        "role_label": ROLE_LABELS[user.role],
+        "area": user.area,
+        "password_change_required": user.scope != "full",
+    }
+
+
+def _page(settings: SettingsDep, name: str) -> HTMLResponse:
+    page = (settings.api.web_dir / "templates" / name).read_text(encoding="utf-8")
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(settings: SettingsDep) -> HTMLResponse:
     """The login page (Chinese, no external assets)."""
-    page = (settings.api.web_dir / "templates" / "login.html").read_text(encoding="utf-8")
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    return _page(settings, "login.html")
+
+
+@router.get(PASSWORD_PAGE, response_class=HTMLResponse, include_in_schema=False)
+def password_page(settings: SettingsDep) -> HTMLResponse:
+    """The change-password page (it asks /api/auth/me who is logged in)."""
+    return _page(settings, "password.html")

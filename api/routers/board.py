@@ -5,9 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, UserDep
-from api.permissions import WhistleUser
+from api.permissions import WhistleUser, actor
 from api.schemas import BoardPublic, GridOverduePublic, WhistlePublic, WhistleResponseIn
-from geo.privacy import mask_name
 from geo.queries import casework, dispatch, events
 
 router = APIRouter(prefix="/api", tags=["dispatch"])
@@ -17,13 +16,9 @@ router = APIRouter(prefix="/api", tags=["dispatch"])
 def get_board(session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
     """Unassigned queue by priority (severity, deadline, age), workers' open tasks, open requests.
 
-    Worker names are masked for roles without clearance.
+    Worker names (and phones or ID numbers in titles) are masked for roles without clearance.
     """
-    board = dispatch.get_board(session, user.area, limit)
-    if not user.cleared:
-        for worker in board["workers"]:
-            worker["name"] = mask_name(worker["name"])
-    return board
+    return dispatch.get_board(session, user.area, limit)
 
 
 @router.get("/grids/overdue", response_model=list[GridOverduePublic])
@@ -37,6 +32,6 @@ def count_overdue_by_grid(
 @router.post("/whistles/{whistle_id}/response", response_model=WhistlePublic)
 def respond_whistle(whistle_id: int, body: WhistleResponseIn, session: SessionDep, user: WhistleUser) -> dict:
     """A department answers a request (报到); a second answer is 409."""
-    whistle = casework.respond_whistle(session, whistle_id, body.response, area=user.area, actor=user.name)
+    whistle = casework.respond_whistle(session, whistle_id, body.response, area=user.area, actor=actor(user))
     session.commit()
     return whistle

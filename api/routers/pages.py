@@ -1,7 +1,9 @@
 """The console's HTML pages (Jinja2 shells from web/templates; the data comes from the JSON APIs).
 
 `/` sends a visitor to /login or to their role's page. A /console page asked for without a valid login
-redirects to /login?next=... instead of answering 401 JSON, because a person in a browser asked.
+redirects to /login?next=... instead of answering 401 JSON, because a person in a browser asked; a login
+that must change its password first is sent to /password, and the three administrators (who read no
+cases) to /account, their page.
 
 Every page carries two JSON data blocks that never execute: `gg-vocab`, the product's words
 (geo.vocabulary, the same JSON as GET /api/vocabulary), and `gg-clock`, the county's time zone
@@ -16,23 +18,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.deps import CurrentUser, RawSessionDep, SettingsDep, check_account, user_of_request
+from api.deps import CurrentUser, RawSessionDep, SettingsDep, check_account, touch_if_due, user_of_request
+from api.routers.auth import HOME, PASSWORD_PAGE
 from api.security import AuthError, AuthSettings
 from geo import clock
-from geo.accounts import ROLE_LABELS
-from geo.errors import NotFoundError
+from geo.accounts import BUSINESS_ROLES, ROLE_LABELS
+from geo.errors import NotFoundError, PasswordChangeRequiredError
 from geo.vocabulary import vocabulary
 
 router = APIRouter(include_in_schema=False)
 
-# Each role's start page (auth.HOME sends a browser login to the same places).
-HOME = {
-    "commander": "/console/commander",
-    "dispatcher": "/console/dispatcher",
-    "planner": "/console/planner",
-    "grid_worker": "/console/worker",
-    "admin": "/console/commander",
-}
 # view -> (template, title); a view whose template is missing is 404 (planner/worker come separately).
 VIEWS = {
     "commander": ("commander.html", "指挥大屏"),
@@ -57,12 +52,21 @@ def _page_data() -> dict[str, object]:
     return {"vocabulary": words, "labels": words["zh"], "clock": {"zone": clock.zone().key}}
 
 
-def _user_or_none(request: Request, session: RawSessionDep, auth: AuthSettings) -> CurrentUser | None:
-    """The logged-in user, or None where an API would answer 401/403."""
+class _MustChangePassword(Exception):
+    """The login may only change its password."""
+
+
+async def _user_or_none(request: Request, session: RawSessionDep, auth: AuthSettings) -> CurrentUser | None:
+    """The logged-in user, or None where an API would answer 401/403; _MustChangePassword when the
+    login may only change its password."""
     try:
-        return check_account(session, user_of_request(request, auth))
+        user = user_of_request(request, auth)
+        await touch_if_due(session, user)
+        return check_account(session, user)
     except AuthError:
         return None
+    except PasswordChangeRequiredError:
+        raise _MustChangePassword from None
 
 
 def _to_login(request: Request) -> RedirectResponse:
@@ -71,14 +75,17 @@ def _to_login(request: Request) -> RedirectResponse:
 
 
 @router.get("/")
-def root(request: Request, session: RawSessionDep, settings: SettingsDep) -> Response:
+async def root(request: Request, session: RawSessionDep, settings: SettingsDep) -> Response:
     """Logged in: the role's page; otherwise the login page."""
-    user = _user_or_none(request, session, settings.auth)
-    return RedirectResponse(HOME.get(user.role, "/login") if user else "/login", status_code=303)
+    try:
+        user = await _user_or_none(request, session, settings.auth)
+    except _MustChangePassword:
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
+    return RedirectResponse(HOME.get(user.role, "/account") if user else "/login", status_code=303)
 
 
 @router.get("/console/{view}", response_class=HTMLResponse)
-def console_page(
+async def console_page(
     view: str,
     request: Request,
     session: RawSessionDep,
@@ -87,9 +94,14 @@ def console_page(
     """One view of the console, rendered in the shared shell (base.html)."""
     if view not in VIEWS:
         raise NotFoundError(f"没有页面 {view}", where="view")
-    user = _user_or_none(request, session, settings.auth)
+    try:
+        user = await _user_or_none(request, session, settings.auth)
+    except _MustChangePassword:
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
     if user is None:
         return _to_login(request)
+    if user.role not in BUSINESS_ROLES:
+        return RedirectResponse("/account", status_code=303)
     template, title = VIEWS[view]
     directory = settings.api.web_dir / "templates"
     if not (directory / template).is_file():
@@ -103,5 +115,30 @@ def console_page(
         **_page_data(),
     }
     response = _templates(directory).TemplateResponse(request, template, context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account_page(request: Request, session: RawSessionDep, settings: SettingsDep) -> Response:
+    """The account page: who is logged in, change password, log out everywhere; for the three
+    administrators also their work (accounts, locks, the audit log)."""
+    try:
+        user = await _user_or_none(request, session, settings.auth)
+    except _MustChangePassword:
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
+    if user is None:
+        return _to_login(request)
+    context = {
+        "view": "account",
+        "title": "账号与安全",
+        "user": user,
+        "role_label": ROLE_LABELS.get(user.role, user.role),
+        "home": HOME.get(user.role, "/account"),
+        **_page_data(),
+    }
+    response = _templates(settings.api.web_dir / "templates").TemplateResponse(
+        request, "account.html", context
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -4,7 +4,8 @@ across calendar years, each flagged with its history.
 Same place: disputes whose points snap to the same cell of about `metres` (ST_SnapToGrid in degrees
 scaled at the equator, a little tighter in latitude further north). Same parties: disputes sharing an
 applicant or respondent, matched on the ID number, else on name and phone. Grouping is done in SQL.
-Party names and phones are masked unless the caller says the requester is cleared to see them.
+Party names (and phones or ID numbers in titles) are masked for uncleared roles by the database's
+gridgov_person_* functions.
 """
 
 from typing import Any
@@ -12,10 +13,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.privacy import mask_name
-
 _HISTORY = """json_agg(json_build_object('id', e.id, 'reported_at', e.reported_at, 'closed_at', e.closed_at,
-    'category', c.label_zh, 'status', e.status, 'title', e.title, 'grid_code', e.grid_code)
+    'category', c.label_zh, 'status', e.status, 'title', gridgov_person_text(e.title, e.id),
+    'grid_code', e.grid_code)
     ORDER BY e.reported_at)"""
 
 _PLACES = text(f"""
@@ -44,7 +44,8 @@ WITH p AS (
     WHERE p.role IN ('applicant', 'respondent') AND e.kind = 'dispute' AND e.status <> 'duplicate'
       AND e.grid_code LIKE :area || '%'
 )
-SELECT 'parties' AS basis, NULL::float8 AS lon, NULL::float8 AS lat, min(p.name) AS party,
+SELECT 'parties' AS basis, NULL::float8 AS lon, NULL::float8 AS lat,
+       gridgov_person_name(min(p.name)) AS party,
        count(*) AS cases,
        count(DISTINCT extract(year FROM e.reported_at AT TIME ZONE 'Asia/Shanghai')) AS years,
        min(e.reported_at) AS first_at, max(e.reported_at) AS last_at,
@@ -64,7 +65,6 @@ def list_chronic(
     min_years: int = 2,
     limit: int = 200,
     metres: float = 50.0,
-    unmasked: bool = False,
 ) -> dict[str, Any]:
     """Repeat disputes of the area at one place or between the same parties over `min_years` or more years."""
     params = {"area": area, "min_years": min_years, "limit": limit, "metres": metres}
@@ -72,8 +72,6 @@ def list_chronic(
     for stmt in (_PLACES, _PARTIES):
         for r in session.execute(stmt, params):
             g = r._asdict()
-            if g["party"] is not None and not unmasked:
-                g["party"] = mask_name(g["party"])
             g["span_days"] = (g["last_at"] - g["first_at"]).days
             groups.append(g)
     return {

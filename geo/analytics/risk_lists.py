@@ -39,7 +39,8 @@ def grade_grids(session: Session, area: str) -> list[dict]:
 
 # The open cases of the flagged grids now, with the one overdue rule.
 _PROBLEMS = text(f"""
-SELECT e.id, e.grid_code, e.title, c.label_zh AS category, e.category AS category_code, e.severity, e.status,
+SELECT e.id, e.grid_code, gridgov_person_text(e.title, e.id) AS title, c.label_zh AS category,
+       e.category AS category_code, e.severity, e.status,
        e.reported_at, e.deadline_at, {f.overdue_at("e")} AS is_overdue
 FROM events e JOIN categories c ON c.code = e.category
 WHERE e.grid_code = ANY(:codes) AND {f.open_now("e")}
@@ -49,7 +50,8 @@ ORDER BY e.grid_code, e.severity DESC, e.reported_at
 # Who answers for a grid: its worker, its township's and village's names, and the departments whose
 # categories match its open cases (parties' personal data is never part of the lists).
 _RESPONSIBLE = text("""
-SELECT g.code, w.name AS worker, w.phone AS worker_phone, v.name AS village, t.name AS township,
+SELECT g.code, gridgov_person_name(w.name) AS worker, gridgov_person_phone(w.phone) AS worker_phone,
+       v.name AS village, t.name AS township,
        (SELECT f.name FROM facilities f
         WHERE f.kind = 'township_centre' AND f.grid_code LIKE left(g.code, 9) || '%'
         ORDER BY f.id LIMIT 1) AS township_centre

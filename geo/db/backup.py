@@ -25,6 +25,9 @@ DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gridgov_app') THEN
         CREATE ROLE gridgov_app NOLOGIN;
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gridgov_auth') THEN
+        CREATE ROLE gridgov_auth NOLOGIN;
+    END IF;
 END $$;
 """
 

@@ -21,6 +21,7 @@ from sqlalchemy.types import Text
 from geo import clock, lifecycle, sql
 from geo.accounts import code_range
 from geo.errors import ConflictError, NotFoundError, OutsideCountyError, TransitionError
+from geo.lifecycle import Actor
 from geo.queries import figures
 from geo.queries.events import (
     area_like,
@@ -45,10 +46,9 @@ def candidates_json(
     k: int,
     max_age_s: int,
     scope: str = "county",
-    audit_actor: str | None = None,
 ) -> str:
-    """The ranked candidates of a case as JSON text (geo/sql/candidates.sql); with `audit_actor` the
-    statement also writes the audit row of that actor's unmasked read. NotFoundError outside the area."""
+    """The ranked candidates of a case as JSON text (geo/sql/candidates.sql; names and phones masked for
+    uncleared roles, an unmasked read noted for the audit). NotFoundError outside the area."""
     lo, hi = code_range(area)
     now = clock.now()
     params = {
@@ -59,7 +59,6 @@ def candidates_json(
         "scope_digits": SCOPE_DIGITS[scope],
         "fresh_after": now - timedelta(seconds=max_age_s),
         "now": now,
-        "actor": audit_actor,
         "tier_reasons": list(TIER_REASONS),
     }
     row = session.execute(_CANDIDATES, params).first()
@@ -140,12 +139,14 @@ def assign_event(
     worker_id: int,
     *,
     area: str,
-    actor: str,
+    actor: Actor,
     note: str = "",
     reassign: bool = False,
 ) -> dict[str, Any]:
     """Dispatch a case to a worker (or re-dispatch it with `reassign`); 409 if someone was faster."""
     ev = lock_event(session, event_id, area)
+    step = "reassign" if reassign else "assign"
+    lifecycle.check_step(step, actor, assignee_id=ev.assignee_id, suspended=ev.suspended_at is not None)
     allowed = lifecycle.REASSIGNABLE if reassign else lifecycle.ASSIGNABLE
     if ev.status not in allowed:
         what = (
@@ -173,8 +174,8 @@ def assign_event(
     log_action(
         session,
         event_id,
-        actor,
-        "reassign" if reassign else "assign",
+        actor.name,
+        step,
         from_status=ev.status,
         to_status="dispatched",
         note=note,
@@ -189,7 +190,10 @@ def assign_event(
 
 
 _WORKER_COLUMNS = (
-    "w.id, w.name, w.phone, w.home_grid_code AS grid_code, ST_X(w.geom) AS lon, ST_Y(w.geom) AS lat, "
+    # A grid worker reads their own row as it is; others' names and phones are masked for uncleared roles.
+    "w.id, CASE WHEN w.id = gridgov_own_worker() THEN w.name ELSE gridgov_person_name(w.name) END AS name, "
+    "CASE WHEN w.id = gridgov_own_worker() THEN w.phone ELSE gridgov_person_phone(w.phone) END AS phone, "
+    "w.home_grid_code AS grid_code, ST_X(w.geom) AS lon, ST_Y(w.geom) AS lat, "
     "w.located_at, w.on_duty, w.available, w.skills, w.open_tasks, w.capacity"
 )
 
@@ -272,8 +276,9 @@ def set_worker_location(
 
 
 _QUEUE = text(f"""
-SELECT e.id, e.kind, e.category, e.severity, e.status, e.title, e.grid_code, e.reported_at, e.deadline_at,
-       e.deadline_provisional, {figures.overdue_at("e", ":at")} AS overdue,
+SELECT e.id, e.kind, e.category, e.severity, e.status, gridgov_person_text(e.title, e.id) AS title,
+       e.grid_code, e.reported_at, e.deadline_at, e.deadline_provisional,
+       {figures.overdue_at("e", ":at")} AS overdue,
        e.escalation_level, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
 FROM events e
 WHERE e.status IN ('reported', 'registered') AND e.assignee_id IS NULL AND e.grid_code LIKE :area
@@ -281,9 +286,10 @@ ORDER BY e.severity DESC, e.deadline_at ASC NULLS LAST, e.reported_at ASC, e.id
 LIMIT :limit
 """)
 _WORKER_TASKS = text("""
-SELECT w.id AS worker_id, w.name, w.home_grid_code AS grid_code, w.open_tasks, w.capacity, w.on_duty,
-       w.available,
-       json_agg(json_build_object('id', e.id, 'title', e.title, 'status', e.status, 'severity', e.severity,
+SELECT w.id AS worker_id, gridgov_person_name(w.name) AS name, w.home_grid_code AS grid_code, w.open_tasks,
+       w.capacity, w.on_duty, w.available,
+       json_agg(json_build_object('id', e.id, 'title', gridgov_person_text(e.title, e.id), 'status', e.status,
+                                  'severity', e.severity,
                                   'deadline_at', e.deadline_at,
                                   'deadline_provisional', e.deadline_provisional)
                 ORDER BY e.deadline_at NULLS LAST, e.id) AS tasks

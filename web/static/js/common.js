@@ -22,7 +22,7 @@
   var DICT = {
     zh: {
       "app.title": "网格化社会治理指挥平台", "view.commander": "指挥大屏", "view.dispatcher": "调度台",
-      "view.planner": "研判分析", "view.worker": "网格员",
+      "view.planner": "研判分析", "view.worker": "网格员", "view.account": "账号与安全",
       "label.area": "辖区", "btn.logout": "退出",
       "label.severity": "严重程度", "label.reported_at": "上报时间", "label.deadline": "办理时限",
       "label.grid": "所在网格", "label.level": "层级", "msg.pick": "请在左侧选择案件",
@@ -43,6 +43,7 @@
     en: {
       "app.title": "Grid Governance Command Platform", "view.commander": "Command screen",
       "view.dispatcher": "Dispatch desk", "view.planner": "Analysis", "view.worker": "Grid worker",
+      "view.account": "Account and security",
       "label.area": "Area", "btn.logout": "Log out",
       "label.severity": "Severity", "label.reported_at": "Reported", "label.deadline": "Deadline",
       "label.grid": "Grid", "label.level": "Level", "msg.pick": "Pick a case on the left",
@@ -150,6 +151,7 @@
       return parsed.then(function (body) {
         if (resp.ok) return body;
         if (resp.status === 401) location.href = "/login?next=" + encodeURIComponent(location.pathname);
+        if (resp.status === 403 && body && body.code === "password_change_required") location.href = "/password";
         var err = new Error(GG.problemMessage(resp.status, typeof body === "object" ? body : null));
         err.status = resp.status;
         throw err;

@@ -1,0 +1,63 @@
+"""One file of access rules (geo/sql/policies.sql), and append-only case timelines and reports.
+
+Until now the grants and policies of the app's role were spread over migrations 0006-0023 (and the
+login was the cluster's superuser, which row-level security does not bind). geo/sql/policies.sql now
+holds every table's grants and policies as they are today; this migration applies it (dropping what
+was there). It also takes back what the app never needed: DELETE on cases, parties, photos, workers,
+whistles; UPDATE and DELETE on the case timeline and on issued reports; writes to the analyses, which
+only the jobs (the owner) store; reading `alembic_version` and `job_schedules`.
+
+event_log and reports are append-only for the app twice over: no UPDATE or DELETE grant, and a trigger
+(gridgov_append_only) that refuses both to any role that is neither superuser nor the table's owner,
+should a grant ever come back. The owner keeps them: deleting a case removes its timeline (cascade).
+
+Revision ID: 0031
+Revises: 0030
+Create Date: 2026-12-06
+"""
+
+from alembic import op
+
+from geo.db.policies import apply_policies
+
+revision = "0031"
+down_revision = "0030"
+branch_labels = None
+depends_on = None
+
+APPEND_ONLY = """
+CREATE FUNCTION gridgov_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+       AND NOT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'USAGE') THEN
+        RAISE EXCEPTION '% is append-only: rows are added, never changed or removed', TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+CREATE TRIGGER event_log_append_only BEFORE UPDATE OR DELETE ON event_log
+    FOR EACH ROW EXECUTE FUNCTION gridgov_append_only();
+CREATE TRIGGER event_log_no_truncate BEFORE TRUNCATE ON event_log
+    FOR EACH STATEMENT EXECUTE FUNCTION gridgov_append_only();
+CREATE TRIGGER reports_append_only BEFORE UPDATE OR DELETE ON reports
+    FOR EACH ROW EXECUTE FUNCTION gridgov_append_only();
+CREATE TRIGGER reports_no_truncate BEFORE TRUNCATE ON reports
+    FOR EACH STATEMENT EXECUTE FUNCTION gridgov_append_only();
+"""
+
+
+def upgrade() -> None:
+    """Apply the policies file; make the timeline and reports append-only."""
+    apply_policies(op.get_bind())
+    op.execute(APPEND_ONLY)
+
+
+def downgrade() -> None:
+    """Drop the append-only triggers (the grants and policies of the file stay: they are a subset)."""
+    op.execute(
+        "DROP TRIGGER IF EXISTS event_log_append_only ON event_log;"
+        "DROP TRIGGER IF EXISTS event_log_no_truncate ON event_log;"
+        "DROP TRIGGER IF EXISTS reports_append_only ON reports;"
+        "DROP TRIGGER IF EXISTS reports_no_truncate ON reports;"
+        "DROP FUNCTION IF EXISTS gridgov_append_only();"
+    )
