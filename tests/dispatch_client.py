@@ -66,6 +66,8 @@ def make_tiny(session: Session, **concerns: object) -> Tiny:
             yield session
         finally:
             session.rollback()  # like closing a request's session: uncommitted work is dropped
+            session.execute(text("RESET ROLE"))  # a committed request keeps its SET LOCAL ROLE here
+            session.commit()
 
     tiny = Tiny(TestClient(app), ids, session)
     tiny.act_as("alice")

@@ -9,47 +9,15 @@ the rules. Every change is audited (the users trigger, or an explicit row).
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
 
 from api.deps import CheckedUserDep, SessionDep, SettingsDep
 from api.permissions import AccessUser, AccountReader, AccountsUser, SettingsUser
+from api.schemas import AccountChange, AccountIn, PasswordIn, UnlockIn
 from geo import clock
 from geo.access import admin, throttle
 from geo.accounts import Account
 
 router = APIRouter(prefix="/api", tags=["administration"])
-Name = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")]
-
-
-class AccountIn(BaseModel):
-    """A new account of a business role: name, role, area, bound worker, initial password."""
-
-    name: Name
-    role: Literal["commander", "dispatcher", "planner", "grid_worker", "department"]
-    area: str = Field(pattern=r"^[0-9]{2,12}$")
-    worker_id: int | None = None
-    password: str = Field(min_length=1, max_length=200)
-
-
-class AccountChange(BaseModel):
-    """A new role, area and bound worker of an account (the security administrator)."""
-
-    role: Literal["commander", "dispatcher", "planner", "grid_worker", "department"]
-    area: str = Field(pattern=r"^[0-9]{2,12}$")
-    worker_id: int | None = None
-
-
-class PasswordIn(BaseModel):
-    """A temporary password the account must change at its next login."""
-
-    password: str = Field(min_length=1, max_length=200)
-
-
-class UnlockIn(BaseModel):
-    """Which lock to lift: an account name or a client address."""
-
-    kind: Literal["account", "address"]
-    subject: str = Field(min_length=1, max_length=200)
 
 
 def _account(a: Account) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.deps import (
@@ -23,6 +22,7 @@ from api.deps import (
     access_for,
     user_of_request,
 )
+from api.schemas import PasswordChangeIn
 from api.security import (
     AuthSettings,
     NotAuthenticatedError,
@@ -176,13 +176,6 @@ def logout(
     response = Response(status_code=204)
     clear_login_cookies(response, settings.auth)
     return response
-
-
-class PasswordChangeIn(BaseModel):
-    """The current password and the new one (twice in the page, once here)."""
-
-    current_password: str = Field(min_length=1, max_length=200)
-    new_password: str = Field(min_length=1, max_length=200)
 
 
 @router.post("/api/auth/password")

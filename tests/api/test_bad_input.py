@@ -167,6 +167,10 @@ def test_sql_looking_filter_values_match_nothing(client):
 # --- schemathesis --------------------------------------------------------------------------------
 
 
+# Logging out and changing the password end the session the fuzzer's token names, by design.
+ENDS_ITS_SESSION = frozenset({"/api/auth/logout", "/api/auth/password"})
+
+
 def _fuzz(base, headers, mode, examples):
     """Run generated requests against every operation; return (calls, server errors)."""
     import hypothesis
@@ -200,6 +204,8 @@ def _fuzz(base, headers, mode, examples):
         return run
 
     for result in schema.get_all_operations():
+        if result.ok().path in ENDS_ITS_SESSION:
+            continue
         try:
             runner(result.ok())()
         except hypothesis.errors.Unsatisfiable:  # e.g. no invalid request exists for a parameterless GET
@@ -252,6 +258,11 @@ VALID_BODIES = {
     "WhistleResponseIn": {"response": "已到场"},
     "LocationIn": {"lon": 103.005, "lat": 36.005},
     "WorkerUpdate": {"on_duty": True},
+    "PasswordChangeIn": {"current_password": "test-password-1", "new_password": "Kx7#pq-Lm2z"},
+    "AccountIn": {"name": "newbie", "role": "planner", "area": "620121", "password": "Kx7#pq-Lm2z"},
+    "AccountChange": {"role": "planner", "area": "620121"},
+    "PasswordIn": {"password": "Kx7#pq-Lm2z"},
+    "UnlockIn": {"kind": "account", "subject": "someone"},
 }
 # Values for path parameters other than the one under test (ids are filled from the tiny county).
 PATH_VALUES = {
@@ -389,9 +400,19 @@ def test_control_characters_in_any_json_field_are_422_naming_it(
     client, db, method, path, model, field_path, char
 ):
     body = _with(VALID_BODIES.get(model, {}), field_path, BAD_TEXT[char])
+    headers = _admin_headers(db[0], method, path)
     before = _fingerprint(db[1])
-    _refused(client.request(method, _url(path, db[2]), json=body), "body", field_path)
+    _refused(client.request(method, _url(path, db[2]), json=body, headers=headers), "body", field_path)
     assert _fingerprint(db[1]) == before
+
+
+def _admin_headers(url, method, path):
+    """The administrator an administrators' route needs (its role is checked before its body), else none."""
+    if path.startswith("/api/security/") or (path.startswith("/api/accounts") and method == "PATCH"):
+        return bearer(url, "secadmin", "620121")
+    if path.startswith("/api/accounts"):
+        return bearer(url, "sysadmin", "620121")
+    return {}
 
 
 def test_a_lone_surrogate_in_json_is_422_naming_the_field(client, db):
@@ -523,7 +544,7 @@ def test_tab_newline_and_carriage_return_are_still_accepted(client, db):
     resp = client.post("/api/events", json=body, headers={"Idempotency-Key": "tab\tkey"})
     assert resp.status_code == 201, resp.text
     assert (resp.json()["title"], resp.json()["description"]) == ("楼上\t漏水", description)
-    admin = bearer(db[0], "admin", "620121")
+    admin = bearer(db[0], "auditor", "620121")
     assert client.get("/api/audit", params={"actor": "a\tb\nc"}, headers=admin).status_code == 200
     login = client.post("/api/auth/token", data={"username": "no\tsuch", "password": "x\ny"})
     assert login.status_code == 401, login.text
