@@ -46,8 +46,11 @@ KNOWN_SECRETS = frozenset(
         "secret",
         "your-secret-key",
         "please-set-GRID_AUTH_SECRET",
+        "change-me-to-48-random-characters-before-production",  # .env.example, before step 8
     }
 )
+# Words of example values: a secret holding one was copied from a document, not generated.
+_EXAMPLE_WORDS = ("change-me", "changeme", "placeholder", "example", "your-secret")
 # Routes a session that must change its password may use.
 PASSWORD_PATHS = frozenset({"/api/auth/password", "/api/auth/logout", "/api/auth/me", "/password"})
 
@@ -56,7 +59,7 @@ def secret_problem(value: str) -> str | None:
     """Why a signing secret is unacceptable (short, known, a repetition), or None."""
     if len(value) < MIN_SECRET_LENGTH:
         return f"shorter than {MIN_SECRET_LENGTH} characters"
-    if value in KNOWN_SECRETS or value.lower() in KNOWN_SECRETS:
+    if value in KNOWN_SECRETS or any(w in value.lower() for w in _EXAMPLE_WORDS):
         return "a known, public value"
     if len(set(value)) < 10:
         return "too few different characters (not random)"

@@ -14,7 +14,6 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
 
 from api.deps import (
-    CheckedUserDep,
     CurrentUser,
     RawSessionDep,
     SettingsDep,
@@ -201,8 +200,10 @@ def change_password(
 
 
 @router.get("/api/auth/me")
-def me(user: CheckedUserDep) -> dict:
-    """Who the token belongs to: name, role, area, and whether the password must be changed first."""
+def me(user: UserDep, session: RawSessionDep) -> dict:
+    """Who the token belongs to: name, role, area, and whether the password must be changed first (a
+    session that must change its password may ask too)."""
+    _checked(session, user)
     return {
         "name": user.name,
         "role": user.role,

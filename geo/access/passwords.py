@@ -1,5 +1,6 @@
 """The password policy: at least `min_length` characters (10 or more) of at least three classes
-(lower case, upper case, digits, other), not holding the account name, not a common password.
+(lower case, upper case, digits, symbols, other scripts such as Chinese), not holding the account
+name, not a common password.
 
 Common passwords are those of geo/data/common_passwords.txt, also when decorated: case, leetspeak
 (p@ssw0rd), and digits or symbols before or after a common word (Admin@123, Qwer1234!) do not help.
@@ -12,7 +13,14 @@ from importlib.resources import files
 from geo.errors import InvalidInputError
 
 MIN_LENGTH = 10
-_CLASSES = (re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"[0-9]"), re.compile(r"[^a-zA-Z0-9]"))
+# Lower case, upper case, digits, ASCII symbols, and other scripts (a Chinese passphrase counts its characters).
+_CLASSES = (
+    re.compile(r"[a-z]"),
+    re.compile(r"[A-Z]"),
+    re.compile(r"[0-9]"),
+    re.compile(r"[\x20-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]"),
+    re.compile(r"[^\x00-\x7f]"),
+)
 _LEET = str.maketrans(
     {"@": "a", "4": "a", "0": "o", "1": "i", "!": "i", "3": "e", "$": "s", "5": "s", "7": "t"}
 )
@@ -42,7 +50,7 @@ def password_problem(password: str, name: str, *, min_length: int = MIN_LENGTH) 
     if len(password) < max(min_length, MIN_LENGTH):
         return f"密码至少 {max(min_length, MIN_LENGTH)} 个字符"
     if sum(1 for c in _CLASSES if c.search(password)) < 3:
-        return "密码须包含大写字母、小写字母、数字、其他符号中的至少三类"
+        return "密码须包含大写字母、小写字母、数字、符号（或汉字）中的至少三类"
     if name and name.lower() in password.lower():
         return "密码不能包含用户名"
     if is_common(password):

@@ -205,7 +205,7 @@ def test_every_route_with_a_user_checks_the_account(app):
         c for r in app.routes if hasattr(r, "effective_route_contexts") for c in r.effective_route_contexts()
     ]
     assert len(contexts) > 40
-    explicit = {"/api/auth/password"}  # checks its session itself (geo.accounts.check_session), any scope
+    explicit = {"/api/auth/password", "/api/auth/me"}  # check their session themselves, any scope
     unchecked = [
         c.path
         for c in contexts
