@@ -105,21 +105,21 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 CREATE FUNCTION gridgov_audit_purge(p_keep_days integer, p_actor text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
-    before timestamptz := now() - make_interval(days => p_keep_days);
+    cutoff timestamptz := now() - make_interval(days => p_keep_days);
     upto bigint;
     gone bigint;
 BEGIN
     IF p_keep_days < 180 THEN
         RAISE EXCEPTION 'audit rows are kept at least 180 days' USING ERRCODE = 'insufficient_privilege';
     END IF;
-    SELECT coalesce(min(seq), (SELECT last_seq + 1 FROM audit_chain)) INTO upto FROM audit_log WHERE at >= before;
+    SELECT coalesce(min(seq), (SELECT last_seq + 1 FROM audit_chain)) INTO upto FROM audit_log WHERE at >= cutoff;
     PERFORM set_config('gridgov.audit_purge', 'on', true);
     DELETE FROM audit_log WHERE seq < upto;
     GET DIAGNOSTICS gone = ROW_COUNT;
     PERFORM set_config('gridgov.audit_purge', '', true);
     INSERT INTO audit_log (actor, action, target_table, detail)
     VALUES (p_actor, 'audit_purge', 'audit_log',
-            jsonb_build_object('before', before, 'keep_days', p_keep_days, 'deleted', gone));
+            jsonb_build_object('before', cutoff, 'keep_days', p_keep_days, 'deleted', gone));
     UPDATE audit_chain SET first_seq = (SELECT min(seq) FROM audit_log);
     RETURN gone;
 END $$;
