@@ -13,7 +13,7 @@ from importlib.resources import files
 from geo.errors import InvalidInputError
 
 MIN_LENGTH = 10
-# Lower case, upper case, digits, ASCII symbols, and other scripts (a Chinese passphrase counts its characters).
+# Lower case, upper case, digits, ASCII symbols, other scripts (a Chinese passphrase counts its characters).
 _CLASSES = (
     re.compile(r"[a-z]"),
     re.compile(r"[A-Z]"),

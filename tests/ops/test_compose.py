@@ -38,7 +38,9 @@ def test_compose_secrets_are_required_not_defaulted(compose):
     assert "${POSTGRES_PASSWORD:?" in app["GRID_DB_OWNER_URL"]
     assert "${GRID_DB_APP_PASSWORD:?" in app["DATABASE_URL"]
     assert "GRID_AUTH_SECRET" not in app  # generated at first start, kept in the app's volume
-    assert any(str(v).endswith(":" + app["GRID_AUTH_STATE_DIR"]) for v in compose["services"]["app"]["volumes"])
+    assert any(
+        str(v).endswith(":" + app["GRID_AUTH_STATE_DIR"]) for v in compose["services"]["app"]["volumes"]
+    )
 
 
 def test_compose_app_logs_in_as_its_own_role_not_the_owner(compose):
