@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, status
 
 from api.deps import CheckedUserDep, SessionDep, SettingsDep
 from api.permissions import AccessUser, AccountReader, AccountsUser, SettingsUser
-from api.schemas import AccountChange, AccountIn, PasswordIn, UnlockIn
+from api.schemas_access import AccountChange, AccountIn, PasswordIn, UnlockIn
 from geo import clock
 from geo.access import admin, throttle
 from geo.accounts import Account

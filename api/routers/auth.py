@@ -21,7 +21,7 @@ from api.deps import (
     access_for,
     user_of_request,
 )
-from api.schemas import PasswordChangeIn
+from api.schemas_access import PasswordChangeIn
 from api.security import (
     AuthSettings,
     NotAuthenticatedError,
