@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, RawSessionDep, SettingsDep, check_account, touch_if_due, user_of_request
 from api.routers.auth import HOME, PASSWORD_PAGE
@@ -62,7 +63,7 @@ async def _user_or_none(request: Request, session: RawSessionDep, auth: AuthSett
     try:
         user = user_of_request(request, auth)
         await touch_if_due(session, user)
-        return check_account(session, user)
+        return await run_in_threadpool(check_account, session, user)
     except AuthError:
         return None
     except PasswordChangeRequiredError:

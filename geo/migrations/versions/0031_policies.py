@@ -52,8 +52,44 @@ def upgrade() -> None:
     op.execute(APPEND_ONLY)
 
 
+# Tables without row-level security before this migration, and the grants the app had (0006-0023).
+_NO_RLS_BEFORE = (
+    "idempotency_keys",
+    "grid_cores",
+    "categories",
+    "time_limits",
+    "holidays",
+    "calendar_years",
+    "data_changes",
+    "jobs",
+    "job_schedules",
+    "users",
+    "user_sessions",
+    "login_failures",
+    "login_locks",
+    "audit_log",
+    "alembic_version",
+)
+_GRANTS_BEFORE = """
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO gridgov_app;
+REVOKE ALL ON users, grid_cores FROM gridgov_app;
+GRANT INSERT, UPDATE, DELETE ON events, parties, event_log, idempotency_keys, whistles, workers, analytics_runs,
+    hotspot_cells, emerging_cells, reports TO gridgov_app;
+GRANT INSERT, DELETE ON event_photos TO gridgov_app;
+GRANT INSERT ON jobs, audit_log TO gridgov_app;
+"""
+
+
 def downgrade() -> None:
-    """Drop the append-only triggers (the grants and policies of the file stay: they are a subset)."""
+    """Drop the append-only triggers, the policies of tables that had none, and give back the old grants."""
+    for table in _NO_RLS_BEFORE:
+        op.execute(
+            f"DO $$ DECLARE p text; BEGIN IF to_regclass('public.{table}') IS NOT NULL THEN "
+            f"FOR p IN SELECT policyname FROM pg_policies WHERE tablename = '{table}' LOOP "
+            f"EXECUTE format('DROP POLICY %I ON {table}', p); END LOOP; "
+            f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY; END IF; END $$"
+        )
+    op.execute(_GRANTS_BEFORE)
     op.execute(
         "DROP TRIGGER IF EXISTS event_log_append_only ON event_log;"
         "DROP TRIGGER IF EXISTS event_log_no_truncate ON event_log;"
