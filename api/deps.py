@@ -197,6 +197,13 @@ async def touch_if_due(session: Session, user: CurrentUser) -> None:
         await run_in_threadpool(_touch, session, user, now)
 
 
+def touch_now_if_due(session: Session, user: CurrentUser) -> None:
+    """`touch_if_due` for a route already running in the thread pool."""
+    now = clock.now()
+    if user.session_id and _touch_due(user, now) and not session.in_transaction():
+        _touch(session, user, now)
+
+
 async def get_db(
     request: Request, session: Annotated[Session, Depends(get_session)], user: UserDep
 ) -> AsyncIterator[Session]:

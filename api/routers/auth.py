@@ -19,6 +19,7 @@ from api.deps import (
     SettingsDep,
     UserDep,
     access_for,
+    touch_now_if_due,
     user_of_request,
 )
 from api.schemas_access import PasswordChangeIn
@@ -203,6 +204,7 @@ def change_password(
 def me(user: UserDep, session: RawSessionDep) -> dict:
     """Who the token belongs to: name, role, area, and whether the password must be changed first (a
     session that must change its password may ask too)."""
+    touch_now_if_due(session, user)
     _checked(session, user)
     return {
         "name": user.name,
