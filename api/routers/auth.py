@@ -5,7 +5,8 @@ A login runs on the login role's own session (no user yet): geo.access.login thr
 password and starts the session; failures and refusals are committed (and audited) before the answer.
 """
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -70,10 +71,10 @@ def _client(request: Request) -> dict[str, str | None]:
     }
 
 
-def _committed(session: Session, call: object, **kw: object) -> logins.Login:
+def _committed(session: Session, call: Callable[..., logins.Login], **kw: Any) -> logins.Login:
     """Run a login step; commit what it recorded whether it succeeded or failed (failures count)."""
     try:
-        result = call(session, **kw)  # type: ignore[operator]
+        result = call(session, **kw)
     except AccessError:
         session.commit()
         raise
@@ -81,7 +82,7 @@ def _committed(session: Session, call: object, **kw: object) -> logins.Login:
         session.rollback()
         raise
     session.commit()
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def _session_response(login: logins.Login, auth: AuthSettings, html: bool, next_page: str | None) -> Response:
