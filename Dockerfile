@@ -10,9 +10,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY . .
 # Editable, so that the app finds web/ (templates, static files) beside its packages.
+# /var/lib/gridgov keeps the generated token signing secret (GRID_AUTH_STATE_DIR; a volume in compose).
 RUN pip install -e . \
     && useradd --system --home-dir /app --shell /usr/sbin/nologin gridgov \
-    && chown -R gridgov /app
+    && chown -R gridgov /app \
+    && install -d -m 700 -o gridgov /var/lib/gridgov
+ENV GRID_AUTH_STATE_DIR=/var/lib/gridgov
 USER gridgov
 
 EXPOSE 8000

@@ -1,16 +1,24 @@
 """FastAPI dependencies: the settings, the session, and the requesting user with their area.
 
 `get_current_user` is the one place every route gets its user: from a bearer token or the login cookie
-(signed claims: name, role, area, worker). `get_db` hands routes a session whose every transaction
-starts by checking those claims against the users table and switching to the row-level-security role
-`gridgov_app` with the user's area, actor and clearance (geo.accounts.authorize): a disabled or
-changed account stops at its next query, and the database itself keeps each user inside their area.
-Routes that never touch the database take `CheckedUserDep`, which checks the account explicitly.
+(signed claims: name, role, area, worker, session). `get_db` hands routes a session whose every
+transaction starts by checking those claims and the session against the database and switching to the
+row-level-security role `gridgov_app` with the user's area, actor, role and clearance
+(geo.accounts.authorize): an ended session or a changed account stops at its next query, and the
+database itself keeps each user inside their area. Routes that never touch the database take
+`CheckedUserDep`, which checks the account explicitly.
+
+Two writes a request may cause besides its own, both small: the session's `last_seen_at` (at most once
+a minute per session and process, its own transaction: the idle timeout counts from it), and for a
+cleared requester the audit row of personal data the database handed out unmasked (written by the
+commit: `_audit_before_commit`; a cleared requester's read transaction is committed for it, an
+uncleared one's rolled back as before).
 Dependencies that do no I/O are `async def`: FastAPI runs them on the event loop instead of a thread.
 """
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -18,16 +26,26 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.security import AuthSettings, NotAuthenticatedError, check_csrf, decode_token, read_token
+from api.security import (
+    PASSWORD_PATHS,
+    AuthSettings,
+    NotAuthenticatedError,
+    check_csrf,
+    decode_token,
+    read_token,
+)
 from api.settings import Settings
+from geo import audit, clock
+from geo.access.sessions import TOUCH_EVERY, touch_session
 from geo.accounts import CLEARED_ROLES, AccountRejectedError, authorize
+from geo.errors import PasswordChangeRequiredError
 
 APP_ROLE = "gridgov_app"
-# Department accounts run as a member of the app role whose own restrictive policies (migration 0050)
+# Department accounts run as a member of the app role whose own restrictive policies (geo/sql/policies.sql)
 # show them only the cases whistled or referred to their department.
 DB_ROLES = {"department": "gridgov_department"}
 _ACCESS_KEY = "gridgov_access"
-ACCOUNT_CHANGED = "账号不存在、已停用或已变更，请重新登录"
+ACCOUNT_CHANGED = "登录已结束（已退出、超时或账号已停用、变更），请重新登录"
 
 
 async def get_settings(request: Request) -> Settings:
@@ -56,12 +74,14 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 @dataclass(frozen=True)
 class CurrentUser:
-    """Who is asking and which area (grid-code prefix) they may see and act in."""
+    """Who is asking and which area (grid-code prefix) they may see and act in, in which session."""
 
     name: str
     role: str
     area: str  # grid code prefix: "620121" is the whole county, "620121003" one township
     worker_id: int | None = None
+    session_id: str = ""
+    scope: str = "full"  # "password": may only change its password
 
     @property
     def cleared(self) -> bool:
@@ -76,20 +96,26 @@ def user_from_claims(claims: dict[str, Any]) -> CurrentUser:
         raise NotAuthenticatedError("令牌无效，请重新登录")
     if worker_id is not None and not isinstance(worker_id, int):
         raise NotAuthenticatedError("令牌无效，请重新登录")
-    return CurrentUser(claims["sub"], role, area, worker_id)
+    scope = claims.get("scp") if claims.get("scp") in ("full", "password") else "full"
+    return CurrentUser(claims["sub"], role, area, worker_id, claims["sid"], scope)
 
 
 def user_of_request(request: Request, auth: AuthSettings) -> CurrentUser:
-    """The user of the request's token: 401 without a valid token; 403 on a failed CSRF check.
+    """The user of the request's token: 401 without a valid token; 403 on a failed CSRF check, or when
+    the session may only change its password and this is not the way there.
 
-    Only the signature is checked here; the account itself (active, same role/area/worker) is checked
-    by the first query of the request (see `get_db`), or by `check_account` where a route runs none.
+    Only the signature is checked here; the account and session themselves (active, same role/area/
+    worker, not ended or idle) are checked by the first query of the request (see `get_db`), or by
+    `check_account` where a route runs none.
     """
     token, from_cookie = read_token(request)
     claims = decode_token(auth, token)
     if from_cookie:
         check_csrf(request, claims)
-    return user_from_claims(claims)
+    user = user_from_claims(claims)
+    if user.scope != "full" and request.url.path not in PASSWORD_PATHS:
+        raise PasswordChangeRequiredError("请先修改密码（首次登录、密码已过期或已被重置）", where="password")
+    return user
 
 
 async def get_current_user(request: Request) -> CurrentUser:
@@ -100,7 +126,15 @@ async def get_current_user(request: Request) -> CurrentUser:
 UserDep = Annotated[CurrentUser, Depends(get_current_user)]
 
 
-def access_for(user: CurrentUser) -> dict[str, Any]:
+def request_line(request: Request | None) -> str:
+    """`GET /path?query` of a request (for the audit rows of reads), at most 300 characters."""
+    if request is None:
+        return ""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{request.method} {request.url.path}{query}"[:300]
+
+
+def access_for(user: CurrentUser, request: Request | None = None) -> dict[str, Any]:
     """The per-transaction settings of a user's requests (also what their account must still match)."""
     if not user.area.isdigit():
         raise NotAuthenticatedError("账号的辖区无效")
@@ -111,12 +145,14 @@ def access_for(user: CurrentUser) -> dict[str, Any]:
         "worker_id": user.worker_id,
         "unmasked": "on" if user.cleared else "off",
         "role": DB_ROLES.get(user.role, APP_ROLE),
+        "session_id": user.session_id,
+        "request": request_line(request),
     }
 
 
 def _authorize(connection: Any, access: dict[str, Any]) -> None:
     try:
-        authorize(connection, access)
+        authorize(connection, {**access, "now": clock.now()})
     except AccountRejectedError:
         raise NotAuthenticatedError(ACCOUNT_CHANGED) from None
 
@@ -129,16 +165,63 @@ def _on_begin(session: Session, transaction: Any, connection: Any) -> None:
         _authorize(connection, access)
 
 
-async def get_db(session: Annotated[Session, Depends(get_session)], user: UserDep) -> AsyncIterator[Session]:
+@event.listens_for(Session, "before_commit")
+def _audit_before_commit(session: Session) -> None:
+    """A cleared requester's commit writes the audit row of the personal data the transaction handed out
+    unmasked (none when it handed out none: geo.audit.AUDIT_PERSONAL_READ)."""
+    access = session.info.get(_ACCESS_KEY)
+    if access and access["unmasked"] == "on" and session.in_transaction():
+        session.execute(audit.AUDIT_PERSONAL_READ)
+
+
+# When this process last moved each session's last_seen_at (sessions.TOUCH_EVERY apart at most).
+_TOUCHED: dict[str, datetime] = {}
+_MAX_TOUCHED = 10_000
+
+
+def _touch_due(user: CurrentUser, now: datetime) -> bool:
+    last = _TOUCHED.get(user.session_id)
+    return last is None or not timedelta(0) <= now - last < TOUCH_EVERY
+
+
+def _touch(session: Session, user: CurrentUser, now: datetime) -> None:
+    """Move the session's last_seen_at, in a transaction of its own on the request's (primary) session."""
+    touch_session(session, user.session_id, now)
+    session.commit()
+    if len(_TOUCHED) >= _MAX_TOUCHED:
+        _TOUCHED.clear()
+    _TOUCHED[user.session_id] = now
+
+
+async def touch_if_due(session: Session, user: CurrentUser) -> None:
+    """Keep an active session from idling out: at most one write a minute per session and process."""
+    now = clock.now()
+    if user.session_id and _touch_due(user, now) and not session.in_transaction():
+        await run_in_threadpool(_touch, session, user, now)
+
+
+def touch_now_if_due(session: Session, user: CurrentUser) -> None:
+    """`touch_if_due` for a route already running in the thread pool."""
+    now = clock.now()
+    if user.session_id and _touch_due(user, now) and not session.in_transaction():
+        _touch(session, user, now)
+
+
+async def get_db(
+    request: Request, session: Annotated[Session, Depends(get_session)], user: UserDep
+) -> AsyncIterator[Session]:
     """The request's session, restricted by row-level security to the user's area (see module doc).
 
     The session must not be inside a transaction yet: its first one is where the account is checked.
     """
     if session.in_transaction():
         raise RuntimeError("a request's session must start outside a transaction (see api.deps)")
-    session.info[_ACCESS_KEY] = access_for(user)
+    await touch_if_due(session, user)
+    session.info[_ACCESS_KEY] = access_for(user, request)
     try:
         yield session
+        if user.cleared and session.in_transaction():
+            await run_in_threadpool(session.commit)  # the audit row of what it read, if anything
     finally:
         session.info.pop(_ACCESS_KEY, None)
 
@@ -152,10 +235,11 @@ def check_account(session: Session, user: CurrentUser) -> CurrentUser:
     return user
 
 
-def get_checked_user(session: Annotated[Session, Depends(get_session)], user: UserDep) -> CurrentUser:
+async def get_checked_user(session: Annotated[Session, Depends(get_session)], user: UserDep) -> CurrentUser:
     """For routes that run no query: the user, account checked (`SessionDep` routes get it from their
     first query)."""
-    return check_account(session, user)
+    await touch_if_due(session, user)
+    return await run_in_threadpool(check_account, session, user)
 
 
 RawSessionDep = Annotated[Session, Depends(get_session)]  # no account check: login, health

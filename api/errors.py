@@ -39,7 +39,11 @@ PROBLEMS: list[tuple[type[Exception], int, str]] = [
     (geo_errors.IdempotencyKeyError, 422, "幂等键已用于另一请求"),
     (geo_errors.InvalidGeometryError, 422, "几何图形无效"),
     (geo_errors.InvalidInputError, 400, "输入有误"),
-    (geo_errors.NotAllowedError, 403, "无权执行此操作"),
+    (geo_errors.LoginFailedError, 401, "用户名或密码错误"),
+    (geo_errors.LoginThrottledError, 429, "登录尝试过于频繁"),
+    (geo_errors.LoginLockedError, 423, "账号已锁定"),
+    (geo_errors.PasswordChangeRequiredError, 403, "请先修改密码"),
+    (geo_errors.AccessError, 403, "无权执行此操作"),
     (geo_errors.TransitionError, 409, "案件状态不能这样变更"),
     (geo_errors.ConflictError, 409, "与当前数据冲突"),
     (geo_errors.GeoError, 400, "请求有误"),
@@ -77,7 +81,7 @@ def problem(
 
 def _domain_handler(status: int, title: str):
     def handle(request: Request, exc: geo_errors.GeoError) -> JSONResponse:
-        return problem(
+        resp = problem(
             request,
             status,
             title,
@@ -87,6 +91,11 @@ def _domain_handler(status: int, title: str):
             errors=exc.errors or None,
             allowed=getattr(exc, "allowed", None),
         )
+        if getattr(exc, "retry_after", None):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        if status == 401:
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="gridgov"'
+        return resp
 
     return handle
 

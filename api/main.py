@@ -1,15 +1,23 @@
 """The FastAPI application factory."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from api.deps import get_current_user
 from api.deps_text import check_request_text
 from api.errors import install_error_handlers
+from api.headers import SecurityHeadersMiddleware, nonce_of, origin_of, with_nonce
 from api.limits import BodyLimitMiddleware
+from api.permissions import require
+from api.routers import admin as admin_router
 from api.routers import analytics as analytics_router
 from api.routers import audit as audit_router
 from api.routers import auth as auth_router
@@ -31,26 +39,62 @@ from api.routers import whistles as whistles_router
 from api.routers import workers as workers_router
 from api.settings import Settings, get_settings
 from api.web import BasePathMiddleware
-from geo.db.engine import make_engine, make_sessionmaker
+from geo.db.engine import login_role_problem, make_engine, make_sessionmaker
 from layers.builtin import default_registry
 from layers.registry import LayerRegistry
 
-# Every route of these routers needs a logged-in user (bearer header or login cookie); routes that
-# take the user as a parameter get the same (cached) result. Open: /healthz, /login, /api/auth/token,
-# /static, /docs and /openapi.json.
+log = logging.getLogger("gridgov.api")
+# Every route of these routers needs a logged-in user (bearer header or login cookie) of a business
+# role: the three administrators read no cases (三员分立). Routes that take the user as a parameter get
+# the same (cached) result. Open: /healthz, /login, /api/auth/token, /static, /docs and /openapi.json.
 AUTHENTICATED = [Depends(get_current_user)]
+BUSINESS = [require("read")]
+
+
+def login_problem_message(problem: str) -> str:
+    """What to do when the app's database login is privileged."""
+    return (
+        f"refusing to serve: the app's database login ({problem}) would not be bound by row-level "
+        "security. Set DATABASE_URL to the app's own login (e.g. postgresql://gridgov_web@host/db) and "
+        "GRID_DB_OWNER_URL to the owner's; `gridgov migrate` creates the login (see README, Security)."
+    )
+
+
+def check_login(engine: Engine) -> None:
+    """RuntimeError when the engine's login is a superuser, bypasses RLS or owns the tables. A database
+    that does not answer yet is not refused here: requests answer 503 until it does."""
+    try:
+        with engine.connect() as conn:
+            problem = login_role_problem(conn)
+    except OperationalError as exc:
+        log.warning("database not reachable at start (%s); the login is checked when it is", exc)
+        return
+    if problem:
+        raise RuntimeError(login_problem_message(problem))
+
+
+def _docs(app: FastAPI) -> None:
+    """Swagger UI at /docs, its inline script carrying the response's CSP nonce."""
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - docs"
+        )
+        return HTMLResponse(with_nonce(bytes(page.body).decode(), nonce_of(request)))
 
 
 def create_app(settings: Settings | None = None, registry: LayerRegistry | None = None) -> FastAPI:
     """Build the app on `settings` (default: the environment's) and a layer registry (default: the
-    built-in layers); both stay on app.state. The lifespan owns the engine. Refuses placeholder secrets
-    outside dev/test."""
+    built-in layers); both stay on app.state. The lifespan owns the engine and refuses a privileged
+    database login; building refuses a public, known or short signing secret (in every mode)."""
     settings = settings or get_settings()
-    settings.auth.check_secret()
+    settings = settings.but(auth=settings.auth.with_secret())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.db)
+        check_login(engine)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         try:
@@ -63,6 +107,8 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
         description="Grid governance map console: grids, cases, workers and risk on PostGIS.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         dependencies=[Depends(check_request_text)],  # no control characters in any parameter (deps_text)
     )
     app.state.settings = settings
@@ -71,23 +117,27 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
     if settings.api.root_path:  # GRID_API_ROOT_PATH: behind a reverse proxy, under a path prefix
         app.add_middleware(BasePathMiddleware, base=settings.api.root_path)
-    app.include_router(events_router.router, dependencies=AUTHENTICATED)
+    basemap = origin_of(settings.maps.basemap_url)
+    app.add_middleware(SecurityHeadersMiddleware, img_hosts=(basemap,) if basemap else ())
+    _docs(app)
+    app.include_router(events_router.router, dependencies=BUSINESS)
     app.include_router(health.router)
     app.include_router(auth_router.router)
-    app.include_router(maps_router.router, dependencies=AUTHENTICATED)
-    app.include_router(ogc_router.router, dependencies=AUTHENTICATED)
-    app.include_router(tiles_router.router, dependencies=AUTHENTICATED)
-    app.include_router(workers_router.router, dependencies=AUTHENTICATED)
-    app.include_router(board_router.router, dependencies=AUTHENTICATED)
-    app.include_router(whistles_router.router, dependencies=AUTHENTICATED)
+    app.include_router(maps_router.router, dependencies=BUSINESS)
+    app.include_router(ogc_router.router, dependencies=BUSINESS)
+    app.include_router(tiles_router.router, dependencies=BUSINESS)
+    app.include_router(workers_router.router, dependencies=BUSINESS)
+    app.include_router(board_router.router, dependencies=BUSINESS)
+    app.include_router(whistles_router.router, dependencies=BUSINESS)
     app.include_router(audit_router.router, dependencies=AUTHENTICATED)
-    app.include_router(analytics_router.router, dependencies=AUTHENTICATED)
-    app.include_router(reports_router.router, dependencies=AUTHENTICATED)
-    app.include_router(exports_router.router, dependencies=AUTHENTICATED)
-    app.include_router(photos_router.router, dependencies=AUTHENTICATED)
-    app.include_router(categories_router.router, dependencies=AUTHENTICATED)
-    app.include_router(summary_router.router, dependencies=AUTHENTICATED)
-    app.include_router(live_router.router, dependencies=AUTHENTICATED)
+    app.include_router(admin_router.router, dependencies=AUTHENTICATED)
+    app.include_router(analytics_router.router, dependencies=BUSINESS)
+    app.include_router(reports_router.router, dependencies=BUSINESS)
+    app.include_router(exports_router.router, dependencies=BUSINESS)
+    app.include_router(photos_router.router, dependencies=BUSINESS)
+    app.include_router(categories_router.router, dependencies=BUSINESS)
+    app.include_router(summary_router.router, dependencies=BUSINESS)
+    app.include_router(live_router.router, dependencies=BUSINESS)
     app.include_router(vocabulary_router.router, dependencies=AUTHENTICATED)
     app.include_router(pages_router.router)  # pages redirect to /login themselves
     static = settings.api.web_dir / "static"

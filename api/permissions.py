@@ -1,10 +1,13 @@
 """Who may do what: the dependency that checks an action against the one table (geo.accounts.PERMISSIONS).
 
-Roles (geo.accounts.ROLES): commander 指挥长, dispatcher 调度员, planner 研判分析员 (reads and analyses,
-changes nothing, sees personal data masked), grid_worker 网格员 (reports and works cases in their area,
-updates only their own position and availability, sees personal data masked), admin 系统管理员 (accounts
-and the audit log; no casework). Every role reads maps, layers and cases of its own area.
-Cleared roles (read_unmasked) see names and phones of parties and workers; each such read is audited.
+Business roles (read cases, maps, layers and reports of their area): commander 指挥长, dispatcher 调度员,
+planner 研判分析员 (reads and analyses, changes nothing, sees personal data masked), grid_worker 网格员
+(reports and works their own cases, updates only their own position and availability, sees personal data
+masked), department 职能部门. The three administrators (三员分立) do no casework and read no cases:
+sysadmin 系统管理员 (accounts, settings), secadmin 安全管理员 (roles, areas, unlocks), auditor 审计管理员
+(reads and exports the audit log). Cleared roles (read_unmasked) see names and phones of parties and
+workers; each such read is audited. Object-level rules of casework (a grid worker only on their own
+case, nothing on a suspended case but what the step allows) are geo.lifecycle.check_step's.
 """
 
 from typing import Annotated, Any
@@ -14,6 +17,7 @@ from fastapi import Depends
 from api.deps import CurrentUser, UserDep
 from api.security import PermissionDeniedError
 from geo.accounts import ACTION_LABELS, PERMISSIONS, ROLE_LABELS
+from geo.lifecycle import Actor
 
 
 def allowed(user: CurrentUser, action: str) -> bool:
@@ -25,9 +29,7 @@ def check(user: CurrentUser, action: str) -> None:
     """PermissionDeniedError (403) unless the user's role may do the action."""
     if not allowed(user, action):
         role = ROLE_LABELS.get(user.role, user.role)
-        raise PermissionDeniedError(
-            f"{role}（{user.role}）无权{ACTION_LABELS.get(action, action)}", where="role"
-        )
+        raise PermissionDeniedError(f"角色“{role}”无权{ACTION_LABELS.get(action, action)}", where="role")
 
 
 def check_own_worker(user: CurrentUser, worker_id: int) -> None:
@@ -35,6 +37,11 @@ def check_own_worker(user: CurrentUser, worker_id: int) -> None:
     check(user, "update_worker")
     if user.role == "grid_worker" and user.worker_id != worker_id:
         raise PermissionDeniedError("网格员只能更新本人的位置和状态", where="worker_id")
+
+
+def actor(user: CurrentUser) -> Actor:
+    """The user as the actor of a casework step (geo.lifecycle.check_step)."""
+    return Actor(user.name, user.role, user.worker_id)
 
 
 def require(action: str) -> Any:
@@ -48,6 +55,7 @@ def require(action: str) -> Any:
     return Depends(dependency)
 
 
+BusinessUser = Annotated[CurrentUser, require("read")]
 ReportUser = Annotated[CurrentUser, require("report")]
 AssignUser = Annotated[CurrentUser, require("assign")]
 TransitionUser = Annotated[CurrentUser, require("transition")]
@@ -58,3 +66,7 @@ DeadlineUser = Annotated[CurrentUser, require("deadline")]
 WorkerUpdateUser = Annotated[CurrentUser, require("update_worker")]
 AuditUser = Annotated[CurrentUser, require("read_audit")]
 IssueReportUser = Annotated[CurrentUser, require("issue_report")]
+AccountsUser = Annotated[CurrentUser, require("manage_accounts")]
+AccessUser = Annotated[CurrentUser, require("manage_access")]
+AccountReader = Annotated[CurrentUser, require("read_accounts")]
+SettingsUser = Annotated[CurrentUser, require("read_settings")]

@@ -34,7 +34,7 @@ from pathlib import Path
 import geopandas as gpd
 import httpx
 import shapely
-from bench_auth import bench_login  # bench/ is sys.path[0] when run as a script
+from bench_auth import app_env, bench_login  # bench/ is sys.path[0] when run as a script
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -80,7 +80,7 @@ def _serve(url: str, secret: str) -> tuple[subprocess.Popen, str]:
         port = s.getsockname()[1]
     env = {
         **os.environ,
-        "DATABASE_URL": url,
+        **app_env(url),
         "GRID_AUTH_SECRET": secret,
         "GRID_DISPATCH_MAX_POSITION_AGE_S": str(AGE_S),
     }

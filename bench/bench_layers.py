@@ -56,7 +56,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_auth import bench_login  # noqa: E402  (bench/ is sys.path[0] when run as a script)
+from bench_auth import app_env, bench_login  # noqa: E402  (bench/ is sys.path[0] when run as a script)
 
 from layers import geojson, tiles  # noqa: E402
 from layers.builtin import default_registry  # noqa: E402
@@ -355,8 +355,7 @@ def _serve(url: str, area: str) -> tuple[subprocess.Popen, str]:
     APP_HEADERS.update(headers)
     env = {
         **os.environ,
-        "DATABASE_URL": url,  # DATABASE_URL wins over GRID_DB_URL in DbSettings: set both
-        "GRID_DB_URL": url,
+        **app_env(url),  # DATABASE_URL wins over GRID_DB_URL in DbSettings: both set
         "GRID_DB_POOL_SIZE": "8",
         "GRID_AUTH_SECRET": secret,
     }

@@ -116,6 +116,7 @@ def main() -> None:
     from api.main import create_app
     from api.settings import Settings
     from geo.settings import DbSettings
+    from tests.apps import app_url
     from tests.auth_helpers import bearer
     from tests.browser import serve_app
 
@@ -129,7 +130,10 @@ def main() -> None:
     paths = request_paths(open_event_ids(url, args.area), args.requests)
     app = create_app(
         Settings.load(
-            env_file=None, db=DbSettings(_env_file=None, url=url, pool_size=args.threads, max_overflow=4)
+            env_file=None,
+            db=DbSettings(
+                _env_file=None, url=app_url(url), owner_url=url, pool_size=args.threads, max_overflow=4
+            ),
         )
     )
     with serve_app(app) as base:

@@ -1,12 +1,13 @@
 """The statements an app request runs, compiled from the app's own code for psycopg (bench_steady).
 
-authorize, candidates, tile = statements("62")
+authorize, candidates, tile = statements("62", session_id=sid)  # sid: bench_auth.bench_session
 conn.execute(*authorize); conn.execute(*candidates(event_id)); conn.execute(*tile("grids", 11, x, y))
 """
 
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
 from api.deps import CurrentUser, access_for
+from geo import clock
 from geo.accounts import _AUTHORIZE
 from geo.queries.dispatch import CANDIDATES, candidates_params
 from geo.settings import DispatchSettings
@@ -24,9 +25,10 @@ def compiled(stmt, params: dict) -> tuple[str, dict]:
     return str(c), c.construct_params(params)
 
 
-def statements(area: str, name: str = "bench_steady"):  # noqa: ANN201
-    """The account check, a candidates builder and a tile builder for a commander of `area`."""
-    access = access_for(CurrentUser(name, "commander", area))
+def statements(area: str, name: str = "bench_steady", *, session_id: str):  # noqa: ANN201
+    """The account check, a candidates builder and a tile builder for a commander of `area` in a live
+    session of theirs."""
+    access = access_for(CurrentUser(name, "commander", area, session_id=session_id))
     dispatch, layers = DispatchSettings(_env_file=None), LayerSettings(_env_file=None)
     registry = default_registry()
 
@@ -37,7 +39,6 @@ def statements(area: str, name: str = "bench_steady"):  # noqa: ANN201
             k=5,
             max_age_s=dispatch.max_position_age_s,
             scope=dispatch.candidate_scope,
-            audit_actor=name,
         )
         return compiled(CANDIDATES, p)
 
@@ -45,4 +46,4 @@ def statements(area: str, name: str = "bench_steady"):  # noqa: ANN201
         tq = tiles.tile_query(registry.get(layer_id), LayerQuery(area=area), z, x, y, layers)
         return compiled(tq.statement, tq.params)
 
-    return compiled(_AUTHORIZE, access), candidates, tile
+    return compiled(_AUTHORIZE, {**access, "now": clock.now()}), candidates, tile

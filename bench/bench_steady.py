@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from bench_auth import bench_login  # bench/ is sys.path[0] when run as a script
+from bench_auth import app_env, bench_login, bench_session  # bench/ is sys.path[0] when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -177,7 +177,7 @@ def serve(url: str, secret: str, root: Path = ROOT) -> tuple[subprocess.Popen, s
         port = s.getsockname()[1]
     env = {
         **os.environ,
-        "DATABASE_URL": url,
+        **app_env(url),  # the app's own login, never the owner
         "GRID_AUTH_SECRET": secret,
         "GRID_LAYERS_TILE_CACHE_MB": "0",
         "GRID_LAYERS_PAGE_CACHE_MB": "0",
@@ -218,12 +218,14 @@ def app_call(base: str, headers: dict, items: list) -> Callable[[int], None]:
 
 
 def psycopg_call(url: str, area: str, items: list, pool_size: int) -> Callable[[int], None]:
-    """The same statements as the app's requests, one transaction each, on a psycopg pool."""
+    """The same statements as the app's requests, one transaction each, on a psycopg pool logged in as
+    the app's own login (row-level security applies, as in the app), in a session of the bench account."""
     from bench_statements import statements
     from psycopg_pool import ConnectionPool
 
-    pool = ConnectionPool(url, min_size=pool_size, max_size=pool_size, open=True)
-    authorize, candidates, tile = statements(area)
+    sid, _expires = bench_session(url, area, name="bench_steady")
+    pool = ConnectionPool(app_env(url)["DATABASE_URL"], min_size=pool_size, max_size=pool_size, open=True)
+    authorize, candidates, tile = statements(area, session_id=sid)
 
     def call(i: int) -> None:
         kind, arg = items[i % len(items)]

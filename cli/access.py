@@ -21,11 +21,12 @@ def _read_password() -> str:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    """Add, list, disable or enable accounts."""
-    from geo import accounts
+    """Add, list, disable, enable, unlock or log out accounts (the operator, as the owner)."""
+    from geo import accounts, clock
+    from geo.access import sessions, throttle
 
     with common.session() as session:
-        common.act_as_cli_user(session)
+        actor = common.act_as_cli_user(session)
         if args.action == "add":
             acct = accounts.create_user(
                 session,
@@ -35,13 +36,24 @@ def cmd_user(args: argparse.Namespace) -> int:
                 area=args.area,
                 worker_id=args.worker,
                 department_id=args.department,
+                min_length=common.settings().auth.password_min_length,
             )
             session.commit()
-            print(f"added {acct.name} ({acct.role}, area {acct.area})")  # noqa: T201
+            print(f"added {acct.name} ({acct.role}, area {acct.area}); it must change its password first")  # noqa: T201
         elif args.action in ("disable", "enable"):
-            acct = accounts.set_active(session, args.name, args.action == "enable")
+            acct = accounts.set_active(session, args.name, args.action == "enable", by=actor, now=clock.now())
             session.commit()
-            print(f"{acct.name}: {'active' if acct.active else 'disabled'}")  # noqa: T201
+            print(f"{acct.name}: {'active' if acct.active else 'disabled (its sessions ended)'}")  # noqa: T201
+        elif args.action == "unlock":
+            lifted = throttle.unlock(session, "account", args.name, by=actor, now=clock.now())
+            session.commit()
+            print(f"{args.name}: {lifted} lock(s) lifted")  # noqa: T201
+        elif args.action == "logout":
+            ended = sessions.end_sessions(
+                session, args.name, by=actor, reason="logout_everywhere", now=clock.now()
+            )
+            session.commit()
+            print(f"{args.name}: {ended} session(s) ended")  # noqa: T201
         else:
             for a in accounts.list_users(session):
                 state = "" if a.active else "  (disabled)"
@@ -60,13 +72,14 @@ def print_demo_accounts(session: Session, county_code: str = "620121") -> None:
     print("demo accounts (name / role / area / password):")  # noqa: T201
     for name, role, area, password in made:
         print(f"  {name:16} {ROLE_LABELS[role]:6} {role:12} {area:13} {password}")  # noqa: T201
+    print("  (demo accounts: exempt from the password policy; create real ones with `gridgov user add`)")  # noqa: T201
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """pg_dump the configured database to FILE (custom format)."""
     from geo.db.backup import backup
 
-    size = backup(common.settings().db.libpq_url, args.file)
+    size = backup(common.settings().db.owner_libpq_url, args.file)
     print(f"wrote {args.file} ({size} bytes)")  # noqa: T201
     return 0
 
@@ -75,17 +88,20 @@ def cmd_restore(args: argparse.Namespace) -> int:
     """pg_restore FILE into the configured database, which must be empty."""
     from geo.db.backup import restore
 
-    restore(common.settings().db.libpq_url, args.file)
+    restore(common.settings().db.owner_libpq_url, args.file)
     print(f"restored {args.file}")  # noqa: T201
     return 0
 
 
 def add_access_commands(sub: argparse._SubParsersAction) -> None:
     """Register `user`, `backup` and `restore` on the gridgov parser."""
-    user = sub.add_parser("user", help="accounts: add (password on stdin), list, disable, enable")
-    user.add_argument("action", choices=["add", "list", "disable", "enable"])
-    user.add_argument("name", nargs="?")
     from geo.accounts import ROLES
+
+    user = sub.add_parser(
+        "user", help="accounts: add (password on stdin), list, disable, enable, unlock, logout (everywhere)"
+    )
+    user.add_argument("action", choices=["add", "list", "disable", "enable", "unlock", "logout"])
+    user.add_argument("name", nargs="?")
 
     user.add_argument("--role", choices=ROLES)
     user.add_argument("--area", help="grid-code prefix: 620121 county, 620121001 township, 12 digits village")
@@ -104,7 +120,7 @@ def add_access_commands(sub: argparse._SubParsersAction) -> None:
 
 def check_user_args(args: argparse.Namespace) -> str | None:
     """An error message when `gridgov user` lacks what its action needs."""
-    if args.action in ("add", "disable", "enable") and not args.name:
+    if args.action in ("add", "disable", "enable", "unlock", "logout") and not args.name:
         return f"gridgov user {args.action}: NAME is required"
     if args.action == "add" and not (args.role and args.area):
         return "gridgov user add: --role and --area are required"

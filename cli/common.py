@@ -20,8 +20,9 @@ def settings() -> Settings:
 
 @contextmanager
 def session() -> Iterator[Session]:
-    """A session on the configured database; the engine is disposed afterwards."""
-    engine = make_engine(settings().db)
+    """A session of the tables' owner (GRID_DB_OWNER_URL, else DATABASE_URL): the CLI's commands are the
+    operator's; the engine is disposed afterwards."""
+    engine = make_engine(settings().db, owner=True)
     try:
         with Session(engine) as s:
             yield s

@@ -1,4 +1,8 @@
-"""The `gridgov` command: serve, worker, migrate, demo, import, export, calendar."""
+"""The `gridgov` command: serve, worker, migrate, demo, import, export, calendar, user, audit, secret.
+
+`serve` runs the app as its login (DATABASE_URL: neither superuser nor owner; it refuses anything else)
+and its job workers as the owner (GRID_DB_OWNER_URL); every other command is the operator's, as the owner.
+"""
 
 import argparse
 import sys
@@ -8,6 +12,7 @@ from pathlib import Path
 
 from cli import common
 from geo.errors import GeoError
+from geo.settings import DbSettings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -19,12 +24,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = common.settings()
     host = args.host or settings.api.host
     port = args.port or settings.api.port
+    try:
+        app = create_app(settings)  # refuses a public or short signing secret
+        refuse_privileged_login(settings.db)
+    except RuntimeError as exc:
+        print(f"gridgov serve: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
     stop = _start_job_threads(settings.jobs.serve_workers)
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
         stop()
     return 0
+
+
+def refuse_privileged_login(db: DbSettings) -> None:
+    """RuntimeError when the app's login is a superuser, bypasses RLS or owns the tables (a database
+    that does not answer yet is left to the app, which answers 503 until it does)."""
+    from sqlalchemy.exc import OperationalError
+
+    from api.main import login_problem_message
+    from geo.db.engine import login_role_problem, make_engine
+
+    engine = make_engine(db)
+    try:
+        with engine.connect() as conn:
+            problem = login_role_problem(conn)
+    except OperationalError:
+        return
+    finally:
+        engine.dispose()
+    if problem:
+        raise RuntimeError(login_problem_message(problem))
 
 
 def _start_job_threads(count: int) -> Callable[[], None]:
@@ -34,7 +65,7 @@ def _start_job_threads(count: int) -> Callable[[], None]:
 
     if count < 1:
         return lambda: None
-    engine = make_engine(common.settings().db)
+    engine = make_engine(common.settings().db, owner=True)  # jobs store analyses for every area
     event, threads = start_threads(make_sessionmaker(engine), common.job_context(), count)
 
     def stop() -> None:
@@ -53,7 +84,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from geo.db.engine import make_engine, make_sessionmaker
     from geo.jobs.runner import run_forever, run_until_idle
 
-    engine = make_engine(common.settings().db)
+    engine = make_engine(common.settings().db, owner=True)  # jobs store analyses for every area
     make_session = make_sessionmaker(engine)
     try:
         if args.once:
@@ -70,11 +101,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    """Bring the schema up to date."""
+    """Bring the schema up to date (as the owner) and create or align the app's login role."""
     from geo.db.engine import make_engine
     from geo.db.migrate import upgrade
 
-    synced = upgrade(make_engine(common.settings().db))
+    db = common.settings().db
+    engine = make_engine(db, owner=True)
+    try:
+        synced = upgrade(engine, app_url=db.libpq_url if db.owner_url else None)
+    finally:
+        engine.dispose()
     print("schema is up to date")  # noqa: T201
     if synced:
         from cli.calendar import import_summary
@@ -199,9 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from cli.access import add_access_commands
     from cli.calendar import add_calendar_commands
+    from cli.security import add_security_commands
 
     add_access_commands(sub)
     add_calendar_commands(sub)
+    add_security_commands(sub)
     return parser
 
 

@@ -1,30 +1,40 @@
-"""Accounts: roles, areas, argon2 password hashes, and the demo accounts.
+"""Accounts: roles and what each may do, areas, argon2 password hashes, the demo accounts, and the
+account check of every request.
 
 An account is bound to an area, a grid-code prefix: 2 digits for the province, 4 for a city, 6 for a
 county, 9 for a township, 12 for a village. Grid workers are also bound to their worker row, department
 accounts (部门) to their department. Passwords are stored as argon2id hashes only.
+
+Separation of duties (三员分立, GB/T 22239): the system administrator (sysadmin) manages accounts and
+reads the settings, the security administrator (secadmin) sets roles and areas and lifts login locks,
+the audit administrator (auditor) reads and exports the audit log, and none of them does casework or
+reads the cases. Each account holds exactly one role, so no account holds two of these.
 """
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import vocabulary
-from geo.errors import ConflictError, InvalidInputError, NotFoundError
+from geo import clock, vocabulary
+from geo.access.passwords import check_password
+from geo.access.sessions import end_sessions
+from geo.errors import ConflictError, InvalidInputError, NotFoundError, PasswordChangeRequiredError
 
 ROLES = tuple(vocabulary.ROLES)
 ROLE_LABELS = vocabulary.zh(vocabulary.ROLES)
-# Who may do what: action -> the roles allowed (api.permissions checks it on every route).
-ALL = frozenset({"commander", "dispatcher", "planner", "grid_worker", "department", "admin"})
+ADMIN_ROLES = frozenset({"sysadmin", "secadmin", "auditor"})
+BUSINESS_ROLES = frozenset(ROLES) - ADMIN_ROLES  # roles that work with cases, maps and reports
 CASEWORK = frozenset({"commander", "dispatcher"})
 DESKS = CASEWORK | {"planner"}  # the centre's analysis pages
 
+# Who may do what: action -> the roles allowed (api.permissions checks it on every route).
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "read": ALL,
+    "read": BUSINESS_ROLES,  # cases, maps, layers, reports of the account's area
     "report": frozenset({"commander", "dispatcher", "grid_worker"}),
     "assign": CASEWORK,
     "transition": CASEWORK | {"grid_worker"},
@@ -35,12 +45,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "deadline": CASEWORK,  # extend, suspend, resume
     "issue_report": CASEWORK,
     "update_worker": CASEWORK | {"grid_worker"},  # grid workers: only their own row
-    "read_audit": frozenset({"admin"}),
-    "read_unmasked": frozenset({"commander", "dispatcher", "admin"}),  # names and phones shown
+    "read_unmasked": CASEWORK,  # names, phones and ID numbers shown; each such read is audited
+    "manage_accounts": frozenset({"sysadmin"}),  # create, disable, enable, reset passwords
+    "read_settings": frozenset({"sysadmin"}),
+    "manage_access": frozenset({"secadmin"}),  # roles and areas of accounts, login locks
+    "read_accounts": frozenset({"sysadmin", "secadmin"}),
+    "read_audit": frozenset({"auditor"}),  # read and export the audit log, nothing else
     # 部门: sign for a task whistled or referred to the account's own department, report, report back
     "answer_task": frozenset({"department"}),
     # The console's pages (api/routers/pages.py): a role without the permission gets a refusal page.
-    "view_commander": CASEWORK | {"planner", "admin"},
+    "view_commander": DESKS,
     "view_dispatcher": CASEWORK,
     "view_planner": DESKS,
     "view_risk": DESKS,
@@ -49,6 +63,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_department": frozenset({"department"}),
 }
 ACTION_LABELS = {
+    "read": "查看业务数据",
     "report": "上报案件",
     "assign": "派遣案件",
     "transition": "变更案件状态",
@@ -60,6 +75,10 @@ ACTION_LABELS = {
     "update_worker": "更新网格员位置或状态",
     "read_audit": "查看审计日志",
     "issue_report": "签发报告",
+    "manage_accounts": "管理账号",
+    "read_settings": "查看系统设置",
+    "manage_access": "设置角色、辖区或解锁账号",
+    "read_accounts": "查看账号",
     "answer_task": "签收、报到或反馈部门任务",
 }
 VERIFY_STATUSES = frozenset({"verified", "closed", "rejected", "duplicate"})
@@ -69,7 +88,6 @@ CLEARED_ROLES = PERMISSIONS["read_unmasked"]
 # Grid-code prefixes: province (2), city (4), county (6), township (9), village (12 digits).
 AREA_RE = re.compile(r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,40}$")
-MIN_PASSWORD = 8
 
 
 @dataclass(frozen=True)
@@ -94,8 +112,8 @@ def _hasher() -> Any:
 
 def hash_password(password: str) -> str:
     """An argon2id hash of the password (salted, with the library's current parameters)."""
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInputError(f"密码至少 {MIN_PASSWORD} 个字符", where="password")
+    if not password:
+        raise InvalidInputError("密码不能为空", where="password")
     return str(_hasher().hash(password))
 
 
@@ -107,6 +125,12 @@ def verify_password(password_hash: str, password: str) -> bool:
         return bool(_hasher().verify(password_hash, password))
     except (VerificationError, InvalidHashError):
         return False
+
+
+@lru_cache
+def dummy_hash() -> str:
+    """A hash to verify against when there is no account: the same time either way."""
+    return hash_password("not-a-real-password")
 
 
 def check_area(area: str) -> str:
@@ -127,7 +151,10 @@ def code_range(prefix: str) -> tuple[str, str]:
     return prefix, str(int(prefix) + 1).zfill(len(prefix))
 
 
-def _check(name: str, role: str, area: str, worker_id: int | None, department_id: int | None) -> None:
+def check_account_fields(
+    name: str, role: str, area: str, worker_id: int | None, department_id: int | None = None
+) -> None:
+    """InvalidInputError naming the field unless name, role, area, worker and department fit together."""
     if not NAME_RE.match(name or ""):
         raise InvalidInputError(
             f"user name must be 2-40 letters, digits, '_', '.' or '-'; got {name!r}", where="name"
@@ -144,51 +171,28 @@ def _check(name: str, role: str, area: str, worker_id: int | None, department_id
         )
 
 
-_COLUMNS = "id, name, role, area, worker_id, active, department_id"
+COLUMNS = "id, name, role, area, worker_id, active, department_id"
+_INSERT = text(f"""
+INSERT INTO users (name, password_hash, role, area, worker_id, department_id, demo, must_change_password,
+                   password_changed_at, created_at)
+VALUES (:name, :hash, :role, :area, :worker, :dept, :demo, :must_change, :now, :now)
+ON CONFLICT (name) DO NOTHING
+RETURNING {COLUMNS}
+""")
 
 
-def create_user(
-    session: Session,
-    name: str,
-    password: str,
-    *,
-    role: str,
-    area: str,
-    worker_id: int | None = None,
-    department_id: int | None = None,
-) -> Account:
-    """Add an account; ConflictError when the name is taken."""
-    _check(name, role, area, worker_id, department_id)
-    if worker_id is not None:
-        home = session.execute(
-            text("SELECT home_grid_code FROM workers WHERE id = :w"), {"w": worker_id}
-        ).first()
-        if home is None:
-            raise NotFoundError(f"worker {worker_id} does not exist", where="worker_id")
-    if department_id is not None:
-        _check_department(session, department_id, area)
-    row = session.execute(
-        text(
-            "INSERT INTO users (name, password_hash, role, area, worker_id, department_id) "
-            "VALUES (:name, :hash, :role, :area, :worker, :dept) ON CONFLICT (name) DO NOTHING "
-            f"RETURNING {_COLUMNS}"
-        ),
-        {
-            "name": name,
-            "hash": hash_password(password),
-            "role": role,
-            "area": area,
-            "worker": worker_id,
-            "dept": department_id,
-        },
-    ).first()
-    if row is None:
-        raise ConflictError(f"user {name!r} already exists", where="name")
-    return Account(*row)
+def check_worker(session: Session, worker_id: int | None) -> None:
+    """NotFoundError unless the worker exists (in the caller's sight)."""
+    if worker_id is None:
+        return
+    if session.execute(text("SELECT 1 FROM workers WHERE id = :w"), {"w": worker_id}).first() is None:
+        raise NotFoundError(f"worker {worker_id} does not exist", where="worker_id")
 
 
-def _check_department(session: Session, department_id: int, area: str) -> None:
-    """The department must exist, in the county of the account's area."""
+def check_department(session: Session, department_id: int | None, area: str) -> None:
+    """NotFoundError unless the department exists; InvalidInputError unless it is of the area's county."""
+    if department_id is None:
+        return
     county = session.execute(
         text("SELECT county_code FROM departments WHERE id = :d"), {"d": department_id}
     ).scalar()
@@ -200,42 +204,63 @@ def _check_department(session: Session, department_id: int, area: str) -> None:
         )
 
 
+def create_user(
+    session: Session,
+    name: str,
+    password: str,
+    *,
+    role: str,
+    area: str,
+    worker_id: int | None = None,
+    department_id: int | None = None,
+    demo: bool = False,
+    must_change: bool = True,
+    min_length: int = 10,
+) -> Account:
+    """Add an account (the operator's CLI): it must change its password at first login, unless it is a
+    demo account (whose fixed password is exempt from the policy too). ConflictError when taken."""
+    check_account_fields(name, role, area, worker_id, department_id)
+    if not demo:
+        check_password(password, name, min_length=min_length)
+    check_worker(session, worker_id)
+    check_department(session, department_id, area)
+    params = {
+        "name": name,
+        "hash": hash_password(password),
+        "role": role,
+        "area": area,
+        "worker": worker_id,
+        "dept": department_id,
+        "demo": demo,
+        "must_change": must_change and not demo,
+        "now": clock.now(),
+    }
+    row = session.execute(_INSERT, params).first()
+    if row is None:
+        raise ConflictError(f"user {name!r} already exists", where="name")
+    return Account(*row)
+
+
 def find_user(session: Session, name: str) -> Account | None:
     """The account of that name, if any."""
-    row = session.execute(text(f"SELECT {_COLUMNS} FROM users WHERE name = :n"), {"n": name}).first()
+    row = session.execute(text(f"SELECT {COLUMNS} FROM users WHERE name = :n"), {"n": name}).first()
     return Account(*row) if row else None
-
-
-def authenticate(session: Session, name: str, password: str) -> Account | None:
-    """The active account when name and password match; None otherwise (same answer either way)."""
-    row = session.execute(
-        text(f"SELECT {_COLUMNS}, password_hash FROM users WHERE name = :n"), {"n": name}
-    ).first()
-    if row is None:
-        verify_password(_dummy_hash(), password)  # spend the same time: do not reveal which names exist
-        return None
-    if not verify_password(row.password_hash, password) or not row.active:
-        return None
-    return Account(*row[:7])
-
-
-@lru_cache
-def _dummy_hash() -> str:
-    return hash_password("not-a-real-password")
 
 
 def list_users(session: Session) -> list[Account]:
     """Every account, by name."""
-    return [Account(*r) for r in session.execute(text(f"SELECT {_COLUMNS} FROM users ORDER BY name"))]
+    return [Account(*r) for r in session.execute(text(f"SELECT {COLUMNS} FROM users ORDER BY name"))]
 
 
-def set_active(session: Session, name: str, active: bool) -> Account:
-    """Enable or disable an account; its tokens stop working at once when disabled."""
+def set_active(session: Session, name: str, active: bool, *, by: str, now: datetime) -> Account:
+    """Enable or disable an account; disabling ends its sessions at once."""
     row = session.execute(
-        text(f"UPDATE users SET active = :a WHERE name = :n RETURNING {_COLUMNS}"), {"a": active, "n": name}
+        text(f"UPDATE users SET active = :a WHERE name = :n RETURNING {COLUMNS}"), {"a": active, "n": name}
     ).first()
     if row is None:
         raise NotFoundError(f"no user {name!r}", where="name")
+    if not active:
+        end_sessions(session, name, by=by, reason="disabled", now=now)
     return Account(*row)
 
 
@@ -243,12 +268,10 @@ def _first_code(session: Session, sql: str, params: dict[str, Any]) -> Any:
     return session.execute(text(sql), params).first()
 
 
-def create_demo_accounts(session: Session, county_code: str) -> list[tuple[str, str, str, str]]:
-    """One account per role for the demo county, with fixed demo passwords: [(name, role, area, password)].
+_Wanted = tuple[str, str, str, int | None, int | None]  # name, role, area, worker, department
 
-    Existing accounts of those names are left as they are (the call can be repeated).
-    """
-    county = check_area(county_code[:6])
+
+def _demo_wanted(session: Session, county: str) -> list[_Wanted]:
     township = _first_code(
         session,
         "SELECT left(code, 9) FROM grids WHERE level = 'township' AND valid_to IS NULL AND code LIKE :c "
@@ -260,26 +283,16 @@ def create_demo_accounts(session: Session, county_code: str) -> list[tuple[str, 
         "SELECT id, left(home_grid_code, 12) FROM workers WHERE home_grid_code LIKE :c ORDER BY id LIMIT 1",
         {"c": (township[0] if township else county) + "%"},
     )
-    wanted: list[tuple[str, str, str, int | None, int | None]] = [
-        ("admin", "admin", county, None, None),
-        ("commander", "commander", county, None, None),
-        ("dispatcher", "dispatcher", county, None, None),
-        ("planner", "planner", county, None, None),
+    wanted: list[_Wanted] = [
+        (role, role, county, None, None)
+        for role in ("commander", "dispatcher", "planner", "sysadmin", "secadmin", "auditor")
     ]
     if township:
         wanted.append(("dispatcher_town", "dispatcher", township[0], None, None))
     if worker:
         wanted.append(("gridworker", "grid_worker", worker[1], int(worker[0]), None))
     wanted += [(name, "department", county, None, dept) for name, dept in _demo_departments(session, county)]
-    made = []
-    for name, role, area, worker_id, dept in wanted:
-        password = f"demo-{name}-{county}"
-        if find_user(session, name) is None:
-            create_user(
-                session, name, password, role=role, area=area, worker_id=worker_id, department_id=dept
-            )
-        made.append((name, role, area, password))
-    return made
+    return wanted
 
 
 # The demo's department accounts: the county's labour bureau (人社局, whistled for unpaid wages) and its
@@ -296,24 +309,82 @@ def _demo_departments(session: Session, county: str) -> list[tuple[str, int]]:
     return found
 
 
-# The account check of every request transaction (migration 0016): gridgov_authorize raises SQLSTATE
-# 28000 unless the account is active with the token's role, area and worker, and otherwise configures
-# the transaction (area, actor, clearance, then the row-level-security role).
-_AUTHORIZE = text("SELECT gridgov_authorize(:actor, :user_role, :area, :worker_id, :unmasked, :role)")
+def _mark_demo(session: Session, name: str, password: str) -> None:
+    """An account of a demo name still holding its demo password is a demo account (older installations)."""
+    row = session.execute(text("SELECT password_hash, demo FROM users WHERE name = :n"), {"n": name}).first()
+    if row is not None and not row.demo and verify_password(row.password_hash, password):
+        session.execute(text("UPDATE users SET demo = true WHERE name = :n"), {"n": name})
 
 
-def authorize(connection: Any, access: dict[str, Any]) -> None:
-    """Check a request's account and configure its transaction; AccountRejectedError if it changed."""
+def create_demo_accounts(session: Session, county_code: str) -> list[tuple[str, str, str, str]]:
+    """One account per role for the demo county, with fixed demo passwords: [(name, role, area, password)].
+
+    They are marked demo: exempt from the password policy, the forced change and expiry, so that the
+    README's logins work. Existing accounts of those names are left as they are (the call can be repeated).
+    """
+    county = check_area(county_code[:6])
+    made = []
+    for name, role, area, worker_id, dept in _demo_wanted(session, county):
+        password = f"demo-{name}-{county}"
+        if find_user(session, name) is None:
+            create_user(
+                session,
+                name,
+                password,
+                role=role,
+                area=area,
+                worker_id=worker_id,
+                department_id=dept,
+                demo=True,
+            )
+        else:
+            _mark_demo(session, name, password)
+        made.append((name, role, area, password))
+    return made
+
+
+# The account and session check of every request transaction (migrations 0016, 0030): gridgov_authorize
+# raises SQLSTATE 28000 unless the account is active with the token's role, area and worker and its
+# session is live, GGPWD when the session may only change its password, and otherwise configures the
+# transaction (area, actor, role, clearance, request, then the row-level-security role).
+_AUTHORIZE = text(
+    "SELECT gridgov_authorize(:actor, :user_role, :area, :worker_id, :unmasked, :role, :session_id, :now,"
+    " :request)"
+)
+_CHECK = text(
+    "SELECT gridgov_check_account(:actor, :user_role, :area, :worker_id, :session_id, :now, :any_scope)"
+)
+PASSWORD_SQLSTATE = "GGPWD"
+
+
+def _run_check(connection: Any, statement: Any, params: dict[str, Any]) -> None:
     from psycopg.errors import InvalidAuthorizationSpecification
     from sqlalchemy.exc import DBAPIError
 
     try:
-        connection.execute(_AUTHORIZE, access)
+        connection.execute(statement, params)
     except DBAPIError as exc:
         if isinstance(exc.orig, InvalidAuthorizationSpecification):
-            raise AccountRejectedError(access["actor"]) from None
+            raise AccountRejectedError(params["actor"]) from None
+        if getattr(exc.orig, "sqlstate", None) == PASSWORD_SQLSTATE:
+            raise PasswordChangeRequiredError(
+                "请先修改密码（首次登录、密码已过期或已被重置）", where="password"
+            ) from None
         raise
 
 
+def authorize(connection: Any, access: dict[str, Any]) -> None:
+    """Check a request's account and session and configure its transaction; AccountRejectedError when
+    either ended or changed, PasswordChangeRequiredError when the session may only change its password."""
+    _run_check(connection, _AUTHORIZE, {**access, "now": access.get("now") or clock.now()})
+
+
+def check_session(connection: Any, access: dict[str, Any], *, any_scope: bool) -> None:
+    """The account and session check alone (no role switch): for logout and the password change."""
+    params = {k: access[k] for k in ("actor", "user_role", "area", "worker_id", "session_id")}
+    _run_check(connection, _CHECK, {**params, "now": clock.now(), "any_scope": any_scope})
+
+
 class AccountRejectedError(Exception):
-    """gridgov_authorize refused the account: missing, disabled, or changed since its token."""
+    """gridgov_authorize refused the account: missing, disabled, changed since its token, or its session
+    ended."""

@@ -10,9 +10,14 @@ GeoError                      a user-safe message and a short code
 │   ├── SwappedAxesError      longitude and latitude look swapped
 │   ├── IdempotencyKeyError   an Idempotency-Key resent with a different request body
 │   └── NestingError          siblings overlap or a child spills out of its parent
-├── NotAllowedError           this account may not take this step on this object (403)
-└── ConflictError             the request clashes with the data as it stands
-    └── TransitionError       a case cannot move to that status; `allowed` lists where it can go
+├── ConflictError             the request clashes with the data as it stands
+│   └── TransitionError       a case cannot move to that status; `allowed` lists where it can go
+└── AccessError               who is asking may not do this (the access rules of geo.access)
+    ├── LoginFailedError      wrong name or password, or a disabled account: one answer for all (401)
+    ├── LoginLockedError      the account name is locked after too many failures (423)
+    ├── LoginThrottledError   the client address is locked after too many failures (429)
+    ├── ForbiddenError        the role, the actor, or its department may not take the step on this case (403)
+    └── PasswordChangeRequiredError  the session may only change its password (403)
 """
 
 
@@ -82,12 +87,6 @@ class NestingError(InvalidInputError):
     code = "nesting"
 
 
-class NotAllowedError(GeoError):
-    """The account's role or department may not take this step on this case or task."""
-
-    code = "not_allowed"
-
-
 class ConflictError(GeoError):
     """The request clashes with the current data."""
 
@@ -102,3 +101,45 @@ class TransitionError(ConflictError):
     def __init__(self, message: str, *, allowed: list[str], where: str | None = None):
         super().__init__(message, where=where)
         self.allowed = allowed
+
+
+class AccessError(GeoError):
+    """Who is asking may not do this; `retry_after` (seconds) when trying later may help."""
+
+    code = "access"
+    retry_after: int | None = None
+
+
+class LoginFailedError(AccessError):
+    """Wrong name or password, or a disabled account (the same answer, so names are not revealed)."""
+
+    code = "not_authenticated"
+
+
+class LoginLockedError(AccessError):
+    """An account name locked after too many failed logins (until a time, or an unlock)."""
+
+    code = "account_locked"
+
+    def __init__(self, message: str, *, retry_after: int, where: str | None = None):
+        super().__init__(message, where=where)
+        self.retry_after = retry_after
+
+
+class LoginThrottledError(LoginLockedError):
+    """A client address locked after too many failed logins."""
+
+    code = "too_many_attempts"
+
+
+class ForbiddenError(AccessError):
+    """The requester's role, or this requester (or its department) on this case or task, may not take the
+    step."""
+
+    code = "forbidden"
+
+
+class PasswordChangeRequiredError(AccessError):
+    """The account must change its password before anything else (first login, expiry, reset)."""
+
+    code = "password_change_required"

@@ -8,6 +8,10 @@
         ▼                                                                           │
     rejected, duplicate                                               verified ──close──▶ closed
 
+Who may take a step (`check_step`, object-level authorization): the roles of RULES on any case of
+their area, and, where a step says so, the grid worker the case is assigned to, on that case only; a
+suspended case (挂账) takes only the steps that end it, move it elsewhere or end the suspension.
+
 Pure functions only: the database work lives in geo.queries.events and geo.queries.dispatch.
 """
 
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 
 from geo import vocabulary
 from geo.accounts import VERIFY_STATUSES  # the targets that need the verify permission, as the API checks
-from geo.errors import ConflictError, TransitionError
+from geo.errors import ConflictError, ForbiddenError, TransitionError
 
 STATUS_LABELS = vocabulary.zh(vocabulary.STATUSES)
 ESCALATION_LEVELS = ("grid", "village", "township", "county")
@@ -110,6 +114,63 @@ def next_escalation(level: str) -> str:
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who takes a step: account name, role, and the worker row of a grid worker."""
+
+    name: str
+    role: str
+    worker_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may take a step: `roles` on any case of their area; `assignee`: also the case's own grid
+    worker; `while_suspended`: also while the case is suspended (挂账)."""
+
+    roles: frozenset[str]
+    assignee: bool = False
+    while_suspended: bool = False
+
+
+_CASEWORK = frozenset({"commander", "dispatcher"})
+RULES: dict[str, Rule] = {
+    "register": Rule(_CASEWORK),
+    "reject": Rule(_CASEWORK, while_suspended=True),
+    "mark_duplicate": Rule(_CASEWORK, while_suspended=True),
+    "assign": Rule(_CASEWORK),
+    "reassign": Rule(_CASEWORK),
+    "decline": Rule(_CASEWORK, assignee=True),
+    "start": Rule(_CASEWORK, assignee=True),
+    "handle": Rule(_CASEWORK, assignee=True),
+    "rework": Rule(_CASEWORK),
+    "verify": Rule(_CASEWORK),
+    "close": Rule(_CASEWORK),
+    "escalate": Rule(_CASEWORK, assignee=True, while_suspended=True),
+    "refer": Rule(_CASEWORK, while_suspended=True),
+    "referral_return": Rule(_CASEWORK, while_suspended=True),
+    "whistle": Rule(_CASEWORK, while_suspended=True),
+    "extend": Rule(_CASEWORK, while_suspended=True),
+    "suspend": Rule(_CASEWORK),
+    "resume": Rule(_CASEWORK, while_suspended=True),
+}
+
+
+def check_step(action: str, actor: Actor, *, assignee_id: int | None, suspended: bool) -> None:
+    """ForbiddenError unless the actor may take the step on this case (by role, or as its assigned
+    grid worker); ConflictError when the case is suspended and the step must wait for it to resume."""
+    step = RULES[action]
+    label = vocabulary.label("action", action)
+    mine = step.assignee and actor.worker_id is not None and actor.worker_id == assignee_id
+    if actor.role not in step.roles and not mine:
+        if step.assignee and actor.role == "grid_worker":
+            raise ForbiddenError(f"网格员只能对派给本人的案件执行“{label}”", where="assignee_id")
+        role = vocabulary.label("role", actor.role)
+        raise ForbiddenError(f"{role}无权对案件执行“{label}”", where="role")
+    if suspended and not step.while_suspended:
+        raise ConflictError(f"案件已挂账（暂停计时），须先恢复计时才能“{label}”", where="status")
+
+
+@dataclass(frozen=True)
 class Step:
     """A step the console may offer on a case now: its action, the permission it needs, what the
     person must give (`needs`: reason, worker, department, referral, amount, duplicate_of or nothing),
@@ -149,12 +210,27 @@ def _clock_steps(ev: dict) -> list[Step]:
     return []
 
 
-def desk_steps(ev: dict, actor: str) -> list[Step]:
-    """Every step the centre's desk can take on a case as it stands, in the order the desk shows them.
+def desk_steps(ev: dict, actor: Actor) -> list[Step]:
+    """Every step the centre's desk can take on a case as it stands, in the order the desk shows them:
+    those the rules (RULES, check_step) let this actor take on this case now.
 
     A referred case waits for the court, police or petition office: it can be taken back (收回) and its
     departments whistled, nothing else. The API checks the same rules again when a step is taken.
     """
+    return [s for s in _case_steps(ev, actor.name) if _may(s.action, actor, ev)]
+
+
+def _may(action: str, actor: Actor, ev: dict) -> bool:
+    try:
+        check_step(
+            action, actor, assignee_id=ev.get("assignee_id"), suspended=ev.get("suspended_at") is not None
+        )
+    except (ForbiddenError, ConflictError):
+        return False
+    return True
+
+
+def _case_steps(ev: dict, actor: str) -> list[Step]:
     status = ev["status"]
     if status in FINAL:
         return []

@@ -1,5 +1,5 @@
-"""Settings of the spatial core, one class per concern: the database, spatial limits, dispatch, jobs and
-the county's time zone."""
+"""Settings of the spatial core, one class per concern: the database, spatial limits, dispatch, jobs,
+the county's time zone and the audit log."""
 
 from functools import lru_cache
 from typing import Literal
@@ -9,14 +9,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class DbSettings(BaseSettings):
-    """Database connection. `DATABASE_URL` wins over `GRID_DB_URL`."""
+    """Database connections. `url` (`DATABASE_URL` wins over `GRID_DB_URL`) is the app's login: a role that
+    is neither superuser nor owner (`gridgov serve` refuses anything else), so that row-level security
+    binds it. `owner_url` is the tables' owner: migrations, the demo loader, the CLI's imports, backups
+    and job workers use it (`gridgov migrate` also creates the app's login from `url`). Without it those
+    use `url`, which then must be the owner's."""
 
     model_config = SettingsConfigDict(env_prefix="GRID_DB_", env_file=".env", extra="ignore")
 
     url: PostgresDsn = Field(
-        default="postgresql+psycopg://gridgov@127.0.0.1:5432/gridgov",
+        default="postgresql+psycopg://gridgov_web@127.0.0.1:5432/gridgov",
         validation_alias=AliasChoices("DATABASE_URL", "GRID_DB_URL", "url"),
     )
+    owner_url: PostgresDsn | None = None
     pool_size: int = 10
     max_overflow: int = 10
     statement_timeout_ms: int = 30_000
@@ -28,7 +33,7 @@ class DbSettings(BaseSettings):
     # (geo.db.allow_parallel).
     parallel_workers: int = 0
 
-    @field_validator("url", mode="before")
+    @field_validator("url", "owner_url", mode="before")
     @classmethod
     def _use_psycopg3(cls, value: object) -> object:
         """Accept postgres:// and postgresql:// URLs; SQLAlchemy must use the psycopg 3 driver."""
@@ -58,8 +63,22 @@ class DbSettings(BaseSettings):
 
     @property
     def libpq_url(self) -> str:
-        """The URL as libpq tools (psql, pg_dump) want it."""
+        """The app's URL as libpq tools (psql, pg_dump) want it."""
         return str(self.url).replace("postgresql+psycopg://", "postgresql://", 1)
+
+    @property
+    def owner_sqlalchemy_url(self) -> str:
+        """The owner's URL as SQLAlchemy wants it (the app's when no owner URL is set)."""
+        return str(self.owner_url or self.url)
+
+    @property
+    def owner_libpq_url(self) -> str:
+        """The owner's URL as libpq tools (pg_dump, pg_restore) want it."""
+        return self.owner_sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    def as_owner(self) -> "DbSettings":
+        """These settings connecting as the owner (for engines of migrations, loaders and jobs)."""
+        return self.model_copy(update={"url": self.owner_url or self.url})
 
 
 NESTING_TOLERANCE_M2 = 1.0  # GeoSettings' default, also the default of the functions that take it
@@ -164,3 +183,12 @@ class DispatchSettings(BaseSettings):
     # unless told otherwise, and report back when done (办结反馈) within this many.
     default_whistle_hours: int = Field(default=24, gt=0)
     default_feedback_hours: int = Field(default=72, gt=0)
+
+
+class AuditSettings(BaseSettings):
+    """The audit log: how long rows are kept (GB/T 22239 level 3: 180 days at least)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRID_AUDIT_", env_file=".env", extra="ignore")
+
+    # `gridgov audit purge` deletes rows older than this many days; the database refuses fewer than 180.
+    retention_days: int = Field(default=180, ge=180, le=36500)

@@ -43,7 +43,10 @@ ROLES = {
     "planner": ("研判分析员", "Planner"),
     "grid_worker": ("网格员", "Grid worker"),
     "department": ("职能部门", "Department"),
-    "admin": ("系统管理员", "Administrator"),
+    # 三员分立: the three administrators of GB/T 22239, one role each, never two on one account.
+    "sysadmin": ("系统管理员", "System administrator"),
+    "secadmin": ("安全管理员", "Security administrator"),
+    "auditor": ("审计管理员", "Audit administrator"),
 }
 LEVELS = {
     "grid": ("网格", "Grid"),

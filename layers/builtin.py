@@ -71,6 +71,7 @@ def builtin_layers() -> list[LayerDef]:
             renderers=frozenset({"geojson", "mvt", "choropleth"}),
             min_zoom=6,
             changes=("grids", "worker_names"),
+            personal=("worker",),
         ),
         _events_layer("dispute", "disputes", "矛盾纠纷", "#d95f02"),
         _events_layer("hazard", "hazards", "安全隐患", "#e7298a"),
@@ -91,6 +92,7 @@ def builtin_layers() -> list[LayerDef]:
                 "colors": {True: "#2171b5", False: "#969696"},
             },
             changes=("workers",),
+            personal=("name",),
         ),
         LayerDef(
             id="facilities",

@@ -26,6 +26,8 @@ Interface (stable; the OGC Features, vector tile and Folium outputs all build on
     min_zoom/max_zoom  zoom range for tiles (outside it a tile is empty -> 204)
     kind            "event" for point layers of cases (heatmaps use these), else "base"
     weight          for heatmaps: the property used as weight (e.g. "severity"), or None
+    personal        the properties holding personal data (names: masked for uncleared roles by the
+                    database, each unmasked read audited, cached or not)
     cells           `cells(area, level) -> selectable` of pre-aggregated counts per cell of a zoom level
                     (columns cx, cy, n, sx, sy, w: see geo.queries.layers.event_cells_source), or None;
                     low-zoom tiles without filters sum these instead of aggregating every point
@@ -78,6 +80,8 @@ class LayerDef:
     # Thousands of polygons a pixel or two wide are drawn there, never read one by one: the province
     # z8 tile of small grids was 572 KB, two thirds of it unique names, codes and areas.
     overview_properties: tuple[str, ...] | None = None
+    # Properties holding personal data (a worker's name): see the module doc.
+    personal: tuple[str, ...] = ()
 
     def tile_properties(self, z: int, detail_min_zoom: int) -> tuple[str, ...]:
         """The properties of its vector tiles at zoom z."""
@@ -105,6 +109,8 @@ class LayerDef:
                 )
         if self.datetime_column and self.datetime_column not in self.properties:
             raise ValueError(f"layer {self.id}: datetime_column must be one of its properties")
+        if not set(self.personal) <= set(self.properties):
+            raise ValueError(f"layer {self.id}: personal must be some of its properties")
         if self.overview_properties is not None and not set(self.overview_properties) <= set(self.properties):
             raise ValueError(f"layer {self.id}: overview_properties must be some of its properties")
         if not 0 <= self.min_zoom <= self.max_zoom <= 24:

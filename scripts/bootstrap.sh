@@ -7,6 +7,7 @@
 #                                          (test); + faketime and a C compiler (shifted)
 #   scripts/bootstrap.sh venv              .venv with `pip install -e '.[test]'` (redone when pyproject.toml changes)
 #   scripts/bootstrap.sh db                the database URL: $DATABASE_URL if set, else the local cluster in .pgdata/
+#                                          (its owner; the app logs in as gridgov_web, made by `gridgov migrate`)
 #   scripts/bootstrap.sh demo              db + migrate + load the demo county if empty + serve
 #   scripts/bootstrap.sh serve             db + serve (no migration, no loading)
 #   scripts/bootstrap.sh test [ARGS...]    pytest ARGS (exit 5, "no tests collected", is a failure)
@@ -150,9 +151,18 @@ pgdata_reachable() {
 }
 
 with_db() {
-  DATABASE_URL=$(db_url)
+  # The local cluster: migrations, loaders and jobs run as its owner (GRID_DB_OWNER_URL), the app as its own
+  # login (DATABASE_URL), which row-level security binds. An external DATABASE_URL is the app's login; its
+  # owner comes from GRID_DB_OWNER_URL (environment or .env).
+  if [ -n "$(external_url)" ]; then
+    DATABASE_URL=$(db_url)
+  else
+    GRID_DB_OWNER_URL=$(db_url)
+    DATABASE_URL=$(bash scripts/pgcluster.sh app-url "$PGDATA_DIR")
+    export GRID_DB_OWNER_URL
+  fi
   export DATABASE_URL
-  say "database: $DATABASE_URL"
+  say "database: $DATABASE_URL${GRID_DB_OWNER_URL:+ (owner: $GRID_DB_OWNER_URL)}"
 }
 
 serve() {

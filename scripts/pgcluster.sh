@@ -3,13 +3,15 @@
 #   scripts/pgcluster.sh start DIR [PORT]   init (first time) and start; prints the database URL
 #   scripts/pgcluster.sh stop DIR           stop it (no error when it is not running)
 #   scripts/pgcluster.sh status DIR         exit 0 when it runs
-#   scripts/pgcluster.sh url DIR            the database URL (of the last start)
+#   scripts/pgcluster.sh url DIR            the database URL (of the last start), as the owner (superuser)
+#   scripts/pgcluster.sh app-url DIR        the same database as the app's own login, gridgov_web (made by
+#                                           `gridgov migrate`: neither superuser nor owner)
 # Env: PGCLUSTER_FAST=1 trades durability for speed (fsync off), for test clusters only.
 # PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user.
 # Only the URL goes to stdout; messages go to stderr.
 set -euo pipefail
 
-usage="usage: pgcluster.sh start|stop|status|url DIR [PORT]"
+usage="usage: pgcluster.sh start|stop|status|url|app-url DIR [PORT]"
 cmd=${1:?$usage}
 dir=${2:?$usage}
 mkdir -p "$dir"
@@ -70,7 +72,7 @@ pick_port() {
 
 url() {
   [ -f "$dir/port" ] || die "no cluster has been started in $dir"
-  echo "postgresql://gridgov@127.0.0.1:$(cat "$dir/port")/gridgov"
+  echo "postgresql://${1:-gridgov}@127.0.0.1:$(cat "$dir/port")/gridgov"
 }
 
 running() {
@@ -108,5 +110,6 @@ case "$cmd" in
   stop) stop ;;
   status) running ;;
   url) url ;;
+  app-url) url gridgov_web ;;
   *) echo "unknown command $cmd; $usage" >&2; exit 2 ;;
 esac

@@ -138,9 +138,13 @@ def new_context(
 
     `timezone_id` sets the device's own zone (e.g. "America/New_York"): the console must show county
     time whatever it is. Other options go to Playwright's `new_context` (is_mobile, geolocation, ...).
+    The app's Content-Security-Policy forbids evaluating strings, and Playwright runs a test's
+    `wait_for_function` predicates that way, so contexts bypass it unless told `bypass_csp=False`
+    (tests/security/test_csp_browser.py opens every kind of page with it enforced).
     """
     size = viewport if isinstance(viewport, dict) else {"width": viewport[0], "height": viewport[1]}
     options.setdefault("locale", "zh-CN")
+    options.setdefault("bypass_csp", True)
     if timezone_id:
         options["timezone_id"] = timezone_id
     context = browser.new_context(viewport=size, **options)

@@ -11,6 +11,7 @@ clock, and a test that moves the clock (clock.advance) moves it for itself only.
 """
 
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -30,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # statement or a wait for a pooled connection that is merely slow must not fail a test.
 os.environ.setdefault("GRID_DB_STATEMENT_TIMEOUT_MS", "300000")
 os.environ.setdefault("GRID_DB_POOL_TIMEOUT_S", "120")
+# Every run signs its tokens with a secret of its own (never one written anywhere: tests/test_secrets.py).
+os.environ.setdefault("GRID_AUTH_SECRET", secrets.token_urlsafe(48))
 DEMO_UNTIL = date(2026, 11, 27)  # fixed so that every run sees the same demo county
 DEMO_SEED = 620121
 TEST_NOW = datetime.fromisoformat("2026-11-28T00:00:00+08:00")  # the demo year has just ended
@@ -106,9 +109,11 @@ def create_database(server_url: str, name: str, template: str | None = None) -> 
 @pytest.fixture(scope="session")
 def empty_db_url(pg_server: str) -> str:
     """A migrated database with no grids or events (template for tests that need real commits)."""
+    from tests.apps import app_url
+
     url = create_database(pg_server, "gridgov_empty")
     engine = create_engine(url)
-    upgrade(engine)
+    upgrade(engine, app_url=app_url(url))  # and the app's login (roles are the server's: one for all)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT postgis_lib_version()")).scalar()
     engine.dispose()

@@ -1,6 +1,6 @@
 """A TestClient on the tiny dispatch county inside a rolled-back transaction, with a switchable user."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, get_current_user, get_session
 from tests.apps import app_for
+from tests.auth_helpers import start_test_session
 from tests.dispatch_tiny import build
 
 
@@ -21,26 +22,33 @@ class Tiny:
     user: list = field(default_factory=lambda: [CurrentUser("alice", "commander", "620121")])
 
     def act_as(
-        self, name: str, area: str = "620121", role: str = "commander", department_id: int | None = None
+        self,
+        name: str,
+        area: str = "620121",
+        role: str = "commander",
+        worker_id: int | None = None,
+        department_id: int | None = None,
     ) -> None:
         """Make the following requests come from another user (a commander account of that area, unless
-        a role is given; a department account needs its department)."""
-        self.user[0] = _account(self.session, CurrentUser(name, role, area), department_id)
+        told otherwise; a department account needs its department)."""
+        self.user[0] = _account(self.session, CurrentUser(name, role, area, worker_id), department_id)
 
 
 def _account(session: Session, user: CurrentUser, department_id: int | None = None) -> CurrentUser:
-    """Create or update the user's account row (requests check it), committed into the test transaction."""
+    """Create or update the user's account row and start a session of it (requests check both),
+    committed into the test transaction."""
     session.execute(text("RESET ROLE"))  # an earlier request's SET LOCAL ROLE survives its released savepoint
     session.execute(
         text(
-            "INSERT INTO users (name, password_hash, role, area, department_id) "
-            "VALUES (:n, 'not-a-login', :r, :a, :d) ON CONFLICT (name) DO UPDATE "
-            "SET role = :r, area = :a, worker_id = NULL, active = true, department_id = :d"
+            "INSERT INTO users (name, password_hash, role, area, worker_id, department_id) "
+            "VALUES (:n, 'not-a-login', :r, :a, :w, :d) ON CONFLICT (name) DO UPDATE "
+            "SET role = :r, area = :a, worker_id = :w, active = true, department_id = :d"
         ),
-        {"n": user.name, "r": user.role, "a": user.area, "d": department_id},
+        {"n": user.name, "r": user.role, "a": user.area, "w": user.worker_id, "d": department_id},
     )
+    sid, _ = start_test_session(session, user.name)
     session.commit()
-    return user
+    return replace(user, session_id=sid)
 
 
 def _ids(session: Session) -> dict:
@@ -65,6 +73,8 @@ def make_tiny(session: Session, **concerns: object) -> Tiny:
             yield session
         finally:
             session.rollback()  # like closing a request's session: uncommitted work is dropped
+            session.execute(text("RESET ROLE"))  # a committed request keeps its SET LOCAL ROLE here
+            session.commit()
 
     tiny = Tiny(TestClient(app), ids, session)
     tiny.act_as("alice")

@@ -6,13 +6,13 @@ no request computes or stores an analysis.
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.deps_layers import RegistryDep
-from api.routers.maps import MapOptionsDep
+from api.routers.maps import MapOptionsDep, map_page
 from geo.analytics import chronic
 from geo.analytics.hotspots import hotspots_source
 from geo.analytics.risk_lists import list_sheets, risk_lists
@@ -159,6 +159,7 @@ def export_chronic(
 
 @router.get("/maps/hotspots", response_class=HTMLResponse, responses=HTML)
 def hotspots_map(
+    request: Request,
     session: SessionDep,
     user: UserDep,
     registry: RegistryDep,
@@ -167,15 +168,16 @@ def hotspots_map(
 ) -> HTMLResponse:
     """Folium page of the Gi* hot and cold spots (small grids or hexagons), as last computed."""
     layer = "hotspots" if _unit(unit) == "grid" else "hotspots_hex"
-    return HTMLResponse(hotspots_map_html(session, registry, opts, layer))
+    return map_page(request, hotspots_map_html(session, registry, opts, layer))
 
 
 @router.get("/maps/emerging", response_class=HTMLResponse, responses=HTML)
 def emerging_map(
+    request: Request,
     session: SessionDep,
     user: UserDep,
     registry: RegistryDep,
     opts: MapOptionsDep,
 ) -> HTMLResponse:
     """Folium page of the emerging hot spot categories, as last computed."""
-    return HTMLResponse(emerging_map_html(session, registry, opts))
+    return map_page(request, emerging_map_html(session, registry, opts))

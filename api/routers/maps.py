@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from api.deps import CheckedUserDep, SessionDep, UserDep
 from api.deps_layers import RegistryDep
+from api.headers import nonce_of, with_nonce
 from geo.errors import InvalidInputError, NotFoundError
 from geo.queries.heat import EventFilter, parse_event_filter
 from layers.folium_maps import MapOptions, county_map_html, heatmap_html, heatmap_time_html, risk_map_html
@@ -23,6 +24,11 @@ async def get_map_settings_dep(request: Request) -> MapSettings:
 
 
 MapSettingsDep = Annotated[MapSettings, Depends(get_map_settings_dep)]
+
+
+def map_page(request: Request, html: str) -> HTMLResponse:
+    """A Folium page whose inline scripts carry this response's CSP nonce (api.headers)."""
+    return HTMLResponse(with_nonce(html, nonce_of(request)))
 
 
 async def get_map_options(request: Request, user: UserDep, settings: MapSettingsDep) -> MapOptions:
@@ -71,13 +77,16 @@ async def get_zoom(
 
 
 @router.get("/county", response_class=HTMLResponse, responses=HTML)
-def county_map(session: SessionDep, registry: RegistryDep, opts: MapOptionsDep) -> HTMLResponse:
+def county_map(
+    request: Request, session: SessionDep, registry: RegistryDep, opts: MapOptionsDep
+) -> HTMLResponse:
     """County overview: grids by level, open and recent events clustered, facilities (Chinese popups)."""
-    return HTMLResponse(county_map_html(session, registry, opts))
+    return map_page(request, county_map_html(session, registry, opts))
 
 
 @router.get("/heatmap", response_class=HTMLResponse, responses=HTML)
 def heatmap(
+    request: Request,
     session: SessionDep,
     registry: RegistryDep,
     flt: EventFilterDep,
@@ -86,21 +95,23 @@ def heatmap(
 ) -> HTMLResponse:
     """Weighted heatmap of disputes, hazards or appeals, aggregated in PostGIS into zoom-sized cells,
     under the outlines of the area and its townships."""
-    return HTMLResponse(heatmap_html(session, flt, opts, zoom, registry))
+    return map_page(request, heatmap_html(session, flt, opts, zoom, registry))
 
 
 @router.get("/heatmap-time", response_class=HTMLResponse, responses=HTML)
 def heatmap_time(
-    session: SessionDep, registry: RegistryDep, flt: EventFilterDep, opts: MapOptionsDep
+    request: Request, session: SessionDep, registry: RegistryDep, flt: EventFilterDep, opts: MapOptionsDep
 ) -> HTMLResponse:
     """Weekly heatmap over a year (default: the 52 weeks up to the newest report); one play button."""
-    return HTMLResponse(heatmap_time_html(session, flt, opts, registry))
+    return map_page(request, heatmap_time_html(session, flt, opts, registry))
 
 
 @router.get("/risk", response_class=HTMLResponse, responses=HTML)
-def risk_map(session: SessionDep, registry: RegistryDep, opts: MapOptionsDep) -> HTMLResponse:
+def risk_map(
+    request: Request, session: SessionDep, registry: RegistryDep, opts: MapOptionsDep
+) -> HTMLResponse:
     """Red / yellow / green risk grade of every small grid, with open, overdue and resolution figures."""
-    return HTMLResponse(risk_map_html(session, registry, opts))
+    return map_page(request, risk_map_html(session, registry, opts))
 
 
 @router.get("/basemap/{z}/{x}/{y}.png", include_in_schema=False)

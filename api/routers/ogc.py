@@ -19,6 +19,7 @@ from api.deps_layers import (
     PageCacheDep,
     RegistryDep,
 )
+from geo import audit
 from geo.queries.layers import area_extent
 from layers import geojson
 from layers.model import LayerDef
@@ -144,6 +145,8 @@ def items(
     `filters`); several values are comma-separated. `crs=gcj02` shifts coordinates for Gaode basemaps.
     """
     page = _page(session, cache, layer, query, settings, crs, user.cleared)
+    if user.cleared and layer.personal:
+        audit.note_personal_read(session, f"ogc:{layer.id}")  # a cached page is read too
     body = geojson.collection_bytes(page, _items_links(request, layer, page))
     return StreamingResponse(body, media_type=GEOJSON, headers=_cache(settings))
 

@@ -1,14 +1,16 @@
 """The console's HTML pages (Jinja2 shells from web/templates; the data comes from the JSON APIs).
 
 `/` sends a visitor to /login or to their role's page. A /console page asked for without a valid login
-redirects to /login?next=... instead of answering 401 JSON, because a person in a browser asked. A
-page the account's role has no business on (permission view_<page>, geo.accounts) answers 403 with a
-page that says so and links to the role's own desk, never an empty desk.
+redirects to /login?next=... instead of answering 401 JSON, because a person in a browser asked; a login
+that must change its password first is sent to the password page, and the three administrators (who
+read no cases) to /account, their page. A page the account's role has no business on (permission
+view_<page>, geo.accounts) answers 403 with a page that says so and links to the role's own desk, never
+an empty desk.
 
 Every page carries two JSON data blocks that never execute: `gg-vocab`, the product's words
 (geo.vocabulary, the same JSON as GET /api/vocabulary), and `gg-clock`, the county's time zone
 (geo.clock.zone()), in which the page shows every time. A page reopened without signal keeps both.
-The page holds no inline script (a strict Content-Security-Policy can hold); the app's base path
+The page holds no inline script (the Content-Security-Policy forbids it); the app's base path
 reaches the scripts as `<body data-base>` (api.web).
 """
 
@@ -16,14 +18,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentUser, RawSessionDep, SettingsDep, check_account, user_of_request
+from api.deps import CurrentUser, RawSessionDep, SettingsDep, check_account, touch_if_due, user_of_request
 from api.permissions import allowed
 from api.security import AuthError, AuthSettings
 from api.web import HOME_VIEW, base_path, current_path, home_path, path_for, templates
 from geo import clock
-from geo.accounts import ROLE_LABELS
-from geo.errors import NotFoundError
+from geo.accounts import BUSINESS_ROLES, ROLE_LABELS
+from geo.errors import NotFoundError, PasswordChangeRequiredError
 from geo.vocabulary import vocabulary
 
 router = APIRouter(include_in_schema=False)
@@ -49,12 +52,21 @@ def _page_data() -> dict[str, object]:
     return {"vocabulary": words, "labels": words["zh"], "clock": {"zone": clock.zone().key}}
 
 
-def _user_or_none(request: Request, session: RawSessionDep, auth: AuthSettings) -> CurrentUser | None:
-    """The logged-in user, or None where an API would answer 401/403."""
+class _MustChangePassword(Exception):
+    """The login may only change its password."""
+
+
+async def _user_or_none(request: Request, session: RawSessionDep, auth: AuthSettings) -> CurrentUser | None:
+    """The logged-in user, or None where an API would answer 401/403; _MustChangePassword when the
+    login may only change its password."""
     try:
-        return check_account(session, user_of_request(request, auth))
+        user = user_of_request(request, auth)
+        await touch_if_due(session, user)
+        return await run_in_threadpool(check_account, session, user)
     except AuthError:
         return None
+    except PasswordChangeRequiredError:
+        raise _MustChangePassword from None
 
 
 def _to_login(request: Request) -> RedirectResponse:
@@ -63,10 +75,17 @@ def _to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
 
 
+def _to_password(request: Request) -> RedirectResponse:
+    return RedirectResponse(path_for(request, "password_page"), status_code=303)
+
+
 @router.get("/")
-def root(request: Request, session: RawSessionDep, settings: SettingsDep) -> Response:
+async def root(request: Request, session: RawSessionDep, settings: SettingsDep) -> Response:
     """Logged in: the role's page; otherwise the login page."""
-    user = _user_or_none(request, session, settings.auth)
+    try:
+        user = await _user_or_none(request, session, settings.auth)
+    except _MustChangePassword:
+        return _to_password(request)
     target = home_path(request, user.role) if user else path_for(request, "login_page")
     return RedirectResponse(target, status_code=303)
 
@@ -84,25 +103,51 @@ def _context(request: Request, view: str, title: str, user: CurrentUser) -> dict
     }
 
 
+def _page(
+    request: Request, settings: SettingsDep, template: str, context: dict, status: int = 200
+) -> Response:
+    response = templates(settings.api.web_dir / "templates").TemplateResponse(
+        request, template, context, status_code=status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @router.get("/console/{view}", response_class=HTMLResponse)
-def console_page(view: str, request: Request, session: RawSessionDep, settings: SettingsDep) -> Response:
+async def console_page(
+    view: str, request: Request, session: RawSessionDep, settings: SettingsDep
+) -> Response:
     """One view of the console, rendered in the shared shell (base.html); 403 with a clear page for a
     role that has no business there."""
     if view not in VIEWS:
         raise NotFoundError(f"没有页面 {view}", where="view")
-    user = _user_or_none(request, session, settings.auth)
+    try:
+        user = await _user_or_none(request, session, settings.auth)
+    except _MustChangePassword:
+        return _to_password(request)
     if user is None:
         return _to_login(request)
+    if user.role not in BUSINESS_ROLES:
+        return RedirectResponse(path_for(request, "account_page"), status_code=303)
     template, title = VIEWS[view]
-    directory = settings.api.web_dir / "templates"
-    if not (directory / template).is_file():
+    if not (settings.api.web_dir / "templates" / template).is_file():
         raise NotFoundError(f"页面 {view} 尚未提供", where="view")
     context = _context(request, view, title, user)
-    status = 200
-    if not allowed(user, f"view_{view}"):
-        template, status = "refused.html", 403
-        own = HOME_VIEW.get(user.role)
-        context["own_title"] = VIEWS[own][1] if own in VIEWS else ""
-    response = templates(directory).TemplateResponse(request, template, context, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    if allowed(user, f"view_{view}"):
+        return _page(request, settings, template, context)
+    own = HOME_VIEW.get(user.role)
+    context["own_title"] = VIEWS[own][1] if own in VIEWS else ""
+    return _page(request, settings, "refused.html", context, status=403)
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account_page(request: Request, session: RawSessionDep, settings: SettingsDep) -> Response:
+    """The account page: who is logged in, change password, log out everywhere; for the three
+    administrators also their work (accounts, locks, the audit log)."""
+    try:
+        user = await _user_or_none(request, session, settings.auth)
+    except _MustChangePassword:
+        return _to_password(request)
+    if user is None:
+        return _to_login(request)
+    return _page(request, settings, "account.html", _context(request, "account", "账号与安全", user))

@@ -5,6 +5,7 @@ from fastapi.responses import Response
 
 from api.deps import CheckedUserDep, SessionDep, UserDep
 from api.deps_layers import LayerDep, LayerQueryDep, LayerSettingsDep, TileCacheDep
+from geo import audit
 from layers import tiles
 from layers.errors import InvalidTileError
 from layers.settings import LayerSettings
@@ -69,7 +70,8 @@ def tile(
     Below the aggregation zoom, point layers come as cells with `count` and `weight`; polygons are
     simplified by zoom. If the per-tile cap is hit, `X-Tile-Truncated` says so.
     """
-    tq = tiles.tile_query(layer, query, _index("z", z), _index("x", x), _index("y", y), settings)
+    zoom = _index("z", z)
+    tq = tiles.tile_query(layer, query, zoom, _index("x", x), _index("y", y), settings)
     if tq is None:  # a zoom where the layer shows nothing costs no query
         t = tiles.EMPTY
     else:
@@ -77,6 +79,9 @@ def tile(
         cacheable = layer.changes and cache.enabled
         key = (*tq.key, user.cleared)  # masked names differ by clearance
         t = cached(session, cache, layer.changes, key, tq.owners, compute) if cacheable else compute()
+        shown = () if tq.aggregated else layer.tile_properties(zoom, settings.detail_min_zoom)
+        if user.cleared and set(layer.personal) & set(shown):
+            audit.note_personal_read(session, f"tiles:{layer.id}")  # a cached tile is read too
     headers = _headers(settings, t)
     if not t.data:
         return Response(status_code=204, headers=headers)

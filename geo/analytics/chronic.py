@@ -15,7 +15,8 @@ lists its cases, oldest first: that list is the evidence.
 
 积案 (backlog): a case still open (geo.queries.figures) longer than `backlog_days`.
 
-Party names come masked for roles without clearance, by the database (gridgov_person_name).
+Party names (and phones or ID numbers typed in titles) come masked for roles without clearance, by the
+database (gridgov_person_name, gridgov_person_text).
 """
 
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ class ChronicRule:
 
 
 _HISTORY = """json_agg(json_build_object('id', e.id, 'reported_at', e.reported_at, 'closed_at', e.closed_at,
-    'category', c.label_zh, 'status', e.status, 'title', e.title, 'grid_code', e.grid_code)
+    'category', c.label_zh, 'status', e.status, 'title', gridgov_person_text(e.title, e.id),
+    'grid_code', e.grid_code)
     ORDER BY e.reported_at, e.id)"""
 _FIGURES = f"""count(*) AS cases, min(e.reported_at) AS first_at, max(e.reported_at) AS last_at,
        count(*) FILTER (WHERE {f.open_now("e", ":at")}) AS open_cases, {_HISTORY} AS history"""
@@ -112,7 +114,8 @@ def list_chronic(
 
 
 _BACKLOG = text(f"""
-SELECT e.id, e.kind, e.category, c.label_zh AS category_label, e.severity, e.status, e.title, e.grid_code,
+SELECT e.id, e.kind, e.category, c.label_zh AS category_label, e.severity, e.status,
+       gridgov_person_text(e.title, e.id) AS title, e.grid_code,
        e.reported_at, e.deadline_at, {f.overdue_at("e", ":at")} AS overdue, e.suspended_at,
        e.referral_status, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
        floor(extract(epoch FROM CAST(:at AS timestamptz) - e.reported_at) / 86400)::int AS open_days

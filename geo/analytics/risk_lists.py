@@ -43,7 +43,8 @@ def grade_grids(session: Session, area: str) -> list[dict]:
 
 # The open cases of the flagged grids now, with the one overdue rule.
 _PROBLEMS = text(f"""
-SELECT e.id, e.grid_code, e.title, c.label_zh AS category, e.category AS category_code, e.severity, e.status,
+SELECT e.id, e.grid_code, gridgov_person_text(e.title, e.id) AS title, c.label_zh AS category,
+       e.category AS category_code, e.severity, e.status,
        e.reported_at, e.deadline_at, {f.overdue_at("e")} AS is_overdue
 FROM events e JOIN categories c ON c.code = e.category
 WHERE e.grid_code = ANY(:codes) AND {f.open_now("e")}

@@ -34,6 +34,8 @@ DO $$ BEGIN
     END IF;
     IF NOT pg_has_role(current_user, 'gridgov_department', 'MEMBER') THEN
         EXECUTE format('GRANT gridgov_department TO %I', current_user);
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gridgov_auth') THEN
+        CREATE ROLE gridgov_auth NOLOGIN;
     END IF;
 END $$;
 """

@@ -1,6 +1,7 @@
-"""Run the Alembic migrations from code (the CLI, the tests and the demo all use this).
+"""Run the Alembic migrations from code (the CLI, the tests and the demo all use this), as the owner.
 
-After the migrations, the holiday calendar of the installed chinesecalendar package is brought into the
+`gridgov migrate` then creates (or aligns) the app's login role from the app's URL (geo.db.roles). After
+the migrations, the holiday calendar of the installed chinesecalendar package is brought into the
 database in the same transaction (geo.queries.holidays.sync_library: idempotent, and years imported
 from a notice file stay as they are), so deadlines only ever read the calendar from the database.
 """
@@ -23,11 +24,13 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> dict[str, Any] | None:
+def upgrade(engine: Engine, revision: str = "head", *, app_url: str | None = None) -> dict[str, Any] | None:
     """Bring the database schema to `revision` (the newest by default); at head, sync the holiday calendar.
 
+    With `app_url`, the app's login role of that URL is created or aligned in the same transaction.
     Returns what the calendar sync stored (None when it had nothing to do or the revision is not head).
     """
+    from geo.db.roles import ensure_login_role
     from geo.queries.holidays import sync_library
 
     config = alembic_config()
@@ -36,6 +39,8 @@ def upgrade(engine: Engine, revision: str = "head") -> dict[str, Any] | None:
         conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+        if app_url:
+            ensure_login_role(conn, app_url)
         if revision != "head":
             return None
         with Session(bind=conn) as session:  # joins this transaction: commits with the migrations

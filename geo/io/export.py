@@ -39,7 +39,8 @@ ORDER BY g.code
 # Cases without their parties: names, phones and ID numbers never leave through an export. 在办 and
 # 超期 are the one definition (geo.queries.figures) at the moment of export.
 _EVENTS = f"""
-SELECT e.id, e.kind, e.category, c.label_zh AS category_zh, e.severity, e.status, e.title, e.description,
+SELECT e.id, e.kind, e.category, c.label_zh AS category_zh, e.severity, e.status,
+       gridgov_person_text(e.title, e.id) AS title, gridgov_person_text(e.description, e.id) AS description,
        e.source, e.reported_at, e.closed_at, e.deadline_at, {figures.open_at("e")} AS is_open,
        {figures.overdue_at("e")} AS is_overdue, e.grid_code, e.wage_owed::float8 AS wage_owed,
        e.wage_recovered::float8 AS wage_recovered, e.wage_workers, e.geom
@@ -48,7 +49,8 @@ WHERE e.kind = :kind AND coalesce(e.grid_code, '') LIKE :prefix AND {{filters}}
 ORDER BY e.id
 """
 _WORKERS = """
-SELECT id, name, phone, home_grid_code, on_duty, available, array_to_string(skills, ',') AS skills,
+SELECT id, gridgov_person_name(name) AS name, gridgov_person_phone(phone) AS phone, home_grid_code, on_duty,
+       available, array_to_string(skills, ',') AS skills,
        open_tasks, capacity, located_at, geom
 FROM workers WHERE coalesce(home_grid_code, '') LIKE :prefix AND {filters}
 ORDER BY id

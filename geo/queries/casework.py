@@ -2,8 +2,9 @@
 geo.queries.whistles).
 
 Each function locks the case row (SELECT ... FOR UPDATE) so concurrent changes of one case run one
-after the other and always see its latest status; the rules come from geo.lifecycle, and every
-change writes one event_log row. Nothing here commits.
+after the other and always see its latest status; the rules come from geo.lifecycle, who may take
+the step too (`lifecycle.check_step`: the role, or the case's own grid worker, and not while
+suspended unless the step allows it), and every change writes one event_log row. Nothing here commits.
 """
 
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from geo import clock, lifecycle
 from geo.deadlines import extend
 from geo.errors import ConflictError, InvalidInputError
+from geo.lifecycle import Actor
 from geo.queries import whistles
 from geo.queries.dispatch import adjust_open_tasks
 from geo.queries.events import (
@@ -68,21 +70,22 @@ def transition_event(
     to: str,
     *,
     area: str,
-    actor: str,
+    actor: Actor,
     note: str = "",
     duplicate_of: int | None = None,
 ) -> dict[str, Any]:
     """Move a case to `to` along the state machine; TransitionError lists the allowed targets."""
     ev = lock_event(session, event_id, area)
     edge = lifecycle.get_transition(ev.status, to)
+    _check(ev, edge.action, actor)
     lifecycle.require_reason(edge, note)
-    if edge.action == "verify" and ev.handled_by == actor:
-        raise ConflictError(f"核查须由处置人（{actor}）以外的人员进行", where="actor")
+    if edge.action == "verify" and ev.handled_by == actor.name:
+        raise ConflictError(f"核查须由处置人（{actor.name}）以外的人员进行", where="actor")
     values: dict[str, Any] = {"status": to}
     if lifecycle.starts_clock(ev.status, to):
         values.update(deadline_columns(deadline_for(session, ev.category, ev.severity, clock.now())))
     if to == "handled":
-        values["handled_by"] = actor
+        values["handled_by"] = actor.name
     if to == "duplicate":
         values["duplicate_of"] = _check_duplicate_of(session, event_id, duplicate_of, area)
     if to == "closed":
@@ -97,7 +100,7 @@ def transition_event(
     log_action(
         session,
         event_id,
-        actor,
+        actor.name,
         edge.action,
         from_status=ev.status,
         to_status=to,
@@ -107,23 +110,29 @@ def transition_event(
     return get_event(session, event_id, area)
 
 
+def _check(ev: Any, action: str, actor: Actor) -> None:
+    """The actor may take the step on this case now (geo.lifecycle.check_step)."""
+    lifecycle.check_step(action, actor, assignee_id=ev.assignee_id, suspended=ev.suspended_at is not None)
+
+
 def _require_open(ev: Any, what: str) -> None:
     if ev.status in lifecycle.FINAL:
         raise ConflictError(f"案件已终结（{lifecycle.STATUS_LABELS[ev.status]}），不能{what}", where="status")
 
 
 def escalate_event(
-    session: Session, event_id: int, *, area: str, actor: str, note: str = ""
+    session: Session, event_id: int, *, area: str, actor: Actor, note: str = ""
 ) -> dict[str, Any]:
     """Raise a case one level (grid → village → township → county); ConflictError at the county."""
     ev = lock_event(session, event_id, area)
+    _check(ev, "escalate", actor)
     _require_open(ev, "上报")
     level = lifecycle.next_escalation(ev.escalation_level)
     _update(session, event_id, escalation_level=level)
     log_action(
         session,
         event_id,
-        actor,
+        actor.name,
         "escalate",
         from_status=ev.status,
         to_status=ev.status,
@@ -139,7 +148,7 @@ def refer_event(
     to: str,
     *,
     area: str,
-    actor: str,
+    actor: Actor,
     note: str = "",
     hours: int = 24,
     feedback_hours: int = 72,
@@ -149,12 +158,13 @@ def refer_event(
     if to not in lifecycle.REFERRALS:
         raise InvalidInputError(f"移交对象须为 {', '.join(lifecycle.REFERRALS)}；收到 {to!r}", where="to")
     ev = lock_event(session, event_id, area)
+    _check(ev, "refer", actor)
     _require_open(ev, "移交")
     if ev.referral_status == "referred":
         raise ConflictError(f"案件已移交{lifecycle.REFERRALS[ev.referral]}，请先收回再移交", where="to")
     _update(session, event_id, referral=to, referral_status="referred")
     task = whistles.open_referral_task(
-        session, ev, to, actor=actor, hours=hours, feedback_hours=feedback_hours, note=note
+        session, ev, to, actor=actor.name, hours=hours, feedback_hours=feedback_hours, note=note
     )
     data: dict[str, Any] = {"to": to}
     if task is not None:
@@ -164,16 +174,24 @@ def refer_event(
             "department": task["department"],
         }
     log_action(
-        session, event_id, actor, "refer", from_status=ev.status, to_status=ev.status, note=note, data=data
+        session,
+        event_id,
+        actor.name,
+        "refer",
+        from_status=ev.status,
+        to_status=ev.status,
+        note=note,
+        data=data,
     )
     return get_event(session, event_id, area)
 
 
 def return_referral(
-    session: Session, event_id: int, *, area: str, actor: str, note: str = ""
+    session: Session, event_id: int, *, area: str, actor: Actor, note: str = ""
 ) -> dict[str, Any]:
     """Take a referred case back from the court, police or petition office (its open task is withdrawn)."""
     ev = lock_event(session, event_id, area)
+    _check(ev, "referral_return", actor)
     if ev.referral_status != "referred":
         raise ConflictError("案件当前未移交，无需收回", where="action")
     _update(session, event_id, referral_status="returned")
@@ -181,7 +199,7 @@ def return_referral(
     log_action(
         session,
         event_id,
-        actor,
+        actor.name,
         "referral_return",
         from_status=ev.status,
         to_status=ev.status,
@@ -201,7 +219,7 @@ def extend_deadline(
     event_id: int,
     *,
     area: str,
-    actor: str,
+    actor: Actor,
     reason: str,
     hours: float | None = None,
     days: int | None = None,
@@ -210,6 +228,7 @@ def extend_deadline(
     if (hours is None) == (days is None):
         raise InvalidInputError("延期须给出 hours 或 days 之一", where="hours,days")
     ev = lock_event(session, event_id, area)
+    _check(ev, "extend", actor)
     _require_clock(ev, "延期")
     current = get_deadline(session, event_id)
     assert current is not None  # _require_clock: the case has a deadline
@@ -218,7 +237,7 @@ def extend_deadline(
     log_action(
         session,
         event_id,
-        actor,
+        actor.name,
         "extend",
         from_status=ev.status,
         to_status=ev.status,
@@ -234,29 +253,35 @@ def extend_deadline(
     return get_event(session, event_id, area)
 
 
-def suspend_event(session: Session, event_id: int, *, area: str, actor: str, reason: str) -> dict[str, Any]:
+def suspend_event(session: Session, event_id: int, *, area: str, actor: Actor, reason: str) -> dict[str, Any]:
     """挂账: stop the clock of a case that cannot progress for now."""
     ev = lock_event(session, event_id, area)
+    _check(ev, "suspend", actor)
     _require_clock(ev, "挂账")
     if ev.suspended_at is not None:
         raise ConflictError("案件已挂账", where="status")
     session.execute(
         text("UPDATE events SET suspended_at = :now WHERE id = :id"), {"id": event_id, "now": clock.now()}
     )
-    log_action(session, event_id, actor, "suspend", from_status=ev.status, to_status=ev.status, note=reason)
+    log_action(
+        session, event_id, actor.name, "suspend", from_status=ev.status, to_status=ev.status, note=reason
+    )
     return get_event(session, event_id, area)
 
 
-def resume_event(session: Session, event_id: int, *, area: str, actor: str, note: str = "") -> dict[str, Any]:
+def resume_event(
+    session: Session, event_id: int, *, area: str, actor: Actor, note: str = ""
+) -> dict[str, Any]:
     """End 挂账: the clock runs again and the deadline moves by the paused time."""
     ev = lock_event(session, event_id, area)
+    _check(ev, "resume", actor)
     if ev.suspended_at is None:
         raise ConflictError("案件未挂账", where="status")
     _resume_clock(session, event_id)
     log_action(
         session,
         event_id,
-        actor,
+        actor.name,
         "resume",
         from_status=ev.status,
         to_status=ev.status,

@@ -21,6 +21,7 @@ from sqlalchemy.types import Text
 from geo import clock, lifecycle, sql
 from geo.accounts import code_range
 from geo.errors import ConflictError, NotFoundError, OutsideCountyError, TransitionError
+from geo.lifecycle import Actor
 from geo.queries import figures
 from geo.queries.events import (
     area_like,
@@ -37,9 +38,7 @@ SCOPE_DIGITS = {"village": 12, "township": 9, "county": 6}
 CANDIDATES = sql.load("candidates").bindparams(bindparam("tier_reasons", type_=ARRAY(Text)))
 
 
-def candidates_params(
-    event_id: int, *, area: str, k: int, max_age_s: int, scope: str, audit_actor: str | None
-) -> dict[str, Any]:
+def candidates_params(event_id: int, *, area: str, k: int, max_age_s: int, scope: str) -> dict[str, Any]:
     """The parameters of the CANDIDATES statement (geo/sql/candidates.sql) at the clock's instant."""
     lo, hi = code_range(area)
     now = clock.now()
@@ -51,7 +50,6 @@ def candidates_params(
         "scope_digits": SCOPE_DIGITS[scope],
         "fresh_after": now - timedelta(seconds=max_age_s),
         "now": now,
-        "actor": audit_actor,
         "tier_reasons": list(TIER_REASONS),
     }
 
@@ -64,13 +62,10 @@ def candidates_json(
     k: int,
     max_age_s: int,
     scope: str = "county",
-    audit_actor: str | None = None,
 ) -> str:
-    """The ranked candidates of a case as JSON text; with `audit_actor` the statement also writes the
-    audit row of that actor's unmasked read. NotFoundError outside the area."""
-    params = candidates_params(
-        event_id, area=area, k=k, max_age_s=max_age_s, scope=scope, audit_actor=audit_actor
-    )
+    """The ranked candidates of a case as JSON text (geo/sql/candidates.sql; names and phones masked for
+    uncleared roles, an unmasked read noted for the audit). NotFoundError outside the area."""
+    params = candidates_params(event_id, area=area, k=k, max_age_s=max_age_s, scope=scope)
     row = session.execute(CANDIDATES, params).first()
     if row is None:
         raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
@@ -149,12 +144,14 @@ def assign_event(
     worker_id: int,
     *,
     area: str,
-    actor: str,
+    actor: Actor,
     note: str = "",
     reassign: bool = False,
 ) -> dict[str, Any]:
     """Dispatch a case to a worker (or re-dispatch it with `reassign`); 409 if someone was faster."""
     ev = lock_event(session, event_id, area)
+    step = "reassign" if reassign else "assign"
+    lifecycle.check_step(step, actor, assignee_id=ev.assignee_id, suspended=ev.suspended_at is not None)
     allowed = lifecycle.REASSIGNABLE if reassign else lifecycle.ASSIGNABLE
     if ev.status not in allowed:
         what = (
@@ -186,8 +183,8 @@ def assign_event(
     log_action(
         session,
         event_id,
-        actor,
-        "reassign" if reassign else "assign",
+        actor.name,
+        step,
         from_status=ev.status,
         to_status="dispatched",
         note=note,
@@ -202,7 +199,10 @@ def assign_event(
 
 
 _WORKER_COLUMNS = (
-    "w.id, w.name, w.phone, w.home_grid_code AS grid_code, ST_X(w.geom) AS lon, ST_Y(w.geom) AS lat, "
+    # A grid worker reads their own row as it is; others' names and phones are masked for uncleared roles.
+    "w.id, CASE WHEN w.id = gridgov_own_worker() THEN w.name ELSE gridgov_person_name(w.name) END AS name, "
+    "CASE WHEN w.id = gridgov_own_worker() THEN w.phone ELSE gridgov_person_phone(w.phone) END AS phone, "
+    "w.home_grid_code AS grid_code, ST_X(w.geom) AS lon, ST_Y(w.geom) AS lat, "
     "w.located_at, w.on_duty, w.available, w.skills, w.open_tasks, w.capacity"
 )
 
@@ -285,8 +285,9 @@ def set_worker_location(
 
 
 _QUEUE = text(f"""
-SELECT e.id, e.kind, e.category, e.severity, e.status, e.title, e.grid_code, e.reported_at, e.deadline_at,
-       e.deadline_provisional, {figures.overdue_at("e", ":at")} AS overdue,
+SELECT e.id, e.kind, e.category, e.severity, e.status, gridgov_person_text(e.title, e.id) AS title,
+       e.grid_code, e.reported_at, e.deadline_at, e.deadline_provisional,
+       {figures.overdue_at("e", ":at")} AS overdue,
        e.escalation_level, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
 FROM events e
 WHERE e.status IN ('reported', 'registered') AND e.assignee_id IS NULL AND e.grid_code LIKE :area
@@ -295,9 +296,10 @@ ORDER BY e.severity DESC, e.deadline_at ASC NULLS LAST, e.reported_at ASC, e.id
 LIMIT :limit
 """)
 _WORKER_TASKS = text("""
-SELECT w.id AS worker_id, w.name, w.home_grid_code AS grid_code, w.open_tasks, w.capacity, w.on_duty,
-       w.available,
-       json_agg(json_build_object('id', e.id, 'title', e.title, 'status', e.status, 'severity', e.severity,
+SELECT w.id AS worker_id, gridgov_person_name(w.name) AS name, w.home_grid_code AS grid_code, w.open_tasks,
+       w.capacity, w.on_duty, w.available,
+       json_agg(json_build_object('id', e.id, 'title', gridgov_person_text(e.title, e.id), 'status', e.status,
+                                  'severity', e.severity,
                                   'deadline_at', e.deadline_at,
                                   'deadline_provisional', e.deadline_provisional)
                 ORDER BY e.deadline_at NULLS LAST, e.id) AS tasks

@@ -30,7 +30,8 @@ from geo.jobs import queue
 from geo.queries import figures
 
 EVENT_COLUMNS = """
-    e.id, e.kind, e.category, e.severity, e.status, e.title, e.description, e.source, e.reported_at,
+    e.id, e.kind, e.category, e.severity, e.status, gridgov_person_text(e.title, e.id) AS title,
+    gridgov_person_text(e.description, e.id) AS description, e.source, e.reported_at,
     e.closed_at, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.grid_id, e.grid_code, e.assignee_id,
     e.escalation_level, e.referral, e.referral_status, e.deadline_at, e.suspended_at, e.suspended_total,
     e.deadline_provisional, e.deadline_uncovered_years,
@@ -120,23 +121,25 @@ def request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _claim_key(session: Session, key: str, digest: str) -> int | None:
-    """Claim an idempotency key; return the event id of an earlier identical request, or None if new.
+def _claim_key(session: Session, actor: str, key: str, digest: str) -> int | None:
+    """Claim an account's idempotency key; return the event id of its earlier identical request, or None
+    if new. Keys are the account's own (migration 0030): another account's key is another key.
 
     INSERT ... ON CONFLICT waits for a concurrent transaction holding the same key, so two resends
     racing each other still produce one event.
     """
     claimed = session.execute(
         text(
-            "INSERT INTO idempotency_keys (key, request_hash) VALUES (:key, :hash) "
-            "ON CONFLICT (key) DO NOTHING RETURNING key"
+            "INSERT INTO idempotency_keys (actor, key, request_hash) VALUES (:actor, :key, :hash) "
+            "ON CONFLICT (actor, key) DO NOTHING RETURNING key"
         ),
-        {"key": key, "hash": digest},
+        {"actor": actor, "key": key, "hash": digest},
     ).first()
     if claimed is not None:
         return None
     old = session.execute(
-        text("SELECT event_id, request_hash FROM idempotency_keys WHERE key = :key"), {"key": key}
+        text("SELECT event_id, request_hash FROM idempotency_keys WHERE actor = :actor AND key = :key"),
+        {"actor": actor, "key": key},
     ).one()
     if old.request_hash != digest:
         raise IdempotencyKeyError(
@@ -231,7 +234,7 @@ def report_event(
     `body` holds the EventCreate fields; lon/lat are in `body["crs"]` (wgs84, gcj02 or bd09).
     """
     if key is not None:
-        earlier = _claim_key(session, key, request_hash(body))
+        earlier = _claim_key(session, actor, key, request_hash(body))
         if earlier is not None:
             event = get_event(session, earlier, area)
             return ReportResult(
@@ -243,7 +246,8 @@ def report_event(
     event_id = _insert_event(session, body, lon, lat)
     if key is not None:
         session.execute(
-            text("UPDATE idempotency_keys SET event_id = :e WHERE key = :key"), {"e": event_id, "key": key}
+            text("UPDATE idempotency_keys SET event_id = :e WHERE actor = :actor AND key = :key"),
+            {"e": event_id, "actor": actor, "key": key},
         )
     log_action(
         session,
@@ -259,7 +263,7 @@ def report_event(
 
 # Geography gives metres; the degree box before it lets the GiST index on events.geom do the work.
 _DUPLICATES = text("""
-SELECT e.id, e.title, e.status, e.reported_at, e.grid_code,
+SELECT e.id, gridgov_person_text(e.title, e.id) AS title, e.status, e.reported_at, e.grid_code,
        ST_Distance(e.geom::geography, n.geom::geography) AS distance_m
 FROM events n
 JOIN events e ON e.category = n.category AND e.id <> n.id

@@ -22,10 +22,12 @@ _COLUMNS = "id, event_id, content_type, size, uploaded_by, at, whistle_id"
 _INSERT = text(f"""
 INSERT INTO event_photos (event_id, content_type, bytes, client_key, uploaded_by, at, whistle_id)
 VALUES (:e, :ct, :b, :k, :actor, :now, :w)
-ON CONFLICT (event_id, client_key) DO NOTHING
+ON CONFLICT (event_id, uploaded_by, client_key) DO NOTHING
 RETURNING {_COLUMNS}
 """)
-_BY_KEY = text(f"SELECT {_COLUMNS} FROM event_photos WHERE event_id = :e AND client_key = :k")
+_BY_KEY = text(
+    f"SELECT {_COLUMNS} FROM event_photos WHERE event_id = :e AND uploaded_by = :actor AND client_key = :k"
+)
 _GET = text(f"SELECT {_COLUMNS}, bytes FROM event_photos WHERE event_id = :e AND id = :p")
 # With the department whose answer a photo came with (a department sees only its own tasks' names).
 _LIST = text("""
@@ -56,7 +58,8 @@ def add_photo(
     whistle_id: int | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Store a photo of a case in the area, with a department's task when it came with its answer;
-    ({photo}, created). A repeated client_key gives the first."""
+    ({photo}, created). The uploader's repeated client_key gives their first (another account's key is
+    another key)."""
     if not data:
         raise InvalidInputError("照片为空", where="photo")
     if len(data) > max_bytes:

@@ -2,7 +2,8 @@
 
 Entries keep ids in their data (the worker dispatched to, the one before); the timeline adds those
 workers' names, masked for roles without clearance by the database (gridgov_person_name), so the desk
-can say 派遣给 张某某 instead of a number. Departments and referral targets are named in the data itself.
+can say 派遣给 张某某 instead of a number; phones and ID numbers typed in notes are masked the same way
+(gridgov_person_text). Departments and referral targets are named in the data itself.
 """
 
 from typing import Any
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session
 from geo.queries.events import get_event
 
 _TIMELINE = text("""
-SELECT l.id, l.at, l.actor, l.action, l.from_status, l.to_status, l.note, l.data,
+SELECT l.id, l.at, l.actor, l.action, l.from_status, l.to_status,
+       gridgov_person_text(l.note, l.event_id) AS note, l.data,
        gridgov_person_name(w.name) AS worker, gridgov_person_name(pw.name) AS previous_worker
 FROM event_log l
 LEFT JOIN workers w ON w.id = CAST(l.data ->> 'worker_id' AS bigint)

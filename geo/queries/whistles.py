@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import clock, vocabulary
-from geo.errors import ConflictError, NotAllowedError, NotFoundError
+from geo import clock, lifecycle, vocabulary
+from geo.errors import ConflictError, ForbiddenError, NotFoundError
 from geo.queries.events import area_like, get_event, lock_event, log_action
 
 REFERRAL_KINDS = {"court": "court", "police": "police", "petition": "petition"}  # referral -> department kind
@@ -126,12 +126,13 @@ def request_whistle(
     hours: int,
     feedback_hours: int,
     area: str,
-    actor: str,
+    actor: lifecycle.Actor,
     note: str = "",
 ) -> dict[str, Any]:
     """吹哨: ask a department of the case's county to report within `hours` and report back within
     `feedback_hours`; ConflictError when it already has an open task on the case."""
     ev = lock_event(session, event_id, area)
+    lifecycle.check_step("whistle", actor, assignee_id=ev.assignee_id, suspended=ev.suspended_at is not None)
     if ev.status in ("closed", "rejected", "duplicate"):
         raise ConflictError("案件已终结，不能吹哨", where="status")
     dept = session.execute(_DEPARTMENT, {"d": department_id, "county": ev.grid_code[:6]}).first()
@@ -139,7 +140,14 @@ def request_whistle(
         raise NotFoundError(f"部门 {department_id} 不存在", where="department_id")
     _refuse_second(session, event_id, dept)
     limits = _limits(clock.now(), hours, feedback_hours)
-    params = {"e": event_id, "d": dept.id, "kind": "whistle", "note": note or "", "actor": actor, **limits}
+    params = {
+        "e": event_id,
+        "d": dept.id,
+        "kind": "whistle",
+        "note": note or "",
+        "actor": actor.name,
+        **limits,
+    }
     task_id = session.execute(_INSERT, params).scalar_one()
     data = {"whistle_id": task_id, "department_id": dept.id, "department": dept.name, "hours": hours}
     data |= {
@@ -148,7 +156,14 @@ def request_whistle(
         "finish_by": limits["finish_by"],
     }
     log_action(
-        session, event_id, actor, "whistle", from_status=ev.status, to_status=ev.status, note=note, data=data
+        session,
+        event_id,
+        actor.name,
+        "whistle",
+        from_status=ev.status,
+        to_status=ev.status,
+        note=note,
+        data=data,
     )
     return get_task(session, task_id, area)
 
@@ -204,12 +219,12 @@ _NEEDS = {
 
 def _lock_own_task(session: Session, task_id: int, role: str, step: str) -> Any:
     """The task, locked, once the account is a department account of the task's department and the
-    task is in the state the step needs (NotAllowedError, NotFoundError, ConflictError otherwise)."""
+    task is in the state the step needs (ForbiddenError, NotFoundError, ConflictError otherwise)."""
     if role != "department":
-        raise NotAllowedError("只有职能部门账号可以签收、报到或反馈部门任务", where="role")
+        raise ForbiddenError("只有职能部门账号可以签收、报到或反馈部门任务", where="role")
     dept = own_department(session)
     if dept is None:
-        raise NotAllowedError("账号未绑定部门", where="department_id")
+        raise ForbiddenError("账号未绑定部门", where="department_id")
     task = session.execute(_LOCK, {"id": task_id}).first()
     if task is None or task.department_id != dept:
         raise NotFoundError(f"部门任务 {task_id} 不存在", where="whistle_id")

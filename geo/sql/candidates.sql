@@ -12,7 +12,7 @@
 -- last fix is, placed at their grid's point when they have none: an old fix lowers their rank (`stale`)
 -- but never drops them. Wider tiers count only fixes at or after :fresh_after.
 -- Ranked by tier (属地: the owning grid first), fresh before stale, skill, load, distance in metres.
--- With :actor set (a cleared reader) the same statement writes the audit row of the unmasked read.
+-- Names and phones go through gridgov_person_*: masked for uncleared roles, noted for the audit otherwise.
 -- No row: the case is not in the area (404).
 WITH ev AS MATERIALIZED (
     SELECT e.id, e.kind, e.category, e.grid_code, e.geom, c.label_zh, g.worker_id AS owner_id,
@@ -67,13 +67,6 @@ WITH ev AS MATERIALIZED (
     FROM placed p CROSS JOIN ev ORDER BY p.id
 ), best AS (
     SELECT * FROM ranked ORDER BY tier, stale, skill_match DESC, open_tasks, distance_m, worker_id LIMIT :k
-), audit AS (
-    INSERT INTO audit_log (actor, action, target_table, target_id, detail)
-    SELECT CAST(:actor AS text), 'read_unmasked', 'workers', ev.id::text,
-           jsonb_build_object('what', 'candidates', 'event_id', ev.id, 'worker_ids',
-               (SELECT coalesce(jsonb_agg(b.worker_id ORDER BY b.tier, b.stale, b.skill_match DESC,
-                                          b.open_tasks, b.distance_m, b.worker_id), '[]') FROM best b))
-    FROM ev WHERE CAST(:actor AS text) IS NOT NULL
 )
 SELECT json_build_object(
     'event_id', ev.id,

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from api.main import create_app
 from geo.settings import DbSettings
-from tests.apps import settings_for
+from tests.apps import app_url, settings_for
 from tests.auth_helpers import bearer
 from tests.dispatch_tiny import add_event, build
 from tests.waits import WAIT_S
@@ -39,7 +39,9 @@ def server(pg_server: str, empty_db_url: str) -> Iterator[tuple[str, object, dic
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     app = create_app(
-        settings_for(url).but(db=DbSettings(_env_file=None, url=url, pool_size=N, max_overflow=5))
+        settings_for(url).but(
+            db=DbSettings(_env_file=None, url=app_url(url), owner_url=url, pool_size=N, max_overflow=5)
+        )
     )
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", workers=1)
     uv = uvicorn.Server(config)

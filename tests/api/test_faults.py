@@ -20,7 +20,7 @@ from api.main import create_app
 from bench.bench_load_http import open_event_ids, request_paths, run_load
 from geo.db.migrate import upgrade
 from geo.settings import DbSettings
-from tests.apps import app_for, settings_for
+from tests.apps import app_for, app_url, settings_for
 from tests.auth_helpers import authed, bearer
 from tests.browser import serve_app
 from tests.dispatch_tiny import build
@@ -41,7 +41,7 @@ def own_cluster():
     folder = Path(tempfile.mkdtemp(prefix="gridgov-fault-"))
     url = _cluster("start", folder)
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    upgrade(engine)
+    upgrade(engine, app_url=app_url(url))  # a cluster of its own: its own app login too
     with engine.begin() as conn:
         build(conn)
     engine.dispose()
@@ -56,7 +56,7 @@ TILE = "/tiles/disputes/12/3223/1598.mvt"  # a pipelined read (geo.pipeline): it
 def test_database_restart_gives_503_then_recovers_by_itself(own_cluster):
     folder, url = own_cluster
     port = url.rsplit(":", 1)[1].split("/")[0]
-    db = DbSettings(_env_file=None, url=url, pool_size=2, pool_timeout_s=1)
+    db = DbSettings(_env_file=None, url=app_url(url), owner_url=url, pool_size=2, pool_timeout_s=1)
     app = create_app(settings_for(url).but(db=db))
     with TestClient(app) as client:
         authed(client, url, "dispatcher", "620121")

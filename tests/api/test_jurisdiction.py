@@ -196,8 +196,10 @@ def test_the_database_alone_keeps_the_app_role_in_its_area(engine):
                 text("SELECT DISTINCT left(code, 9) FROM grids WHERE level = 'grid'")
             ).scalars()
             assert set(grids) == {OWN}
+            areas = conn.execute(text("SELECT DISTINCT left(area, 9) FROM users")).scalars().all()
+            assert set(areas) <= {OWN}  # accounts of the area only (its administrators manage them) ...
             with pytest.raises(Exception, match="permission denied"):
-                conn.execute(text("SELECT count(*) FROM users"))
+                conn.execute(text("SELECT password_hash FROM users"))  # ... and never their hashes
 
 
 def test_the_app_role_without_an_area_sees_nothing(engine):

@@ -28,7 +28,7 @@ def test_backup_and_restore_round_trip(pg_server, fresh_db_url, tmp_path, monkey
             ),
             {"e": ids["event"]},
         )
-    ensure_user(fresh_db_url, "admin", "620121", name="backup_admin")
+    ensure_user(fresh_db_url, "auditor", "620121", name="backup_admin")
     before = table_fingerprints(source)
     assert before["audit_log"][0] >= 2 and before["users"][0] == 1 and before["events"][0] == 2
 

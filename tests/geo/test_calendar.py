@@ -14,6 +14,7 @@ from sqlalchemy import text
 from geo import clock
 from geo.errors import InvalidInputError
 from geo.io.holidays import read_notice
+from geo.lifecycle import Actor
 from geo.queries import casework
 from geo.queries.events import deadline_for, get_event
 from geo.queries.holidays import import_notice, list_calendar_years, sync_library
@@ -22,6 +23,8 @@ from tests.dispatch_tiny import add_event, build
 
 NOTICE_2027 = Path(__file__).resolve().parents[1] / "fixtures" / "calendar-2027-TEST-DATA.csv"
 AREA = "620121"
+
+BOB = Actor("bob", "dispatcher")  # a dispatcher extends, suspends and resumes
 
 
 def _cst(*args: int) -> datetime:
@@ -37,7 +40,9 @@ def tiny(empty_session):
 
 def _register(session, event_id: int, at: datetime) -> dict:
     with clock.pinned(at):
-        return casework.transition_event(session, event_id, "registered", area=AREA, actor="alice")
+        return casework.transition_event(
+            session, event_id, "registered", area=AREA, actor=Actor("alice", "dispatcher")
+        )
 
 
 def _csv(tmp_path, body: str, name: str = "notice.csv", encoding: str = "utf-8") -> Path:
@@ -133,10 +138,10 @@ def test_extending_by_working_days_into_an_uncovered_year_is_provisional_and_rec
     session, ids = tiny
     _register(session, ids["event"], _cst(2026, 12, 14, 10))  # Mon 28 Dec 2026
     with clock.pinned(_cst(2026, 12, 28, 9)):
-        event = casework.extend_deadline(session, ids["event"], area=AREA, actor="bob", reason="x", days=4)
+        event = casework.extend_deadline(session, ids["event"], area=AREA, actor=BOB, reason="x", days=4)
         # 29, 30, 31 Dec and Fri 1 Jan 2027 (weekends only).
         assert event["deadline_at"] == _cst(2027, 1, 1, 17, 30) and event["deadline_provisional"]
-        event = casework.extend_deadline(session, ids["event"], area=AREA, actor="bob", reason="y", hours=2)
+        event = casework.extend_deadline(session, ids["event"], area=AREA, actor=BOB, reason="y", hours=2)
     assert event["deadline_at"] == _cst(2027, 1, 1, 19, 30) and event["deadline_uncovered_years"] == [2027]
     import_notice(session, NOTICE_2027, actor="t")
     event = get_event(session, ids["event"], AREA)
@@ -146,12 +151,12 @@ def test_extending_by_working_days_into_an_uncovered_year_is_provisional_and_rec
 def test_a_pause_is_kept_when_the_deadline_is_recounted(tiny):
     session, ids = tiny
     _register(session, ids["event"], _cst(2027, 2, 3, 10))
-    casework.suspend_event(session, ids["event"], area=AREA, actor="bob", reason="等待鉴定")
+    casework.suspend_event(session, ids["event"], area=AREA, actor=BOB, reason="等待鉴定")
     session.execute(
         text("UPDATE events SET suspended_at = suspended_at - interval '3 hours' WHERE id = :id"),
         {"id": ids["event"]},
     )
-    resumed = casework.resume_event(session, ids["event"], area=AREA, actor="bob")
+    resumed = casework.resume_event(session, ids["event"], area=AREA, actor=BOB)
     paused = resumed["deadline_at"] - _cst(2027, 2, 17, 17, 30)
     assert timedelta(hours=3) <= paused < timedelta(hours=3, minutes=1)
     import_notice(session, NOTICE_2027, actor="t")

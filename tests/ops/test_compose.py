@@ -34,7 +34,20 @@ def test_compose_db_is_postgis_with_pg_isready_healthcheck(compose):
 def test_compose_secrets_are_required_not_defaulted(compose):
     password = compose["services"]["db"]["environment"]["POSTGRES_PASSWORD"]
     assert re.fullmatch(r"\$\{POSTGRES_PASSWORD:\?[^}]+\}", password)
-    assert "${POSTGRES_PASSWORD:?" in compose["services"]["app"]["environment"]["DATABASE_URL"]
+    app = compose["services"]["app"]["environment"]
+    assert "${POSTGRES_PASSWORD:?" in app["GRID_DB_OWNER_URL"]
+    assert "${GRID_DB_APP_PASSWORD:?" in app["DATABASE_URL"]
+    assert "GRID_AUTH_SECRET" not in app  # generated at first start, kept in the app's volume
+    assert any(
+        str(v).endswith(":" + app["GRID_AUTH_STATE_DIR"]) for v in compose["services"]["app"]["volumes"]
+    )
+
+
+def test_compose_app_logs_in_as_its_own_role_not_the_owner(compose):
+    owner = compose["services"]["db"]["environment"]["POSTGRES_USER"]
+    app = compose["services"]["app"]["environment"]
+    login = re.match(r"postgresql://([^:@]+)", app["DATABASE_URL"]).group(1)
+    assert login != owner and re.match(r"postgresql://([^:@]+)", app["GRID_DB_OWNER_URL"]).group(1) == owner
 
 
 def test_compose_app_waits_for_healthy_db(compose):
@@ -42,6 +55,7 @@ def test_compose_app_waits_for_healthy_db(compose):
     assert app["depends_on"]["db"]["condition"] == "service_healthy"
     assert "build" in app
     assert re.match(r"postgresql://[^@]+@db:5432/", app["environment"]["DATABASE_URL"])
+    assert re.match(r"postgresql://[^@]+@db:5432/", app["environment"]["GRID_DB_OWNER_URL"])
 
 
 def test_compose_app_migrates_loads_demo_and_serves(compose):

@@ -36,8 +36,8 @@ down_revision = "0024"
 branch_labels = None
 depends_on = None
 
-# Every role of the product once the security split is in (commander ... auditor), plus 'admin', which
-# this branch still uses until that split replaces it.
+# Every role of the product (commander ... auditor), plus the old 'admin', which migration 0030 splits
+# into the three administrators.
 ROLES = (
     "commander",
     "dispatcher",

@@ -130,6 +130,7 @@
       return parsed.then(function (body) {
         if (resp.ok) return body;
         if (resp.status === 401) GG.toLogin();
+        if (resp.status === 403 && body && body.code === "password_change_required") location.href = GG.url("password");
         var err = new Error(GG.problemMessage(resp.status, typeof body === "object" ? body : null));
         err.status = resp.status;
         throw err;

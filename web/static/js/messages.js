@@ -10,7 +10,7 @@
   window.GG_MESSAGES = {
     zh: {
       "app.title": "网格化社会治理指挥平台", "view.commander": "指挥大屏", "view.dispatcher": "调度台",
-      "view.planner": "研判分析", "view.worker": "网格员", "view.department": "部门工作台",
+      "view.planner": "研判分析", "view.worker": "网格员", "view.department": "部门工作台", "view.account": "账号与安全",
       "view.risk": "三色三单", "view.chronic": "积案与重复纠纷",
       "label.area": "辖区", "btn.logout": "退出",
       "label.severity": "严重程度", "label.reported_at": "上报时间", "label.deadline": "办理时限",
@@ -103,7 +103,7 @@
     en: {
       "app.title": "Grid Governance Command Platform", "view.commander": "Command screen",
       "view.dispatcher": "Dispatch desk", "view.planner": "Analysis", "view.worker": "Grid worker",
-      "view.department": "Department desk", "view.risk": "Three colours, three lists", "view.chronic": "Chronic & backlog",
+      "view.department": "Department desk", "view.risk": "Three colours, three lists", "view.chronic": "Chronic & backlog", "view.account": "Account and security",
       "label.area": "Area", "btn.logout": "Log out",
       "label.severity": "Severity", "label.reported_at": "Reported", "label.deadline": "Deadline",
       "label.grid": "Grid", "label.level": "Level", "label.township": "Township", "label.assignee": "Worker",
