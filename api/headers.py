@@ -17,8 +17,6 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FRAMED_BY_CONSOLE = ("/maps/",)
-DOCS = ("/docs",)
-DOCS_CDN = "https://cdn.jsdelivr.net"  # FastAPI's Swagger UI assets
 _SCRIPT_TAG = re.compile(r"<script(?=[\s>])", re.I)
 
 
@@ -31,13 +29,11 @@ def origin_of(url: str | None) -> str | None:
 
 
 def content_security_policy(path: str, nonce: str, img_hosts: tuple[str, ...] = ()) -> str:
-    """The CSP of a response to `path`."""
-    docs = path.startswith(DOCS)
-    script = f"'self' 'nonce-{nonce}'" + (f" {DOCS_CDN}" if docs else "")
-    style = "'self' 'unsafe-inline'" + (f" {DOCS_CDN}" if docs else "")
-    img = " ".join(
-        ("'self'", "data:", "blob:", *img_hosts, *(("https://fastapi.tiangolo.com",) if docs else ()))
-    )
+    """The CSP of a response to `path` (the same for every page: even /docs loads its Swagger UI from
+    web/static/vendor, nothing from another host)."""
+    script = f"'self' 'nonce-{nonce}'"
+    style = "'self' 'unsafe-inline'"
+    img = " ".join(("'self'", "data:", "blob:", *img_hosts))
     ancestors = "'self'" if path.startswith(FRAMED_BY_CONSOLE) else "'none'"
     return "; ".join(
         (

@@ -74,12 +74,19 @@ def check_login(engine: Engine) -> None:
 
 
 def _docs(app: FastAPI) -> None:
-    """Swagger UI at /docs, its inline script carrying the response's CSP nonce."""
+    """Swagger UI at /docs from the vendored assets (web/static/vendor/swagger-ui: nothing from a CDN), its
+    inline script carrying the response's CSP nonce."""
 
     @app.get("/docs", include_in_schema=False)
     def docs(request: Request) -> HTMLResponse:
+        base = str(request.scope.get("root_path", "")).rstrip("/")
+        vendor = f"{base}/static/vendor/swagger-ui"
         page = get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - docs"
+            openapi_url=base + (app.openapi_url or "/openapi.json"),
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+            swagger_css_url=f"{vendor}/swagger-ui.css",
+            swagger_favicon_url=f"{vendor}/favicon-32x32.png",
         )
         return HTMLResponse(with_nonce(bytes(page.body).decode(), nonce_of(request)))
 

@@ -2,8 +2,9 @@
 
 It is a LOGIN role that is neither superuser nor owner, creates nothing, bypasses no row-level security,
 and is a member of the roles whose grants and policies geo/sql/policies.sql writes: gridgov_app (the
-requests, after SET ROLE), gridgov_department (department accounts' requests) and gridgov_auth (logging in). A password in the URL is set as a SCRAM-SHA-256
-verifier computed here, so the clear password never reaches the server's logs.
+requests, after SET ROLE), gridgov_department (department accounts' requests) and gridgov_auth
+(logging in). A password in the URL is set as a SCRAM-SHA-256 verifier computed here, so the clear
+password never reaches the server's logs.
 """
 
 import re

@@ -131,6 +131,7 @@ idempotency_keys = Table(
     Column("event_id", BigInteger, ForeignKey("events.id")),
     Column("request_hash", Text, nullable=False),
     Column("created_at", TZ, nullable=False),
+    Column("actor", Text, primary_key=True),
 )
 
 

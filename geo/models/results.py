@@ -1,5 +1,5 @@
 """What jobs and the system keep: analyses, reports, risk grades, the job queue, change counters,
-accounts and the audit log."""
+accounts, sessions, login throttling and the audit log."""
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -9,6 +9,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    Interval,
     SmallInteger,
     String,
     Table,
@@ -149,6 +150,9 @@ users = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", TZ, nullable=False),
     Column("department_id", BigInteger, ForeignKey("departments.id")),
+    Column("demo", Boolean, nullable=False),
+    Column("must_change_password", Boolean, nullable=False),
+    Column("password_changed_at", TZ),
 )
 
 
@@ -164,6 +168,59 @@ audit_log = Table(
     Column("before", JSONB),
     Column("after", JSONB),
     Column("detail", JSONB, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("prev_hash", Text, nullable=False),
+    Column("hash", Text, nullable=False),
 )
 
 __all__ = [name for name, value in list(globals().items()) if isinstance(value, Table)]
+
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("users.id"), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("last_seen_at", TZ, nullable=False),
+    Column("expires_at", TZ, nullable=False),
+    Column("idle_timeout", Interval, nullable=False),
+    Column("client_addr", Text),
+    Column("user_agent", Text),
+    Column("revoked_at", TZ),
+    Column("revoked_by", Text),
+    Column("revoked_reason", Text),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", TZ, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("client_addr", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+login_locks = Table(
+    "login_locks",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("locked_at", TZ, nullable=False),
+    Column("until", TZ, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("unlocked_at", TZ),
+    Column("unlocked_by", Text),
+)
+
+# The head of the audit log's hash chain (one row): where verification starts and what the next row links to.
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("one", Boolean, primary_key=True),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("last_hash", Text, nullable=False),
+)

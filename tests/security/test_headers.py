@@ -87,3 +87,15 @@ def test_changing_a_password_refuses_a_cross_site_post(sec, sec_app):
         headers = bearer_of(login_as(client, name)) | {"Origin": "https://evil.example"}
         body = {"current_password": "test-password-1", "new_password": "Kx7#pq-Lm2zV"}
         assert client.post("/api/auth/password", json=body, headers=headers).status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/docs", "/login", "/console/dispatcher", "/maps/county"])
+def test_no_page_loads_anything_from_another_host(browser_like, path):
+    """Offline intranets: every script, style and image of a page (Swagger UI too) is this site's own, and
+    the CSP allows no other host for scripts or styles."""
+    resp = browser_like.get(path)
+    assert resp.status_code == 200
+    assets = re.findall(r"<(?:script|link|img)\b[^>]*(?:src|href)=[\"']([^\"']+)", resp.text)
+    assert assets and [a for a in assets if re.match(r"(https?:)?//", a)] == []
+    csp = _directives(resp.headers["Content-Security-Policy"])
+    assert [s for s in csp["script-src"] + csp["style-src"] if "://" in s or s.startswith("https")] == []
