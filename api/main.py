@@ -17,6 +17,7 @@ from api.routers import board as board_router
 from api.routers import categories as categories_router
 from api.routers import events as events_router
 from api.routers import exports as exports_router
+from api.routers import fieldwork as fieldwork_router
 from api.routers import health
 from api.routers import live as live_router
 from api.routers import maps as maps_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
     app.include_router(ogc_router.router, dependencies=AUTHENTICATED)
     app.include_router(tiles_router.router, dependencies=AUTHENTICATED)
     app.include_router(workers_router.router, dependencies=AUTHENTICATED)
+    app.include_router(fieldwork_router.router, dependencies=AUTHENTICATED)
     app.include_router(board_router.router, dependencies=AUTHENTICATED)
     app.include_router(audit_router.router, dependencies=AUTHENTICATED)
     app.include_router(analytics_router.router, dependencies=AUTHENTICATED)

@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "issue_report": CASEWORK,
     "update_worker": CASEWORK | {"grid_worker"},  # grid workers: only their own row
     "read_audit": frozenset({"admin"}),
+    "visit": frozenset({"grid_worker"}),  # 入户走访: recorded by the worker who made it
     "read_unmasked": frozenset({"commander", "dispatcher", "admin"}),  # names and phones shown
 }
 ACTION_LABELS = {
@@ -49,6 +50,7 @@ ACTION_LABELS = {
     "update_worker": "更新网格员位置或状态",
     "read_audit": "查看审计日志",
     "issue_report": "签发报告",
+    "visit": "记录入户走访",
 }
 VERIFY_STATUSES = frozenset({"verified", "closed", "rejected", "duplicate"})
 # Cleared roles see parties' and workers' names and phones unmasked; each such read is audited.

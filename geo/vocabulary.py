@@ -88,6 +88,14 @@ ACTIONS = {
     "recompute_deadline": ("按节假日日历重算时限", "Deadline recounted (holiday calendar)"),
 }
 
+# Field work (geo.queries.coverage): how a small grid was covered in a period.
+COVERAGE = {
+    "visited": ("已走访", "Visited"),
+    "patrolled": ("仅巡查", "Patrolled only"),
+    "none": ("未覆盖", "Not covered"),
+}
+COVERAGE_COLORS = {"visited": "#1a9850", "patrolled": "#91cf60", "none": "#f46d43"}
+
 _TABLES: dict[str, dict[Any, tuple[str, str]]] = {
     "status": STATUSES,
     "kind": KINDS,
@@ -98,6 +106,7 @@ _TABLES: dict[str, dict[Any, tuple[str, str]]] = {
     "referral": REFERRALS,
     "source": SOURCES,
     "action": ACTIONS,
+    "coverage": COVERAGE,
 }
 
 
@@ -120,5 +129,5 @@ def vocabulary() -> dict[str, Any]:
     for name, table in _TABLES.items():
         out["zh"][name] = {str(k): v[0] for k, v in table.items()}
         out["en"][name] = {str(k): v[1] for k, v in table.items()}
-    out["colors"] = {"grade": GRADE_COLORS}
+    out["colors"] = {"grade": GRADE_COLORS, "coverage": COVERAGE_COLORS}
     return out

@@ -8,6 +8,7 @@ Every page carries two JSON data blocks that never execute: `gg-vocab`, the prod
 (geo.clock.zone()), in which the page shows every time. A page reopened without signal keeps both.
 """
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
@@ -18,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import CurrentUser, RawSessionDep, SettingsDep, check_account, user_of_request
 from api.security import AuthError, AuthSettings
+from api.settings import Settings
 from geo import clock
 from geo.accounts import ROLE_LABELS
 from geo.errors import NotFoundError
@@ -77,6 +79,48 @@ def root(request: Request, session: RawSessionDep, settings: SettingsDep) -> Res
     return RedirectResponse(HOME.get(user.role, "/login") if user else "/login", status_code=303)
 
 
+# The phone page's offline shell (web/static/sw.js) is served from /console/ so that its scope covers the
+# page; it and the manifest name every other URL relative to themselves, so a GRID_API_ROOT_PATH prefix
+# needs no change in them.
+@router.get("/console/sw.js", name="worker_sw")
+def worker_service_worker(settings: SettingsDep) -> Response:
+    """The service worker of the grid worker's page: the page, scripts, styles, tasks and map open offline."""
+    path = settings.api.web_dir / "static" / "sw.js"
+    if not path.is_file():
+        raise NotFoundError("离线脚本未提供", where="sw.js")
+    headers = {"Cache-Control": "no-cache", "Service-Worker-Allowed": "./"}
+    return Response(path.read_bytes(), media_type="text/javascript", headers=headers)
+
+
+MANIFEST = {
+    "name": "网格员 · 网格化社会治理指挥平台",
+    "short_name": "网格员",
+    "lang": "zh-CN",
+    "start_url": "worker",
+    "scope": "./",
+    "display": "standalone",
+    "background_color": "#ffffff",
+    "theme_color": "#6a51a3",
+    "icons": [{"src": "../static/img/worker-icon.svg", "sizes": "any", "type": "image/svg+xml"}],
+}
+
+
+@router.get("/console/manifest.webmanifest", name="worker_manifest")
+def worker_manifest() -> Response:
+    """The web app manifest of the grid worker's page (URLs relative to itself)."""
+    body = json.dumps(MANIFEST, ensure_ascii=False).encode()
+    return Response(body, media_type="application/manifest+json", headers={"Cache-Control": "no-cache"})
+
+
+def _field_page(settings: Settings, request: Request) -> dict[str, object]:
+    """What the phone page needs beyond the shell: the fix cadence, batch size and root path."""
+    f = settings.fieldwork
+    return {
+        "root": request.scope.get("root_path", "").rstrip("/"),
+        "field": {"fix_every_s": f.fix_every_s, "fix_min_interval_s": f.fix_min_interval_s, "max_batch": f.max_batch},
+    }
+
+
 @router.get("/console/{view}", response_class=HTMLResponse)
 def console_page(
     view: str,
@@ -101,6 +145,7 @@ def console_page(
         "role_label": ROLE_LABELS.get(user.role, user.role),
         "home": HOME.get(user.role, "/"),
         **_page_data(),
+        **(_field_page(settings, request) if view == "worker" else {}),
     }
     response = _templates(directory).TemplateResponse(request, template, context)
     response.headers["Cache-Control"] = "no-store"

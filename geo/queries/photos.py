@@ -18,10 +18,11 @@ from geo.queries.events import get_event
 
 # Magic numbers, not the browser's Content-Type or the file name: both are the client's word.
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
-_COLUMNS = "id, event_id, content_type, size, uploaded_by, at"
+_COLUMNS = "id, event_id, content_type, size, uploaded_by, at, stage"
+STAGES = ("before", "after")  # 处置前 / 处置后; a photo of the report itself has none
 _INSERT = text(f"""
-INSERT INTO event_photos (event_id, content_type, bytes, client_key, uploaded_by, at)
-VALUES (:e, :ct, :b, :k, :actor, :now)
+INSERT INTO event_photos (event_id, content_type, bytes, client_key, uploaded_by, at, stage)
+VALUES (:e, :ct, :b, :k, :actor, :now, :stage)
 ON CONFLICT (event_id, client_key) DO NOTHING
 RETURNING {_COLUMNS}
 """)
@@ -47,8 +48,12 @@ def add_photo(
     actor: str,
     max_bytes: int,
     client_key: str | None = None,
+    stage: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Store a photo of a case in the area; ({photo}, created). A repeated client_key gives the first."""
+    """Store a photo of a case in the area; ({photo}, created). A repeated client_key gives the first.
+    `stage`: before / after handling (处置前后), None for the report's own photo."""
+    if stage is not None and stage not in STAGES:
+        raise InvalidInputError(f"stage 须为 {', '.join(STAGES)} 之一；收到 {stage!r}", where="stage")
     if not data:
         raise InvalidInputError("照片为空", where="photo")
     if len(data) > max_bytes:
@@ -62,6 +67,7 @@ def add_photo(
         "k": client_key,
         "actor": actor,
         "now": clock.now(),
+        "stage": stage,
     }
     row = session.execute(_INSERT, params).mappings().first()
     if row is not None:
