@@ -11,6 +11,7 @@ from api.deps_text import check_request_text
 from api.errors import install_error_handlers
 from api.limits import BodyLimitMiddleware
 from api.routers import analytics as analytics_router
+from api.routers import assessments as assessments_router
 from api.routers import audit as audit_router
 from api.routers import auth as auth_router
 from api.routers import board as board_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
     app.include_router(audit_router.router, dependencies=AUTHENTICATED)
     app.include_router(analytics_router.router, dependencies=AUTHENTICATED)
     app.include_router(reports_router.router, dependencies=AUTHENTICATED)
+    app.include_router(assessments_router.router, dependencies=AUTHENTICATED)
     app.include_router(exports_router.router, dependencies=AUTHENTICATED)
     app.include_router(photos_router.router, dependencies=AUTHENTICATED)
     app.include_router(categories_router.router, dependencies=AUTHENTICATED)

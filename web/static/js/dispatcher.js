@@ -64,7 +64,7 @@
         GG.t("unit.load") + " " + c.open_tasks + "/" + c.capacity + " · " + GG.esc(c.reasons.join("，")) + "</span></span>" +
         '<button type="button" class="primary" data-assign="' + c.worker_id + '"' + (assignable ? "" : " disabled") + ">" +
         GG.t("btn.assign") + "</button></li>";
-    }).join("") || '<li class="gg-muted">' + GG.t("msg.empty") + "</li>";
+    }).join("") || '<li class="gg-muted gg-empty-reason">' + GG.esc(state.emptyReason || GG.t("msg.empty")) + "</li>";
     drawCandidates(cands, workers);
   }
 
@@ -126,6 +126,7 @@
       return GG.api("/api/events/" + id + "/candidates?k=5");
     }).then(function (res) {
       state.cands = res.candidates;
+      state.emptyReason = res.empty_reason;  // the server says why nobody can go (never guessed here)
       return loadWorkers(res.candidates).then(function (workers) { renderCandidates(res.candidates, workers); });
     }).catch(GG.fail);
   }
