@@ -105,14 +105,16 @@ def _lunch_and_noise(rng, f: dict, start: np.ndarray, end: np.ndarray) -> dict[s
 
 
 def build_visits(rng, plan: CountyPlan, fixes: dict[str, np.ndarray]) -> dict[str, list]:
-    """2-6 household visits per worker, at accurate fixes of their patrol (in their own grid)."""
+    """2-6 household visits per worker (none for about one in twelve, who only patrolled), at accurate
+    fixes of their patrol (in their own grid)."""
     grids, villages = plan.levels["grid"], plan.levels["village"]
     good = np.flatnonzero(fixes["acc"] < 100)
-    counts = rng.integers(2, 7, len(plan.workers["name"]))
+    n = len(plan.workers["name"])
+    counts = np.where(rng.random(n) < 0.08, 0, rng.integers(2, 7, n))  # some only patrolled that day
     picks = []
     by_worker = np.split(good, np.searchsorted(fixes["worker"][good], np.arange(1, len(counts))))
     for worker, pool in enumerate(by_worker):
-        if len(pool):
+        if len(pool) and counts[worker]:
             picks.append(rng.choice(pool, min(int(counts[worker]), len(pool)), replace=False))
     idx = np.sort(np.concatenate(picks)) if picks else np.array([], dtype=int)
     who = fixes["worker"][idx]

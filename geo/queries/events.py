@@ -168,11 +168,13 @@ def locate_in_area(session: Session, lon: float, lat: float, area: str) -> str:
     raise OutsideCountyError(f"位置 lon {lon}, lat {lat}（WGS84）不在您辖区内的任何网格中", where="lon,lat")
 
 
+# A phone clock a little ahead of the server's (allowed by EventCreate) reports "now", not the future:
+# the case is open (figures.open_at) from the moment it is stored.
 _INSERT = text("""
 INSERT INTO events (kind, category, severity, title, description, source, reported_at, created_at, geom,
                     wage_owed, wage_recovered, wage_workers, reporter_worker_id)
 SELECT c.kind, c.code, CAST(:severity AS smallint), CAST(:title AS text), CAST(:description AS text),
-       CAST(:source AS text), coalesce(CAST(:reported_at AS timestamptz), :now), :now,
+       CAST(:source AS text), least(coalesce(CAST(:reported_at AS timestamptz), :now), :now), :now,
        ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), CAST(:wage_owed AS numeric),
        CAST(:wage_recovered AS numeric), CAST(:wage_workers AS integer), CAST(:reporter AS bigint)
 FROM categories c WHERE c.code = :category AND (CAST(:kind AS text) IS NULL OR c.kind = :kind)

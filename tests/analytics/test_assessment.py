@@ -57,8 +57,9 @@ def test_the_demo_months_figures_match_sql_for_every_worker(db_session):
         expected = dict(db_session.execute(text(sql), {"cutoff": clock.now()}).all())
         got = {w: r[figure] for w, r in rows.items() if r[figure]}
         assert got == expected, figure
-    # a plausible month: everyone patrolled on the demo's last day, visited, most handled cases on time
-    assert all(r["days_on_patrol"] == 1 and r["visits"] >= 2 for r in rows.values())
+    # a plausible month: everyone patrolled on their last day, most visited, most handled cases on time
+    assert all(r["days_on_patrol"] == 1 for r in rows.values())
+    assert 0.85 < sum(r["visits"] >= 2 for r in rows.values()) / len(rows) < 0.97
     assert sum(r["handled_on_time"] for r in rows.values()) > 0.8 * sum(r["handled"] for r in rows.values()) > 5000
     assert 0 < sum(r["verified_first_pass"] for r in rows.values()) < sum(r["verified"] for r in rows.values())
 

@@ -28,7 +28,9 @@
       "label.grid": "所在网格", "label.level": "层级", "msg.pick": "请在左侧选择案件",
       "fig.new_disputes": "今日新增纠纷", "fig.new_hazards": "今日新增隐患", "fig.open": "在办案件",
       "fig.overdue": "超期案件", "fig.resolution_rate": "化解率（近30天）", "fig.wage_recovered": "追回欠薪（今年）",
-      "fig.on_duty": "在岗网格员", "fig.day": "统计日",
+      "fig.on_duty": "在岗网格员", "fig.day": "统计日", "fig.visit_coverage": "今日走访覆盖率",
+      "layer.tracks": "今日巡查轨迹", "layer.visits": "今日入户走访", "layer.coverage": "今日走访覆盖",
+      "panel.unvisited": "本周未走访网格",
       "layer.townships": "乡镇（街道）", "layer.villages": "村（社区）", "layer.grids": "网格",
       "layer.events": "在办案件", "layer.workers": "在岗网格员", "layer.facilities": "综治设施", "layer.risk": "风险三色图",
       "panel.feed": "实时动态", "panel.duty": "在岗网格员", "panel.queue": "待派遣案件", "panel.case": "案件详情",
@@ -49,6 +51,8 @@
       "fig.new_disputes": "New disputes today", "fig.new_hazards": "New hazards today", "fig.open": "Open cases",
       "fig.overdue": "Overdue", "fig.resolution_rate": "Resolved (30 days)",
       "fig.wage_recovered": "Wages recovered (year)", "fig.on_duty": "Workers on duty", "fig.day": "Day",
+      "fig.visit_coverage": "Visit coverage today", "layer.tracks": "Patrol tracks today",
+      "layer.visits": "Household visits today", "layer.coverage": "Coverage today", "panel.unvisited": "Not visited this week",
       "layer.townships": "Townships", "layer.villages": "Villages", "layer.grids": "Grids",
       "layer.events": "Open cases", "layer.workers": "Workers on duty", "layer.facilities": "Facilities",
       "layer.risk": "Risk colours",
@@ -265,6 +269,7 @@
     grids: { color: "#9e9ac8", weight: 0.6, fill: true, fillOpacity: 0.02 },
     facilities: { color: "#252525", weight: 1, radius: 5, fillColor: "#fff", fillOpacity: 1 },
     workers: { color: "#006d2c", weight: 1, radius: 4, fillColor: "#41ab5d", fillOpacity: 0.9 },
+    tracks: { color: "#6a3d9a", weight: 3 },
   };
 
   /** A Leaflet map with no basemap: the grids are the map (and nothing is fetched from outside). */

@@ -131,6 +131,21 @@
     }).catch(GG.fail);
   }
 
+  /* ---------- today's patrol tracks (the server's day: GET /api/coverage names it) ---------- */
+  function toggleTracks(on) {
+    if (!on) { if (state.tracks) map.removeLayer(state.tracks); return Promise.resolve(); }
+    var ready = state.tracks ? Promise.resolve(state.tracks) : GG.api("/api/coverage?period=day&limit=1").then(function (c) {
+      return GG.loadFeatures("tracks", "datetime=" + c.first);
+    }).then(function (features) {
+      state.tracks = GG.geoLayer("tracks", features, {
+        style: { className: "gg-tracks", color: "#6a3d9a", weight: 2.5, opacity: 0.8 },
+        onEachFeature: function (f, lyr) { lyr.bindTooltip(GG.esc(f.properties.worker) + " · " + GG.fmtDistance(f.properties.length_m)); },
+      });
+      return state.tracks;
+    });
+    return ready.then(function (layer) { if ($("show-tracks").checked) layer.addTo(map); }).catch(GG.fail);
+  }
+
   /* ---------- actions ---------- */
   function act(path, body, message) {
     var id = state.selected;
@@ -152,6 +167,7 @@
     var b = e.target.closest("[data-assign]");
     if (b) act("assign", { worker_id: Number(b.getAttribute("data-assign")) }, GG.label("status", "dispatched"));
   });
+  $("show-tracks").addEventListener("change", function (e) { toggleTracks(e.target.checked); });
   $("btn-escalate").addEventListener("click", function () { act("escalate", {}, GG.t("msg.done")); });
   $("btn-refer").addEventListener("click", function () { act("refer", { to: $("refer-to").value }, GG.t("msg.done")); });
   $("btn-whistle").addEventListener("click", function () {

@@ -1,0 +1,186 @@
+"""Field work end to end in Chromium: a grid worker's phone (390×844, geolocation emulated) walks a short
+patrol partly offline (the context offline, the page reloaded without signal), records a visit and a
+report, reconnects; then the commander's map shows the track, the visit, the report and the coverage
+change, each exactly once. The server's clock is pinned and the browsers follow it (tests.browser)."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from tests.api.console_fixtures import COUNTY, copy_demo, login, scalar
+from tests.apps import app_for
+from tests.browser import PageReport, advance_clock, chromium, new_context, pinned_clock, screenshot, serve_app, watch
+from tests.waits import WAIT_MS
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+START = datetime.fromisoformat("2026-11-28T09:00:00+08:00")  # a morning after the demo year, the 28th
+STEP = timedelta(seconds=150)
+TITLE = "巡查发现：井盖缺失"  # more than the phone's cadence (120 s): every move leaves a fix
+
+
+@pytest.fixture(scope="module")
+def field_db(pg_server, engine) -> str:
+    """A committed copy of the demo county with its demo accounts."""
+    from geo.accounts import create_demo_accounts
+
+    url = copy_demo(pg_server, engine, "field_b_demo")
+    eng = create_engine(url)
+    with Session(eng) as session:
+        create_demo_accounts(session, COUNTY)
+        session.commit()
+    eng.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def field_engine(field_db):
+    eng = create_engine(field_db)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def base_url(field_db):
+    with serve_app(app_for(field_db)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def patrol(field_engine) -> dict:
+    """The gridworker's worker, their grid, and points walking east across its middle (WGS84)."""
+    with field_engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT w.id, w.home_grid_code AS grid, ST_XMin(b) AS x0, ST_XMax(b) AS x1, ST_Y(c) AS lat, ST_X(c) AS lon "
+                "FROM users u JOIN workers w ON w.id = u.worker_id JOIN grids g ON g.id = w.home_grid_id, "
+                "LATERAL (SELECT ST_Envelope(g.geom) AS b, ST_PointOnSurface(g.geom) AS c) s WHERE u.name = 'gridworker'"
+            )
+        ).mappings().one()
+    step = min(0.0004, (row["x1"] - row["x0"]) / 40)  # ~35 m: inside the grid all the way
+    return {**row, "points": [(row["lon"] + step * i, row["lat"]) for i in range(-3, 5)]}
+
+
+def _kept(page) -> int:
+    return int(page.evaluate("Number(localStorage.getItem('gridgov.worker.kept.v1') || 0)"))
+
+
+def _walk_to(context, page, point) -> None:
+    kept = _kept(page)
+    advance_clock(STEP, context)
+    context.set_geolocation({"latitude": point[1], "longitude": point[0]})
+    page.wait_for_function(f"Number(localStorage.getItem('gridgov.worker.kept.v1') || 0) > {kept}")
+
+
+def _counts(engine, worker: int) -> dict:
+    day = "2026-11-28"
+    return {
+        "fixes": scalar(engine, "SELECT count(*) FROM worker_fixes WHERE worker_id = :w AND at >= :d", w=worker, d=START - timedelta(hours=1)),
+        "tracks": scalar(engine, "SELECT count(*) FROM patrol_tracks WHERE worker_id = :w AND day = :d", w=worker, d=day),
+        "visits": scalar(engine, "SELECT count(*) FROM visits WHERE worker_id = :w AND at >= :d", w=worker, d=START),
+        "reports": scalar(engine, "SELECT count(*) FROM events WHERE title = :t", t=TITLE),
+    }
+
+
+# What the commander's map holds of this worker's day: their tracks, their visits, the report (open
+# cases), and the coverage status of their grid (the coverage layer switched on).
+_ON_MAP = """([worker, grid, eventId]) => {
+    const s = window.GGCommander.state, L = s.layers;
+    const mine = (layer) => layer ? layer.getLayers().filter((l) => l.feature.properties.worker_id === worker).length : -1;
+    const cells = L.coverage.getLayers().filter((l) => l.feature.properties.code === grid);
+    return {tracks: mine(L.tracks), visits: mine(L.visits),
+            reports: (s.openEvents || []).filter((e) => e.id === eventId).length,
+            coverage: cells.length === 1 ? cells[0].feature.properties.status : String(cells.length)};
+}"""
+
+
+def _commander(desk, base_url: str, patrol: dict, event_id: int | None = None) -> dict:
+    """Open the commander's big screen afresh and read what its map shows of the patrol."""
+    for old in desk.pages:
+        old.close()
+    page = desk.new_page()
+    login(page, base_url, "commander")
+    page.wait_for_function("window.GGCommander && GGCommander.state.layers.tracks && GGCommander.state.layers.visits"
+                           " && GGCommander.state.layers.events")
+    page.check('[data-layer="coverage"]')
+    page.wait_for_function("GGCommander.state.layers.coverage && document.querySelector('path.gg-coverage')")
+    grid = patrol["grid"]
+    code = f"{grid[:6]}-{grid[6:9]}-{grid[9:12]}-{grid[12:]}"
+    return page.evaluate(_ON_MAP, [patrol["id"], code, event_id])
+
+
+def desk_figure(desk) -> float:
+    """今日走访覆盖率 as the commander's screen prints it (a percentage)."""
+    page = desk.pages[-1]
+    page.wait_for_function("document.querySelector('[data-fig=visit_coverage]').textContent.includes('%')")
+    return float(page.inner_text("[data-fig=visit_coverage]").rstrip("%"))
+
+
+def test_a_patrol_partly_offline_reaches_the_commanders_map_exactly_once(browser, base_url, field_engine, patrol):
+    first = patrol["points"][0]
+    phone = new_context(browser, viewport=PHONE, is_mobile=True, has_touch=True, permissions=["geolocation"],
+                        geolocation={"latitude": first[1], "longitude": first[0]})
+    desk = new_context(browser, viewport=(1600, 900))
+    try:
+        with pinned_clock(START, phone, desk):
+            before = _commander(desk, base_url, patrol)
+            assert before == {"tracks": 0, "visits": 0, "reports": 0, "coverage": "none"}, before
+            before_figure = desk_figure(desk)
+            page = phone.new_page()
+            report = PageReport()
+            watch(page, report)
+            login(page, base_url, "gridworker")
+            page.wait_for_function("navigator.serviceWorker.controller !== null")  # the offline shell is installed
+            page.wait_for_selector("#gw-duty")
+            if not page.is_checked("#gw-duty"):
+                page.check("#gw-duty")
+            page.wait_for_function("document.getElementById('gw-track').dataset.state === 'on'")
+            for point in patrol["points"][:3]:  # online
+                _walk_to(phone, page, point)
+            phone.set_offline(True)
+            page.wait_for_function("!navigator.onLine")
+            _walk_to(phone, page, patrol["points"][3])
+            page.reload()  # without signal: the service worker opens the page
+            page.wait_for_selector("#gw-duty", state="attached")
+            assert page.is_checked("#gw-duty") and "离线" in page.inner_text("#gw-net")
+            for point in patrol["points"][4:6]:
+                _walk_to(phone, page, point)
+            page.click(".gw-tab[data-tab=visit]")
+            page.fill("#gw-v-address", "三组12号")
+            page.fill("#gw-v-household", "王建国")
+            page.fill("#gw-v-note", "独居老人，身体状况良好")
+            page.click("#gw-v-submit")
+            page.click(".gw-tab[data-tab=report]")
+            page.check("input[name=kind][value=hazard]")
+            page.wait_for_selector("#gw-category option", state="attached")
+            page.fill("#gw-title", TITLE)
+            page.click("#gw-submit")
+            page.wait_for_function("window.GridWorker.queue().length === 1 && window.GridWorkerField.visits().length === 1")
+            screenshot(page, "console_worker_field_offline")
+            assert _counts(field_engine, patrol["id"])["visits"] == 0
+            phone.set_offline(False)
+            page.wait_for_function(
+                "window.GridWorker.queue().length === 0 && window.GridWorkerField.visits().length === 0"
+                " && window.GridWorkerField.waiting() === 0", timeout=WAIT_MS)
+            page.evaluate("window.GridWorker.flush()")  # a second flush sends nothing again
+            page.wait_for_timeout(500)
+            counts = _counts(field_engine, patrol["id"])
+            assert counts == {"fixes": _kept(page), "tracks": 1, "visits": 1, "reports": 1}
+            assert counts["fixes"] >= len(patrol["points"]) + 2  # every step, and the visit's and report's own
+            screenshot(page, "console_worker_field")
+            event_id = scalar(field_engine, "SELECT id FROM events WHERE title = :t", t=TITLE)
+            after = _commander(desk, base_url, patrol, event_id)
+            assert after == {"tracks": 1, "visits": 1, "reports": 1, "coverage": "visited"}, after
+            assert desk_figure(desk) > before_figure
+            screenshot(desk.pages[-1], "console_commander_field")
+    finally:
+        phone.close()
+        desk.close()
