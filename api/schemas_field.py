@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from api.schemas import CrsName, Lat, Lon, _In, _swapped_check
 
-Accuracy = Field(default=None, ge=0, le=100_000, allow_inf_nan=False, description="精度（米）accuracy, metres")
+Accuracy = Field(
+    default=None, ge=0, le=100_000, allow_inf_nan=False, description="精度（米）accuracy, metres"
+)
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -39,15 +39,26 @@ def assessment_xlsx(assessment: dict[str, Any]) -> bytes:
         cell.font = Font(bold=True)
     rows = sorted(assessment["rows"], key=lambda r: (r["township_code"], r["township_rank"], r["worker_id"]))
     for r in rows:
-        head = [r["township"] or r["township_code"], r["township_rank"], r["name"], format_code(r["grid_code"])]
+        head = [
+            r["township"] or r["township_code"],
+            r["township_rank"],
+            r["name"],
+            format_code(r["grid_code"]),
+        ]
         sheet.append(head + [r[key] for key, _ in FIGURES])
     sheet.freeze_panes = "A2"
     for column, width in zip("ABCD", (16, 6, 10, 22), strict=True):
         sheet.column_dimensions[column].width = width
     about = book.create_sheet("说明")
-    status = f"已签发（{assessment['issued_at']}），数据冻结" if assessment["issued"] else "尚未签发，实时统计"
-    for line in (assessment["title"], f"考核期 {assessment['start'][:10]} 至 {assessment['end'][:10]}（不含）",
-                 f"数据截止 {assessment['cutoff_at']}", status):
+    status = (
+        f"已签发（{assessment['issued_at']}），数据冻结" if assessment["issued"] else "尚未签发，实时统计"
+    )
+    for line in (
+        assessment["title"],
+        f"考核期 {assessment['start'][:10]} 至 {assessment['end'][:10]}（不含）",
+        f"数据截止 {assessment['cutoff_at']}",
+        status,
+    ):
         about.append([line])
     out = io.BytesIO()
     book.save(out)

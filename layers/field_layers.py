@@ -47,7 +47,13 @@ def field_layers() -> list[LayerDef]:
             geometry_type="MultiPolygon",
             source=lambda area, start, end: coverage_source(area, start, end),
             properties=COVERAGE_COLUMNS[2:],
-            filters={"status": "str", "covered": "bool", "worker_id": "int", "township": "str", "code": "str"},
+            filters={
+                "status": "str",
+                "covered": "bool",
+                "worker_id": "int",
+                "township": "str",
+                "code": "str",
+            },
             style={
                 "by": "status",
                 "colors": vocabulary.COVERAGE_COLORS,

@@ -1,8 +1,8 @@
 """Helpers of the field-work tests on the tiny dispatch county (tests/dispatch_tiny.py).
 
-    as_worker(tiny, "owner")          the following requests come from the grid worker `owner`
-    as_role(tiny, "planner")          ... from an account of another role (county-wide)
-    walk(start, n, every_s=120, ...)  fixes along a straight line inside grid 620121001001001
+as_worker(tiny, "owner")          the following requests come from the grid worker `owner`
+as_role(tiny, "planner")          ... from an account of another role (county-wide)
+walk(start, n, every_s=120, ...)  fixes along a straight line inside grid 620121001001001
 """
 
 import math
@@ -42,11 +42,22 @@ def as_role(tiny, role: str, area: str = "620121") -> CurrentUser:
 
 
 def walk(
-    start: datetime, n: int, *, every_s: int = 120, lon0: float = 103.001, lat: float = 36.002, step: float = 0.0004
+    start: datetime,
+    n: int,
+    *,
+    every_s: int = 120,
+    lon0: float = 103.001,
+    lat: float = 36.002,
+    step: float = 0.0004,
 ) -> list[dict]:
     """`n` fixes heading east from (lon0, lat), one every `every_s` seconds from `start` (accuracy 8 m)."""
     return [
-        {"at": (start + timedelta(seconds=every_s * i)).isoformat(), "lon": lon0 + step * i, "lat": lat, "accuracy_m": 8}
+        {
+            "at": (start + timedelta(seconds=every_s * i)).isoformat(),
+            "lon": lon0 + step * i,
+            "lat": lat,
+            "accuracy_m": 8,
+        }
         for i in range(n)
     ]
 

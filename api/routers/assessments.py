@@ -30,7 +30,8 @@ def get_month(
     area: AreaQuery = None,
     format_: Annotated[Literal["json", "html", "xlsx"], Query(alias="format")] = "json",
 ) -> Response:
-    """The assessment of a month (YYYY-MM) for the area: as issued (frozen), else counted live (issued false)."""
+    """The assessment of a month (YYYY-MM) for the area: as issued (frozen), else counted live (`issued`
+    false)."""
     body = get_assessment(session, _area(user.area, area), parse_month(month), settings.fieldwork)
     if format_ == "html":
         return HTMLResponse(assessment_html(session, body, settings.api.web_dir / "templates"))

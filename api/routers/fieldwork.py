@@ -1,10 +1,10 @@
 """Field work: position fixes in idempotent batches, household visits (走访) with a photo, coverage.
 
-    POST /api/workers/{id}/fixes       a batch of the phone's fixes, stored once per batch_key
-    POST /api/visits                   a visit, stored once per client_key (201, then 200 for a resend)
-    GET  /api/visits/{id}[/photo]      a visit (household masked for uncleared roles), its photo
-    POST /api/visits/{id}/photo        the visit's photo, once
-    GET  /api/coverage?period=day|week|month&date=&area=   covered share and the grids not visited
+POST /api/workers/{id}/fixes       a batch of the phone's fixes, stored once per batch_key
+POST /api/visits                   a visit, stored once per client_key (201, then 200 for a resend)
+GET  /api/visits/{id}[/photo]      a visit (household masked for uncleared roles), its photo
+POST /api/visits/{id}/photo        the visit's photo, once
+GET  /api/coverage?period=day|week|month&date=&area=   covered share and the grids not visited
 """
 
 from typing import Annotated, Literal
@@ -114,7 +114,8 @@ def get_coverage(
     limit: Annotated[int, Query(ge=1, le=2000)] = 200,
 ) -> dict:
     """Coverage (走访覆盖) of the area's small grids in the day, ISO week or month holding `date`: covered
-    = at least one visit or a patrol track crossing it; and the grids without a visit, never patrolled first."""
+    = at least one visit or a patrol track crossing it; and the grids without a visit, never patrolled
+    first."""
     where = _area(user.area, area)
     first, after = coverage.period_days(period, _day(date_))
     summary = coverage.summarize_coverage(session, where, first, after)
@@ -124,4 +125,3 @@ def get_coverage(
         **summary,
         "unvisited": coverage.list_unvisited(session, where, first, after, limit),
     }
-

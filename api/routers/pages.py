@@ -115,11 +115,19 @@ def worker_manifest() -> Response:
 def _field_page(settings: Settings, request: Request) -> dict[str, object]:
     """What the phone page needs beyond the shell: the fix cadence, batch size, root path and basemap."""
     f, root = settings.fieldwork, request.scope.get("root_path", "").rstrip("/")
-    basemap = f"{root}/maps/basemap/{{z}}/{{x}}/{{y}}.png" if settings.maps.basemap_dir else settings.maps.basemap_url
+    basemap = (
+        f"{root}/maps/basemap/{{z}}/{{x}}/{{y}}.png"
+        if settings.maps.basemap_dir
+        else settings.maps.basemap_url
+    )
     return {
         "root": root,
         "basemap": basemap,
-        "field": {"fix_every_s": f.fix_every_s, "fix_min_interval_s": f.fix_min_interval_s, "max_batch": f.max_batch},
+        "field": {
+            "fix_every_s": f.fix_every_s,
+            "fix_min_interval_s": f.fix_min_interval_s,
+            "max_batch": f.max_batch,
+        },
     }
 
 

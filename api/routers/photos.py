@@ -48,7 +48,9 @@ def upload_photo(
     user: ReportUser,
     response: Response,
     key: PhotoKey = None,
-    stage: Annotated[str | None, Query(description="before | after: 处置前 / 处置后 (handling photos)")] = None,
+    stage: Annotated[
+        str | None, Query(description="before | after: 处置前 / 处置后 (handling photos)")
+    ] = None,
 ) -> dict:
     """Attach a photo to a case; 400 unless JPEG/PNG under the cap; a repeated key answers 200."""
     cap = request.app.state.settings.photos.max_bytes

@@ -52,7 +52,8 @@ def month_bounds(first: date) -> tuple[date, date]:
 def compute_rows(
     session: Session, area: str, first: date, cutoff: datetime, settings: FieldSettings
 ) -> list[dict[str, Any]]:
-    """Every worker's figures, score and township rank for the month, as the database knew them at `cutoff`."""
+    """Every worker's figures, score and township rank for the month, as the database knew them at
+    `cutoff`."""
     d0, d1 = month_bounds(first)
     params = {
         "area": area,

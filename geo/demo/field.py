@@ -130,7 +130,9 @@ def build_visits(rng, plan: CountyPlan, fixes: dict[str, np.ndarray]) -> dict[st
 
 
 _WORKER_IDS = text("SELECT min(id) FROM workers WHERE home_grid_code LIKE :c || '%'")
-_GRID_IDS = text("SELECT code, id FROM grids WHERE level = 'grid' AND valid_to IS NULL AND code LIKE :c || '%'")
+_GRID_IDS = text(
+    "SELECT code, id FROM grids WHERE level = 'grid' AND valid_to IS NULL AND code LIKE :c || '%'"
+)
 
 
 def write_field(session: Session, plan: CountyPlan, seed: int, settings: FieldSettings) -> dict[str, int]:
@@ -143,12 +145,19 @@ def write_field(session: Session, plan: CountyPlan, seed: int, settings: FieldSe
     first = int(session.execute(_WORKER_IDS, {"c": plan.spec.adcode}).scalar_one())
     codes = np.array(plan.levels["grid"].codes, dtype=object)[plan.workers["grid"]]
     # partitions are UTC months (migration 0040)
-    months = {datetime.fromtimestamp(int(t), UTC).date().replace(day=1) for t in (fixes["at"].min(), fixes["at"].max())}
+    months = {
+        datetime.fromtimestamp(int(t), UTC).date().replace(day=1)
+        for t in (fixes["at"].min(), fixes["at"].max())
+    }
     ensure_partitions(session, settings, sorted(months))
     _copy_fixes(session, fixes, first, codes)
     grid_ids = dict(session.execute(_GRID_IDS, {"c": plan.spec.adcode}).all())
     _copy_visits(session, fixes, visits, first, codes, grid_ids)
-    return {"fixes": len(fixes["at"]), "visits": len(visits["idx"]), "patrol_workers": len(plan.workers["name"])}
+    return {
+        "fixes": len(fixes["at"]),
+        "visits": len(visits["idx"]),
+        "patrol_workers": len(plan.workers["name"]),
+    }
 
 
 def _copy_fixes(session: Session, f: dict[str, np.ndarray], first: int, codes: np.ndarray) -> None:
@@ -183,8 +192,19 @@ def _copy_visits(session: Session, f, v, first: int, codes: np.ndarray, grid_ids
         v["note"],
         strict=True,
     )
-    columns = ["worker_id", "client_key", "at", "received_at", "geom", "accuracy_m", "grid_id", "grid_code",
-               "address", "household", "note"]
+    columns = [
+        "worker_id",
+        "client_key",
+        "at",
+        "received_at",
+        "geom",
+        "accuracy_m",
+        "grid_id",
+        "grid_code",
+        "address",
+        "household",
+        "note",
+    ]
     _copy(session, "visits", [*columns, "recorded_by"], ((*r, "demo") for r in rows))
 
 

@@ -44,7 +44,9 @@ def _deadlines(session: Session, rows: list) -> list[dict]:
     out = []
     for r in rows:
         limit = limits.get((r.category, r.severity)) or limits.get(("*", r.severity))
-        out.append(deadline_columns(time_limit(r.reported_at, limit[0], limit[1], calendar) if limit else None))
+        out.append(
+            deadline_columns(time_limit(r.reported_at, limit[0], limit[1], calendar) if limit else None)
+        )
     return out
 
 
@@ -69,7 +71,12 @@ def seed_history(session: Session, county: str, end: int, seed: int) -> dict[str
     )
     session.execute(text("ALTER TABLE events ENABLE TRIGGER event_cells_update"))
     entries = _entries(np.random.default_rng([seed, int(county), 41]), rows)
-    _copy(session, "event_log", ["event_id", "at", "actor", "action", "from_status", "to_status", "note", "data"], entries)
+    _copy(
+        session,
+        "event_log",
+        ["event_id", "at", "actor", "action", "from_status", "to_status", "note", "data"],
+        entries,
+    )
     return {"history_cases": len(rows), "history_entries": len(entries)}
 
 

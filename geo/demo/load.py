@@ -15,13 +15,13 @@ from tqdm import tqdm
 
 from geo import clock
 from geo.crs import shifted_to_wgs84
+from geo.demo import field as demo_field
 from geo.demo import names
 from geo.demo import write as demo_copy
 from geo.demo.build import CountyPlan, CountySpec, as_multi, build_levels
-from geo.demo import field as demo_field
 from geo.demo.dispatch import seed_dispatch_demo
-from geo.demo.history import seed_history
 from geo.demo.events import build_events, build_parties, build_workers
+from geo.demo.history import seed_history
 from geo.demo.places import build_departments, build_facilities
 from geo.errors import ConflictError
 from geo.queries.grids import check_nesting, reassign_events, refresh_all_cores

@@ -119,7 +119,10 @@ def issue_assessments(session: Session, job: Job, ctx: Context) -> dict[str, Any
 
 def fix_history(session: Session, job: Job, ctx: Context) -> dict[str, Any]:
     """Partitions of the position history for the months ahead; history past its retention dropped."""
-    return {"partitions": fixes.ensure_partitions(session, ctx.fieldwork), **fixes.drop_old_history(session, ctx.fieldwork)}
+    return {
+        "prepared": fixes.ensure_partitions(session, ctx.fieldwork),
+        **fixes.drop_old_history(session, ctx.fieldwork),
+    }
 
 
 TASKS: dict[str, Task] = {

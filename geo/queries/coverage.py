@@ -19,12 +19,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 
-from geo import clock
+from geo import clock, vocabulary
 from geo.errors import InvalidInputError
 from geo.queries.events import area_like
 from geo.queries.layers import display_code, textual
 
 PERIODS = {"day": "今日", "week": "本周", "month": "本月"}
+_LABEL = vocabulary.zh(vocabulary.COVERAGE)  # trusted literals of the product's own vocabulary
 
 
 def period_days(period: str, day: date) -> tuple[date, date]:
@@ -38,6 +39,16 @@ def period_days(period: str, day: date) -> tuple[date, date]:
         first = day.replace(day=1)
         return first, (first + timedelta(days=32)).replace(day=1)
     raise InvalidInputError(f"周期须为 {', '.join(PERIODS)} 之一；收到 {period!r}", where="period")
+
+
+def parse_day(value: str | None) -> date:
+    """A day written YYYY-MM-DD (default: the county's today)."""
+    if value in (None, ""):
+        return clock.today()
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInputError(f"日期须写作 YYYY-MM-DD；收到 {value!r}", where="date") from None
 
 
 def days_of(start: datetime | None, end: datetime | None) -> tuple[date, date]:
@@ -69,6 +80,7 @@ COVERAGE_COLUMNS = (
     "patrols",
     "covered",
     "status",
+    "status_label",
     "period_start",
     "period_end",
 )
@@ -80,7 +92,10 @@ SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name,
        g.worker_id, gridgov_person_name(w.name) AS worker,
        coalesce(v.n, 0)::int AS visits, coalesce(p.n, 0)::int AS patrols,
        (v.n IS NOT NULL OR p.n IS NOT NULL) AS covered,
-       CASE WHEN v.n IS NOT NULL THEN 'visited' WHEN p.n IS NOT NULL THEN 'patrolled' ELSE 'none' END AS status,
+       CASE WHEN v.n IS NOT NULL THEN 'visited' WHEN p.n IS NOT NULL THEN 'patrolled' ELSE 'none' END
+           AS status,
+       CASE WHEN v.n IS NOT NULL THEN '{_LABEL["visited"]}' WHEN p.n IS NOT NULL THEN '{_LABEL["patrolled"]}'
+            ELSE '{_LABEL["none"]}' END AS status_label,
        CAST(:d0 AS date)::text AS period_start, (CAST(:d1 AS date) - 1)::text AS period_end
 FROM grids g
 LEFT JOIN workers w ON w.id = g.worker_id
@@ -120,7 +135,12 @@ def summarize_coverage(session: Session, area: str, first: date, after: date) ->
     """Coverage of the area's small grids in county days [first, after): counts and the covered share."""
     area_like(area)
     row = session.execute(_SUMMARY, {"area": area, **_window(first, after)}).mappings().one()
-    return {**row, "share": share(row["covered"], row["grids"]), "first": first, "last": after - timedelta(days=1)}
+    return {
+        **row,
+        "share": share(row["covered"], row["grids"]),
+        "first": first,
+        "last": after - timedelta(days=1),
+    }
 
 
 _UNVISITED = text(f"""{_PER_GRID}

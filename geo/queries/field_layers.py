@@ -37,8 +37,9 @@ TRACK_COLUMNS = (
 
 # One row per worker and county day (migration 0040's patrol_tracks), by the worker's home grid.
 _TRACKS = f"""
-SELECT t.id, t.geom, t.worker_id, gridgov_person_name(w.name) AS worker, {display_code("t.grid_code")} AS grid_code,
-       {_township("t.grid_code")} AS township, t.day::text AS day, t.started_at, t.ended_at, t.fixes, t.segments,
+SELECT t.id, t.geom, t.worker_id, gridgov_person_name(w.name) AS worker,
+       {display_code("t.grid_code")} AS grid_code, {_township("t.grid_code")} AS township, t.day::text AS day,
+       t.started_at, t.ended_at, t.fixes, t.segments,
        round(t.length_m::numeric, 1)::float8 AS length_m, t.duration_s
 FROM patrol_tracks t
 JOIN workers w ON w.id = t.worker_id
@@ -69,7 +70,8 @@ VISIT_COLUMNS = (
 # Visits with a position, in the small grid where they happened. Notes stay out of the map (they may
 # say more about a household than a map should); GET /api/visits/{id} gives them.
 _VISITS = f"""
-SELECT v.id, v.geom, v.worker_id, gridgov_person_name(w.name) AS worker, {display_code("v.grid_code")} AS grid_code,
+SELECT v.id, v.geom, v.worker_id, gridgov_person_name(w.name) AS worker,
+       {display_code("v.grid_code")} AS grid_code,
        {_township("v.grid_code")} AS township, (v.at AT TIME ZONE :zone)::date::text AS day, v.at, v.address,
        gridgov_person_name(v.household) AS household, v.photo IS NOT NULL AS has_photo
 FROM visits v

@@ -56,7 +56,10 @@ INSERT INTO fix_batches (worker_id, batch_key, received_at, sent) VALUES (:w, :k
 ON CONFLICT (worker_id, batch_key) DO NOTHING RETURNING worker_id
 """)
 _EARLIER = text("SELECT result FROM fix_batches WHERE worker_id = :w AND batch_key = :k")
-_RESULT = text("UPDATE fix_batches SET stored = :stored, result = CAST(:result AS jsonb) WHERE worker_id = :w AND batch_key = :k")
+_RESULT = text(
+    "UPDATE fix_batches SET stored = :stored, result = CAST(:result AS jsonb) "
+    "WHERE worker_id = :w AND batch_key = :k"
+)
 _INGEST = sql.load("fix_ingest")
 _REBUILD = text(
     "SELECT gridgov_rebuild_tracks(CAST(:ws AS bigint[]), CAST(:ds AS date[]), CAST(:zone AS text), "
@@ -128,7 +131,8 @@ def ingest_fixes(
     result = _result(batch_key, len(fixes), len(young), row)
     if batch_key is not None:
         session.execute(
-            _RESULT, {"w": worker_id, "k": batch_key, "stored": result["stored"], "result": json.dumps(result)}
+            _RESULT,
+            {"w": worker_id, "k": batch_key, "stored": result["stored"], "result": json.dumps(result)},
         )
     return {**result, "replayed": False}
 
@@ -166,7 +170,9 @@ def _month(day: date, ahead: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def ensure_partitions(session: Session, settings: FieldSettings, months: list[date] | None = None) -> list[str]:
+def ensure_partitions(
+    session: Session, settings: FieldSettings, months: list[date] | None = None
+) -> list[str]:
     """Prepare the monthly partitions of the position history: this month and `months_ahead` more (or the
     months given), and any month whose fixes fell into the DEFAULT partition. Their names."""
     today = clock.today()
@@ -175,7 +181,10 @@ def ensure_partitions(session: Session, settings: FieldSettings, months: list[da
         text("SELECT DISTINCT date_trunc('month', at AT TIME ZONE 'UTC')::date FROM worker_fixes_default")
     ).scalars()
     wanted |= set(stray)
-    return [session.execute(text("SELECT gridgov_fix_partition(:m)"), {"m": m}).scalar_one() for m in sorted(wanted)]
+    return [
+        session.execute(text("SELECT gridgov_fix_partition(:m)"), {"m": m}).scalar_one()
+        for m in sorted(wanted)
+    ]
 
 
 _DROP_TRACKS = text("DELETE FROM patrol_tracks WHERE day < :day")
@@ -190,7 +199,7 @@ def drop_old_history(session: Session, settings: FieldSettings) -> dict[str, int
     day = clock.local(before).date()
     dropped = session.execute(text("SELECT gridgov_drop_fix_partitions(:b)"), {"b": before}).scalar_one()
     return {
-        "partitions": int(dropped),
+        "dropped_partitions": int(dropped),
         "tracks": session.execute(_DROP_TRACKS, {"day": day}).rowcount,
         "patrolled": session.execute(_DROP_GRIDS, {"day": day}).rowcount,
         "batches": session.execute(_DROP_BATCHES, {"before": before}).rowcount,
@@ -214,7 +223,9 @@ def record_location(
 
     when = at or clock.now()
     check_device_time(when, settings, "at")
-    worker = set_worker_location(session, worker_id, lon, lat, area=area, at=when, max_outside_m=max_outside_m)
+    worker = set_worker_location(
+        session, worker_id, lon, lat, area=area, at=when, max_outside_m=max_outside_m
+    )
     if when >= clock.now() - timedelta(days=settings.retention_days):
         row = _store(session, worker, [Fix(when, lon, lat)], None, max_outside_m)
         rebuild_tracks(session, [(worker_id, d) for d in row.days], settings)

@@ -40,7 +40,8 @@ class Visit:
 
 
 _COLUMNS = """v.id, v.worker_id, v.at, v.received_at, ST_X(v.geom) AS lon, ST_Y(v.geom) AS lat, v.accuracy_m,
-    v.grid_code, v.address, gridgov_person_name(v.household) AS household, v.note, v.photo IS NOT NULL AS has_photo,
+    v.grid_code, v.address, gridgov_person_name(v.household) AS household, v.note,
+    v.photo IS NOT NULL AS has_photo,
     v.photo_type, v.recorded_by, v.client_key"""
 _INSERT = text("""
 INSERT INTO visits (worker_id, client_key, at, received_at, geom, accuracy_m, grid_id, grid_code, address,
@@ -105,7 +106,8 @@ def get_visit(session: Session, visit_id: int, area: str) -> dict[str, Any]:
 
 
 _SET_PHOTO = text("""
-UPDATE visits SET photo = :b, photo_type = :ct WHERE id = :id AND worker_id = :w AND photo IS NULL RETURNING id
+UPDATE visits SET photo = :b, photo_type = :ct
+WHERE id = :id AND worker_id = :w AND photo IS NULL RETURNING id
 """)
 
 
@@ -121,7 +123,9 @@ def set_visit_photo(
     visit = get_visit(session, visit_id, area)
     if visit["worker_id"] != worker_id:
         raise NotFoundError(f"走访记录 {visit_id} 不是您的", where="visit_id")
-    done = session.execute(_SET_PHOTO, {"b": data, "ct": content_type, "id": visit_id, "w": worker_id}).first()
+    done = session.execute(
+        _SET_PHOTO, {"b": data, "ct": content_type, "id": visit_id, "w": worker_id}
+    ).first()
     return get_visit(session, visit_id, area), done is not None
 
 

@@ -60,8 +60,14 @@ def test_the_demo_months_figures_match_sql_for_every_worker(db_session):
     # a plausible month: everyone patrolled on their last day, most visited, most handled cases on time
     assert all(r["days_on_patrol"] == 1 for r in rows.values())
     assert 0.85 < sum(r["visits"] >= 2 for r in rows.values()) / len(rows) < 0.97
-    assert sum(r["handled_on_time"] for r in rows.values()) > 0.8 * sum(r["handled"] for r in rows.values()) > 5000
-    assert 0 < sum(r["verified_first_pass"] for r in rows.values()) < sum(r["verified"] for r in rows.values())
+    assert (
+        sum(r["handled_on_time"] for r in rows.values())
+        > 0.8 * sum(r["handled"] for r in rows.values())
+        > 5000
+    )
+    assert (
+        0 < sum(r["verified_first_pass"] for r in rows.values()) < sum(r["verified"] for r in rows.values())
+    )
 
 
 def test_workers_are_ranked_by_score_within_their_township(db_session):
@@ -69,7 +75,10 @@ def test_workers_are_ranked_by_score_within_their_township(db_session):
     townships = {r["township_code"] for r in rows}
     assert len(townships) == 15
     for code in townships:
-        mine = sorted((r for r in rows if r["township_code"] == code), key=lambda r: (r["township_rank"], r["worker_id"]))
+        mine = sorted(
+            (r for r in rows if r["township_code"] == code),
+            key=lambda r: (r["township_rank"], r["worker_id"]),
+        )
         assert mine[0]["township_rank"] == 1 and all(r["township_workers"] == len(mine) for r in mine)
         assert [r["score"] for r in mine] == sorted((r["score"] for r in mine), reverse=True)
         assert all(0 <= r["score"] <= 100 for r in mine) and mine[0]["township"]
@@ -112,7 +121,11 @@ def test_the_api_serves_json_html_and_xlsx_and_masks_names_for_the_planner(plann
     from openpyxl import load_workbook
 
     body = planner.get("/api/assessments/2026-11?area=620121003").json()
-    assert body["issued"] is False and body["rows"] and all(r["grid_code"].startswith("620121003") for r in body["rows"])
+    assert (
+        body["issued"] is False
+        and body["rows"]
+        and all(r["grid_code"].startswith("620121003") for r in body["rows"])
+    )
     assert all("某" in r["name"] or r["name"].endswith("*") for r in body["rows"])
     html = planner.get("/api/assessments/2026-11?area=620121003&format=html")
     assert html.status_code == 200 and "网格员考核" in html.text and "尚未签发" in html.text

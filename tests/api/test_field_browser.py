@@ -11,7 +11,16 @@ from sqlalchemy.orm import Session
 
 from tests.api.console_fixtures import COUNTY, copy_demo, login, scalar
 from tests.apps import app_for
-from tests.browser import PageReport, advance_clock, chromium, new_context, pinned_clock, screenshot, serve_app, watch
+from tests.browser import (
+    PageReport,
+    advance_clock,
+    chromium,
+    new_context,
+    pinned_clock,
+    screenshot,
+    serve_app,
+    watch,
+)
 from tests.waits import WAIT_MS
 
 pytestmark = pytest.mark.browser
@@ -58,13 +67,17 @@ def browser():
 def patrol(field_engine) -> dict:
     """The gridworker's worker, their grid, and points walking east across its middle (WGS84)."""
     with field_engine.connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT w.id, w.home_grid_code AS grid, ST_XMin(b) AS x0, ST_XMax(b) AS x1, ST_Y(c) AS lat, ST_X(c) AS lon "
-                "FROM users u JOIN workers w ON w.id = u.worker_id JOIN grids g ON g.id = w.home_grid_id, "
-                "LATERAL (SELECT ST_Envelope(g.geom) AS b, ST_PointOnSurface(g.geom) AS c) s WHERE u.name = 'gridworker'"
+        row = (
+            conn.execute(
+                text(
+                    "SELECT w.id, w.home_grid_code AS grid, ST_XMin(b) AS x0, ST_XMax(b) AS x1, ST_Y(c) AS lat, ST_X(c) AS lon "
+                    "FROM users u JOIN workers w ON w.id = u.worker_id JOIN grids g ON g.id = w.home_grid_id, "
+                    "LATERAL (SELECT ST_Envelope(g.geom) AS b, ST_PointOnSurface(g.geom) AS c) s WHERE u.name = 'gridworker'"
+                )
             )
-        ).mappings().one()
+            .mappings()
+            .one()
+        )
     step = min(0.0004, (row["x1"] - row["x0"]) / 40)  # ~35 m: inside the grid all the way
     return {**row, "points": [(row["lon"] + step * i, row["lat"]) for i in range(-3, 5)]}
 
@@ -83,9 +96,18 @@ def _walk_to(context, page, point) -> None:
 def _counts(engine, worker: int) -> dict:
     day = "2026-11-28"
     return {
-        "fixes": scalar(engine, "SELECT count(*) FROM worker_fixes WHERE worker_id = :w AND at >= :d", w=worker, d=START - timedelta(hours=1)),
-        "tracks": scalar(engine, "SELECT count(*) FROM patrol_tracks WHERE worker_id = :w AND day = :d", w=worker, d=day),
-        "visits": scalar(engine, "SELECT count(*) FROM visits WHERE worker_id = :w AND at >= :d", w=worker, d=START),
+        "fixes": scalar(
+            engine,
+            "SELECT count(*) FROM worker_fixes WHERE worker_id = :w AND at >= :d",
+            w=worker,
+            d=START - timedelta(hours=1),
+        ),
+        "tracks": scalar(
+            engine, "SELECT count(*) FROM patrol_tracks WHERE worker_id = :w AND day = :d", w=worker, d=day
+        ),
+        "visits": scalar(
+            engine, "SELECT count(*) FROM visits WHERE worker_id = :w AND at >= :d", w=worker, d=START
+        ),
         "reports": scalar(engine, "SELECT count(*) FROM events WHERE title = :t", t=TITLE),
     }
 
@@ -108,8 +130,10 @@ def _commander(desk, base_url: str, patrol: dict, event_id: int | None = None) -
         old.close()
     page = desk.new_page()
     login(page, base_url, "commander")
-    page.wait_for_function("window.GGCommander && GGCommander.state.layers.tracks && GGCommander.state.layers.visits"
-                           " && GGCommander.state.layers.events")
+    page.wait_for_function(
+        "window.GGCommander && GGCommander.state.layers.tracks && GGCommander.state.layers.visits"
+        " && GGCommander.state.layers.events"
+    )
     page.check('[data-layer="coverage"]')
     page.wait_for_function("GGCommander.state.layers.coverage && document.querySelector('path.gg-coverage')")
     grid = patrol["grid"]
@@ -124,10 +148,18 @@ def desk_figure(desk) -> float:
     return float(page.inner_text("[data-fig=visit_coverage]").rstrip("%"))
 
 
-def test_a_patrol_partly_offline_reaches_the_commanders_map_exactly_once(browser, base_url, field_engine, patrol):
+def test_a_patrol_partly_offline_reaches_the_commanders_map_exactly_once(
+    browser, base_url, field_engine, patrol
+):
     first = patrol["points"][0]
-    phone = new_context(browser, viewport=PHONE, is_mobile=True, has_touch=True, permissions=["geolocation"],
-                        geolocation={"latitude": first[1], "longitude": first[0]})
+    phone = new_context(
+        browser,
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        permissions=["geolocation"],
+        geolocation={"latitude": first[1], "longitude": first[0]},
+    )
     desk = new_context(browser, viewport=(1600, 900))
     try:
         with pinned_clock(START, phone, desk):
@@ -138,7 +170,9 @@ def test_a_patrol_partly_offline_reaches_the_commanders_map_exactly_once(browser
             report = PageReport()
             watch(page, report)
             login(page, base_url, "gridworker")
-            page.wait_for_function("navigator.serviceWorker.controller !== null")  # the offline shell is installed
+            page.wait_for_function(
+                "navigator.serviceWorker.controller !== null"
+            )  # the offline shell is installed
             page.wait_for_selector("#gw-duty")
             if not page.is_checked("#gw-duty"):
                 page.check("#gw-duty")
@@ -163,18 +197,24 @@ def test_a_patrol_partly_offline_reaches_the_commanders_map_exactly_once(browser
             page.wait_for_selector("#gw-category option", state="attached")
             page.fill("#gw-title", TITLE)
             page.click("#gw-submit")
-            page.wait_for_function("window.GridWorker.queue().length === 1 && window.GridWorkerField.visits().length === 1")
+            page.wait_for_function(
+                "window.GridWorker.queue().length === 1 && window.GridWorkerField.visits().length === 1"
+            )
             screenshot(page, "console_worker_field_offline")
             assert _counts(field_engine, patrol["id"])["visits"] == 0
             phone.set_offline(False)
             page.wait_for_function(
                 "window.GridWorker.queue().length === 0 && window.GridWorkerField.visits().length === 0"
-                " && window.GridWorkerField.waiting() === 0", timeout=WAIT_MS)
+                " && window.GridWorkerField.waiting() === 0",
+                timeout=WAIT_MS,
+            )
             page.evaluate("window.GridWorker.flush()")  # a second flush sends nothing again
             page.wait_for_timeout(500)
             counts = _counts(field_engine, patrol["id"])
             assert counts == {"fixes": _kept(page), "tracks": 1, "visits": 1, "reports": 1}
-            assert counts["fixes"] >= len(patrol["points"]) + 2  # every step, and the visit's and report's own
+            assert (
+                counts["fixes"] >= len(patrol["points"]) + 2
+            )  # every step, and the visit's and report's own
             screenshot(page, "console_worker_field")
             event_id = scalar(field_engine, "SELECT id FROM events WHERE title = :t", t=TITLE)
             after = _commander(desk, base_url, patrol, event_id)

@@ -22,7 +22,9 @@ def _post(tiny, worker: str, key: str, fixes: list[dict]):
 
 
 def test_a_batch_is_stored_once_and_moves_the_worker_to_its_newest_fix(tiny):
-    tiny.session.execute(text("UPDATE workers SET located_at = :t WHERE id = :w"), {"t": MORNING, "w": tiny.ids["owner"]})
+    tiny.session.execute(
+        text("UPDATE workers SET located_at = :t WHERE id = :w"), {"t": MORNING, "w": tiny.ids["owner"]}
+    )
     as_worker(tiny, "owner")
     fixes = walk(MORNING, 5)
     first = _post(tiny, "owner", "phone-1:0001", fixes)
@@ -93,7 +95,14 @@ def test_bad_batches_are_refused_naming_the_field(tiny):
 def test_the_track_splits_at_a_long_gap_drops_inaccurate_fixes_and_measures_itself(tiny):
     as_worker(tiny, "owner")
     morning = walk(MORNING, 6)  # 09:00-09:10, ~36 m apart
-    wild = [{"at": (MORNING + timedelta(minutes=11)).isoformat(), "lon": 103.009, "lat": 36.009, "accuracy_m": 400}]
+    wild = [
+        {
+            "at": (MORNING + timedelta(minutes=11)).isoformat(),
+            "lon": 103.009,
+            "lat": 36.009,
+            "accuracy_m": 400,
+        }
+    ]
     later = walk(MORNING + timedelta(minutes=45), 4, lon0=103.004, lat=36.004)  # after a 35-minute gap
     assert _post(tiny, "owner", "day", morning + wild + later).json()["stored"] == 11
     track = tiny.client.get("/ogc/collections/tracks/items?datetime=2026-11-27").json()
@@ -104,7 +113,9 @@ def test_the_track_splits_at_a_long_gap_drops_inaccurate_fixes_and_measures_itse
     assert p["duration_s"] == 10 * 60 + 6 * 60  # walking time only, the gap excluded
     # 5 + 3 steps of 0.0004° of longitude at 36.00°N (about 36.0 m each)
     assert p["length_m"] == pytest.approx(8 * 0.0004 * 111_320 * 0.8090, rel=0.01)
-    assert p["worker_id"] == tiny.ids["owner"] and p["worker"] == "o某某某某"  # masked: a worker is not cleared
+    assert (
+        p["worker_id"] == tiny.ids["owner"] and p["worker"] == "o某某某某"
+    )  # masked: a worker is not cleared
     assert tiny.client.get("/ogc/collections/tracks/items?datetime=2026-11-26").json()["features"] == []
     only = tiny.client.get(f"/ogc/collections/tracks/items?worker_id={tiny.ids['village']}").json()
     assert only["features"] == []

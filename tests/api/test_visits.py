@@ -3,10 +3,11 @@ grid where they happened, a photo once, names masked, and the coverage layer, fi
 
 from datetime import timedelta
 
+import mapbox_vector_tile
 import pytest
 
 from tests.dispatch_client import make_tiny
-from tests.field_helpers import MORNING, as_role, as_worker, count, walk
+from tests.field_helpers import MORNING, as_role, as_worker, count, tile_of, walk
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -21,7 +22,13 @@ def tiny(empty_session):
 
 
 def _visit(tiny, key: str = "v-1", **extra):
-    body = {"client_key": key, "at": MORNING.isoformat(), "address": "一组3号", "household": "张建国", "note": "情况正常"}
+    body = {
+        "client_key": key,
+        "at": MORNING.isoformat(),
+        "address": "一组3号",
+        "household": "张建国",
+        "note": "情况正常",
+    }
     return tiny.client.post("/api/visits", json=body | extra)
 
 
@@ -74,7 +81,9 @@ def _coverage(tiny, **params):
 def test_coverage_counts_visits_and_patrols_per_grid_for_the_period(tiny):
     as_worker(tiny, "owner")
     _visit(tiny, lon=103.005, lat=36.015)  # north grid: visited
-    fixes = walk(MORNING, 4, lon0=103.0125, lat=36.01)  # across grid 001-002-001 (township 001's other village)
+    fixes = walk(
+        MORNING, 4, lon0=103.0125, lat=36.01
+    )  # across grid 001-002-001 (township 001's other village)
     tiny.client.post(f"/api/workers/{tiny.ids['owner']}/fixes", json={"batch_key": "p", "fixes": fixes})
     as_role(tiny, "commander")
     day = _coverage(tiny, datetime="2026-11-27")
@@ -109,3 +118,25 @@ def test_the_visits_layer_masks_households_and_filters_by_worker_and_day(tiny):
     assert f["properties"]["household"] == "张某某" and f["properties"]["address"] == "一组3号"
     assert "note" not in f["properties"]
     assert tiny.client.get("/ogc/collections/visits/items?datetime=2026-11-26").json()["features"] == []
+
+
+def test_the_coverage_map_page_and_tiles(tiny):
+    as_worker(tiny, "owner")
+    _visit(tiny, lon=103.005, lat=36.015)
+    fixes = walk(MORNING, 4, lon0=103.0125, lat=36.01)
+    tiny.client.post(f"/api/workers/{tiny.ids['owner']}/fixes", json={"batch_key": "p", "fixes": fixes})
+    as_role(tiny, "commander")
+    page = tiny.client.get("/maps/coverage?period=week&date=2026-11-27")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "走访覆盖（2026-11-23 至 2026-11-29）" in html and "gg-coverage-" in html
+    assert "已走访：1 个网格" in html and "仅巡查：1 个网格" in html and "未覆盖：2 个网格" in html
+    assert "巡查轨迹 1 条 · 入户走访 1 户次" in html and "覆盖率 50.0%" in html
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+    z, x, y = tile_of(103.01, 36.01, 13)
+    tile = tiny.client.get(f"/tiles/coverage/{z}/{x}/{y}.mvt?datetime=2026-11-27")
+    statuses = {
+        f["properties"]["status"] for f in mapbox_vector_tile.decode(tile.content)["coverage"]["features"]
+    }
+    assert statuses == {"visited", "patrolled", "none"}
+    assert tiny.client.get("/maps/coverage?date=2026-13-01").status_code == 400

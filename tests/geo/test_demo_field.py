@@ -36,14 +36,18 @@ def test_tracks_are_plausible_walks_inside_the_workers_own_grid(db_session):
     )
     assert 3 < km < 15 and 1 < hours < 4.5  # about a walking pace, for two or three hours
     assert 0.15 < split < 0.45  # a lunch break splits some tracks
-    assert inside == 1.0  # a worker patrols their own grid; the wild fixes (hundreds of metres off) are dropped
+    assert (
+        inside == 1.0
+    )  # a worker patrols their own grid; the wild fixes (hundreds of metres off) are dropped
     dropped = _one(
         db_session,
         "SELECT count(*) FROM worker_fixes WHERE accuracy_m > 100",
     )[0]
-    assert dropped > 1000 and _one(db_session, "SELECT sum(fixes) FROM patrol_tracks")[0] < _one(
-        db_session, "SELECT count(*) FROM worker_fixes"
-    )[0]
+    assert (
+        dropped > 1000
+        and _one(db_session, "SELECT sum(fixes) FROM patrol_tracks")[0]
+        < _one(db_session, "SELECT count(*) FROM worker_fixes")[0]
+    )
 
 
 def test_visits_lie_on_the_patrol_in_the_workers_grid(db_session):

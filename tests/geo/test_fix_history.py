@@ -32,7 +32,12 @@ def test_months_ahead_are_prepared_and_a_stray_month_leaves_the_default_partitio
     s.execute(_FIX, {"at": datetime.fromisoformat("2026-06-01T10:00:00+08:00")})  # long before: a stray
     assert s.execute(_WHERE).scalars().all() == ["worker_fixes_default"] * 2
     made = ensure_partitions(s, _settings(months_ahead=2))
-    assert made == ["worker_fixes_y2026m06", "worker_fixes_y2026m11", "worker_fixes_y2026m12", "worker_fixes_y2027m01"]
+    assert made == [
+        "worker_fixes_y2026m06",
+        "worker_fixes_y2026m11",
+        "worker_fixes_y2026m12",
+        "worker_fixes_y2027m01",
+    ]
     assert s.execute(_WHERE).scalars().all() == ["worker_fixes_y2026m06", "worker_fixes_y2026m11"]
     assert ensure_partitions(s, _settings(months_ahead=2)) == made[1:]  # again: nothing new, no error
     s.execute(_FIX, {"at": datetime.fromisoformat("2026-12-31T23:30:00+08:00")})  # 15:30 UTC: still December
@@ -60,7 +65,7 @@ def test_retention_drops_whole_months_and_older_tracks(empty_session):
             s.execute(_FIX, {"at": datetime.fromisoformat(f"{day}T10:00:00+08:00")})
         s.execute(_FIX, {"at": clock.now() - timedelta(days=400)})  # a stray in DEFAULT, far too old
         dropped = drop_old_history(s, _settings(retention_days=31))
-        assert dropped["partitions"] == 2  # November and December ended before 2027-01-10
+        assert dropped["dropped_partitions"] == 2  # November and December ended before 2027-01-10
         left = s.execute(_PARTS).scalars().all()
         assert "worker_fixes_y2026m11" not in left and "worker_fixes_y2027m01" in left
         assert s.execute(text("SELECT count(*) FROM worker_fixes")).scalar() == 2

@@ -254,12 +254,19 @@ REVOKE EXECUTE ON FUNCTION gridgov_rebuild_tracks(bigint[], date[], text, real, 
 GRANT EXECUTE ON FUNCTION gridgov_rebuild_tracks(bigint[], date[], text, real, integer) TO gridgov_app;
 """
 
-_PREFIX = "(SELECT gridgov_area() = '') OR left({col}, length((SELECT gridgov_area()))) = (SELECT gridgov_area())"
+_PREFIX = (
+    "(SELECT gridgov_area() = '') OR left({col}, length((SELECT gridgov_area()))) = (SELECT gridgov_area())"
+)
 _IN_AREA = "{col} ~>=~ (SELECT gridgov_area()) AND {col} ~<~ (SELECT gridgov_area_hi())"
 # (table, policy expression, what the app role may do besides SELECT, WITH CHECK too)
 POLICIES = [
     ("worker_fixes", _PREFIX.format(col="grid_code"), "INSERT", True),
-    ("fix_batches", "EXISTS (SELECT 1 FROM workers w WHERE w.id = fix_batches.worker_id)", "INSERT, UPDATE", True),
+    (
+        "fix_batches",
+        "EXISTS (SELECT 1 FROM workers w WHERE w.id = fix_batches.worker_id)",
+        "INSERT, UPDATE",
+        True,
+    ),
     ("patrol_tracks", _PREFIX.format(col="grid_code"), "", False),
     ("patrol_grids", _PREFIX.format(col="grid_code"), "", False),
     ("visits", _PREFIX.format(col="grid_code"), "INSERT, UPDATE", True),
