@@ -2,7 +2,7 @@
 last month's closed cases (what the monthly assessment counts).
 
 Each worker patrols their own small grid on the day of their last fix, ending exactly there and then
-(workers.geom / located_at): a walk of 1.5-4 hours with a fix every ~90 s, kept inside the grid, with a
+(workers.geom / located_at): a walk of 1.5-4 hours with a fix every ~2 minutes (the phone's cadence), kept inside the grid, with a
 lunch break (a gap that splits the track) for some and a few wild fixes (accuracy of hundreds of
 metres) that the tracks drop. Along the way they visit 2-6 households. Times are seconds since the
 epoch; everything comes from its own seeded generator, so the rest of the demo is the same with or
@@ -23,7 +23,7 @@ from geo.demo.write import _copy, _points, _stamps
 from geo.queries.fixes import ensure_partitions, rebuild_tracks
 from geo.settings import FieldSettings
 
-FIX_EVERY_S = 90
+FIX_EVERY_S = 120  # the phone page's cadence (GRID_FIELD_FIX_EVERY_S)
 M_PER_DEG = 111_320.0
 NOTES = (
     "家中情况正常，无矛盾纠纷",
@@ -43,8 +43,9 @@ def _midnights(ends: np.ndarray) -> np.ndarray:
 
 
 def _step(rng, x, y, heading, geoms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One ~90 s step of walking (0.6-1.4 m/s, a wandering heading); a step out of the grid turns back."""
-    metres = rng.uniform(0.6, 1.4, len(x)) * FIX_EVERY_S
+    """One step of walking between fixes (0.5-1.1 m/s with stops, a wandering heading); a step out of the
+    grid turns back."""
+    metres = rng.uniform(0.5, 1.1, len(x)) * FIX_EVERY_S
     heading = heading + rng.normal(0, 0.6, len(x))
     for _ in range(4):
         nx = x + np.cos(heading) * metres / (M_PER_DEG * np.cos(np.radians(y)))
