@@ -224,3 +224,135 @@ def test_a_patrol_partly_offline_reaches_the_commanders_map_exactly_once(
     finally:
         phone.close()
         desk.close()
+
+
+def _png(page) -> bytes:
+    import base64
+
+    data = page.evaluate(
+        "(() => { const c = document.createElement('canvas'); c.width = 32; c.height = 24;"
+        " const g = c.getContext('2d'); g.fillStyle = '#2a6'; g.fillRect(0, 0, 32, 24);"
+        " return c.toDataURL('image/png').split(',')[1]; })()"
+    )
+    return base64.b64decode(data)
+
+
+def _assigned_case(base_url: str, patrol: dict) -> int:
+    import httpx
+
+    from tests.api.console_fixtures import password
+
+    token = httpx.post(
+        base_url + "/api/auth/token", data={"username": "commander", "password": password("commander")}
+    )
+    headers = {"Authorization": "Bearer " + token.json()["access_token"]}
+    body = {
+        "category": "neighbour",
+        "severity": 2,
+        "title": "邻里漏水纠纷",
+        "lon": patrol["lon"],
+        "lat": patrol["lat"],
+    }
+    r = httpx.post(
+        base_url + "/api/events", json=body, headers={**headers, "Idempotency-Key": "field-task-1"}
+    )
+    event_id = r.json()["id"]
+    r = httpx.post(
+        f"{base_url}/api/events/{event_id}/assign", json={"worker_id": patrol["id"]}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    return event_id
+
+
+def test_a_task_is_worked_on_the_phone_with_photos_before_and_after(
+    browser, base_url, field_engine, patrol, tmp_path
+):
+    phone = new_context(
+        browser,
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        permissions=["geolocation"],
+        geolocation={"latitude": patrol["lat"], "longitude": patrol["lon"]},
+    )
+    try:
+        with pinned_clock(START + timedelta(hours=2), phone):
+            event_id = _assigned_case(base_url, patrol)
+            page = phone.new_page()
+            report = PageReport()
+            watch(page, report)
+            login(page, base_url, "gridworker")
+            page.click(".gw-tab[data-tab=tasks]")
+            page.click(f".gw-task[data-event-id='{event_id}'] .gw-task-head")
+            detail = page.locator("#gw-detail")
+            detail.wait_for()
+            page.wait_for_selector("#gw-d-map path.gw-case")
+            page.wait_for_selector("#gw-d-timeline li[data-action=assign]")
+            assert (
+                detail.locator("button[data-to=handled]").count() == 0
+                and detail.locator("#gw-d-handle").is_hidden()
+            )
+            detail.locator("button[data-to=in_progress]").click()
+            page.wait_for_selector("#gw-d-handle", state="visible")
+            path = tmp_path / "site.png"
+            path.write_bytes(_png(page))
+            page.set_input_files("#gw-d-before", str(path))
+            page.wait_for_selector("#gw-d-photos .gw-photo-before img")
+            page.set_input_files("#gw-d-after", str(path))
+            page.wait_for_selector("#gw-d-photos .gw-photo-after img")
+            page.fill("#gw-d-result", "已协调楼上住户维修水管")
+            detail.locator("button[data-to=handled]").click()
+            page.wait_for_selector("#gw-d-actions .gw-waiting")
+            assert detail.locator("button[data-to=in_progress]").count() == 0  # after 处置完毕 no 开始处置
+            card = page.locator(f".gw-task[data-event-id='{event_id}']")
+            assert card.locator("button").count() == 0 and "等待核查" in card.inner_text()
+            status, handled_by = (
+                field_engine.connect()
+                .execute(text("SELECT status, handled_by FROM events WHERE id = :i"), {"i": event_id})
+                .one()
+            )
+            assert (status, handled_by) == ("handled", "gridworker")
+            stages = scalar(
+                field_engine,
+                "SELECT string_agg(stage, ',' ORDER BY id) FROM event_photos WHERE event_id = :i",
+                i=event_id,
+            )
+            assert stages == "before,after"
+            note = scalar(
+                field_engine,
+                "SELECT note FROM event_log WHERE event_id = :i AND action = 'handle'",
+                i=event_id,
+            )
+            assert note == "已协调楼上住户维修水管"
+            page.evaluate("window.scrollTo(0, 0)")
+            screenshot(page, "console_worker_task")
+            assert report.clean, report.summary()
+    finally:
+        phone.close()
+
+
+def test_the_dispatcher_says_why_nobody_can_be_sent(browser, base_url, field_engine, patrol):
+    with field_engine.begin() as conn:
+        on = conn.execute(text("SELECT id FROM workers WHERE on_duty")).scalars().all()
+        conn.execute(text("UPDATE workers SET on_duty = false WHERE home_grid_code LIKE '620121%'"))
+        event_id = conn.execute(
+            text(
+                "INSERT INTO events (kind, category, severity, source, title, geom, reported_at, created_at) "
+                "VALUES ('dispute', 'neighbour', 2, 'walk_in', '无人可派', ST_SetSRID(ST_MakePoint(:x, :y), 4326), "
+                ":t, :t) RETURNING id"
+            ),
+            {"x": patrol["lon"], "y": patrol["lat"], "t": START},
+        ).scalar_one()
+    desk = new_context(browser, viewport=(1600, 900))
+    try:
+        with pinned_clock(START, desk):
+            page = desk.new_page()
+            login(page, base_url, "dispatcher")
+            page.goto(f"{base_url}/console/dispatcher?case={event_id}")
+            reason = page.locator("#cands .gg-empty-reason")
+            reason.wait_for()
+            assert reason.inner_text() == "调度范围内 1383 名网格员均不在岗"
+    finally:
+        desk.close()
+        with field_engine.begin() as conn:
+            conn.execute(text("UPDATE workers SET on_duty = true WHERE id = ANY(:ids)"), {"ids": list(on)})
