@@ -21,12 +21,12 @@ import statistics
 import time
 from datetime import datetime, timedelta
 
+from bench_auth import ensure_account  # bench/ is sys.path[0] when run as a script
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.main import create_app
 from api.settings import Settings
-from bench_auth import ensure_account  # bench/ is sys.path[0] when run as a script
 from geo import clock
 from geo.queries.fixes import rebuild_tracks
 from geo.settings import DbSettings, FieldSettings
@@ -75,8 +75,12 @@ def _batch(worker: tuple, k: int, size: int) -> dict:
     wid, lon, lat = worker
     start = datetime.fromisoformat(f"{DAY}T06:00:00+08:00") + timedelta(seconds=5 * size * k)
     fixes = [
-        {"at": (start + timedelta(seconds=5 * i)).isoformat(), "lon": lon + 4e-5 * (k * size + i) % 0.002,
-         "lat": lat + 3e-5 * i, "accuracy_m": 6}
+        {
+            "at": (start + timedelta(seconds=5 * i)).isoformat(),
+            "lon": lon + 4e-5 * (k * size + i) % 0.002,
+            "lat": lat + 3e-5 * i,
+            "accuracy_m": 6,
+        }
         for i in range(size)
     ]
     return {"batch_key": f"bench:{wid}:{k}", "fixes": fixes}
@@ -98,7 +102,9 @@ def ingest(client: TestClient, engine, batches: int, size: int, workers: int) ->
             assert client.post(f"/api/workers/{worker[0]}/fixes", json=body).json()["replayed"]
             replays.append(time.perf_counter() - t)
     wall = time.perf_counter() - started - sum(replays)
-    print(f"ingest  {batches} batches of {size}: {_ms(times)}  {batches * size / wall:,.0f} fixes/s sequential")
+    print(
+        f"ingest  {batches} batches of {size}: {_ms(times)}  {batches * size / wall:,.0f} fixes/s sequential"
+    )
     print(f"replay  {len(replays)} resent batches:  {_ms(replays)}")
     _clean(engine, crew)
 
@@ -118,7 +124,10 @@ def _clean(engine, crew: list[tuple]) -> None:
 def _county_tiles(engine, z: int) -> list[tuple[int, int]]:
     with engine.connect() as conn:
         x0, y0, x1, y1 = conn.execute(
-            text("SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM grids WHERE code = '620121000000000'")
+            text(
+                "SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM grids "
+                "WHERE code = '620121000000000'"
+            )
         ).one()
     n = 2**z
 
@@ -135,13 +144,20 @@ def tiles(url: str, engine) -> None:
     for x, y in _county_tiles(engine, 12):
         t = time.perf_counter()
         r = cold.get(f"/tiles/tracks/12/{x}/{y}.mvt?datetime={DAY}")
-        stats.append((time.perf_counter() - t, int(r.headers.get("x-tile-features", 0)), len(r.content), (x, y)))
+        stats.append(
+            (time.perf_counter() - t, int(r.headers.get("x-tile-features", 0)), len(r.content), (x, y))
+        )
     with_tracks = [s for s in stats if s[1]]
     densest = max(stats, key=lambda s: s[1])
-    print(f"tiles   z12 over the county: {len(stats)} tiles, {len(with_tracks)} with tracks, "
-          f"{sum(s[1] for s in stats)} features in all")
-    print(f"        cold (cache off): {_ms([s[0] for s in with_tracks])}; densest {densest[3]}: {densest[1]} tracks, "
-          f"{densest[2] / 1024:.0f} KB, {densest[0] * 1000:.1f} ms")
+    print(
+        f"tiles   z12 over the county: {len(stats)} tiles, {len(with_tracks)} with tracks, "
+        f"{sum(s[1] for s in stats)} features in all"
+    )
+    print(
+        f"        cold (cache off): {_ms([s[0] for s in with_tracks])}; "
+        f"densest {densest[3]}: {densest[1]} tracks, "
+        f"{densest[2] / 1024:.0f} KB, {densest[0] * 1000:.1f} ms"
+    )
     warm = _client(url, 64)
     x, y = densest[3]
     warm.get(f"/tiles/tracks/12/{x}/{y}.mvt?datetime={DAY}")
@@ -154,7 +170,9 @@ def tiles(url: str, engine) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", required=True)
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--size", type=int, default=50)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
 from api.deps import SessionDep, SettingsDep, UserDep
-from api.permissions import VisitUser, WorkerUpdateUser, check_own_worker
+from api.permissions import WorkerUpdateUser, check, check_own_worker
 from api.routers.reports import _area, _day
 from api.schemas_field import CoveragePublic, FixBatchIn, FixBatchPublic, VisitIn, VisitPublic
 from geo.crs import to_wgs84_lonlat
@@ -49,9 +49,12 @@ def post_fixes(
 
 @router.post("/api/visits", status_code=status.HTTP_201_CREATED, response_model=VisitPublic)
 def post_visit(
-    body: VisitIn, session: SessionDep, user: VisitUser, settings: SettingsDep, response: Response
+    body: VisitIn, session: SessionDep, user: UserDep, settings: SettingsDep, response: Response
 ) -> dict:
-    """Record a household visit of the requesting worker; a resend with the same client_key answers 200."""
+    """Record a household visit of the requesting worker; a resend with the same client_key answers 200.
+
+    Grid workers only (the input is checked first, then the role)."""
+    check(user, "visit")
     if user.worker_id is None:
         raise InvalidInputError("账号未绑定网格员，不能记录走访", where="worker_id")
     lon = lat = None
@@ -82,10 +85,11 @@ def post_visit_photo(
     photo: Annotated[UploadFile, File(description="JPEG or PNG")],
     request: Request,
     session: SessionDep,
-    user: VisitUser,
+    user: UserDep,
     response: Response,
 ) -> dict:
     """Attach the photo of your own visit (JPEG/PNG under the cap) once: 201, then 200 as it stands."""
+    check(user, "visit")
     cap = request.app.state.settings.photos.max_bytes
     data = photo.file.read(cap + 1)
     row, created = visits.set_visit_photo(

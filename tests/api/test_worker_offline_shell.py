@@ -21,7 +21,9 @@ def worker_client(demo_db_url):
 
     engine = create_engine(demo_db_url)
     with engine.connect() as conn:
-        wid, code = conn.execute(text("SELECT id, left(home_grid_code, 12) FROM workers ORDER BY id LIMIT 1")).one()
+        wid, code = conn.execute(
+            text("SELECT id, left(home_grid_code, 12) FROM workers ORDER BY id LIMIT 1")
+        ).one()
     engine.dispose()
     ensure_user(demo_db_url, "grid_worker", code, name="t_shell_worker", worker_id=wid)
     app = app_for(demo_db_url, api=ApiSettings(_env_file=None, root_path="/grid"))
