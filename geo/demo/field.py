@@ -4,9 +4,9 @@ last month's closed cases (what the monthly assessment counts).
 Each worker patrols their own small grid on the day of their last fix, ending exactly there and then
 (workers.geom / located_at): a walk of 1.5-4 hours with a fix every ~2 minutes (the phone's cadence),
 kept inside the grid, with a lunch break (a gap that splits the track) for some and a few wild fixes
-(accuracy of hundreds of metres) that the tracks drop. Along the way most visit 2-6 households. Times are seconds since the
-epoch; everything comes from its own seeded generator, so the rest of the demo is the same with or
-without it, and the same seed and `end` give the same day.
+(accuracy of hundreds of metres) that the tracks drop. Along the way most visit 2-6 households. Times
+are seconds since the epoch; everything comes from its own seeded generator, so the rest of the demo is
+the same with or without it, and the same seed and `end` give the same day.
 """
 
 from datetime import UTC, datetime
