@@ -57,7 +57,7 @@
       var actions = document.createElement("div");
       actions.className = "gw-actions";
       t.next.forEach(function (to) { actions.appendChild(moveButton(t, to)); });
-      if (t.status === "handled") { actions.appendChild(W.li("已处置，等待核查", "gw-waiting")); }
+      if (t.status === "handled") { actions.appendChild(W.li(GG.label("status", "handled") + "，等待核查", "gw-waiting")); }
       item.appendChild(actions);
       item.addEventListener("click", function () { openDetail(t); });
       list.appendChild(item);
@@ -116,7 +116,7 @@
     var actions = $("gw-d-actions");
     actions.innerHTML = "";
     (t.next || []).forEach(function (to) { actions.appendChild(moveButton(t, to)); });
-    if (t.status === "handled") { actions.appendChild(W.li("已处置，等待核查", "gw-waiting")); }
+    if (t.status === "handled") { actions.appendChild(W.li(GG.label("status", "handled") + "，等待核查", "gw-waiting")); }
     drawMap(t);
     loadPhotos(t.id);
     loadTimeline(t.id);
