@@ -356,3 +356,63 @@ def test_the_dispatcher_says_why_nobody_can_be_sent(browser, base_url, field_eng
         desk.close()
         with field_engine.begin() as conn:
             conn.execute(text("UPDATE workers SET on_duty = true WHERE id = ANY(:ids)"), {"ids": list(on)})
+
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082"
+)
+
+
+def _basemap(folder, bbox: tuple) -> int:
+    """A local basemap folder ({z}/{x}/{y}.png) covering bbox at z 12-16; how many tiles."""
+    import math
+
+    n_tiles = 0
+    for z in range(12, 17):
+        n = 2**z
+
+        def ty(lat: float, n: int = n) -> int:
+            return int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+        for x in range(int((bbox[0] + 180) / 360 * n), int((bbox[2] + 180) / 360 * n) + 1):
+            for y in range(ty(bbox[3]), ty(bbox[1]) + 1):
+                path = folder / str(z) / str(x) / f"{y}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(PNG_1PX)
+                n_tiles += 1
+    return n_tiles
+
+
+_CACHED_TILES = """() => caches.open('gridgov-worker-v1').then((c) => c.keys())
+    .then((keys) => keys.filter((r) => r.url.includes('/maps/basemap/')).length)"""
+
+
+def test_the_basemap_tiles_of_the_workers_grids_open_offline(browser, field_db, field_engine, tmp_path):
+    from layers.settings import MapSettings
+
+    with field_engine.connect() as conn:
+        bbox = conn.execute(
+            text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(g.geom) AS e"
+                " FROM users u, grids g WHERE u.name = 'gridworker' AND g.level = 'grid' AND g.valid_to IS NULL"
+                " AND g.code LIKE u.area || '%') s"
+            )
+        ).one()
+    assert _basemap(tmp_path, tuple(bbox)) > 10
+    app = app_for(field_db, maps=MapSettings(_env_file=None, basemap_dir=str(tmp_path)))
+    phone = new_context(browser, viewport=PHONE, is_mobile=True)
+    try:
+        with serve_app(app) as base, pinned_clock(START, phone):
+            page = phone.new_page()
+            login(page, base, "gridworker")
+            page.wait_for_function("navigator.serviceWorker.controller !== null")
+            page.wait_for_function(f"({_CACHED_TILES})().then((n) => n > 10)")  # its grids' tiles, kept ahead
+            phone.set_offline(True)
+            page.reload()
+            page.wait_for_function(
+                "document.querySelectorAll('.gw-basemap img.leaflet-tile-loaded').length > 0"
+            )
+            assert "离线" in page.inner_text("#gw-net")
+    finally:
+        phone.close()
