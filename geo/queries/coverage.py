@@ -52,9 +52,10 @@ def parse_day(value: str | None) -> date:
 
 
 def days_of(start: datetime | None, end: datetime | None) -> tuple[date, date]:
-    """The county days [first, after) that a window [start, end) touches (an open bound: today)."""
-    first = clock.local(start).date() if start else clock.today()
+    """The county days [first, after) that a window [start, end) touches; an open end is today, an open
+    start the end's own day."""
     last = clock.local(end - timedelta(microseconds=1)).date() if end else clock.today()
+    first = clock.local(start).date() if start else last
     return first, max(last, first) + timedelta(days=1)
 
 

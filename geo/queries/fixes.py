@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from geo import clock, sql
 from geo.errors import InvalidInputError
-from geo.queries.dispatch import get_worker
+from geo.queries.dispatch import get_worker, set_worker_location
 from geo.settings import FieldSettings
 
 SOURCES = ("phone", "report", "visit")
@@ -219,8 +219,6 @@ def record_location(
 ) -> dict[str, Any]:
     """One fix (POST /api/workers/{id}/location): refused far outside the county, kept in the history,
     the worker's last position unless an older fix (`applied` false); its day's track rebuilt."""
-    from geo.queries.dispatch import set_worker_location
-
     when = at or clock.now()
     check_device_time(when, settings, "at")
     worker = set_worker_location(
