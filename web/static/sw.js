@@ -7,7 +7,8 @@
  *   - what the page reads (its tasks, categories, its grids, case details and photos): from the network,
  *     else as last read (the page names them once it has a service worker: message "warm");
  *   - basemap tiles: from the cache, else the network (the page asks for its own grids' tiles ahead).
- * Writes (POST, PATCH) are never touched: the page queues them itself and sends each exactly once.
+ * Writes (POST, PATCH) are never touched: the page queues them itself and sends each exactly once; other
+ * pages under /console/ (a desk opened in the same browser) are never kept.
  * Logging out (message "forget") empties the cache: nothing of the worker stays on the phone.
  */
 "use strict";
@@ -76,14 +77,22 @@ function cacheFirst(request, refresh) {
   });
 }
 
+/** True for the worker's page and what it asks for: other pages of the scope (a desk opened in the same
+ * browser) are left to the network, so nothing of theirs is kept. */
+function fromWorkerPage(request) {
+  return request.url.split("?")[0] === SHELL[0] || (request.referrer || "").split("?")[0] === SHELL[0];
+}
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   if (request.method !== "GET" || request.url.indexOf(BASE) !== 0) { return; }
   var url = request.url;
-  if (request.mode === "navigate" || url.split("?")[0] === SHELL[0]) {
-    event.respondWith(networkFirst(request));
-  } else if (under(url, ["static/"])) {
+  if (under(url, ["static/"])) {
     event.respondWith(cacheFirst(request, true));
+  } else if (!fromWorkerPage(request)) {
+    return;
+  } else if (url.split("?")[0] === SHELL[0]) {
+    event.respondWith(networkFirst(request));
   } else if (under(url, ["maps/basemap/"])) {
     event.respondWith(cacheFirst(request, false));
   } else if (under(url, READS)) {

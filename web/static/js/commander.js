@@ -54,7 +54,7 @@
 
   /* ---------- field work: today's patrol tracks, visits and coverage (layers of the summary's day) ---------- */
   var UNVISITED_SHOWN = 30;
-  function today() { return summaryLoaded.then(function (s) { return "datetime=" + s.day; }); }
+  function today() { return summaryLoaded.then(function () { return "datetime=" + state.summary.day; }); }
 
   function tracksLayer(features) {
     return GG.geoLayer("tracks", features, {
@@ -284,6 +284,18 @@
     return drill(userArea);
   });
   ["facilities", "workers", "events", "tracks", "visits"].forEach(function (n) { toggle(n, true); });
+  // Field work moves all day: today's tracks, visits and coverage are read again every few minutes.
+  var FIELD_EVERY_MS = 180000;
+  function refreshField() {
+    ["tracks", "visits", "coverage"].forEach(function (n) {
+      if (!state.layers[n]) return;
+      map.removeLayer(state.layers[n]);
+      delete state.layers[n];
+      if (document.querySelector('[data-layer="' + n + '"]').checked) toggle(n, true);
+    });
+    loadUnvisited();
+  }
+  setInterval(refreshField, FIELD_EVERY_MS);
   GG.live(onLive, setLive);
-  window.GGCommander = { state: state, map: map, drill: drill };  // for tests and the browser console
+  window.GGCommander = { state: state, map: map, drill: drill, refreshField: refreshField };  // for tests and the browser console
 })();

@@ -20,7 +20,7 @@
   var CATEGORIES_KEY = "gridgov.categories.v1";
   var RETRY_MS = 15000;
   var PHOTO_MAX_SIDE = 1600; // phone photos are shrunk before queueing: localStorage holds ~5 MB in all
-  var state = { categories: [], position: null, marker: null, map: null, flushing: false, listeners: [], flushers: [] };
+  var state = { categories: [], position: null, marker: null, map: null, flushing: false, again: false, listeners: [], flushers: [] };
 
   // English labels of this view's fixed texts, added to the shell's dictionary (common.js applies them;
   // Chinese stays the default and the fallback).
@@ -61,19 +61,23 @@
 
   // Send what is queued, oldest first; stop at the first network failure (the rest would fail too).
   // The sender is GG.api with the item's Idempotency-Key; a failure without .status is the network's.
+  // A flush asked for while one runs is run once more after it (what was queued meanwhile goes too).
   function flush() {
-    if (state.flushing || !navigator.onLine) { renderNet(); return Promise.resolve(); }
-    state.flushing = true;
+    if (!navigator.onLine) { renderNet(); return Promise.resolve(); }
+    if (state.flushing) { state.again = true; return state.flushing; }
     var items = loadQueue().filter(function (it) { return !it.rejected; });
     var chain = Promise.resolve(true);
     items.forEach(function (it) {
       chain = chain.then(function (go) { return go ? sendItem(it) : false; });
     });
-    return chain.then(function () {
-      state.flushing = false;
+    state.flushing = chain.then(function () {
       renderNet();
       return Promise.all(state.flushers.map(function (fn) { return fn(); }));
-    }).catch(function () { state.flushing = false; });
+    }).catch(function () {}).then(function () {
+      state.flushing = false;
+      if (state.again) { state.again = false; return flush(); }
+    });
+    return state.flushing;
   }
 
   function sendItem(it) {

@@ -266,8 +266,18 @@
     });
   }
 
-  function forget() {  // logging out: nothing of this worker stays on the phone
+  /** Logging out: nothing of this worker stays on the phone (what is unsent would be sent as the next
+   * account). With records still waiting, the worker is asked first; "no" keeps them and stays in. */
+  function forget(e) {
+    var waiting = waitingFixes() + visits().length + W.queue().length;
+    if (waiting && !window.confirm("还有 " + waiting + " 条记录未发送，退出将删除它们。确定退出？")) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      return;
+    }
     Object.keys(KEYS).forEach(function (k) { localStorage.removeItem(KEYS[k]); });
+    localStorage.removeItem("gridgov.worker.queue.v1");
+    localStorage.removeItem("gridgov.worker.tasks.v1");
     if (navigator.serviceWorker && navigator.serviceWorker.controller) {
       navigator.serviceWorker.controller.postMessage({ type: "forget" });
     }
@@ -277,7 +287,7 @@
     document.getElementById("gw-duty").addEventListener("change", function (e) { setDuty(e.target.checked); });
     document.getElementById("gw-visit-form").addEventListener("submit", submitVisit);
     var out = document.getElementById("gg-logout");
-    if (out) { out.addEventListener("click", forget); }
+    if (out) { out.addEventListener("click", forget, true); }  // capture: before the shell logs out
     W.onPosition(function (what, pos) {
       if (what === "gps") { state.gpsAt = Date.now(); keep(pos); }
       if (what === "report") { keep(pos, "report"); }
