@@ -3,7 +3,8 @@
  *
  * Positions: while the worker is on duty the page watches the phone's position (navigator.geolocation)
  * and keeps a fix when one is due: every data-fix-every seconds while moving (more than 30 m from the
- * last kept fix), never more often than data-fix-min seconds, and with every report and visit. A fix
+ * last kept fix), four times as rarely standing still, with every report and visit, and never more often
+ * than every data-fix-min seconds. A fix
  * carries its own time (the moment the page got it) and the accuracy the phone gave. Fixes wait in
  * localStorage; before sending they are sealed into a batch with a key made on the phone, and that exact
  * batch is resent until the server has it (POST /api/workers/{id}/fixes stores a key once).
@@ -21,8 +22,10 @@
   var MAX_BATCH = Number(root.getAttribute("data-max-batch") || 200);
   var MOVED_M = 30;
   var KEYS = { fixes: "gridgov.worker.fixes.v1", batches: "gridgov.worker.batches.v1",
-    visits: "gridgov.worker.visits.v1", duty: "gridgov.worker.duty.v1", kept: "gridgov.worker.kept.v1" };
-  var state = { watch: null, onDuty: false, last: null, sending: false, device: deviceId() };
+    visits: "gridgov.worker.visits.v1", duty: "gridgov.worker.duty.v1", kept: "gridgov.worker.kept.v1",
+    last: "gridgov.worker.last.v1" };
+  // The last kept fix is remembered across reloads: the cadence holds when the page is reopened.
+  var state = { watch: null, onDuty: false, last: load(KEYS.last, null), sending: false, device: deviceId() };
 
   if (GG.dict) {
     Object.assign(GG.dict.en, {
@@ -50,20 +53,23 @@
     return Math.sqrt(dx * dx + dy * dy);
   }
 
-  /** Keep the position as a fix if one is due (or always, for a report or visit: `source`). */
+  /** Keep the position as a fix if one is due: never sooner than MIN_MS after the last; with a report or
+   * visit (`source`) then; otherwise every EVERY_MS while moving, and four times as rarely standing still. */
   function keep(pos, source) {
     if (!state.onDuty || !pos || pos.picked) { return false; }
     var now = Date.now();
     var last = state.last;
-    if (!source && last) {
+    if (last) {
       var since = now - last.t;
-      if (since < MIN_MS || (since < EVERY_MS && metres(last, pos) < MOVED_M)) { return false; }
+      var still = metres(last, pos) < MOVED_M;
+      if (since < MIN_MS || (!source && (since < EVERY_MS || (still && since < 4 * EVERY_MS)))) { return false; }
     }
     var fixes = load(KEYS.fixes, []);
     fixes.push({ at: new Date(now).toISOString(), lon: pos.lon, lat: pos.lat,
       accuracy_m: pos.accuracy === null ? null : Math.round(pos.accuracy * 10) / 10, source: source || "phone" });
     save(KEYS.fixes, fixes);
     state.last = { t: now, lon: pos.lon, lat: pos.lat };
+    save(KEYS.last, state.last);
     save(KEYS.kept, load(KEYS.kept, 0) + 1);
     renderTrack();
     return true;
