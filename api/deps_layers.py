@@ -21,6 +21,7 @@ from layers.query import (
     parse_bbox,
     parse_datetime,
     parse_filters,
+    window_of,
 )
 from layers.registry import LayerRegistry
 from layers.settings import LayerSettings
@@ -101,7 +102,7 @@ async def get_layer_query(
     return LayerQuery(
         area=user.area,
         bbox=bbox,
-        time=parse_datetime(datetime),
+        time=window_of(layer, parse_datetime(datetime)),
         filters=parse_filters(layer, params, RESERVED),
         limit=check_limit(_int("limit", limit), settings.default_limit, settings.max_limit),
         offset=check_offset(_int("offset", offset)),

@@ -19,12 +19,14 @@ from api.limits import BodyLimitMiddleware
 from api.permissions import require
 from api.routers import admin as admin_router
 from api.routers import analytics as analytics_router
+from api.routers import assessments as assessments_router
 from api.routers import audit as audit_router
 from api.routers import auth as auth_router
 from api.routers import board as board_router
 from api.routers import categories as categories_router
 from api.routers import events as events_router
 from api.routers import exports as exports_router
+from api.routers import fieldwork as fieldwork_router
 from api.routers import health
 from api.routers import live as live_router
 from api.routers import maps as maps_router
@@ -134,12 +136,14 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
     app.include_router(ogc_router.router, dependencies=BUSINESS)
     app.include_router(tiles_router.router, dependencies=BUSINESS)
     app.include_router(workers_router.router, dependencies=BUSINESS)
+    app.include_router(fieldwork_router.router, dependencies=BUSINESS)
     app.include_router(board_router.router, dependencies=BUSINESS)
     app.include_router(whistles_router.router, dependencies=BUSINESS)
     app.include_router(audit_router.router, dependencies=AUTHENTICATED)
     app.include_router(admin_router.router, dependencies=AUTHENTICATED)
     app.include_router(analytics_router.router, dependencies=BUSINESS)
     app.include_router(reports_router.router, dependencies=BUSINESS)
+    app.include_router(assessments_router.router, dependencies=BUSINESS)
     app.include_router(exports_router.router, dependencies=BUSINESS)
     app.include_router(photos_router.router, dependencies=BUSINESS)
     app.include_router(categories_router.router, dependencies=BUSINESS)

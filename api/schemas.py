@@ -237,6 +237,9 @@ class CandidatesPublic(BaseModel):
     event_id: int
     grid_code: str | None
     candidates: list[CandidatePublic]
+    empty_reason: str | None = Field(
+        default=None, description="why the list is empty (Chinese); null otherwise"
+    )
     mediation_committees: list[CommitteePublic]
 
 

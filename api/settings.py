@@ -1,7 +1,7 @@
 """HTTP-side settings, and `Settings`: every concern's settings in one object.
 
 Each concern has one settings class in the lowest package that needs it (geo/settings.py: the
-database, spatial limits, dispatch, jobs, time, audit; geo/analytics: analyses and the risk grade;
+database, spatial limits, dispatch, jobs, time, audit, field work; geo/analytics: analyses and the risk grade;
 layers/settings.py: layers and maps; api/security.py: accounts; here: the web service and photos).
 `Settings` holds one of each: `create_app(settings, registry)` keeps it on `app.state.settings`, routes
 read it through `api.deps.SettingsDep`, and the `gridgov` command builds the same object. Nothing else
@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from api.security import AuthSettings
 from geo.analytics.risk import RiskSettings
 from geo.analytics.settings import AnalyticsSettings
-from geo.settings import AuditSettings, DbSettings, DispatchSettings, GeoSettings, JobSettings
+from geo.settings import AuditSettings, DbSettings, DispatchSettings, FieldSettings, GeoSettings, JobSettings
 from layers.settings import LayerSettings, MapSettings
 
 REPO_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -61,6 +61,7 @@ class Settings:
     risk: RiskSettings = field(default_factory=RiskSettings)
     photos: PhotoSettings = field(default_factory=PhotoSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    fieldwork: FieldSettings = field(default_factory=FieldSettings)
 
     @classmethod
     def load(cls, env_file: str | None = ".env", **concerns: Any) -> "Settings":

@@ -33,7 +33,7 @@ def session() -> Iterator[Session]:
 def job_context() -> Context:
     """The settings jobs run with."""
     s = settings()
-    return Context(analytics=s.analytics, risk=s.risk, jobs=s.jobs)
+    return Context(analytics=s.analytics, risk=s.risk, jobs=s.jobs, fieldwork=s.fieldwork)
 
 
 def act_as_cli_user(session: Session) -> str:

@@ -133,6 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             province=args.province,
             progress=not args.quiet,
             if_empty=args.if_empty,
+            fieldwork=common.settings().fieldwork,
         )
         session.commit()
         if summary.get("skipped"):

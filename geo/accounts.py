@@ -61,6 +61,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_chronic": DESKS,
     "view_worker": frozenset({"grid_worker"}),
     "view_department": frozenset({"department"}),
+    "visit": frozenset({"grid_worker"}),  # 入户走访: recorded by the worker who made it
 }
 ACTION_LABELS = {
     "read": "查看业务数据",
@@ -80,6 +81,7 @@ ACTION_LABELS = {
     "manage_access": "设置角色、辖区或解锁账号",
     "read_accounts": "查看账号",
     "answer_task": "签收、报到或反馈部门任务",
+    "visit": "记录入户走访",
 }
 VERIFY_STATUSES = frozenset({"verified", "closed", "rejected", "duplicate"})
 # Cleared roles see parties' and workers' names and phones unmasked; each such read is audited.

@@ -192,3 +192,38 @@ class AuditSettings(BaseSettings):
 
     # `gridgov audit purge` deletes rows older than this many days; the database refuses fewer than 180.
     retention_days: int = Field(default=180, ge=180, le=36500)
+
+
+class FieldSettings(BaseSettings):
+    """Field work (geo.queries.fixes, visits, coverage; geo.analytics.assessment): positions from the
+    phone, patrol tracks, retention of the position history and the monthly assessment's targets."""
+
+    model_config = SettingsConfigDict(env_prefix="GRID_FIELD_", env_file=".env", extra="ignore")
+
+    # The phone page sends a fix this often while the worker moves, and never more often than the floor.
+    fix_every_s: int = Field(default=120, ge=30, le=3600)
+    fix_min_interval_s: int = Field(default=30, ge=5, le=3600)
+    # A batch holds at most this many fixes; a fix of a device clock ahead of the server's by more than
+    # the skew is refused (the phone is told to set its clock).
+    max_batch: int = Field(default=200, ge=1, le=2000)
+    clock_skew_s: int = Field(default=120, ge=0, le=3600)
+    # Tracks: fixes less accurate than this are dropped; a gap longer than this starts a new segment.
+    max_accuracy_m: float = Field(default=100.0, gt=0)
+    track_gap_s: int = Field(default=900, ge=60)
+    # Position history (fixes, tracks) older than this many days is dropped, month by month.
+    retention_days: int = Field(default=180, ge=31)
+    # Monthly partitions of the position history are prepared this many months ahead.
+    months_ahead: int = Field(default=2, ge=1, le=24)
+    # The monthly assessment's targets (100 % of their part of the score).
+    patrol_days_target: int = Field(default=20, ge=1, le=31)
+    visits_target: int = Field(default=40, ge=1)
+    km_target: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _cadence(self) -> "FieldSettings":
+        """The floor between fixes cannot exceed their cadence, nor the cadence the track gap."""
+        if self.fix_min_interval_s > self.fix_every_s:
+            raise ValueError("fix_min_interval_s must not exceed fix_every_s")
+        if self.fix_every_s >= self.track_gap_s:
+            raise ValueError("fix_every_s must be shorter than track_gap_s (or every track would break)")
+        return self

@@ -205,6 +205,13 @@ FIELDS = {
     "class_label": ("冷热点类别", "Hot/cold class"),
     "category_label": ("类别名称", "Category name"),
 }
+# Field work (geo.queries.coverage): how a small grid was covered in a period.
+COVERAGE = {
+    "visited": ("已走访", "Visited"),
+    "patrolled": ("仅巡查", "Patrolled only"),
+    "none": ("未覆盖", "Not covered"),
+}
+COVERAGE_COLORS = {"visited": "#1a9850", "patrolled": "#91cf60", "none": "#f46d43"}
 
 _TABLES: dict[str, dict[Any, tuple[str, str]]] = {
     "status": STATUSES,
@@ -220,6 +227,7 @@ _TABLES: dict[str, dict[Any, tuple[str, str]]] = {
     "task_kind": TASK_KINDS,
     "task_state": TASK_STATES,
     "field": FIELDS,
+    "coverage": COVERAGE,
 }
 
 
@@ -242,5 +250,5 @@ def vocabulary() -> dict[str, Any]:
     for name, table in _TABLES.items():
         out["zh"][name] = {str(k): v[0] for k, v in table.items()}
         out["en"][name] = {str(k): v[1] for k, v in table.items()}
-    out["colors"] = {"grade": GRADE_COLORS}
+    out["colors"] = {"grade": GRADE_COLORS, "coverage": COVERAGE_COLORS}
     return out

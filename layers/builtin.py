@@ -131,8 +131,9 @@ def builtin_layers() -> list[LayerDef]:
 def register_builtins(registry: LayerRegistry) -> LayerRegistry:
     """Register the built-in layers on `registry` and return it."""
     from layers.analytics_layers import analytics_layers  # the analytics layers register like any other
+    from layers.field_layers import field_layers
 
-    registry.register(*builtin_layers(), *analytics_layers())
+    registry.register(*builtin_layers(), *analytics_layers(), *field_layers())
     return registry
 
 

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from geo.crs import wgs84_to_shifted
 from geo.queries.grids import find_area_outline
 from layers.folium_page import collection_layer, js_json
+from layers.geojson import where
 from layers.model import LayerDef
+from layers.query import LayerQuery, window_bounds
 from layers.registry import LayerRegistry
 
 
@@ -64,17 +66,24 @@ class Collection:
 
 
 def layer_collection(
-    session: Session, layer: LayerDef, opts: MapOptions, props: tuple[str, ...], tally_by: str | None = None
+    session: Session,
+    layer: LayerDef,
+    opts: MapOptions,
+    props: tuple[str, ...],
+    tally_by: str | None = None,
+    query: LayerQuery | None = None,
 ) -> Collection:
     """The layer's features in the area (at most opts.max_features_per_layer + 1), geometry simplified
     and the whole FeatureCollection written by PostGIS: the page takes the text as it is (parsing and
-    re-encoding 1,400 grids in Python cost more than the query). `tally_by`: a property to count by."""
-    sub = layer.select(opts.area).subquery("src")
+    re-encoding 1,400 grids in Python cost more than the query). `tally_by`: a property to count by;
+    `query`: its datetime (a window layer's period) and property filters, as layers.geojson reads them."""
+    sub = layer.select(opts.area, window_bounds(query.time) if query else None).subquery("src")
     geom = sub.c.geom if layer.is_point else func.ST_SimplifyPreserveTopology(sub.c.geom, opts.simplify_deg)
     # Polygons simplified to ~20 m need no more than 4 decimals (~10 m); points keep 5 (~1 m).
     digits = 5 if layer.is_point else 4
     cols = [sub.c.id, func.ST_AsGeoJSON(geom, digits).label("gj"), *(sub.c[p] for p in props)]
-    feats = select(*cols).order_by(sub.c.id).limit(opts.max_features_per_layer + 1).cte("feats")
+    conds = where(layer, sub, query) if query is not None else []
+    feats = select(*cols).where(*conds).order_by(sub.c.id).limit(opts.max_features_per_layer + 1).cte("feats")
     feature = func.json_build_object(
         "type",
         "Feature",

@@ -30,7 +30,7 @@ from sqlalchemy.sql.selectable import Subquery
 from geo import clock
 from layers.errors import FeatureNotFoundError
 from layers.model import LayerDef
-from layers.query import LayerQuery
+from layers.query import LayerQuery, TimeRange, window_bounds
 from layers.settings import LayerSettings
 
 MEDIA_TYPE = "application/geo+json"
@@ -52,9 +52,9 @@ def feature_sql(layer: LayerDef, crs: str = "wgs84") -> str:
     )
 
 
-def source(layer: LayerDef, area: str) -> Subquery:
-    """The layer's rows in an area as the subquery `src`."""
-    return layer.select(area).subquery("src")
+def source(layer: LayerDef, area: str, time: TimeRange | None = None) -> Subquery:
+    """The layer's rows in an area as the subquery `src` (a window layer's over `time`, default today)."""
+    return layer.select(area, window_bounds(time)).subquery("src")
 
 
 # The SQL element type of each filter kind (layers.query._convert); text for the rest.
@@ -129,7 +129,7 @@ def count_features(
     The count reads at most cap + 1 rows (a LIMITed subquery), so a bbox over a province never
     counts a million rows just to print numberMatched (OGC API Features lets us omit it).
     """
-    src = source(layer, query.area)
+    src = source(layer, query.area, query.time)
     rows = select(src.c.id).where(*where(layer, src, query))
     if cap is not None:
         rows = rows.limit(cap + 1)
@@ -153,7 +153,7 @@ def get_page(
 ) -> FeaturePage:
     """One page of a layer's features as GeoJSON bytes, built in PostGIS."""
     layer.require("geojson")
-    src = source(layer, query.area)
+    src = source(layer, query.area, query.time)
     row = session.execute(_page_select(layer, src, query, crs)).one()
     matched = _matched(session, layer, query, settings, row)
     return FeaturePage(bytes(row.body), row.returned, matched, row.last_id, row.fetched > row.returned)

@@ -14,9 +14,12 @@ Interface (stable; the OGC Features, vector tile and Folium outputs all build on
     id              stable snake_case slug (URL path segment, MVT layer name)
     title           Chinese title shown in layer controls and /ogc/collections
     description     one sentence (Chinese)
-    geometry_type   "Point" or "MultiPolygon" (OGC/GeoJSON spelling)
-    source          `source(area, settings) -> selectable`; every row already restricted to the requester's
+    geometry_type   "Point", "MultiLineString" or "MultiPolygon" (OGC/GeoJSON spelling)
+    source          `source(area) -> selectable`; every row already restricted to the requester's
                     area (a grid-code prefix such as "620121" or "620121003"): jurisdiction is in the source
+    window          True when the source summarises a time window: it is called `source(area, start, end)`
+                    with the request's `datetime` as [start, end) (default: the county's today, resolved
+                    per request by layers.query.window_of), e.g. the coverage of small grids
     properties      allow-list of exposed columns (besides id and geom), in output order
     filters         filterable property -> "str" | "int" | "bool" (query ?prop=value, comma = any of)
     datetime_column the property OGC `datetime` filters on, or None
@@ -39,19 +42,21 @@ float, bool, timestamptz); grid codes are in display form 620121-003-017-008.
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from geo import clock
 from geo.queries.changes import CHANNELS
 from layers.errors import RendererNotSupportedError
 
 RENDERERS = frozenset({"geojson", "mvt", "heatmap", "choropleth"})
 FILTER_TYPES = frozenset({"str", "int", "bool"})
-GEOMETRY_TYPES = frozenset({"Point", "MultiPolygon"})
+GEOMETRY_TYPES = frozenset({"Point", "MultiLineString", "MultiPolygon"})
 
 # Risk grade colours (ColorBrewer RdYlGn ends and middle).
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
-Source = Callable[[str], Any]  # area -> the layer's rows there
+Source = Callable[..., Any]  # area (and, for window layers, start and end) -> the layer's rows there
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +87,7 @@ class LayerDef:
     overview_properties: tuple[str, ...] | None = None
     # Properties holding personal data (a worker's name): see the module doc.
     personal: tuple[str, ...] = ()
+    window: bool = False
 
     def tile_properties(self, z: int, detail_min_zoom: int) -> tuple[str, ...]:
         """The properties of its vector tiles at zoom z."""
@@ -115,6 +121,8 @@ class LayerDef:
             raise ValueError(f"layer {self.id}: overview_properties must be some of its properties")
         if not 0 <= self.min_zoom <= self.max_zoom <= 24:
             raise ValueError(f"layer {self.id}: need 0 <= min_zoom <= max_zoom <= 24")
+        if self.window and self.datetime_column:
+            raise ValueError(f"layer {self.id}: a window layer's datetime is its window, not a column filter")
         if not set(self.changes) <= CHANNELS:
             raise ValueError(f"layer {self.id}: changes must be some of {sorted(CHANNELS)}")
 
@@ -123,9 +131,13 @@ class LayerDef:
         """True for point layers (aggregated at low zooms in tiles)."""
         return self.geometry_type == "Point"
 
-    def select(self, area: str) -> Any:
-        """The layer's rows in an area: a selectable with id, geom and the allowed properties."""
-        return self.source(area)
+    def select(self, area: str, window: tuple[datetime | None, datetime | None] | None = None) -> Any:
+        """The layer's rows in an area: a selectable with id, geom and the allowed properties. A window
+        layer summarises [start, end) of `window` (None: the county's today)."""
+        if not self.window:
+            return self.source(area)
+        start, end = window if window is not None else clock.day_bounds(clock.today())
+        return self.source(area, start, end)
 
     def require(self, renderer: str) -> None:
         """Raise RendererNotSupportedError unless this layer supports `renderer`."""

@@ -168,3 +168,22 @@ def check_offset(offset: int | None) -> int:
     if offset < 0:
         raise LimitOutOfRangeError(f"offset must be 0 or more; got {offset}", where="offset")
     return offset
+
+
+def window_of(layer: LayerDef, time: TimeRange | None) -> TimeRange | None:
+    """The time range a request asks of a layer: a window layer without one summarises the county's
+    today (resolved here, per request, so that a cached tile or page never outlives its day)."""
+    if layer.window and time is None:
+        start, end = clock.day_bounds(clock.today())
+        return TimeRange(start, end, True)
+    return time
+
+
+def window_bounds(time: TimeRange | None) -> tuple[datetime | None, datetime | None] | None:
+    """[start, end) of a time range (an inclusive end moved just past itself); None for none."""
+    if time is None:
+        return None
+    end = time.end
+    if end is not None and not time.end_exclusive:
+        end = end + timedelta(microseconds=1)
+    return time.start, end

@@ -257,7 +257,7 @@ def _statement(
     if level is not None:
         rows = _cell_rows(layer, query, level, z, settings)
     else:
-        src = source(layer, query.area)
+        src = source(layer, query.area, query.time)
         rows = (_clusters if aggregate else _features)(layer, src, query, z, TILE_X, TILE_Y, settings)
     stmt = _encode(layer, rows, settings.max_features_per_tile)
     if len(_STATEMENTS) >= _MAX_STATEMENTS:

@@ -66,6 +66,7 @@ def test_folium_is_imported_only_by_the_map_page_modules():
         "layers/folium_maps.py",
         "layers/folium_page.py",
         "layers/folium_analytics.py",
+        "layers/folium_field.py",
         "layers/assets.py",
     }
     assert users <= pages

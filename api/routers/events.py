@@ -57,6 +57,7 @@ def report_event(
         key=key,
         duplicate_radius_m=settings.dispatch.duplicate_radius_m,
         duplicate_window_h=settings.dispatch.duplicate_window_h,
+        reporter_worker_id=user.worker_id if user.role == "grid_worker" else None,
     )
     session.commit()
     if not result.created:

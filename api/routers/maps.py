@@ -1,7 +1,8 @@
 """Folium map pages (text/html, for an iframe): county overview, heatmaps, risk choropleth; local basemap."""
 
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -9,9 +10,13 @@ from fastapi.responses import FileResponse, HTMLResponse
 from api.deps import CheckedUserDep, SessionDep, UserDep
 from api.deps_layers import RegistryDep
 from api.headers import nonce_of, with_nonce
+from geo import clock
 from geo.errors import InvalidInputError, NotFoundError
+from geo.queries.coverage import parse_day, period_days
 from geo.queries.heat import EventFilter, parse_event_filter
+from layers.folium_field import coverage_map_html
 from layers.folium_maps import MapOptions, county_map_html, heatmap_html, heatmap_time_html, risk_map_html
+from layers.query import TimeRange
 from layers.settings import MapSettings
 
 router = APIRouter(prefix="/maps", tags=["maps"])
@@ -112,6 +117,23 @@ def risk_map(
 ) -> HTMLResponse:
     """Red / yellow / green risk grade of every small grid, with open, overdue and resolution figures."""
     return map_page(request, risk_map_html(session, registry, opts))
+
+
+@router.get("/coverage", response_class=HTMLResponse, responses=HTML)
+def coverage_map(
+    request: Request,
+    session: SessionDep,
+    registry: RegistryDep,
+    opts: MapOptionsDep,
+    period: Annotated[Literal["day", "week", "month"], Query(description="day | week | month")] = "day",
+    date_: Annotated[str | None, Query(alias="date", description="a day of the period, YYYY-MM-DD")] = None,
+) -> HTMLResponse:
+    """Coverage (走访覆盖) of the small grids in the period holding `date` (default today), with its patrol
+    tracks and household visits."""
+    first, after = period_days(period, parse_day(date_))
+    time = TimeRange(clock.midnight(first), clock.midnight(after), True)
+    label = f"{first:%Y-%m-%d}" + ("" if period == "day" else f" 至 {after - timedelta(days=1):%Y-%m-%d}")
+    return map_page(request, coverage_map_html(session, registry, opts, time, label))
 
 
 @router.get("/basemap/{z}/{x}/{y}.png", include_in_schema=False)

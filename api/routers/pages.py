@@ -14,6 +14,7 @@ The page holds no inline script (the Content-Security-Policy forbids it); the ap
 reaches the scripts as `<body data-base>` (api.web).
 """
 
+import json
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -23,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import CurrentUser, RawSessionDep, SettingsDep, check_account, touch_if_due, user_of_request
 from api.permissions import allowed
 from api.security import AuthError, AuthSettings
+from api.settings import Settings
 from api.web import HOME_VIEW, base_path, current_path, home_path, path_for, templates
 from geo import clock
 from geo.accounts import BUSINESS_ROLES, ROLE_LABELS
@@ -90,6 +92,58 @@ async def root(request: Request, session: RawSessionDep, settings: SettingsDep) 
     return RedirectResponse(target, status_code=303)
 
 
+# The phone page's offline shell (web/static/sw.js) is served from /console/ so that its scope covers the
+# page; it and the manifest name every other URL relative to themselves, so a GRID_API_ROOT_PATH prefix
+# needs no change in them.
+@router.get("/console/sw.js", name="worker_sw")
+def worker_service_worker(settings: SettingsDep) -> Response:
+    """The service worker of the grid worker's page: the page, scripts, styles, tasks and map open offline."""
+    path = settings.api.web_dir / "static" / "sw.js"
+    if not path.is_file():
+        raise NotFoundError("离线脚本未提供", where="sw.js")
+    headers = {"Cache-Control": "no-cache", "Service-Worker-Allowed": "./"}
+    return Response(path.read_bytes(), media_type="text/javascript", headers=headers)
+
+
+MANIFEST = {
+    "name": "网格员 · 网格化社会治理指挥平台",
+    "short_name": "网格员",
+    "lang": "zh-CN",
+    "start_url": "worker",
+    "scope": "./",
+    "display": "standalone",
+    "background_color": "#ffffff",
+    "theme_color": "#6a51a3",
+    "icons": [{"src": "../static/img/worker-icon.svg", "sizes": "any", "type": "image/svg+xml"}],
+}
+
+
+@router.get("/console/manifest.webmanifest", name="worker_manifest")
+def worker_manifest() -> Response:
+    """The web app manifest of the grid worker's page (URLs relative to itself)."""
+    body = json.dumps(MANIFEST, ensure_ascii=False).encode()
+    return Response(body, media_type="application/manifest+json", headers={"Cache-Control": "no-cache"})
+
+
+def _field_page(settings: Settings, request: Request) -> dict[str, object]:
+    """What the phone page needs beyond the shell: the fix cadence, batch size, root path and basemap."""
+    f, root = settings.fieldwork, request.scope.get("root_path", "").rstrip("/")
+    basemap = (
+        f"{root}/maps/basemap/{{z}}/{{x}}/{{y}}.png"
+        if settings.maps.basemap_dir
+        else settings.maps.basemap_url
+    )
+    return {
+        "root": root,
+        "basemap": basemap,
+        "field": {
+            "fix_every_s": f.fix_every_s,
+            "fix_min_interval_s": f.fix_min_interval_s,
+            "max_batch": f.max_batch,
+        },
+    }
+
+
 def _context(request: Request, view: str, title: str, user: CurrentUser) -> dict[str, object]:
     return {
         "view": view,
@@ -133,6 +187,8 @@ async def console_page(
     if not (settings.api.web_dir / "templates" / template).is_file():
         raise NotFoundError(f"页面 {view} 尚未提供", where="view")
     context = _context(request, view, title, user)
+    if view == "worker":
+        context |= _field_page(settings, request)
     if allowed(user, f"view_{view}"):
         return _page(request, settings, template, context)
     own = HOME_VIEW.get(user.role)

@@ -6,7 +6,7 @@ An upload with an Idempotency-Key is stored once, so the phone's offline queue c
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile, status
 from pydantic import BaseModel
 
 from api.deps import SessionDep, UserDep
@@ -27,6 +27,7 @@ class PhotoPublic(BaseModel):
     size: int
     uploaded_by: str
     at: str
+    stage: str | None = None
     url: str
     whistle_id: int | None = None
     department: str | None = None
@@ -50,6 +51,9 @@ def upload_photo(
     user: ReportUser,
     response: Response,
     key: PhotoKey = None,
+    stage: Annotated[
+        str | None, Query(description="before | after: 处置前 / 处置后 (handling photos)")
+    ] = None,
 ) -> dict:
     """Attach a photo to a case; 400 unless JPEG/PNG under the cap; a repeated key answers 200."""
     cap = request.app.state.settings.photos.max_bytes
@@ -57,7 +61,7 @@ def upload_photo(
     if len(data) > cap:
         raise InvalidInputError(f"照片不能超过 {cap // 1024} KB", where="photo")
     row, created = photos.add_photo(
-        session, event_id, data, area=user.area, actor=user.name, max_bytes=cap, client_key=key
+        session, event_id, data, area=user.area, actor=user.name, max_bytes=cap, client_key=key, stage=stage
     )
     session.commit()
     if not created:

@@ -6,7 +6,7 @@ from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import WorkerUpdateUser, check_own_worker
 from api.schemas import LocationIn, WorkerPublic, WorkerUpdate
 from geo.crs import to_wgs84_lonlat
-from geo.queries import dispatch
+from geo.queries import dispatch, fixes
 
 router = APIRouter(prefix="/api/workers", tags=["workers"])
 
@@ -22,19 +22,21 @@ def get_worker(worker_id: int, session: SessionDep, user: UserDep) -> dict:
 def set_location(
     worker_id: int, body: LocationIn, session: SessionDep, user: WorkerUpdateUser, settings: SettingsDep
 ) -> dict:
-    """Record a position fix (WGS84, or crs=gcj02|bd09); an older fix than the stored one is ignored.
+    """Record a position fix (WGS84, or crs=gcj02|bd09), kept in the position history; an older fix than
+    the stored one does not move the worker (`applied` false). Phones send batches: POST .../fixes.
 
     Grid workers may send only their own position.
     """
     check_own_worker(user, worker_id)
     lon, lat = to_wgs84_lonlat(body.lon, body.lat, body.crs)
-    worker = dispatch.set_worker_location(
+    worker = fixes.record_location(
         session,
         worker_id,
         float(lon),
         float(lat),
         area=user.area,
         at=body.at,
+        settings=settings.fieldwork,
         max_outside_m=settings.dispatch.max_outside_county_m,
     )
     session.commit()

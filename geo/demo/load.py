@@ -15,14 +15,17 @@ from tqdm import tqdm
 
 from geo import clock
 from geo.crs import shifted_to_wgs84
+from geo.demo import field as demo_field
 from geo.demo import names
 from geo.demo import write as demo_copy
 from geo.demo.build import CountyPlan, CountySpec, as_multi, build_levels
 from geo.demo.dispatch import seed_dispatch_demo
 from geo.demo.events import build_events, build_parties, build_workers
+from geo.demo.history import seed_history
 from geo.demo.places import build_departments, build_facilities
 from geo.errors import ConflictError
 from geo.queries.grids import check_nesting, reassign_events, refresh_all_cores
+from geo.settings import FieldSettings
 
 YONGDENG = {"adcode": "620121", "name": "永登县", "city": "兰州市", "area_km2": 5786.0}
 # Yongdeng's year: 15 townships, 196 villages, 1,383 small grids; 7,705 disputes, 9,410 hazards and
@@ -151,8 +154,12 @@ def load_demo(
     province: bool = False,
     progress: bool = True,
     if_empty: bool = False,
+    fieldwork: FieldSettings | None = None,
 ) -> dict[str, float]:
-    """Load the demo county (or province) into an empty database, in the caller's transaction (no commit)."""
+    """Load the demo county (or province) into an empty database, in the caller's transaction (no commit).
+
+    The county also gets a day of patrols and visits for every worker and its last month's handling
+    history (geo.demo.field, geo.demo.history); the province does not (120,000 workers' days)."""
     started = time.perf_counter()
     if _has_data(session):
         if if_empty:
@@ -161,10 +168,11 @@ def load_demo(
             "the database already holds grids or cases; the demo loads only into an empty one"
         )
     end = demo_end(until)
+    field = None if province else (fieldwork or FieldSettings(_env_file=None))
     specs = province_specs() if province else [yongdeng_spec()]
     bar = tqdm(total=len(specs), desc="demo", unit="county", disable=not progress, file=sys.stderr)
     with demo_copy.bulk_settings(session), bar:
-        totals = _write_counties(session, specs, seed, end, province, bar)
+        totals = _write_counties(session, specs, seed, end, bar, parents_needed=province, field=field)
         demo_copy.analyze(session)
         refresh_all_cores(session)
         # The builder put each event in its grid by the database's rule (GEOS covered_by, lowest
@@ -174,20 +182,26 @@ def load_demo(
             check_nesting(session)
         for spec in specs:  # mediators, deadlines and assignees of open cases (geo.demo.dispatch)
             _add(totals, seed_dispatch_demo(session, spec.adcode, seed + int(spec.adcode)))
+            if field is not None:  # tracks of the day's patrols; the last month's handling history
+                totals["tracks"] = demo_field.build_tracks(session, spec.adcode, field)
+                _add(totals, seed_history(session, spec.adcode, end, seed))
     totals["seconds"] = round(time.perf_counter() - started, 1)
     return totals
 
 
 def _write_counties(
-    session: Session, specs: list[CountySpec], seed: int, end: int, province: bool, bar
+    session: Session, specs: list[CountySpec], seed: int, end: int, bar, *, parents_needed: bool, field
 ) -> dict:
-    """Build and COPY county after county (events and parties without indexes); return the counts."""
+    """Build and COPY county after county (events and parties without indexes), with the day of field
+    work when `field` (FieldSettings) is given; return the counts."""
     totals: dict[str, float] = {}
-    parents = demo_copy.write_regions(session, specs, end) if province else {}
+    parents = demo_copy.write_regions(session, specs, end) if parents_needed else {}
     with demo_copy.without_indexes(session, BULK_TABLES):
         for spec in specs:
             plan = build_county(spec, seed, end)
             _add(totals, demo_copy.write_plan(session, plan, end, parents.get(spec.adcode)))
+            if field is not None:
+                _add(totals, demo_field.write_field(session, plan, seed, field))
             bar.update()
     return totals
 

@@ -148,7 +148,7 @@ def write_plan(session: Session, plan: CountyPlan, end: int, parent_id: int | No
     grid_ids = _write_grids(session, plan, end, parent_id)
     worker_first = _write_workers(session, plan, grid_ids["grid"])
     _set_responsible(session, grid_ids["grid"], worker_first)
-    _write_events(session, plan, grid_ids["grid"])
+    _write_events(session, plan, grid_ids["grid"], worker_first)
     facility_first = _write_facilities(session, plan)
     _write_departments(session, plan, facility_first)
     kinds = plan.events["kind"]
@@ -262,8 +262,9 @@ def _money(cents: np.ndarray) -> list[str | None]:
     return [None if c < 0 else f"{c // 100}.{c % 100:02d}" for c in cents.tolist()]
 
 
-def _write_events(session: Session, plan: CountyPlan, grid_ids: np.ndarray) -> None:
-    """Events with their small grid already set (trigger off for this COPY), then their parties."""
+def _write_events(session: Session, plan: CountyPlan, grid_ids: np.ndarray, worker_first: int) -> None:
+    """Events with their small grid already set (trigger off for this COPY), then their parties. Cases
+    found on patrol (source patrol) were reported by their grid's worker (worker i looks after grid i)."""
     ev, codes = plan.events, np.array(plan.levels["grid"].codes, dtype=object)
     n = len(ev["kind"])
     first = _reserve(session, "events", n)
@@ -272,6 +273,8 @@ def _write_events(session: Session, plan: CountyPlan, grid_ids: np.ndarray) -> N
     reported, closed = _stamps(ev["reported"]), _stamps(ev["closed"])
     updated = [c or r for r, c in zip(reported, closed, strict=True)]
     workers = [None if x <= 0 else x for x in ev["wage_workers"].tolist()]
+    patrol = (ev["source"] == "patrol") & (grid >= 0)
+    reporter = [worker_first + g if p else None for g, p in zip(grid.tolist(), patrol.tolist(), strict=True)]
     rows = zip(
         range(first, first + n),
         ev["kind"],
@@ -291,6 +294,7 @@ def _write_events(session: Session, plan: CountyPlan, grid_ids: np.ndarray) -> N
         workers,
         reported,
         updated,
+        reporter,
         strict=True,
     )
     _set(session, "gridgov.grid_assigned", "on")
@@ -316,6 +320,7 @@ def _write_events(session: Session, plan: CountyPlan, grid_ids: np.ndarray) -> N
             "wage_workers",
             "created_at",
             "updated_at",
+            "reporter_worker_id",
         ],
         rows,
     )

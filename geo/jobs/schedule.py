@@ -64,6 +64,23 @@ def _queue_reports(session: Session) -> int:
     return n
 
 
+def _queue_assessments(session: Session) -> int:
+    n = 0
+    for county in counties(session):
+        for area in report_areas(session, county):
+            enqueue(session, "assessments", area)
+            n += 1
+    return n
+
+
+def _queue_fixes(session: Session) -> int:
+    """One job for the whole database: partitions and retention are not per area."""
+    held = counties(session)
+    if held:
+        enqueue(session, "fixes", held[0][:2])
+    return int(bool(held))
+
+
 def _queue_refresh(session: Session) -> int:
     held = counties(session)
     for county in held:
@@ -77,6 +94,8 @@ def schedules(ctx: Context) -> list[Schedule]:
         Schedule("risk", every(ctx.jobs.risk_every_min), _queue_risk),
         Schedule("reports", daily(ctx.jobs.reports_at), _queue_reports),
         Schedule("analytics", daily(ctx.jobs.analytics_at), _queue_refresh),
+        Schedule("assessments", daily(ctx.jobs.reports_at), _queue_assessments),
+        Schedule("fixes", daily(ctx.jobs.reports_at), _queue_fixes),
     ]
 
 

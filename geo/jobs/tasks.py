@@ -6,23 +6,26 @@ risk       grade every small grid of an area (geo.analytics.risk)
 hotspots   Gi* per small grid or hexagon of an analysis area (params: unit)
 emerging   emerging hot spots of an analysis area
 reports    issue the reports of ended periods of an area (params: period)
+assessments  issue the monthly worker assessments of ended months of an area
+fixes      prepare the next months' partitions of the position history; drop what is past retention
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import clock
-from geo.analytics import reports
+from geo.analytics import assessment, reports
 from geo.analytics.emerging import refresh_emerging
 from geo.analytics.hotspots import refresh_hotspots
 from geo.analytics.risk import RiskSettings, grade_area
 from geo.analytics.settings import AnalyticsSettings
 from geo.jobs.queue import Job, enqueue
-from geo.settings import JobSettings
+from geo.queries import fixes
+from geo.settings import FieldSettings, JobSettings
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Context:
     analytics: AnalyticsSettings
     risk: RiskSettings
     jobs: JobSettings
+    fieldwork: FieldSettings = field(default_factory=FieldSettings)
 
     @property
     def delays(self) -> dict[str, float]:
@@ -108,12 +112,27 @@ def issue_reports(session: Session, job: Job, ctx: Context) -> dict[str, Any]:
     return {"issued": reports.issue_due(session, period, job.area)}
 
 
+def issue_assessments(session: Session, job: Job, ctx: Context) -> dict[str, Any]:
+    """Issue the area's monthly worker assessments of ended months not issued yet."""
+    return {"issued": assessment.issue_due(session, job.area, ctx.fieldwork)}
+
+
+def fix_history(session: Session, job: Job, ctx: Context) -> dict[str, Any]:
+    """Partitions of the position history for the months ahead; history past its retention dropped."""
+    return {
+        "prepared": fixes.ensure_partitions(session, ctx.fieldwork),
+        **fixes.drop_old_history(session, ctx.fieldwork),
+    }
+
+
 TASKS: dict[str, Task] = {
     "refresh": refresh,
     "risk": risk,
     "hotspots": hotspots,
     "emerging": emerging,
     "reports": issue_reports,
+    "assessments": issue_assessments,
+    "fixes": fix_history,
 }
 
 

@@ -7,7 +7,8 @@ a new one, so an event keeps the grid row it was reported in.
 
     places.py   grids, grid_cores, workers, facilities, event_cells, categories, departments, mediators
     cases.py    events, event_log, parties, whistles, event_photos, idempotency_keys, time limits, holidays
-    results.py  analyses, reports, risk_grades, jobs, data_changes, users, audit_log
+    results.py  analyses, reports, risk_grades, jobs, data_changes, users, sessions, audit_log
+    field.py    worker_fixes, fix_batches, patrol_tracks, patrol_grids, visits, assessments
 """
 
 from sqlalchemy.orm import DeclarativeBase
@@ -15,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase
 from geo import vocabulary
 from geo.models.base import TZ, metadata
 from geo.models.cases import *  # noqa: F403 - every table, by its name
+from geo.models.field import *  # noqa: F403
 from geo.models.places import *  # noqa: F403
 from geo.models.places import grids
 from geo.models.results import *  # noqa: F403

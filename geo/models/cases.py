@@ -55,6 +55,7 @@ events = Table(
     Column("deadline_basis", JSONB),
     Column("deadline_uncovered_years", ARRAY(SmallInteger), nullable=False),
     Column("deadline_provisional", Boolean, nullable=False),
+    Column("reporter_worker_id", BigInteger, ForeignKey("workers.id")),
 )
 
 
@@ -121,6 +122,7 @@ event_photos = Table(
     Column("uploaded_by", Text, nullable=False),
     Column("at", TZ, nullable=False),
     Column("whistle_id", BigInteger, ForeignKey("whistles.id")),
+    Column("stage", Text),
 )
 
 

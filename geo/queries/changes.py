@@ -11,6 +11,7 @@ from sqlalchemy import TextClause, text
 
 CHANNELS = frozenset(
     {"events", "grids", "categories", "facilities", "workers", "worker_names", "risk", "analytics"}
+    | {"tracks", "visits"}  # field work (migration 0040): patrol tracks with the grids they cross; visits
 )
 
 

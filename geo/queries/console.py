@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import clock
-from geo.lifecycle import allowed_next
+from geo.lifecycle import TRANSITIONS
 from geo.queries import figures
 from geo.queries.events import EVENT_COLUMNS, area_like
 
@@ -24,8 +24,10 @@ WHERE e.assignee_id = :w AND e.grid_code LIKE :area AND e.status IN ('dispatched
 ORDER BY e.severity DESC, e.deadline_at NULLS LAST, e.id
 LIMIT :limit
 """)
-# What a grid worker may do from the phone: start and finish; declining and rework need the dispatcher.
-WORKER_MOVES = frozenset({"in_progress", "handled"})
+# What a grid worker may do from the phone: start (开始处置) and finish (处置完毕); declining and rework
+# (回退重办, which also leads to 处置中) are the dispatcher's, so a handled case offers no button.
+WORKER_ACTIONS = frozenset({"start", "handle"})
+WORKER_MOVES = frozenset(t.target for t in TRANSITIONS if t.action in WORKER_ACTIONS)
 
 
 def list_categories(session: Session) -> list[dict[str, Any]]:
@@ -37,4 +39,9 @@ def list_worker_tasks(session: Session, worker_id: int, area: str, limit: int = 
     """The open cases assigned to a worker, inside the area, with the moves the worker may make."""
     params = {"w": worker_id, "area": area_like(area), "limit": limit, "at": clock.now()}
     rows = session.execute(_TASKS, params).mappings()
-    return [{**r, "next": [s for s in allowed_next(r["status"]) if s in WORKER_MOVES]} for r in rows]
+    return [{**r, "next": worker_moves(r["status"])} for r in rows]
+
+
+def worker_moves(status: str) -> list[str]:
+    """The statuses a grid worker may move a case in `status` to from the phone."""
+    return [t.target for t in TRANSITIONS if t.source == status and t.action in WORKER_ACTIONS]

@@ -171,19 +171,23 @@ def locate_in_area(session: Session, lon: float, lat: float, area: str) -> str:
     raise OutsideCountyError(f"位置 lon {lon}, lat {lat}（WGS84）不在您辖区内的任何网格中", where="lon,lat")
 
 
+# A phone clock a little ahead of the server's (allowed by EventCreate) reports "now", not the future:
+# the case is open (figures.open_at) from the moment it is stored.
 _INSERT = text("""
 INSERT INTO events (kind, category, severity, title, description, source, reported_at, created_at, geom,
-                    wage_owed, wage_recovered, wage_workers)
+                    wage_owed, wage_recovered, wage_workers, reporter_worker_id)
 SELECT c.kind, c.code, CAST(:severity AS smallint), CAST(:title AS text), CAST(:description AS text),
-       CAST(:source AS text), coalesce(CAST(:reported_at AS timestamptz), :now), :now,
+       CAST(:source AS text), least(coalesce(CAST(:reported_at AS timestamptz), :now), :now), :now,
        ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), CAST(:wage_owed AS numeric),
-       CAST(:wage_recovered AS numeric), CAST(:wage_workers AS integer)
+       CAST(:wage_recovered AS numeric), CAST(:wage_workers AS integer), CAST(:reporter AS bigint)
 FROM categories c WHERE c.code = :category AND (CAST(:kind AS text) IS NULL OR c.kind = :kind)
 RETURNING id
 """)
 
 
-def _insert_event(session: Session, body: dict[str, Any], lon: float, lat: float) -> int:
+def _insert_event(
+    session: Session, body: dict[str, Any], lon: float, lat: float, reporter: int | None = None
+) -> int:
     params = {
         k: body.get(k)
         for k in (
@@ -205,6 +209,7 @@ def _insert_event(session: Session, body: dict[str, Any], lon: float, lat: float
         lon=lon,
         lat=lat,
         now=clock.now(),
+        reporter=reporter,
     )
     event_id = session.execute(_INSERT, params).scalar()
     if event_id is None:
@@ -228,10 +233,12 @@ def report_event(
     key: str | None,
     duplicate_radius_m: float,
     duplicate_window_h: float,
+    reporter_worker_id: int | None = None,
 ) -> ReportResult:
     """Record a reported case once per idempotency key; find its small grid and possible duplicates.
 
     `body` holds the EventCreate fields; lon/lat are in `body["crs"]` (wgs84, gcj02 or bd09).
+    `reporter_worker_id`: the grid worker whose account reports it (their cases found, 发现上报).
     """
     if key is not None:
         earlier = _claim_key(session, actor, key, request_hash(body))
@@ -243,7 +250,7 @@ def report_event(
     lon_a, lat_a = to_wgs84_lonlat(body["lon"], body["lat"], body.get("crs") or "wgs84")
     lon, lat = float(lon_a), float(lat_a)
     locate_in_area(session, lon, lat, area)
-    event_id = _insert_event(session, body, lon, lat)
+    event_id = _insert_event(session, body, lon, lat, reporter_worker_id)
     if key is not None:
         session.execute(
             text("UPDATE idempotency_keys SET event_id = :e WHERE actor = :actor AND key = :key"),

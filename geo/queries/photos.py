@@ -18,10 +18,11 @@ from geo.queries.events import get_event
 
 # Magic numbers, not the browser's Content-Type or the file name: both are the client's word.
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
-_COLUMNS = "id, event_id, content_type, size, uploaded_by, at, whistle_id"
+_COLUMNS = "id, event_id, content_type, size, uploaded_by, at, whistle_id, stage"
+STAGES = ("before", "after")  # 处置前 / 处置后; a photo of the report itself has none
 _INSERT = text(f"""
-INSERT INTO event_photos (event_id, content_type, bytes, client_key, uploaded_by, at, whistle_id)
-VALUES (:e, :ct, :b, :k, :actor, :now, :w)
+INSERT INTO event_photos (event_id, content_type, bytes, client_key, uploaded_by, at, whistle_id, stage)
+VALUES (:e, :ct, :b, :k, :actor, :now, :w, :stage)
 ON CONFLICT (event_id, uploaded_by, client_key) DO NOTHING
 RETURNING {_COLUMNS}
 """)
@@ -31,7 +32,8 @@ _BY_KEY = text(
 _GET = text(f"SELECT {_COLUMNS}, bytes FROM event_photos WHERE event_id = :e AND id = :p")
 # With the department whose answer a photo came with (a department sees only its own tasks' names).
 _LIST = text("""
-SELECT p.id, p.event_id, p.content_type, p.size, p.uploaded_by, p.at, p.whistle_id, d.name AS department
+SELECT p.id, p.event_id, p.content_type, p.size, p.uploaded_by, p.at, p.whistle_id, p.stage,
+       d.name AS department
 FROM event_photos p
 LEFT JOIN whistles w ON w.id = p.whistle_id LEFT JOIN departments d ON d.id = w.department_id
 WHERE p.event_id = :e ORDER BY p.id LIMIT 100
@@ -56,10 +58,13 @@ def add_photo(
     max_bytes: int,
     client_key: str | None = None,
     whistle_id: int | None = None,
+    stage: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Store a photo of a case in the area, with a department's task when it came with its answer;
     ({photo}, created). The uploader's repeated client_key gives their first (another account's key is
-    another key)."""
+    another key). `stage`: before / after handling (处置前后), None for the report's own photo."""
+    if stage is not None and stage not in STAGES:
+        raise InvalidInputError(f"stage 须为 {', '.join(STAGES)} 之一；收到 {stage!r}", where="stage")
     if not data:
         raise InvalidInputError("照片为空", where="photo")
     if len(data) > max_bytes:
@@ -74,6 +79,7 @@ def add_photo(
         "actor": actor,
         "now": clock.now(),
         "w": whistle_id,
+        "stage": stage,
     }
     row = session.execute(_INSERT, params).mappings().first()
     if row is not None:

@@ -16,6 +16,7 @@ from geo import clock
 from geo.errors import NotFoundError
 from geo.models import EVENT_KINDS
 from geo.queries import figures as f
+from geo.queries.coverage import summarize_coverage
 from geo.queries.events import area_like
 
 # Day bounds are timestamptz parameters and every count names the kinds, so that the (kind,
@@ -104,6 +105,10 @@ def summarize(session: Session, area: str, at: datetime | None = None) -> dict[s
     out = dict(session.execute(_FIGURES, params).mappings().one())
     out["resolution_rate"] = f.resolution_rate(out.pop("closed30"), out.pop("accepted30"))
     out["wage_recovered"] = float(out["wage_recovered"])
+    # 今日走访覆盖率: the one definition of coverage (geo.queries.coverage), for the county's today
+    covered = summarize_coverage(session, area, day, day + timedelta(days=1))
+    out["visit_coverage"] = covered["share"]
+    out["grids_covered"], out["grids_total"] = covered["covered"], covered["grids"]
     return {"day": day, "as_of": at, **out}
 
 

@@ -13,6 +13,9 @@
 -- but never drops them. Wider tiers count only fixes at or after :fresh_after.
 -- Ranked by tier (属地: the owning grid first), fresh before stale, skill, load, distance in metres.
 -- Names and phones go through gridgov_person_*: masked for uncleared roles, noted for the audit otherwise.
+-- An empty list says why (`empty_reason`, counted over the scope's workers only then): nobody there,
+-- nobody on duty, nobody available, everybody at capacity, or (the owner and village being out) no
+-- fresh fix among those who could go. Otherwise `empty_reason` is null.
 -- No row: the case is not in the area (404).
 WITH ev AS MATERIALIZED (
     SELECT e.id, e.kind, e.category, e.grid_code, e.geom, c.label_zh, g.worker_id AS owner_id,
@@ -86,6 +89,21 @@ SELECT json_build_object(
                 '当前任务' || b.open_tasks || '件（容量' || b.capacity || '）',
                 '距离约' || to_char(round(b.distance_m), 'FM999,999,999,990') || '米'], NULL))
         ORDER BY b.tier, b.stale, b.skill_match DESC, b.open_tasks, b.distance_m, b.worker_id), '[]') FROM best b),
+    'empty_reason', CASE WHEN NOT EXISTS (SELECT 1 FROM best) THEN (
+        SELECT CASE WHEN count(*) = 0 THEN '调度范围内没有网格员'
+                    WHEN count(*) FILTER (WHERE w.on_duty) = 0 THEN '调度范围内 ' || count(*) || ' 名网格员均不在岗'
+                    WHEN count(*) FILTER (WHERE w.on_duty AND w.available) = 0
+                        THEN '在岗的 ' || count(*) FILTER (WHERE w.on_duty) || ' 名网格员均为不可派状态'
+                    WHEN count(*) FILTER (WHERE w.on_duty AND w.available AND w.open_tasks < w.capacity) = 0
+                        THEN '在岗可派的 ' || count(*) FILTER (WHERE w.on_duty AND w.available) || ' 名网格员均已满负荷'
+                    ELSE '本网格及同村（社区）无可派网格员；其余 '
+                         || count(*) FILTER (WHERE w.on_duty AND w.available AND w.open_tasks < w.capacity)
+                         || ' 名可派网格员均无' || gridgov_age_text(CAST(:now AS timestamptz) - :fresh_after)
+                         || '内的定位' END
+        FROM workers w
+        WHERE w.home_grid_code ~>=~ ev.scope AND w.home_grid_code ~<~ ev.scope_hi
+          AND w.home_grid_code ~>=~ :area_lo AND w.home_grid_code ~<~ :area_hi)
+    END,
     'mediation_committees', CASE WHEN ev.kind = 'dispute' THEN (
         SELECT coalesce(json_agg(m ORDER BY m.id), '[]') FROM (
             SELECT d.id, d.code, d.name, d.phone,

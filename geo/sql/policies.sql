@@ -273,3 +273,61 @@ GRANT SELECT ON audit_chain TO gridgov_app;
 
 -- table: alembic_version
 ALTER TABLE alembic_version ENABLE ROW LEVEL SECURITY;
+
+-- Field work (migration 0040). A department account has no business with positions, tracks or visits.
+
+-- table: worker_fixes
+-- The position history, partitioned by month; the partitions themselves are the owner's alone
+-- (gridgov_fix_partition revokes them): the app reads and writes through this parent only.
+ALTER TABLE worker_fixes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY worker_fixes_in_area ON worker_fixes TO gridgov_app
+    USING ((SELECT gridgov_area() = '') OR left(grid_code, length((SELECT gridgov_area()))) = (SELECT gridgov_area()))
+    WITH CHECK ((SELECT gridgov_area() = '') OR left(grid_code, length((SELECT gridgov_area()))) = (SELECT gridgov_area()));
+CREATE POLICY worker_fixes_kept_from_department ON worker_fixes AS RESTRICTIVE TO gridgov_department
+    USING (false) WITH CHECK (false);
+GRANT SELECT, INSERT ON worker_fixes TO gridgov_app;
+
+-- table: fix_batches
+ALTER TABLE fix_batches ENABLE ROW LEVEL SECURITY;
+CREATE POLICY fix_batches_in_area ON fix_batches TO gridgov_app
+    USING (EXISTS (SELECT 1 FROM workers w WHERE w.id = fix_batches.worker_id))
+    WITH CHECK (EXISTS (SELECT 1 FROM workers w WHERE w.id = fix_batches.worker_id));
+CREATE POLICY fix_batches_kept_from_department ON fix_batches AS RESTRICTIVE TO gridgov_department
+    USING (false) WITH CHECK (false);
+GRANT SELECT, INSERT, UPDATE ON fix_batches TO gridgov_app;
+
+-- table: patrol_tracks
+-- Derived from the fixes by gridgov_rebuild_tracks (SECURITY DEFINER): the app only reads them.
+ALTER TABLE patrol_tracks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY patrol_tracks_in_area ON patrol_tracks TO gridgov_app
+    USING ((SELECT gridgov_area() = '') OR left(grid_code, length((SELECT gridgov_area()))) = (SELECT gridgov_area()));
+CREATE POLICY patrol_tracks_kept_from_department ON patrol_tracks AS RESTRICTIVE TO gridgov_department
+    USING (false);
+GRANT SELECT ON patrol_tracks TO gridgov_app;
+
+-- table: patrol_grids
+ALTER TABLE patrol_grids ENABLE ROW LEVEL SECURITY;
+CREATE POLICY patrol_grids_in_area ON patrol_grids TO gridgov_app
+    USING ((SELECT gridgov_area() = '') OR left(grid_code, length((SELECT gridgov_area()))) = (SELECT gridgov_area()));
+CREATE POLICY patrol_grids_kept_from_department ON patrol_grids AS RESTRICTIVE TO gridgov_department
+    USING (false);
+GRANT SELECT ON patrol_grids TO gridgov_app;
+
+-- table: visits
+ALTER TABLE visits ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visits_in_area ON visits TO gridgov_app
+    USING ((SELECT gridgov_area() = '') OR left(grid_code, length((SELECT gridgov_area()))) = (SELECT gridgov_area()))
+    WITH CHECK ((SELECT gridgov_area() = '') OR left(grid_code, length((SELECT gridgov_area()))) = (SELECT gridgov_area()));
+CREATE POLICY visits_kept_from_department ON visits AS RESTRICTIVE TO gridgov_department
+    USING (false) WITH CHECK (false);
+GRANT SELECT, INSERT, UPDATE ON visits TO gridgov_app;
+
+-- table: assessments
+-- Issued monthly assessments are frozen (a trigger of 0040 refuses updates).
+ALTER TABLE assessments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY assessments_in_area ON assessments TO gridgov_app
+    USING (area ~>=~ (SELECT gridgov_area()) AND area ~<~ (SELECT gridgov_area_hi()))
+    WITH CHECK (area ~>=~ (SELECT gridgov_area()) AND area ~<~ (SELECT gridgov_area_hi()));
+CREATE POLICY assessments_kept_from_department ON assessments AS RESTRICTIVE TO gridgov_department
+    USING (false) WITH CHECK (false);
+GRANT SELECT, INSERT ON assessments TO gridgov_app;

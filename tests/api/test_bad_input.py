@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api import schemas, schemas_access, schemas_desk
+from api import schemas, schemas_access, schemas_desk, schemas_field
 from api.settings import ApiSettings
 from tests.apps import app_for
 from tests.auth_helpers import authed, bearer
@@ -263,6 +263,11 @@ VALID_BODIES = {
     "AccountChange": {"role": "planner", "area": "620121"},
     "PasswordIn": {"password": "Kx7#pq-Lm2z"},
     "UnlockIn": {"kind": "account", "subject": "someone"},
+    "FixBatchIn": {
+        "batch_key": "k1",
+        "fixes": [{"at": "2026-11-27T09:00:00+08:00", "lon": 103.005, "lat": 36.005}],
+    },
+    "VisitIn": {"client_key": "v1", "at": "2026-11-27T09:00:00+08:00", "address": "一组3号"},
 }
 # Values for path parameters other than the one under test (ids are filled from the tiny county).
 PATH_VALUES = {
@@ -274,6 +279,7 @@ PATH_VALUES = {
     "name": "disputes.geojson",
     "period": "daily",
     "view": "commander",
+    "month": "2026-11",
 }
 
 
@@ -394,7 +400,7 @@ def test_every_json_body_model_is_found_with_its_text_fields():
     models = {model for _, _, model in _json_bodies(_APP)}
     assert models == set(VALID_BODIES), "give a new body model a valid example in VALID_BODIES"
     for model in models:
-        schema = next(m for m in (schemas, schemas_desk, schemas_access) if hasattr(m, model))
+        schema = next(m for m in (schemas, schemas_desk, schemas_access, schemas_field) if hasattr(m, model))
         getattr(schema, model).model_validate(VALID_BODIES[model])
 
 

@@ -249,6 +249,7 @@ def test_deadline_reads_the_same_in_county_time_on_phone_and_desk(browser, base_
         is_mobile=True,
         permissions=["geolocation"],
         geolocation=where,
+        service_workers="block",  # page.route below must see the task list (a service worker's fetch escapes it)
     )
     desk = new_context(browser, viewport=(1600, 900), timezone_id=FAR_AWAY)
     try:

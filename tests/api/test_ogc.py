@@ -36,6 +36,7 @@ def test_collections_list_every_layer_with_extent(tiny_client):  # noqa: F811
     ids = [c["id"] for c in body["collections"]]
     assert ids == [
         "appeals",
+        "coverage",
         "disputes",
         "emerging",
         "facilities",
@@ -45,7 +46,9 @@ def test_collections_list_every_layer_with_extent(tiny_client):  # noqa: F811
         "hotspots_hex",
         "risk",
         "townships",
+        "tracks",
         "villages",
+        "visits",
         "workers",
     ]
     grids = tiny_client.get("/ogc/collections/grids").json()

@@ -87,6 +87,9 @@ def test_builtin_layers_are_all_registered():
             "hotspots",
             "hotspots_hex",
             "emerging",
+            "tracks",
+            "visits",
+            "coverage",
         ]
     )
 

@@ -66,7 +66,62 @@
     }).bindTooltip(GG.esc(w.name) + " · " + GG.t("unit.load") + " " + w.open_tasks + "/" + w.capacity);
   }
 
+  /* ---------- field work: today's patrol tracks, visits and coverage (layers of the summary's day) ---------- */
+  var UNVISITED_SHOWN = 30;
+  function today() { return summaryLoaded.then(function () { return "datetime=" + state.summary.day; }); }
+
+  function tracksLayer(features) {
+    return GG.geoLayer("tracks", features, {
+      style: { className: "gg-tracks", color: "#6a3d9a", weight: 3, opacity: 0.85 },
+      onEachFeature: function (f, lyr) {
+        var p = f.properties;
+        lyr.bindTooltip(GG.esc(p.worker) + " · " + GG.fmtDistance(p.length_m) + " · " + Math.round(p.duration_s / 60) + " 分钟", { sticky: true });
+      },
+    });
+  }
+
+  function visitsLayer(features) {
+    return GG.geoLayer("visits", features, {
+      pane: "points",
+      pointToLayer: function (f, latlng) {
+        return L.circleMarker(latlng, { pane: "points", radius: 4, color: "#fff", weight: 1, fillColor: "#1f78b4", fillOpacity: 0.9, className: "gg-visits" });
+      },
+      onEachFeature: function (f, lyr) {
+        lyr.bindTooltip(GG.esc(f.properties.address || "") + " · " + GG.esc(f.properties.worker) + " · " + GG.fmtTime(f.properties.at, { style: "time" }));
+      },
+    });
+  }
+
+  function coverageLayer(features) {
+    var colors = (GG.vocab.colors || {}).coverage || {};
+    return GG.geoLayer("coverage", features, {
+      pane: "risk",
+      style: function (f) {
+        var c = colors[f.properties.status] || "#999";
+        return { className: "gg-coverage gg-coverage-" + f.properties.status, color: c, weight: 0.5, fillColor: c, fillOpacity: 0.5 };
+      },
+      onEachFeature: function (f, lyr) {
+        lyr.bindTooltip(GG.esc(f.properties.name) + " · " + GG.esc(GG.label("coverage", f.properties.status)) +
+          " · 走访 " + f.properties.visits + " · 巡查 " + f.properties.patrols, { sticky: true });
+      },
+    });
+  }
+
+  /** 本周未走访网格: the grids of the area without a visit this week, never patrolled first. */
+  function loadUnvisited() {
+    return GG.api("/api/coverage?period=week&limit=" + UNVISITED_SHOWN + "&area=" + state.prefix).then(function (c) {
+      document.getElementById("unvisited-count").textContent = GG.fmtNumber(c.grids - c.visited);
+      document.getElementById("unvisited").innerHTML = c.unvisited.map(function (g) {
+        return '<li data-grid="' + GG.esc(g.code) + '">' + GG.esc(g.name) + ' <span class="gg-muted"><code>' + GG.fmtCode(g.code) +
+          "</code>" + (g.patrols ? " · 有巡查" : " · 无巡查") + "</span></li>";
+      }).join("") || '<li class="gg-muted">' + GG.t("msg.empty") + "</li>";
+    }).catch(GG.fail);
+  }
+
   var LOADERS = {
+    tracks: function () { return today().then(function (q) { return GG.loadFeatures("tracks", q); }).then(tracksLayer); },
+    visits: function () { return today().then(function (q) { return GG.loadFeatures("visits", q); }).then(visitsLayer); },
+    coverage: function () { return today().then(function (q) { return GG.loadFeatures("coverage", q); }).then(coverageLayer); },
     townships: function () { return GG.loadFeatures("townships").then(function (fs) { return polygons("townships", fs); }); },
     villages: function () { return GG.loadFeatures("villages").then(function (fs) { return polygons("villages", fs); }); },
     grids: function () { return GG.loadFeatures("grids").then(function (fs) { return polygons("grids", fs); }); },
@@ -142,7 +197,7 @@
   /* ---------- figures and drill-down ---------- */
   function fmtFig(key, v) {
     if (v === null || v === undefined) return "—";
-    if (key === "resolution_rate") return (v * 100).toFixed(1) + "%";  // the API gives a share (0..1)
+    if (key === "resolution_rate" || key === "visit_coverage") return (v * 100).toFixed(1) + "%";  // a share (0..1)
     if (key === "wage_recovered") return GG.lang === "en" ? Math.round(v / 1000) + "k" : (v / 10000).toFixed(1) + "万";
     return GG.fmtNumber(v);
   }
@@ -174,12 +229,17 @@
     });
   }
 
+  var summaryReady;
+  var summaryLoaded = new Promise(function (resolve) { summaryReady = resolve; });
+
   /** Zoom to an area (code prefix) and narrow every panel to it; the server refuses areas outside the user's. */
   function drill(prefix) {
     return GG.api("api/summary?area=" + prefix).then(function (s) {
       var moved = prefix !== state.prefix;
       state.prefix = prefix;
       state.summary = s;
+      summaryReady(s);
+      loadUnvisited();
       state.names[prefix] = s.place.name;
       renderFigures();
       renderCrumbs();
@@ -288,7 +348,19 @@
     if (all.getLayers().length) map.fitBounds(all.getBounds(), FIT);
     return drill(userArea);
   });
-  ["facilities", "workers", "events"].forEach(function (n) { toggle(n, true); });
+  ["facilities", "workers", "events", "tracks", "visits"].forEach(function (n) { toggle(n, true); });
+  // Field work moves all day: today's tracks, visits and coverage are read again every few minutes.
+  var FIELD_EVERY_MS = 180000;
+  function refreshField() {
+    ["tracks", "visits", "coverage"].forEach(function (n) {
+      if (!state.layers[n]) return;
+      map.removeLayer(state.layers[n]);
+      delete state.layers[n];
+      if (document.querySelector('[data-layer="' + n + '"]').checked) toggle(n, true);
+    });
+    loadUnvisited();
+  }
+  setInterval(refreshField, FIELD_EVERY_MS);
   GG.live(onLive, setLive);
-  window.GGCommander = { state: state, map: map, drill: drill };  // for tests and the browser console
+  window.GGCommander = { state: state, map: map, drill: drill, refreshField: refreshField };  // for tests and the browser console
 })();

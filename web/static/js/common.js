@@ -272,6 +272,7 @@
     grids: { color: "#9e9ac8", weight: 0.6, fill: true, fillOpacity: 0.02 },
     facilities: { color: "#252525", weight: 1, radius: 5, fillColor: "#fff", fillOpacity: 1 },
     workers: { color: "#006d2c", weight: 1, radius: 4, fillColor: "#41ab5d", fillOpacity: 0.9 },
+    tracks: { color: "#6a3d9a", weight: 3 },
   };
 
   /** A Leaflet map with no basemap: the grids are the map (and nothing is fetched from outside). */

@@ -195,6 +195,7 @@
     if (state.layers.caseLayer) map.removeLayer(state.layers.caseLayer);
     if (!step) { drawCase([], {}); return Promise.resolve(); }
     return GG.api("api/events/" + state.selected + "/candidates?k=5").then(function (res) {
+      state.emptyReason = res.empty_reason;  // the server says why nobody can go (never guessed here)
       return loadWorkers(res.candidates).then(function (workers) { renderCandidates(res.candidates, workers, step.action); });
     });
   }
@@ -208,7 +209,7 @@
         GG.t("unit.load") + " " + c.open_tasks + "/" + c.capacity + " · " + esc(c.reasons.join("，")) + "</span></span>" +
         '<button type="button" class="primary" data-assign="' + c.worker_id + '" data-action="' + action + '"' + (mine ? " disabled" : "") + ">" +
         GG.t(action === "reassign" ? "btn.reassign" : "btn.assign") + "</button></li>";
-    }).join("") || '<li class="gg-muted">' + GG.t("msg.empty") + "</li>";
+    }).join("") || '<li class="gg-muted gg-empty-reason">' + esc(state.emptyReason || GG.t("msg.empty")) + "</li>";
     drawCase(cands, workers);
   }
 
@@ -244,6 +245,22 @@
     var action = b.getAttribute("data-action");
     take(action, "assign", { worker_id: Number(b.getAttribute("data-assign")), reassign: action === "reassign" });
   });
+
+  /* ---------- today's patrol tracks (the server's day: GET /api/coverage names it) ---------- */
+  function toggleTracks(on) {
+    if (!on) { if (state.tracks) map.removeLayer(state.tracks); return Promise.resolve(); }
+    var ready = state.tracks ? Promise.resolve(state.tracks) : GG.api("api/coverage?period=day&limit=1").then(function (c) {
+      return GG.loadFeatures("tracks", "datetime=" + c.first);
+    }).then(function (features) {
+      state.tracks = GG.geoLayer("tracks", features, {
+        style: { className: "gg-tracks", color: "#6a3d9a", weight: 2.5, opacity: 0.8 },
+        onEachFeature: function (f, lyr) { lyr.bindTooltip(esc(f.properties.worker) + " · " + GG.fmtDistance(f.properties.length_m)); },
+      });
+      return state.tracks;
+    });
+    return ready.then(function (layer) { if ($("show-tracks").checked) layer.addTo(map); }).catch(GG.fail);
+  }
+  $("show-tracks").addEventListener("change", function (e) { toggleTracks(e.target.checked); });
 
   /* ---------- list controls ---------- */
   $("tabs").addEventListener("click", function (e) {

@@ -8,6 +8,10 @@
  *
  * Requests go through the console's one client, GG.api (common.js); labels come from the vocabulary
  * embedded in the page (GG.label) and times from GG.fmtTime, in the county's zone, as on every desk.
+ *
+ * This file holds the shell of the page (tabs, the map and the position, the network state) and the
+ * report queue; worker_field.js sends positions and visits, worker_tasks.js shows and works the tasks.
+ * They meet on window.GridWorker: position(), onPosition(fn), onFlush(fn), toast(), uuid(), readPhoto().
  */
 (function () {
   "use strict";
@@ -16,11 +20,7 @@
   var CATEGORIES_KEY = "gridgov.categories.v1";
   var RETRY_MS = 15000;
   var PHOTO_MAX_SIDE = 1600; // phone photos are shrunk before queueing: localStorage holds ~5 MB in all
-  // The timeline action of each move the phone offers (geo.lifecycle's edges); its button says that
-  // action's label from the vocabulary.
-  var MOVE_ACTIONS = { "dispatched>in_progress": "start", "in_progress>handled": "handle", "handled>in_progress": "rework" };
-
-  var state = { categories: [], position: null, marker: null, map: null, flushing: false };
+  var state = { categories: [], position: null, marker: null, map: null, flushing: false, again: false, listeners: [], flushers: [] };
 
   // English labels of this view's fixed texts, added to the shell's dictionary (common.js applies them;
   // Chinese stays the default and the fallback).
@@ -31,11 +31,6 @@
       "worker.title": "Title", "worker.description": "Description", "worker.photo": "Photo (optional)",
       "worker.submit": "Report", "worker.queue": "Waiting to send"
     });
-  }
-
-  function moveLabel(from, to) {
-    var action = MOVE_ACTIONS[from + ">" + to];
-    return action ? GG.label("action", action) : GG.label("status", to);
   }
 
   // ---- the queue (localStorage: survives a closed tab and a phone restart)
@@ -66,19 +61,23 @@
 
   // Send what is queued, oldest first; stop at the first network failure (the rest would fail too).
   // The sender is GG.api with the item's Idempotency-Key; a failure without .status is the network's.
+  // A flush asked for while one runs is run once more after it (what was queued meanwhile goes too).
   function flush() {
-    if (state.flushing || !navigator.onLine) { renderNet(); return Promise.resolve(); }
-    state.flushing = true;
+    if (!navigator.onLine) { renderNet(); return Promise.resolve(); }
+    if (state.flushing) { state.again = true; return state.flushing; }
     var items = loadQueue().filter(function (it) { return !it.rejected; });
     var chain = Promise.resolve(true);
     items.forEach(function (it) {
       chain = chain.then(function (go) { return go ? sendItem(it) : false; });
     });
-    return chain.then(function () {
-      state.flushing = false;
+    state.flushing = chain.then(function () {
       renderNet();
-      loadTasks();
+      return Promise.all(state.flushers.map(function (fn) { return fn(); }));
+    }).catch(function () {}).then(function () {
+      state.flushing = false;
+      if (state.again) { state.again = false; return flush(); }
     });
+    return state.flushing;
   }
 
   function sendItem(it) {
@@ -192,6 +191,7 @@
       }
       form.reset();
       fillCategories();
+      notify("report");
       toast(navigator.onLine ? "正在发送…" : "离线：已保存，联网后自动发送");
       return flush();
     }).catch(function (err) { toast(err.message); })
@@ -199,8 +199,9 @@
   }
 
   // ---- position: the phone's GPS, or a point picked on the map
-  function setPosition(lon, lat, how) {
-    state.position = { lon: Math.round(lon * 1e6) / 1e6, lat: Math.round(lat * 1e6) / 1e6 };
+  function setPosition(lon, lat, how, accuracy) {
+    state.position = { lon: Math.round(lon * 1e6) / 1e6, lat: Math.round(lat * 1e6) / 1e6,
+      accuracy: accuracy === undefined ? null : accuracy, picked: how === "地图选点" };
     var text = how + "：" + state.position.lon.toFixed(5) + ", " + state.position.lat.toFixed(5) + "（WGS84）";
     document.getElementById("gw-pos-text").textContent = text;
     if (!state.map) { return; }
@@ -211,10 +212,16 @@
     state.map.setView(ll, Math.max(state.map.getZoom(), 14));
   }
 
+  /** Tell the listeners (worker_field.js) what happened: "gps" (a new fix), "report" (a report was made). */
+  function notify(what) {
+    state.listeners.forEach(function (fn) { fn(what, state.position); });
+  }
+
   function locate() {
     if (!navigator.geolocation) { toast("此设备不支持定位，请在地图上点选"); return; }
     navigator.geolocation.getCurrentPosition(function (p) {
-      setPosition(p.coords.longitude, p.coords.latitude, "当前位置");
+      setPosition(p.coords.longitude, p.coords.latitude, "当前位置", p.coords.accuracy);
+      notify("gps");
     }, function () {
       toast("无法定位，请在地图上点选位置");
     }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
@@ -224,6 +231,8 @@
   function initMap() {
     if (!window.L || !window.GG) { return; }
     state.map = GG.makeMap("gw-map");
+    var basemap = document.getElementById("gw").getAttribute("data-basemap");
+    if (basemap) { L.tileLayer(basemap, { maxZoom: 18, className: "gw-basemap" }).addTo(state.map); }
     state.map.on("click", function (e) { setPosition(e.latlng.lng, e.latlng.lat, "地图选点"); });
     GG.loadFeatures("grids").then(function (features) {
       var layer = GG.geoLayer("grids", features, {
@@ -235,79 +244,9 @@
       }).addTo(state.map);
       if (state.position) { state.map.setView([state.position.lat, state.position.lon], 14); }
       else if (layer.getBounds().isValid()) { state.map.fitBounds(layer.getBounds()); }
+      state.gridBounds = layer.getBounds();
+      notify("grids");
     }).catch(function () { /* offline: the map stays empty, GPS still works */ });
-  }
-
-  // ---- tasks
-  function loadTasks() {
-    if (!navigator.onLine) { return; }
-    GG.api("/api/me/tasks").then(renderTasks).catch(function () {});
-  }
-
-  function renderTasks(tasks) {
-    var list = document.getElementById("gw-task-list");
-    document.getElementById("gw-task-count").textContent = String(tasks.length);
-    list.innerHTML = "";
-    if (!tasks.length) { list.appendChild(li("暂无任务", "gw-empty")); return; }
-    tasks.forEach(function (t) {
-      var item = li("", "gw-task sev-" + t.severity);
-      item.dataset.eventId = t.id;
-      var head = document.createElement("div");
-      head.className = "gw-task-head";
-      head.textContent = "#" + t.id + " " + (t.title || t.category_zh);
-      var meta = document.createElement("div");
-      meta.className = "gw-meta";
-      meta.textContent = t.category_zh + " · " + GG.label("severity", t.severity) + " · " + GG.label("status", t.status);
-      item.appendChild(head);
-      item.appendChild(meta);
-      if (t.deadline_at) { item.appendChild(deadlineLine(t)); }
-      var actions = document.createElement("div");
-      actions.className = "gw-actions";
-      t.next.forEach(function (to) {
-        var b = document.createElement("button");
-        b.type = "button";
-        b.className = "gw-primary gw-move";
-        b.dataset.to = to;
-        b.textContent = moveLabel(t.status, to);
-        b.addEventListener("click", function () { move(t, to, b); });
-        actions.appendChild(b);
-      });
-      item.appendChild(actions);
-      list.appendChild(item);
-    });
-  }
-
-  // 办理时限 2026-12-06 17:30 (UTC+8), the same text as the dispatcher's desk shows, and 时限待定 if provisional.
-  function deadlineLine(t) {
-    var line = document.createElement("div");
-    line.className = "gw-meta";
-    line.appendChild(document.createTextNode(GG.t("label.deadline") + " "));
-    var when = document.createElement("span");
-    when.className = "gw-deadline" + (t.overdue === true ? " gw-overdue" : "");
-    when.textContent = GG.fmtDeadline(t);
-    line.appendChild(when);
-    if (t.overdue === true) {  // the server's clock decides, not the phone's
-      var late = document.createElement("span");
-      late.className = "gw-overdue gw-late";
-      late.textContent = " " + GG.t("msg.overdue");
-      line.appendChild(late);
-    }
-    var note = GG.deadlineNote(t);
-    if (note) {
-      var extra = document.createElement("span");
-      extra.className = "gw-provisional";
-      extra.textContent = " " + note;
-      line.appendChild(extra);
-    }
-    return line;
-  }
-
-  function move(t, to, button) {
-    button.disabled = true;
-    GG.api("/api/events/" + t.id + "/transition", { method: "POST", body: { to: to, note: "" } }).then(function () {
-      toast("#" + t.id + " " + moveLabel(t.status, to));
-      loadTasks();
-    }).catch(function (err) { toast(err.message); button.disabled = false; });
   }
 
   // ---- rendering helpers
@@ -356,8 +295,9 @@
         Array.prototype.forEach.call(document.querySelectorAll(".gw-panel"), function (p) {
           p.classList.toggle("active", p.dataset.panel === tab.dataset.tab);
         });
-        if (tab.dataset.tab === "tasks") { loadTasks(); }
-        if (tab.dataset.tab === "report" && state.map) { state.map.invalidateSize(); }
+        document.getElementById("gw").setAttribute("data-tab", tab.dataset.tab);
+        document.dispatchEvent(new CustomEvent("gw:tab", { detail: tab.dataset.tab }));
+        if (tab.dataset.tab !== "tasks" && state.map) { state.map.invalidateSize(); }
       });
     });
   }
@@ -386,10 +326,14 @@
     }).catch(function () { if (!state.categories.length) { toast("类别加载失败，请联网后刷新"); } });
     locate();
     flush();
-    loadTasks();
   }
 
-  // Exposed for tests and the console shell: the queue and a manual flush.
-  window.GridWorker = { queue: loadQueue, flush: flush };
+  // Shared with worker_field.js and worker_tasks.js, and used by tests: the queue and a manual flush.
+  window.GridWorker = {
+    queue: loadQueue, flush: flush, toast: toast, uuid: uuid, readPhoto: readPhoto, li: li,
+    dataUrlToBlob: dataUrlToBlob, map: function () { return state.map; }, gridBounds: function () { return state.gridBounds; },
+    position: function () { return state.position; }, setPosition: setPosition, notify: notify,
+    onPosition: function (fn) { state.listeners.push(fn); }, onFlush: function (fn) { state.flushers.push(fn); },
+  };
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 })();
