@@ -18,12 +18,14 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.replica import choose_engine, is_replica
 from api.security import AuthSettings, NotAuthenticatedError, check_csrf, decode_token, read_token
 from api.settings import Settings
 from geo.accounts import CLEARED_ROLES, AccountRejectedError, authorize
 
 APP_ROLE = "gridgov_app"
 _ACCESS_KEY = "gridgov_access"
+_REPLICA_KEY = "gridgov_replica"
 ACCOUNT_CHANGED = "账号不存在、已停用或已变更，请重新登录"
 
 
@@ -35,13 +37,11 @@ async def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One session per request, closed at the end; write routes commit once (runs as the login role).
-
-    Opening a session does no I/O, so this runs on the event loop; closing one that holds a connection
-    rolls back (a round trip), which goes to the thread pool.
-    """
-    session = request.app.state.sessionmaker()
+async def _session_on(request: Request, primary: bool) -> AsyncIterator[Session]:
+    """A session on the database api.replica.choose_engine picks (or the primary), closed at the end."""
+    engine = request.app.state.engine if primary else await choose_engine(request)
+    session = request.app.state.sessionmaker(bind=engine)
+    session.info[_REPLICA_KEY] = is_replica(request, engine)
     try:
         yield session
     finally:
@@ -49,6 +49,16 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await run_in_threadpool(session.close)
         else:
             session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request, closed at the end; write routes commit once (runs as the login role).
+
+    Reads may go to the replica (api.replica). Opening a session does no I/O, so this runs on the event
+    loop; closing one that holds a connection rolls back (a round trip), which goes to the thread pool.
+    """
+    async for session in _session_on(request, primary=False):
+        yield session
 
 
 @dataclass(frozen=True)
@@ -126,18 +136,37 @@ def _on_begin(session: Session, transaction: Any, connection: Any) -> None:
         _authorize(connection, access)
 
 
-async def get_db(session: Annotated[Session, Depends(get_session)], user: UserDep) -> AsyncIterator[Session]:
-    """The request's session, restricted by row-level security to the user's area (see module doc).
+async def _restricted(session: Session, request: Request, user: CurrentUser) -> AsyncIterator[Session]:
+    """The session, restricted by row-level security to the user's area (see module doc).
 
     The session must not be inside a transaction yet: its first one is where the account is checked.
+    On the replica that check runs at once, and one the replica refuses (a change it has not replayed
+    yet) is repeated on the primary, whose session the route then gets.
     """
     if session.in_transaction():
         raise RuntimeError("a request's session must start outside a transaction (see api.deps)")
     session.info[_ACCESS_KEY] = access_for(user)
+    if session.info.get(_REPLICA_KEY):
+        try:
+            await run_in_threadpool(session.connection)
+        except NotAuthenticatedError:
+            await run_in_threadpool(session.close)
+            async for primary in _session_on(request, primary=True):
+                async for restricted in _restricted(primary, request, user):
+                    yield restricted
+            return
     try:
         yield session
     finally:
         session.info.pop(_ACCESS_KEY, None)
+
+
+async def get_db(
+    request: Request, session: Annotated[Session, Depends(get_session)], user: UserDep
+) -> AsyncIterator[Session]:
+    """The request's session, restricted by row-level security to the user's area (see module doc)."""
+    async for restricted in _restricted(session, request, user):
+        yield restricted
 
 
 def check_account(session: Session, user: CurrentUser) -> CurrentUser:
@@ -149,10 +178,18 @@ def check_account(session: Session, user: CurrentUser) -> CurrentUser:
     return user
 
 
-def get_checked_user(session: Annotated[Session, Depends(get_session)], user: UserDep) -> CurrentUser:
+def get_checked_user(
+    request: Request, session: Annotated[Session, Depends(get_session)], user: UserDep
+) -> CurrentUser:
     """For routes that run no query: the user, account checked (`SessionDep` routes get it from their
-    first query)."""
-    return check_account(session, user)
+    first query); a refusal of the replica is checked again on the primary."""
+    try:
+        return check_account(session, user)
+    except NotAuthenticatedError:
+        if not session.info.get(_REPLICA_KEY):
+            raise
+    with request.app.state.sessionmaker(bind=request.app.state.engine) as primary:
+        return check_account(primary, user)
 
 
 RawSessionDep = Annotated[Session, Depends(get_session)]  # no account check: login, health

@@ -10,6 +10,7 @@ from api.deps import get_current_user
 from api.deps_text import check_request_text
 from api.errors import install_error_handlers
 from api.limits import BodyLimitMiddleware
+from api.replica import LsnCookieMiddleware
 from api.routers import analytics as analytics_router
 from api.routers import audit as audit_router
 from api.routers import auth as auth_router
@@ -49,12 +50,15 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.db)
-        app.state.engine = engine
+        replica = make_engine(settings.db, replica=True) if settings.db.replica_url else None
+        app.state.engine, app.state.replica_engine = engine, replica
         app.state.sessionmaker = make_sessionmaker(engine)
         try:
             yield
         finally:
             engine.dispose()
+            if replica is not None:
+                replica.dispose()
 
     app = FastAPI(
         title="gridgov 网格化社会治理地图",
@@ -68,6 +72,7 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
     app.state.registry = registry or default_registry()
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(LsnCookieMiddleware, sticky_s=settings.db.replica_sticky_s)  # reads after a write
     app.include_router(events_router.router, dependencies=AUTHENTICATED)
     app.include_router(health.router)
     app.include_router(auth_router.router)

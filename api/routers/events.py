@@ -15,6 +15,7 @@ from api.permissions import (
     WhistleUser,
     check,
 )
+from api.replica import writes_audit
 from api.schemas import (
     AssignIn,
     CandidatesPublic,
@@ -99,6 +100,7 @@ def get_timeline(event_id: int, session: SessionDep, user: UserDep) -> list:
 
 
 @router.get("/{event_id}/candidates", response_model=CandidatesPublic)
+@writes_audit
 def list_candidates(
     event_id: int,
     session: SessionDep,
@@ -127,6 +129,7 @@ def list_candidates(
 
 
 @router.get("/{event_id}/parties", response_model=list[PartyPublic])
+@writes_audit
 def get_parties(event_id: int, session: SessionDep, user: UserDep) -> list:
     """The parties of a case (申请人、被申请人、反映人): masked for roles without clearance; reads audited."""
     parties = list_parties(session, event_id, user.area)

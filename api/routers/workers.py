@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import WorkerUpdateUser, check_own_worker
+from api.replica import writes_audit
 from api.schemas import LocationIn, WorkerPublic, WorkerUpdate
 from geo import audit
 from geo.crs import to_wgs84_lonlat
@@ -14,6 +15,7 @@ router = APIRouter(prefix="/api/workers", tags=["workers"])
 
 
 @router.get("/{worker_id}", response_model=WorkerPublic)
+@writes_audit
 def get_worker(worker_id: int, session: SessionDep, user: UserDep) -> dict:
     """One worker (WGS84 position); name and phone masked for roles without clearance, else audited."""
     worker = dispatch.get_worker(session, worker_id, user.area)

@@ -33,14 +33,15 @@ WHERE g.level = 'grid' AND g.valid_to IS NULL AND g.code ~>=~ :lo AND g.code ~<~
 ORDER BY g.code
 """)
 
+# Arrays, not rows: a province has 351,521 pairs and 557,000 (cell, week) counts.
 _GRID_PAIRS = text("""
-SELECT a, b FROM grid_neighbours
+SELECT coalesce(array_agg(a::text), '{}'), coalesce(array_agg(b::text), '{}') FROM grid_neighbours
 WHERE a ~>=~ :lo AND a ~<~ :hi AND b ~>=~ :lo AND b ~<~ :hi AND a < b
 """)
 
 # The area as polygons in Web Mercator: its counties (a province or city), else its own grid.
 _AREA_POLYGONS = """area_poly AS (
-    SELECT ST_Transform(g.geom, 3857) AS g FROM grids g
+    SELECT g.code, ST_Transform(g.geom, 3857) AS g FROM grids g
     WHERE g.valid_to IS NULL AND (
         (length(:area) <= 6 AND g.level = 'county' AND g.code ~>=~ :lo AND g.code ~<~ :hi)
         OR (length(:area) > 6 AND g.code = rpad(:area, 15, '0') AND g.level <> 'county'))
@@ -53,13 +54,13 @@ _AREA_POLYGONS = """area_poly AS (
 # Hexagons touching the area; the edge length in Mercator metres comes back for the cases' lookup.
 _HEX_CELLS = text(f"""
 WITH {_AREA_POLYGONS}, hx AS (
-    SELECT DISTINCT ON (h.i, h.j) h.i, h.j, h.geom
+    SELECT DISTINCT ON (h.i, h.j) h.i, h.j, h.geom, p.code
     FROM area_poly p, edge, ST_HexagonGrid(edge.s, p.g) h
     WHERE edge.s IS NOT NULL AND ST_Intersects(h.geom, p.g)
-    ORDER BY h.i, h.j
+    ORDER BY h.i, h.j, p.code
 )
 SELECT hx.i, hx.j, ST_Area(ST_Transform(hx.geom, 4326)::geography) / 1e6 AS km2,
-       ST_AsBinary(ST_Multi(ST_Transform(hx.geom, 4326))) AS wkb, edge.s
+       ST_AsBinary(ST_Multi(ST_Transform(hx.geom, 4326))) AS wkb, edge.s, hx.code::text
 FROM hx, edge
 """)
 
@@ -68,14 +69,17 @@ _EVENT_FILTER = f"""e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi AND e.kind = AN
       AND e.reported_at >= :start AND e.reported_at < :end"""
 
 _GRID_HITS = text(f"""
-SELECT e.grid_code::text AS cell, {_BIN} AS bin, count(*) FROM events e
-WHERE {_EVENT_FILTER}
-GROUP BY 1, 2
+SELECT coalesce(array_agg(cell), '{{}}'), coalesce(array_agg(bin), '{{}}'), coalesce(array_agg(n), '{{}}')
+FROM (
+    SELECT e.grid_code::text AS cell, {_BIN} AS bin, count(*)::int AS n FROM events e
+    WHERE {_EVENT_FILTER}
+    GROUP BY 1, 2) h
 """)
 
 _HEX_POINTS = text(f"""
-SELECT ST_X(p) AS x, ST_Y(p) AS y, bin FROM (
-    SELECT ST_Transform(e.geom, 3857) AS p, {_BIN} AS bin FROM events e WHERE {_EVENT_FILTER}) q
+SELECT coalesce(array_agg(ST_X(p)), '{{}}'), coalesce(array_agg(ST_Y(p)), '{{}}'),
+       coalesce(array_agg(bin), '{{}}')
+FROM (SELECT ST_Transform(e.geom, 3857) AS p, {_BIN} AS bin FROM events e WHERE {_EVENT_FILTER}) q
 """)
 
 
@@ -88,6 +92,7 @@ class Cells:
     grid_codes: list[str | None]
     km2: np.ndarray
     wkb: list[bytes | None]
+    regions: list[str] = field(default_factory=list)  # the grid a cell is counted under (hex: its county)
     weights: Weights | None = None
     counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
 
@@ -139,14 +144,16 @@ def _kept_weights(key: tuple, build) -> Weights:  # noqa: ANN001
 def _grid_cells(session: Session, params: dict) -> Cells:
     rows = session.execute(_GRID_CELLS, params).all()
     keys = [r[0] for r in rows]
-    cells = Cells("grid", keys, [r[1] for r in rows], np.array([float(r[2]) for r in rows]), [None] * len(rows))
+    cells = Cells(
+        "grid", keys, [r[1] for r in rows], np.array([float(r[2]) for r in rows]), [None] * len(rows), keys
+    )
     version = session.execute(_GRIDS_VERSION, params).scalar_one()
 
     def build() -> Weights:
-        index = {k: i for i, k in enumerate(keys)}
-        pairs = [(index[a], index[b]) for a, b in session.execute(_GRID_PAIRS, params) if a in index and b in index]
-        a, b = (np.array(x, dtype=np.int64) for x in zip(*pairs, strict=True)) if pairs else (np.zeros(0),) * 2
-        return weights_from_pairs(keys, a, b)
+        a, b = session.execute(_GRID_PAIRS, params).one()
+        ia, ib = positions(keys, a), positions(keys, b)
+        keep = (ia >= 0) & (ib >= 0)
+        return weights_from_pairs(keys, ia[keep], ib[keep])
 
     cells.weights = _kept_weights(("grid", params["area"], version), build)
     return cells
@@ -197,7 +204,11 @@ def hex_of(x: np.ndarray, y: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarr
             best_i, best_j, best_d = col, row, d
         else:
             take = d < best_d
-            best_i, best_j, best_d = np.where(take, col, best_i), np.where(take, row, best_j), np.minimum(d, best_d)
+            best_i, best_j, best_d = (
+                np.where(take, col, best_i),
+                np.where(take, row, best_j),
+                np.minimum(d, best_d),
+            )
     return best_i, best_j
 
 
@@ -209,36 +220,53 @@ def _hex_cells(session: Session, params: dict) -> tuple[Cells, float]:
     order = sorted(range(len(keys)), key=keys.__getitem__)
     keys = [keys[k] for k in order]
     ii, jj = ii[order], jj[order]
-    cells = Cells("hex", keys, [None] * len(keys), np.array([float(rows[k][2]) for k in order]),
-                  [bytes(rows[k][3]) for k in order])
+    cells = Cells(
+        "hex",
+        keys,
+        [None] * len(keys),
+        np.array([float(rows[k][2]) for k in order]),
+        [bytes(rows[k][3]) for k in order],
+        [rows[k][5] for k in order],
+    )
     version = session.execute(_GRIDS_VERSION, params).scalar_one()
-    cells.weights = _kept_weights(("hex", params["area"], params["size"], version),
-                                  lambda: _hex_weights(keys, ii, jj))
+    cells.weights = _kept_weights(
+        ("hex", params["area"], params["size"], version), lambda: _hex_weights(keys, ii, jj)
+    )
     return cells, float(rows[0][4]) if rows else 0.0
 
 
-def _grid_counts(session: Session, cells: Cells, params: dict, bins: int) -> np.ndarray:
-    index = {k: i for i, k in enumerate(cells.keys)}
-    out = np.zeros((cells.n, bins))
-    for cell, b, n in session.execute(_GRID_HITS, params):
-        if cell in index and 0 <= b < bins:
-            out[index[cell], b] = n
+def positions(keys: list[str], values: list[str]) -> np.ndarray:
+    """The index of each value in the sorted `keys` (-1 where it is not one of them)."""
+    if not keys or not values:
+        return np.full(len(values), -1, dtype=np.int64)
+    sorted_keys = np.asarray(keys)
+    v = np.asarray(values)
+    pos = np.clip(np.searchsorted(sorted_keys, v), 0, len(keys) - 1)
+    return np.where(sorted_keys[pos] == v, pos, -1)
+
+
+def _add_counts(out: np.ndarray, where: np.ndarray, b: np.ndarray, n: np.ndarray) -> np.ndarray:
+    keep = (where >= 0) & (b >= 0) & (b < out.shape[1])
+    np.add.at(out, (where[keep], b[keep]), n[keep])
     return out
+
+
+def _grid_counts(session: Session, cells: Cells, params: dict, bins: int) -> np.ndarray:
+    cell, b, n = session.execute(_GRID_HITS, params).one()
+    out = np.zeros((cells.n, bins))
+    return _add_counts(
+        out, positions(cells.keys, cell), np.asarray(b, dtype=np.int64), np.asarray(n, dtype=float)
+    )
 
 
 def _hex_counts(session: Session, cells: Cells, params: dict, bins: int, s: float) -> np.ndarray:
     out = np.zeros((cells.n, bins))
-    rows = session.execute(_HEX_POINTS, params).all()
-    if not rows or not cells.n:
+    x, y, b = (np.asarray(v) for v in session.execute(_HEX_POINTS, params).one())
+    if not x.size or not cells.n:
         return out
-    pts = np.array(rows, dtype=float)
-    i, j = hex_of(pts[:, 0], pts[:, 1], s)
-    index = {k: n for n, k in enumerate(cells.keys)}
-    where = np.array([index.get(f"{a}:{b}", -1) for a, b in zip(i.tolist(), j.tolist(), strict=True)])
-    b = pts[:, 2].astype(np.int64)
-    keep = (where >= 0) & (b >= 0) & (b < bins)
-    np.add.at(out, (where[keep], b[keep]), 1)
-    return out
+    i, j = hex_of(x.astype(float), y.astype(float), s)
+    lattice = np.char.add(np.char.add(i.astype(str), ":"), j.astype(str))
+    return _add_counts(out, positions(cells.keys, lattice.tolist()), b.astype(np.int64), np.ones(x.size))
 
 
 def load_cells(

@@ -2,8 +2,10 @@
 
 The rate of a cell is its cases in the window per km² (no population is held per grid, so area is
 the base), smoothed by global empirical Bayes because most small grids see few cases. Gi* uses
-binary queen contiguity with the cell itself included, 999 permutations (seeded) and a
-Benjamini-Hochberg FDR correction; cells are hot or cold at 99/95/90 % confidence.
+binary queen contiguity with the cell itself included (one sparse matrix per area, kept), analytical
+z-scores with two-sided normal p-values as ArcGIS computes them (or seeded permutations for small
+areas, GRID_ANALYTICS_PERMUTATIONS) and a Benjamini-Hochberg FDR correction; cells are hot or cold at
+99/95/90 % confidence.
 
 Results are stored as a run (analytics_runs + hotspot_cells) by the `hotspots` job (geo.jobs), so the
 map layers (OGC items, tiles, Folium) read them with plain SQL; `refresh_hotspots` recomputes when the
@@ -12,6 +14,7 @@ data fingerprint, the parameters or the day changed, or the run is older than `m
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,7 +61,7 @@ def window(as_of: datetime, days: int) -> tuple[datetime, datetime]:
 def compute_hotspots(
     session: Session, area: str, unit: str, settings: AnalyticsSettings, as_of: datetime
 ) -> HotspotResult:
-    """Count cases per cell in PostGIS, smooth the rates, and run Gi* with permutations."""
+    """Count cases per cell in PostGIS, smooth the rates, and run Gi* (see the module doc)."""
     start, end = window(as_of, settings.window_days)
     cells = load_cells(
         session, area, unit, kinds=settings.kinds, start=start, end=end, hex_size_m=settings.hex_size_m
@@ -66,8 +69,9 @@ def compute_hotspots(
     events = cells.counts[:, 0]
     base = np.where(cells.km2 > 0, cells.km2, 1e-6)
     eb = stats.eb_rates(events, base)
-    w = stats.weights_from(cells.neighbours, cells.keys)
-    gi = stats.gi_star(eb, w, settings.permutations, settings.seed)
+    gi = stats.gi_star(
+        eb, cells.weights, settings.permutations, settings.seed, settings.permutation_max_cells
+    )
     return HotspotResult(cells, events, events / base, eb, gi)
 
 
@@ -83,15 +87,17 @@ DELETE FROM analytics_runs WHERE analysis = :analysis AND unit = :unit AND area 
 
 # Grid cells take their polygon from the grids table; hexagons bring theirs as WKB.
 _STORE = text("""
-INSERT INTO hotspot_cells (run_id, cell, grid_code, geom, events, base_km2, rate, eb_rate, z, p, confidence)
-SELECT :run, u.cell, u.grid_code,
+INSERT INTO hotspot_cells (run_id, cell, grid_code, region, geom, events, base_km2, rate, eb_rate, z, p,
+                           confidence)
+SELECT :run, u.cell, u.grid_code, u.region,
        coalesce(ST_SetSRID(ST_GeomFromWKB(u.wkb), 4326), g.geom), u.events, u.km2, u.rate, u.eb, u.z, u.p, u.c
-FROM unnest(:cell, :grid_code, :wkb, :events, :km2, :rate, :eb, :z, :p, :c)
-     AS u(cell, grid_code, wkb, events, km2, rate, eb, z, p, c)
+FROM unnest(:cell, :grid_code, :region, :wkb, :events, :km2, :rate, :eb, :z, :p, :c)
+     AS u(cell, grid_code, region, wkb, events, km2, rate, eb, z, p, c)
 LEFT JOIN grids g ON g.code = u.grid_code AND g.valid_to IS NULL AND g.level = 'grid'
 """).bindparams(
     bindparam("cell", type_=ARRAY(String)),
     bindparam("grid_code", type_=ARRAY(String)),
+    bindparam("region", type_=ARRAY(String)),
     bindparam("wkb", type_=ARRAY(BYTEA)),
     bindparam("events", type_=ARRAY(Integer)),
     *(bindparam(n, type_=ARRAY(Float)) for n in ("km2", "rate", "eb", "z", "p")),
@@ -135,6 +141,7 @@ def store_hotspots(session: Session, run: int, res: HotspotResult) -> None:
             "run": run,
             "cell": c.keys,
             "grid_code": c.grid_codes,
+            "region": c.regions,
             "wkb": c.wkb,
             "events": [int(v) for v in res.events],
             "km2": c.km2.tolist(),
@@ -184,9 +191,15 @@ def lock_area(session: Session, analysis: str, unit: str, area: str) -> None:
 
 
 def refresh_hotspots(
-    session: Session, area: str, unit: str, settings: AnalyticsSettings, as_of: datetime
+    session: Session,
+    area: str,
+    unit: str,
+    settings: AnalyticsSettings,
+    as_of: datetime,
+    progress: Callable[[float, str], None] | None = None,
 ) -> int:
     """The id of a current hot spot run for the area, computing and storing one when needed (a job)."""
+    say = progress or (lambda fraction, note: None)
     fp = data_fingerprint(session, area)
     run = is_fresh(session, "hotspots", unit, area, settings, as_of, fp)
     if run is not None:
@@ -196,7 +209,9 @@ def refresh_hotspots(
     if run is not None:
         return run
     t0 = time.perf_counter()
+    say(0.1, "统计案件、计算 Gi*")
     res = compute_hotspots(session, area, unit, settings, as_of)
+    say(0.6, f"写入 {res.cells.n} 个单元")
     run = new_run(session, "hotspots", unit, area, settings.params(unit), fp, as_of, time.perf_counter() - t0)
     store_hotspots(session, run, res)
     return run

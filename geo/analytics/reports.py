@@ -132,13 +132,21 @@ def _rows_by_unit(session: Session, area: str, p: dict, counts: dict, instants: 
 def _by_category(session: Session, area: str, start: date, end: date, p: dict) -> list[dict]:
     """New cases per kind and category, and how many of them were closed by the period's end."""
     labels = dict(session.execute(_CATEGORY_LABELS).all())
-    made = rollups.window(session, area, start, end, group="category", resolved_by=p["end"], cutoff=p["cutoff"])
+    made = rollups.window(
+        session, area, start, end, group="category", resolved_by=p["end"], cutoff=p["cutoff"]
+    )
     rows = []
     for key, v in made.items():
         kind, _, category = key.partition("|")
         if v["new"]:
-            rows.append({"kind": kind, "category": labels.get(category, category), "new": v["new"],
-                         "closed": v["resolved"]})
+            rows.append(
+                {
+                    "kind": kind,
+                    "category": labels.get(category, category),
+                    "new": v["new"],
+                    "closed": v["resolved"],
+                }
+            )
     return sorted(rows, key=lambda r: (-r["new"], r["category"]))
 
 
@@ -166,7 +174,14 @@ def compute_figures(
     with the one definition of each figure, as JSON-ready values."""
     prev = session.execute(_PREVIOUS_CUTOFF, {"period": period, "area": area, "start": start}).scalar()
     upto = min(end, cutoff)
-    p = {"lo": area, "hi": area + ":", "start": start, "end": end, "cutoff": cutoff, "late_after": prev or start}
+    p = {
+        "lo": area,
+        "hi": area + ":",
+        "start": start,
+        "end": end,
+        "cutoff": cutoff,
+        "late_after": prev or start,
+    }
     d0, d1 = clock.local(start).date(), clock.local(end).date()
     win = {"resolved_by": upto, "cutoff": cutoff}
     unit = unit_level(area)
@@ -184,7 +199,10 @@ def compute_figures(
         "by_township": _rows_by_unit(session, area, p, totals["unit"], instants),
         "by_category": _by_category(session, area, d0, d1, p),
         "referrals": {r[0]: r[1] for r in session.execute(_BY_REFERRAL, p)},
-        "risk": {"counts": {r.grade: r.grids for r in grades}, "as_of": clock.local(as_of).isoformat() if as_of else None},
+        "risk": {
+            "counts": {r.grade: r.grids for r in grades},
+            "as_of": clock.local(as_of).isoformat() if as_of else None,
+        },
     }
     if len(area) >= 6:  # a province's or city's grids do not fit a report: its map shows counties
         by_grid = rollups.window(session, area, d0, d1, group="grid", cutoff=cutoff)
@@ -234,6 +252,28 @@ SELECT hotspots FROM report_drafts WHERE period = :period AND area = :area AND p
 """)
 
 NOT_COMPUTED: dict[str, Any] = {"hot": [], "new_hot": [], "ended_hot": [], "computed_at": None}
+
+
+_STORE_DRAFT = text("""
+INSERT INTO report_drafts (period, period_start, area, computed_at, hotspots)
+VALUES (:period, :start, :area, :now, CAST(:hotspots AS jsonb))
+ON CONFLICT (period, area, period_start) DO UPDATE
+    SET computed_at = EXCLUDED.computed_at, hotspots = EXCLUDED.hotspots
+""")
+_DROP_OLD_DRAFTS = text(
+    "DELETE FROM report_drafts WHERE period = :period AND area = :area AND period_start < :start"
+)
+
+
+def store_draft(session: Session, period: str, area: str) -> datetime:
+    """Compute and keep the hot spot section of the area's running period (the `drafts` job); its start."""
+    start, end = period_bounds(period, clock.today())
+    hot = hotspot_changes(session, area, start, end)
+    params = {"period": period, "start": start, "area": area, "now": clock.now(), "hotspots": json.dumps(hot)}
+    session.execute(_STORE_DRAFT, params)
+    previous, _ = period_bounds(period, start.date() - timedelta(days=1))  # kept until it is issued
+    session.execute(_DROP_OLD_DRAFTS, {**params, "start": previous})
+    return start
 
 
 def _live(session: Session, period: str, area: str, start: datetime, end: datetime, at: datetime) -> dict:

@@ -8,10 +8,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from geo.settings import DbSettings
 
 
-def make_engine(settings: DbSettings) -> Engine:
-    """Create the engine for the configured database (psycopg 3, pooled, with a statement timeout)."""
+def make_engine(settings: DbSettings, *, replica: bool = False) -> Engine:
+    """Create the engine for the configured database, or its replica (psycopg 3, pooled, with a statement
+    timeout and the connection options of DbSettings)."""
+    url = settings.replica_sqlalchemy_url if replica else settings.sqlalchemy_url
+    if url is None:
+        raise ValueError("no replica configured (GRID_DATABASE_REPLICA_URL)")
     return create_engine(
-        settings.sqlalchemy_url,
+        url,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout_s,

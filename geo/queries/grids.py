@@ -149,6 +149,17 @@ _REFRESH_ALL_CORES = text(
     "SELECT gridgov_refresh_cores(array_agg(id)) FROM grids WHERE level = 'grid' AND valid_to IS NULL"
 )
 
+
+def refresh_all_neighbours(session: Session) -> None:
+    """Recompute which current small grids touch (grid_neighbours, migration 0060) in one statement: what
+    a bulk loader that deferred the grid triggers (gridgov.cores_deferred) runs at the end."""
+    session.execute(_REFRESH_ALL_NEIGHBOURS)
+
+
+_REFRESH_ALL_NEIGHBOURS = text(
+    "SELECT gridgov_refresh_neighbours(array_agg(code)) FROM grids WHERE level = 'grid' AND valid_to IS NULL"
+)
+
 _TEMP_TABLES = "gridgov_reassign_suspects, gridgov_reassign_found, gridgov_reassign_best"
 
 # Most events keep their grid, and one point-in-polygon test against the core of their own grid

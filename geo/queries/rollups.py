@@ -74,7 +74,11 @@ _ROLLED_DUE = (
 
 
 def _instant_sql(group: str | None, open_now: bool) -> tuple[str, str]:
-    g_days, g_totals, g_events = _group("grid_code", group), _group("grid_code", group), _group("e.grid_code", group, "e.kind", "e.category")
+    g_days, g_totals, g_events = (
+        _group("grid_code", group),
+        _group("grid_code", group),
+        _group("e.grid_code", group, "e.kind", "e.category"),
+    )
     rolled = f"""
 SELECT {g_totals}, sum(open), 0 FROM grid_totals
 WHERE grid_code ~>=~ :lo AND grid_code ~<~ :hi GROUP BY 1

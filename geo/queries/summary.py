@@ -18,7 +18,9 @@ from geo.queries import rollups
 from geo.queries.events import area_like
 
 # Workers on duty are few rows per grid: counted directly (the case figures come from the roll-ups).
-_ON_DUTY_COUNT = text(f"SELECT count(*) FROM workers w WHERE w.home_grid_code LIKE :area AND {f.on_duty('w')}")
+_ON_DUTY_COUNT = text(
+    f"SELECT count(*) FROM workers w WHERE w.home_grid_code LIKE :area AND {f.on_duty('w')}"
+)
 
 # The area's own grid (county, township, village or small grid) for the breadcrumb.
 _AREA = text("""
@@ -75,7 +77,9 @@ def summarize(session: Session, area: str, at: datetime | None = None) -> dict[s
         **{f"new_{k}s": kinds.get(k, {}).get("new", 0) for k in EVENT_KINDS},
         "open": rollups.total(now, "open"),
         "overdue": rollups.total(now, "overdue"),
-        "resolution_rate": f.resolution_rate(rollups.total(rate, "resolved"), rollups.total(rate, "accepted")),
+        "resolution_rate": f.resolution_rate(
+            rollups.total(rate, "resolved"), rollups.total(rate, "accepted")
+        ),
         "wage_recovered": float(wages.get("wage_recovered", 0)),
         "wage_workers": int(wages.get("wage_paid_workers", 0)),
         "on_duty": session.execute(_ON_DUTY_COUNT, {"area": area_like(area)}).scalar_one(),

@@ -6,6 +6,7 @@ chronic_groups  repeat disputes (积案) of an analysis area as last computed by
                 gridgov_person_name, as every read of a name)
 report_drafts   the hot spot section of the running period's report of an area, computed by the
                 `drafts` job (two Gi* runs), so a live report reads it instead of computing
+hotspot_cells.region  the grid a cell is counted under in per-county or per-township sums
 jobs.note       what a running job is doing ("3/88 地区"), written beside `progress` by the worker
 
 The app role loses its write grants on the analysis tables (0006 gave them when requests computed):
@@ -28,6 +29,12 @@ _IN_AREA = "area ~>=~ (SELECT gridgov_area()) AND area ~<~ (SELECT gridgov_area_
 _UPGRADE = f"""
 ALTER TABLE jobs ADD COLUMN note text;
 CREATE INDEX jobs_open ON jobs (area, kind) WHERE status IN ('queued', 'running');
+
+-- The grid a hot spot cell is counted under when an answer sums cells per county or township: a small
+-- grid's own code, a hexagon's county (hexagons cross townships).
+ALTER TABLE hotspot_cells ADD COLUMN region varchar(15);
+UPDATE hotspot_cells SET region = grid_code;
+CREATE INDEX hotspot_cells_run_region ON hotspot_cells (run_id, region text_pattern_ops);
 
 ALTER TABLE analytics_runs DROP CONSTRAINT analytics_runs_analysis_check;
 ALTER TABLE analytics_runs ADD CONSTRAINT analytics_runs_analysis_check
@@ -74,9 +81,16 @@ GRANT SELECT ON chronic_groups, report_drafts TO gridgov_app;
 _DOWN = """
 DROP TABLE IF EXISTS report_drafts, chronic_groups;
 DELETE FROM analytics_runs WHERE analysis = 'chronic';
+-- The grid a hot spot cell is counted under when an answer sums cells per county or township: a small
+-- grid's own code, a hexagon's county (hexagons cross townships).
+ALTER TABLE hotspot_cells ADD COLUMN region varchar(15);
+UPDATE hotspot_cells SET region = grid_code;
+CREATE INDEX hotspot_cells_run_region ON hotspot_cells (run_id, region text_pattern_ops);
+
 ALTER TABLE analytics_runs DROP CONSTRAINT analytics_runs_analysis_check;
 ALTER TABLE analytics_runs ADD CONSTRAINT analytics_runs_analysis_check CHECK (analysis IN ('hotspots', 'emerging'));
 DROP INDEX IF EXISTS jobs_open;
+ALTER TABLE hotspot_cells DROP COLUMN IF EXISTS region;
 ALTER TABLE jobs DROP COLUMN IF EXISTS note;
 GRANT INSERT, UPDATE, DELETE ON analytics_runs, hotspot_cells, emerging_cells TO gridgov_app;
 """

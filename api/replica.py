@@ -1,0 +1,104 @@
+"""Reads from a streaming replica (GRID_DATABASE_REPLICA_URL), with read-your-writes for the writer.
+
+`choose_engine` is the one place that decides which database a request's session talks to: the primary
+for anything that may write (every method but GET and HEAD, and the few GET routes that record an
+audited read, marked `@writes_audit`), the replica for the rest, unless the requester wrote
+something the replica has not replayed yet. A successful write answers with the cookie `gridgov_lsn`
+holding the primary's WAL position after it (`LsnCookieMiddleware`); while that cookie lives
+(GRID_DB_REPLICA_STICKY_S), a read goes to the replica only once pg_last_wal_replay_lsn() has reached
+it, else to the primary. So a dispatcher who assigns a case sees the assignment on the next page,
+whichever process serves it, and everyone else reads the replica.
+
+The account check of the request (geo.accounts.authorize, the users table) runs where the session
+reads; a check that the replica refuses (an account or login it has not replayed yet) is repeated on
+the primary before the request is refused (api.deps).
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+LSN_COOKIE = "gridgov_lsn"
+READS = frozenset({"GET", "HEAD"})
+_WRITES = "__gridgov_writes__"
+
+
+def writes_audit(endpoint: F) -> F:
+    """Mark a GET route that writes (the audit row of a cleared read): it always uses the primary."""
+    setattr(endpoint, _WRITES, True)
+    return endpoint
+
+
+_REPLAYED = text("SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn), true)")
+_CURRENT = text("SELECT pg_current_wal_lsn()::text")
+
+
+def replayed(replica: Engine, lsn: str) -> bool:
+    """True when the replica has replayed the primary's WAL up to `lsn` (or is no standby at all)."""
+    try:
+        with replica.connect() as conn:
+            return bool(conn.execute(_REPLAYED, {"lsn": lsn}).scalar_one())
+    except Exception:  # noqa: BLE001 - a bad cookie or a lost replica: read from the primary
+        log.debug("replica position unknown for %r", lsn, exc_info=True)
+        return False
+
+
+async def choose_engine(request: Request) -> Engine:
+    """The engine of this request's session (see the module doc)."""
+    state = request.app.state
+    replica: Engine | None = getattr(state, "replica_engine", None)
+    writes = getattr(request.scope.get("endpoint"), _WRITES, False)
+    if replica is None or request.method not in READS or writes:
+        return state.engine
+    lsn = request.cookies.get(LSN_COOKIE)
+    if lsn and not await run_in_threadpool(replayed, replica, lsn):
+        return state.engine
+    return replica
+
+
+def is_replica(request: Request, engine: Engine) -> bool:
+    """True when `engine` is the app's replica."""
+    return engine is getattr(request.app.state, "replica_engine", None)
+
+
+def _current_lsn(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(_CURRENT).scalar_one())
+
+
+class LsnCookieMiddleware:
+    """After a successful write, hand the writer the primary's WAL position (only with a replica)."""
+
+    def __init__(self, app: Any, sticky_s: float):
+        """Wrap `app`; the cookie lives `sticky_s` seconds."""
+        self.app = app
+        self.sticky_s = sticky_s
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """Add Set-Cookie to the answers of writes that succeeded."""
+        if scope["type"] != "http" or scope["method"] in READS:
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: dict) -> None:
+            state = scope["app"].state if "app" in scope else None
+            if message["type"] == "http.response.start" and message["status"] < 400 and state is not None:
+                if getattr(state, "replica_engine", None) is not None:
+                    lsn = await run_in_threadpool(_current_lsn, state.engine)
+                    cookie = (
+                        f"{LSN_COOKIE}={lsn}; Max-Age={int(self.sticky_s)}; Path=/; HttpOnly; SameSite=Lax"
+                    )
+                    message = {
+                        **message,
+                        "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())],
+                    }
+            await send(message)
+
+        await self.app(scope, receive, sending)
