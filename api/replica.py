@@ -14,15 +14,15 @@ reads; a check that the replica refuses (an account or login it has not replayed
 the primary before the request is refused (api.deps).
 """
 
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-log = logging.getLogger(__name__)
+from geo.db.replica import current_lsn, replayed
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 LSN_COOKIE = "gridgov_lsn"
@@ -34,20 +34,6 @@ def writes_audit(endpoint: F) -> F:
     """Mark a GET route that writes (the audit row of a cleared read): it always uses the primary."""
     setattr(endpoint, _WRITES, True)
     return endpoint
-
-
-_REPLAYED = text("SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn), true)")
-_CURRENT = text("SELECT pg_current_wal_lsn()::text")
-
-
-def replayed(replica: Engine, lsn: str) -> bool:
-    """True when the replica has replayed the primary's WAL up to `lsn` (or is no standby at all)."""
-    try:
-        with replica.connect() as conn:
-            return bool(conn.execute(_REPLAYED, {"lsn": lsn}).scalar_one())
-    except Exception:  # noqa: BLE001 - a bad cookie or a lost replica: read from the primary
-        log.debug("replica position unknown for %r", lsn, exc_info=True)
-        return False
 
 
 async def choose_engine(request: Request) -> Engine:
@@ -68,11 +54,6 @@ def is_replica(request: Request, engine: Engine) -> bool:
     return engine is getattr(request.app.state, "replica_engine", None)
 
 
-def _current_lsn(engine: Engine) -> str:
-    with engine.connect() as conn:
-        return str(conn.execute(_CURRENT).scalar_one())
-
-
 class LsnCookieMiddleware:
     """After a successful write, hand the writer the primary's WAL position (only with a replica)."""
 
@@ -91,7 +72,7 @@ class LsnCookieMiddleware:
             state = scope["app"].state if "app" in scope else None
             if message["type"] == "http.response.start" and message["status"] < 400 and state is not None:
                 if getattr(state, "replica_engine", None) is not None:
-                    lsn = await run_in_threadpool(_current_lsn, state.engine)
+                    lsn = await run_in_threadpool(current_lsn, state.engine)
                     cookie = (
                         f"{LSN_COOKIE}={lsn}; Max-Age={int(self.sticky_s)}; Path=/; HttpOnly; SameSite=Lax"
                     )
