@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from geo.jobs.queue import enqueue
 from geo.jobs.tasks import ANALYSES
-from tests.demo_copy import clone_demo
+from tests.api.console_fixtures import copy_demo
 from tests.waits import WAIT_S
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ AREAS = ["620121"] + [f"620121{t:03d}" for t in range(1, 16)]
 
 @pytest.fixture(scope="module")
 def copy_url(pg_server, engine):
-    return clone_demo(pg_server, engine, "gridgov_workers")
+    return copy_demo(pg_server, engine, "gridgov_workers")
 
 
 def _worker(url: str, name: str) -> subprocess.Popen:
