@@ -260,16 +260,25 @@ def _rps(
     return sum(done) / (time.perf_counter() - t0)
 
 
-def _raw(libpq_url: str, stmts: list[tuple[str, dict]]) -> Callable[[], Callable[[], int]]:
-    """The app's statements for one request, prepared, in one transaction like the app's session."""
+def _raw(
+    libpq_url: str, stmts: list[tuple[str, dict]], area: str | None = None, plan: str = "force_custom_plan"
+) -> Callable[[], Callable[[], int]]:
+    """The app's statements for one request, prepared, in one transaction like the app's session; with
+    `area`, as the app's role (gridgov_app, row-level security on, the area of the request)."""
 
     def make() -> Callable[[], int]:
         # The app's connections run without parallel workers (GRID_DB_PARALLEL_WORKERS=0): same here.
-        # Custom plans, as the app gets (it does not prepare): from the 6th run of a prepared statement
-        # PostgreSQL may switch to a generic plan, blind to the area prefix and bbox, 3-5 x slower here.
+        # Custom plans, as the app gets (GRID_DB connection options: plan_cache_mode=force_custom_plan):
+        # from the 6th run of a prepared statement PostgreSQL may otherwise switch to a generic plan,
+        # blind to the area prefix and bbox, 3-5 x slower here (plan="auto" measures that).
         # JIT off, as the app's engine (geo.db.make_engine).
-        opts = "-c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_custom_plan -c jit=off"
+        opts = f"-c max_parallel_workers_per_gather=0 -c plan_cache_mode={plan} -c jit=off"
         conn = psycopg.connect(libpq_url, autocommit=True, options=opts)
+        if area is not None:
+            conn.execute(
+                "SELECT set_config('gridgov.area', %s, false), set_config('role', 'gridgov_app', false)",
+                [area],
+            )
 
         def call() -> int:
             size = 0

@@ -159,3 +159,66 @@ def risk_units(session: Session, area: str, level: str) -> dict[str, Any]:
         "computed_at": as_of[1],
         "units": list(units.values()),
     }
+
+
+# Per county (or township) of a wide area, what the maps colour it by; geometry simplified and the
+# FeatureCollection written by PostGIS, as layers.folium_maps does for its layers.
+_UNIT_SUMS = {
+    "hotspots": """SELECT left(c.region, :n) AS code, count(*) AS cells,
+        count(*) FILTER (WHERE c.confidence > 0) AS flagged, count(*) FILTER (WHERE c.confidence < 0) AS other
+        FROM hotspot_cells c WHERE c.run_id = :run GROUP BY 1""",
+    "emerging": """SELECT left(c.grid_code, :n) AS code, count(*) AS cells,
+        count(*) FILTER (WHERE c.category LIKE '%\\_hot') AS flagged,
+        count(*) FILTER (WHERE c.category LIKE '%\\_cold') AS other
+        FROM emerging_cells c WHERE c.run_id = :run GROUP BY 1""",
+    "risk": """SELECT left(r.grid_code, :n) AS code, count(*) AS cells,
+        count(*) FILTER (WHERE r.grade = 'red') AS flagged,
+        count(*) FILTER (WHERE r.grade = 'yellow') AS other
+        FROM risk_grades r WHERE r.grid_code ~>=~ :lo AND r.grid_code ~<~ :hi GROUP BY 1""",
+}
+_UNIT_SHAPES = """
+SELECT coalesce(json_agg(json_build_object(
+    'type', 'Feature', 'id', u.id,
+    'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(u.geom, :tolerance), 4)::json,
+    'properties', json_build_object(
+        'code', s.code, 'name', u.name, 'cells', s.cells, 'flagged', s.flagged, 'other', s.other,
+        'share', round(s.flagged::numeric / nullif(s.cells, 0), 3))
+) ORDER BY s.code), '[]')::text,
+       coalesce(sum(s.cells), 0), coalesce(sum(s.flagged), 0), coalesce(sum(s.other), 0)
+FROM ({sums}) s JOIN grids u ON u.code = rpad(s.code, 15, '0') AND u.valid_to IS NULL
+"""
+
+
+def unit_shapes(
+    session: Session,
+    area: str,
+    analysis: str,
+    *,
+    unit: str = "grid",
+    level: str = "county",
+    tolerance: float = 0.002,
+) -> dict[str, Any]:
+    """The counties (or townships) of a wide area with their share of hot cells (hotspots), of
+    emerging hot spots (emerging) or of red grids (risk): a GeoJSON text, totals and as of when."""
+    params: dict[str, Any] = {"lo": area, "hi": area + ":", "n": LEVELS[level], "tolerance": tolerance}
+    if analysis == "risk":
+        computed_at = session.execute(_RISK_AS_OF, params).one()[1]
+    else:
+        run = latest_run(session, analysis, unit, area)
+        if run is None:
+            return {
+                "json": '{"type":"FeatureCollection","features":[]}',
+                "cells": 0,
+                "flagged": 0,
+                "other": 0,
+                "computed_at": None,
+            }
+        params["run"], computed_at = run
+    row = session.execute(text(_UNIT_SHAPES.format(sums=_UNIT_SUMS[analysis])), params).one()
+    return {
+        "json": '{"type":"FeatureCollection","features":' + row[0] + "}",
+        "cells": int(row[1]),
+        "flagged": int(row[2]),
+        "other": int(row[3]),
+        "computed_at": computed_at,
+    }
