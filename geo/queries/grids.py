@@ -258,16 +258,23 @@ def _set_local(session: Session, settings: dict[str, str | None]) -> dict[str, s
 
 # Small grids and townships of an area, simplified to about 50 m: enough for a printed A4 map.
 _MAP_SHAPES = text("""
-SELECT code, level, ST_SimplifyPreserveTopology(geom, 0.0005) AS geom FROM grids
-WHERE valid_to IS NULL AND level IN ('grid', 'township') AND code LIKE :area || '%'
+SELECT code, level, ST_SimplifyPreserveTopology(geom, :tolerance) AS geom FROM grids
+WHERE valid_to IS NULL AND level = ANY(:levels) AND code LIKE :area || '%'
 """)
 
 
 def map_shapes(session: Session, area: str) -> Any:
-    """The current small grids and townships of an area as a GeoDataFrame (code, level, geom)."""
+    """The current small grids and townships of an area as a GeoDataFrame (code, level, geom); for a
+    province or a city (2 or 4 digits) its counties and cities instead (120,000 grids draw no map)."""
     import geopandas as gpd
 
-    return gpd.read_postgis(_MAP_SHAPES, session.connection(), geom_col="geom", params={"area": area})
+    wide = len(area) <= 4
+    params = {
+        "area": area,
+        "levels": ["county", "city"] if wide else ["grid", "township"],
+        "tolerance": 0.002 if wide else 0.0005,
+    }
+    return gpd.read_postgis(_MAP_SHAPES, session.connection(), geom_col="geom", params=params)
 
 
 def area_name(session: Session, area: str) -> str:
