@@ -34,16 +34,19 @@ CREATE TABLE grid_neighbours (
 CREATE UNIQUE INDEX grid_neighbours_key ON grid_neighbours (a text_pattern_ops, b);
 REVOKE ALL ON grid_neighbours FROM gridgov_app;  -- read by the analysis jobs only
 
--- Recompute the pairs of these small-grid codes against every current small grid.
+-- Recompute the pairs of these small-grid codes against every current small grid. The codes are joined
+-- as a set (unnest), not tested with = ANY(array): a parameter array is searched linearly per row, and a
+-- statement writing a county's grids passes thousands of codes.
 CREATE FUNCTION gridgov_refresh_neighbours(codes text[]) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    DELETE FROM grid_neighbours WHERE a = ANY(codes) OR b = ANY(codes);
+    DELETE FROM grid_neighbours n USING (SELECT DISTINCT unnest(codes) AS code) c WHERE n.a = c.code;
+    DELETE FROM grid_neighbours n USING (SELECT DISTINCT unnest(codes) AS code) c WHERE n.b = c.code;
     INSERT INTO grid_neighbours (a, b)
     SELECT p.a, p.b FROM (
-        SELECT x.code AS a, y.code AS b FROM grids x JOIN grids y
-            ON y.geom && x.geom AND y.code <> x.code AND ST_Intersects(x.geom, y.geom)
-        WHERE x.code = ANY(codes) AND x.level = 'grid' AND x.valid_to IS NULL
-          AND y.level = 'grid' AND y.valid_to IS NULL
+        SELECT x.code AS a, y.code AS b FROM (SELECT DISTINCT unnest(codes) AS code) c
+        JOIN grids x ON x.code = c.code AND x.level = 'grid' AND x.valid_to IS NULL
+        JOIN grids y ON y.geom && x.geom AND y.code <> x.code AND ST_Intersects(x.geom, y.geom)
+                    AND y.level = 'grid' AND y.valid_to IS NULL
     ) q CROSS JOIN LATERAL (VALUES (q.a, q.b), (q.b, q.a)) AS p(a, b)
     ON CONFLICT DO NOTHING;
 $$;
