@@ -550,14 +550,8 @@ RISK_STYLE = {"color": "#636363", "weight": 0.6, "fillOpacity": 0.65}
 
 
 def risk_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -> str:
-    """Three-colour (red / yellow / green) choropleth of the small grids with Chinese tooltips; per county
-    (the share of red grids) for a province or a city."""
+    """Three-colour (red / yellow / green) choropleth of the small grids with Chinese tooltips."""
     import folium
-
-    if len(opts.area) <= 4:
-        from layers.folium_analytics import units_map_html
-
-        return units_map_html(session, opts, "risk", "网格风险等级")
 
     layer = registry.get("risk")
     layer.require("choropleth")

@@ -10,6 +10,7 @@ from api.deps import CheckedUserDep, SessionDep, UserDep
 from api.deps_layers import RegistryDep
 from geo.errors import InvalidInputError, NotFoundError
 from geo.queries.heat import EventFilter, parse_event_filter
+from layers.folium_analytics import is_wide, units_map_html
 from layers.folium_maps import MapOptions, county_map_html, heatmap_html, heatmap_time_html, risk_map_html
 from layers.settings import MapSettings
 
@@ -95,7 +96,10 @@ def heatmap_time(session: SessionDep, flt: EventFilterDep, opts: MapOptionsDep) 
 
 @router.get("/risk", response_class=HTMLResponse, responses=HTML)
 def risk_map(session: SessionDep, registry: RegistryDep, opts: MapOptionsDep) -> HTMLResponse:
-    """Red / yellow / green risk grade of every small grid, with open, overdue and resolution figures."""
+    """Red / yellow / green risk grade of every small grid, with open, overdue and resolution figures;
+    for a province or a city, its counties by their share of red grids."""
+    if is_wide(opts):
+        return HTMLResponse(units_map_html(session, opts, "risk", "网格风险等级"))
     return HTMLResponse(risk_map_html(session, registry, opts))
 
 
