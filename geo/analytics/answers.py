@@ -42,7 +42,12 @@ def _bbox(bbox: BBox) -> dict[str, float | None]:
     return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
 
 
-_IN_BBOX = "(CAST(:minx AS float8) IS NULL OR c.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))"
+# A small grid's cell has its grid's polygon (joined as g when a bbox is asked), a hexagon its own.
+_IN_BBOX = (
+    "(CAST(:minx AS float8) IS NULL OR coalesce(c.geom, "
+    "(SELECT g.geom FROM grids g WHERE g.code = c.grid_code AND g.level = 'grid' AND g.valid_to IS NULL))"
+    " && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))"
+)
 
 _RUN = text("""
 SELECT id, computed_at FROM analytics_runs WHERE analysis = :analysis AND unit = :unit AND area = :area
@@ -58,10 +63,7 @@ def latest_run(session: Session, analysis: str, unit: str, area: str) -> tuple[i
 
 def job_status(session: Session, area: str, kinds: tuple[str, ...]) -> dict[str, Any] | None:
     """The waiting or running job that will refresh this answer, with its progress (None when none)."""
-    for job in queue.list_open(session, area, limit=50):
-        if job["area"] == area and job["kind"] in kinds:
-            return {k: job[k] for k in ("id", "kind", "status", "progress", "note", "run_after")}
-    return None
+    return queue.open_for(session, area, kinds)
 
 
 _HOT_UNITS = text(f"""

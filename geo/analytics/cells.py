@@ -12,6 +12,7 @@ key, so results are repeatable.
 """
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -105,6 +106,13 @@ class Cells:
     def neighbours(self) -> dict[str, list[str]]:
         """Each cell's neighbours (itself excluded), for reading; the analyses use `weights`."""
         return self.weights.neighbours() if self.weights is not None else {}
+
+
+def array_text(values: Sequence[object] | np.ndarray) -> str:
+    """A PostgreSQL array literal of numbers or codes (digits, ':'), None as NULL: 120,000 values bind in
+    milliseconds as one text, where psycopg's per-element array dump took a second per array."""
+    items = values.tolist() if isinstance(values, np.ndarray) else values
+    return "{" + ",".join("NULL" if v is None else str(v) for v in items) + "}"
 
 
 def area_range(area: str) -> tuple[str, str]:

@@ -16,14 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
-from sqlalchemy.types import Float, Integer, String
 
 from geo.analytics import stats
-from geo.analytics.cells import data_fingerprint, load_cells
+from geo.analytics.cells import array_text, data_fingerprint, load_cells
 from geo.analytics.hotspots import is_fresh, lock_area, new_run
 from geo.analytics.settings import AnalyticsSettings
 from geo.queries.layers import display_code, textual
@@ -186,18 +184,16 @@ def compute_emerging(
     )
 
 
+# The grid's polygon stays in grids (readers join it, as for hot spot cells of small grids); arrays
+# bind as text (cells.array_text).
 _STORE = text("""
 INSERT INTO emerging_cells (run_id, cell, grid_code, geom, category, trend_z, trend_p, hot_bins, cold_bins,
                             last_z)
-SELECT :run, u.cell, u.cell, g.geom, u.category, u.tz, u.tp, u.hot, u.cold, u.lz
-FROM unnest(:cell, :category, :tz, :tp, :hot, :cold, :lz) AS u(cell, category, tz, tp, hot, cold, lz)
-JOIN grids g ON g.code = u.cell AND g.valid_to IS NULL AND g.level = 'grid'
-""").bindparams(
-    bindparam("cell", type_=ARRAY(String)),
-    bindparam("category", type_=ARRAY(String)),
-    *(bindparam(n, type_=ARRAY(Float)) for n in ("tz", "tp", "lz")),
-    *(bindparam(n, type_=ARRAY(Integer)) for n in ("hot", "cold")),
-)
+SELECT :run, u.cell, u.cell, NULL, u.category, u.tz, u.tp, u.hot, u.cold, u.lz
+FROM unnest(CAST(:cell AS text[]), CAST(:category AS text[]), CAST(:tz AS float8[]), CAST(:tp AS float8[]),
+            CAST(:hot AS int[]), CAST(:cold AS int[]), CAST(:lz AS float8[]))
+     AS u(cell, category, tz, tp, hot, cold, lz)
+""")
 
 
 def refresh_emerging(
@@ -228,13 +224,13 @@ def refresh_emerging(
         _STORE,
         {
             "run": run,
-            "cell": res.keys,
-            "category": res.categories,
-            "tz": res.trends.z.tolist(),
-            "tp": res.trends.p.tolist(),
-            "hot": [int(v) for v in res.hot_bins],
-            "cold": [int(v) for v in res.cold_bins],
-            "lz": res.last_z.tolist(),
+            "cell": array_text(res.keys),
+            "category": array_text(res.categories),
+            "tz": array_text(res.trends.z),
+            "tp": array_text(res.trends.p),
+            "hot": array_text(res.hot_bins.astype(int)),
+            "cold": array_text(res.cold_bins.astype(int)),
+            "lz": array_text(res.last_z),
         },
     )
     return run
@@ -258,7 +254,7 @@ EMERGING_COLUMNS = (
 _LABEL = "CASE c.category " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in LABELS.items()) + " END"
 
 _EMERGING = f"""
-SELECT c.id, c.geom, {display_code("c.grid_code")} AS grid_code, t.name AS township, c.category,
+SELECT c.id, g.geom, {display_code("c.grid_code")} AS grid_code, t.name AS township, c.category,
        {_LABEL} AS category_label, round(c.trend_z::numeric, 3)::float8 AS trend_z,
        round(c.trend_p::numeric, 4)::float8 AS trend_p, c.hot_bins, c.cold_bins,
        round(c.last_z::numeric, 3)::float8 AS last_z, r.computed_at
@@ -266,6 +262,7 @@ FROM emerging_cells c
 JOIN (SELECT id, computed_at FROM analytics_runs
       WHERE analysis = 'emerging' AND unit = 'grid' AND area = :area
       ORDER BY computed_at DESC, id DESC LIMIT 1) r ON r.id = c.run_id
+JOIN grids g ON g.code = c.grid_code AND g.level = 'grid' AND g.valid_to IS NULL
 LEFT JOIN grids t ON t.code = left(c.grid_code, 9) || '000000' AND t.level = 'township' AND t.valid_to IS NULL
 """
 

@@ -187,6 +187,19 @@ def list_open(session: Session, area: str = "", limit: int = 200) -> list[dict[s
     ]
 
 
+_OPEN_FOR = text("""
+SELECT id, kind, status, progress, note, run_after FROM jobs
+WHERE area = :area AND kind = ANY(:kinds) AND status IN ('queued', 'running')
+ORDER BY status DESC, run_after, id LIMIT 1
+""")
+
+
+def open_for(session: Session, area: str, kinds: tuple[str, ...]) -> dict[str, Any] | None:
+    """The job of one of these kinds waiting or running for exactly this area (running first)."""
+    row = session.execute(_OPEN_FOR, {"area": area, "kinds": list(kinds)}).mappings().first()
+    return dict(row) if row else None
+
+
 _RECENT = text("""
 SELECT id, kind, area, params, status, enqueued_at, started_at, finished_at, progress, note, worker, error
 FROM jobs WHERE area ~>=~ :lo AND area ~<~ :hi ORDER BY id DESC LIMIT :limit

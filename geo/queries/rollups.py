@@ -125,12 +125,13 @@ def instant(
     return _merge(_rows(session, rolled, params, INSTANT), _rows(session, correction, params, INSTANT))
 
 
-def _window_sql(group: str | None) -> tuple[str, str]:
+def _window_sql(group: str | None, wages_only: bool) -> tuple[str, str]:
     g_days, g_events = _group("grid_code", group), _group("e.grid_code", group, "e.kind", "e.category")
+    wages = "AND (wage_recovered <> 0 OR wage_workers <> 0)" if wages_only else ""  # grid_days_wages
     rolled = f"""
 SELECT {g_days}, sum(opened), sum(accepted), sum(resolved), sum(closed), sum(wage_recovered),
        sum(wage_workers), sum(wage_paid_workers)
-FROM grid_days WHERE day >= :day_a AND day < :day_b AND grid_code ~>=~ :lo AND grid_code ~<~ :hi
+FROM grid_days WHERE day >= :day_a AND day < :day_b AND grid_code ~>=~ :lo AND grid_code ~<~ :hi {wages}
 GROUP BY 1"""
     known = "e.created_at <= :cutoff"
     reported = "(e.reported_at >= :a AND e.reported_at < :b)"
@@ -165,10 +166,12 @@ def window(
     resolved_by: datetime | None = None,
     closed_by: datetime | None = None,
     cutoff: datetime | None = None,
+    wages_only: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Figures of the county days [start, end) per group: 新增 (new), accepted, resolved (accepted
     and 结案 by `resolved_by`), closed in the window (by `closed_by`), wages of those closed; only
-    cases entered by `cutoff` count (defaults: no limit)."""
+    cases entered by `cutoff` count (defaults: no limit). `wages_only`: only the wage sums are wanted
+    (the other figures come out short), read from the few rows that hold wages."""
     params = {
         **_range(area),
         "day_a": start,
@@ -179,7 +182,7 @@ def window(
         "closed_by": closed_by or FAR_FUTURE,
         "cutoff": cutoff or FAR_FUTURE,
     }
-    rolled, correction = _window_sql(group)
+    rolled, correction = _window_sql(group, wages_only)
     return _merge(_rows(session, rolled, params, WINDOW), _rows(session, correction, params, WINDOW))
 
 

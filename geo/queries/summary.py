@@ -71,7 +71,13 @@ def summarize(session: Session, area: str, at: datetime | None = None) -> dict[s
     now = rollups.instant(session, prefix, at, open_now=True)
     rate = rollups.window(session, prefix, day - timedelta(days=29), tomorrow, resolved_by=at)
     wages = rollups.window(
-        session, prefix, day.replace(month=1, day=1), tomorrow, group="category", closed_by=at
+        session,
+        prefix,
+        day.replace(month=1, day=1),
+        tomorrow,
+        group="category",
+        closed_by=at,
+        wages_only=True,
     ).get("dispute|labour_wages", {})
     out = {
         **{f"new_{k}s": kinds.get(k, {}).get("new", 0) for k in EVENT_KINDS},

@@ -106,6 +106,8 @@ CREATE UNIQUE INDEX grid_days_key ON grid_days (grid_code text_pattern_ops, day,
 -- Wide areas read a window of days across many grids.
 CREATE INDEX grid_days_day ON grid_days (day, grid_code text_pattern_ops);
 CREATE INDEX grid_days_due ON grid_days (day) WHERE falls_due <> 0;
+-- The year's wages on the big screen: the few rows of closed wage cases.
+CREATE INDEX grid_days_wages ON grid_days (day) WHERE wage_recovered <> 0 OR wage_workers <> 0;
 
 CREATE TABLE grid_totals (
     grid_code varchar(15) NOT NULL,

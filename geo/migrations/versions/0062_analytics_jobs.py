@@ -6,7 +6,8 @@ chronic_groups  repeat disputes (积案) of an analysis area as last computed by
                 gridgov_person_name, as every read of a name)
 report_drafts   the hot spot section of the running period's report of an area, computed by the
                 `drafts` job (two Gi* runs), so a live report reads it instead of computing
-hotspot_cells.region  the grid a cell is counted under in per-county or per-township sums
+hotspot_cells.region  the grid a cell is counted under in per-county or per-township sums; the
+                cells of small grids keep no copy of the grid's polygon (geom NULL; readers join grids)
 jobs.note       what a running job is doing ("3/88 地区"), written beside `progress` by the worker
 
 The app role loses its write grants on the analysis tables (0006 gave them when requests computed):
@@ -34,7 +35,12 @@ CREATE INDEX jobs_open ON jobs (area, kind) WHERE status IN ('queued', 'running'
 -- grid's own code, a hexagon's county (hexagons cross townships).
 ALTER TABLE hotspot_cells ADD COLUMN region varchar(15);
 UPDATE hotspot_cells SET region = grid_code;
-CREATE INDEX hotspot_cells_run_region ON hotspot_cells (run_id, region text_pattern_ops);
+-- A small grid's cell no longer copies its grid's polygon (readers join grids); hexagons keep theirs.
+ALTER TABLE hotspot_cells ALTER COLUMN geom DROP NOT NULL;
+ALTER TABLE emerging_cells ALTER COLUMN geom DROP NOT NULL;
+DROP INDEX hotspot_cells_geom;
+CREATE INDEX hotspot_cells_geom ON hotspot_cells USING gist (geom) WHERE geom IS NOT NULL;
+DROP INDEX emerging_cells_geom;
 
 ALTER TABLE analytics_runs DROP CONSTRAINT analytics_runs_analysis_check;
 ALTER TABLE analytics_runs ADD CONSTRAINT analytics_runs_analysis_check
