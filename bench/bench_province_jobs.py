@@ -35,7 +35,8 @@ from bench_auth import ensure_account  # noqa: E402
 
 from geo.analytics import stats  # noqa: E402
 from geo.analytics.cells import load_cells  # noqa: E402
-from geo.jobs.tasks import queue_all  # noqa: E402
+from geo.jobs.queue import enqueue  # noqa: E402
+from geo.jobs.tasks import analysis_areas, counties, queue_all  # noqa: E402
 
 ACCOUNTS = [
     ("bench_prov", "62"),
@@ -57,13 +58,21 @@ FROM jobs GROUP BY kind ORDER BY kind
 """
 
 
-def _prepare(url: str) -> int:
+def _prepare(url: str, hotspots_only: bool = False) -> int:
+    """Drop the stored analyses, then queue every county's refresh (or only every area's hot spots)."""
     for name, area in ACCOUNTS:
         ensure_account(url, name, "commander", area)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
         session.execute(text(_RESET))
-        n = queue_all(session)
+        if not hotspots_only:
+            n = queue_all(session)
+        else:
+            areas = sorted({a for c in counties(session) for a in analysis_areas(session, c)})
+            for area in areas:
+                for unit in ("grid", "hex"):
+                    enqueue(session, "hotspots", area, {"unit": unit})
+            n = len(areas)
     engine.dispose()
     return n
 
@@ -80,8 +89,8 @@ def _workers(url: str, n: int) -> list[subprocess.Popen]:
     return [subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.DEVNULL) for _ in range(n)]
 
 
-def _run(url: str, processes: int) -> tuple[float, list]:
-    counties = _prepare(url)
+def _run(url: str, processes: int, hotspots_only: bool = False) -> tuple[float, list]:
+    queued = _prepare(url, hotspots_only)
     engine = create_engine(url)
     t0 = time.perf_counter()
     procs = _workers(url, processes)
@@ -102,7 +111,8 @@ def _run(url: str, processes: int) -> tuple[float, list]:
     with engine.connect() as conn:
         kinds = conn.execute(text(_PER_KIND)).all()
     engine.dispose()
-    print(f"{processes} worker process(es), {counties} counties queued: {wall:.1f} s wall", flush=True)
+    what = "areas' hot spots (grid and hex)" if hotspots_only else "counties' refresh"
+    print(f"{processes} worker process(es), {queued} {what} queued: {wall:.1f} s wall", flush=True)
     return wall, kinds
 
 
@@ -146,21 +156,21 @@ def main() -> None:
     if not args.no_baseline:
         _baseline(url)
     results = {}
-    for n in args.processes:
+    for n in args.processes:  # hot spots alone first: the full run leaves every analysis stored
+        hot, _ = _run(url, n, hotspots_only=True)
         wall, kinds = _run(url, n)
         results[n] = wall
         print(f"  {'kind':10} {'jobs':>6} {'sum s':>8} {'max s':>7} {'failed':>6}")
         for k in kinds:
             print(f"  {k[0]:10} {k[1]:6d} {float(k[2] or 0):8.1f} {float(k[3] or 0):7.2f} {k[4]:6d}")
         goal_sum = sum(float(k[2] or 0) for k in kinds if k[0] in GOAL_KINDS)
-        hot = sum(float(k[2] or 0) for k in kinds if k[0] == "hotspots")
         print(
             f"  goal: full analytics run {wall:.1f} s wall ({goal_sum:.1f} s in refresh/risk/hotspots/"
             "emerging/"
             f"chronic jobs) <= 300 s: {'met' if wall <= 300 else 'MISSED'}"
         )
         print(
-            f"  goal: hot spots alone {hot:.1f} s (every area, grid + hexagon) <= 30 s: "
+            f"  goal: hot spots alone {hot:.1f} s wall (every analysis area, grid + hexagon) <= 30 s: "
             f"{'met' if hot <= 30 else 'MISSED'}"
         )
     if len(results) > 1:

@@ -167,12 +167,15 @@ CREATE INDEX events_closed_time ON events (closed_at) WHERE closed_at IS NOT NUL
 CREATE INDEX events_created_time ON events (created_at);
 CREATE INDEX events_referred_time ON events (reported_at) WHERE referral IS NOT NULL;
 
+-- Policies in the form of 0019: the planner reads them as about half the rows, and takes its estimate
+-- from the statement's own `grid_code LIKE '62%'` (with `~>=~` bounds it guessed 0.5 %: a province's
+-- year of wages was planned for 12,000 rows, read 2.5 million through the wrong index, 680 ms).
 ALTER TABLE grid_days ENABLE ROW LEVEL SECURITY;
 CREATE POLICY grid_days_in_area ON grid_days TO gridgov_app
-    USING (grid_code ~>=~ (SELECT gridgov_area()) AND grid_code ~<~ (SELECT gridgov_area_hi()));
+    USING ((SELECT gridgov_area() = '') OR left(grid_code, length((SELECT gridgov_area()))) = (SELECT gridgov_area()));
 ALTER TABLE grid_totals ENABLE ROW LEVEL SECURITY;
 CREATE POLICY grid_totals_in_area ON grid_totals TO gridgov_app
-    USING (grid_code ~>=~ (SELECT gridgov_area()) AND grid_code ~<~ (SELECT gridgov_area_hi()));
+    USING ((SELECT gridgov_area() = '') OR left(grid_code, length((SELECT gridgov_area()))) = (SELECT gridgov_area()));
 GRANT SELECT ON grid_days, grid_totals, rollup_zone TO gridgov_app;
 ANALYZE grid_days;
 ANALYZE grid_totals;
