@@ -26,8 +26,10 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.replica import choose_engine, is_replica
 from api.security import (
     PASSWORD_PATHS,
+    AuthError,
     AuthSettings,
     NotAuthenticatedError,
     check_csrf,
@@ -45,6 +47,8 @@ APP_ROLE = "gridgov_app"
 # show them only the cases whistled or referred to their department.
 DB_ROLES = {"department": "gridgov_department"}
 _ACCESS_KEY = "gridgov_access"
+_REPLICA_KEY = "gridgov_replica"
+_PRIMARY_KEY = "gridgov_primary"
 ACCOUNT_CHANGED = "登录已结束（已退出、超时或账号已停用、变更），请重新登录"
 
 
@@ -56,13 +60,13 @@ async def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One session per request, closed at the end; write routes commit once (runs as the login role).
-
-    Opening a session does no I/O, so this runs on the event loop; closing one that holds a connection
-    rolls back (a round trip), which goes to the thread pool.
-    """
-    session = request.app.state.sessionmaker()
+async def _session_on(request: Request, primary: bool) -> AsyncIterator[Session]:
+    """A session on the database api.replica.choose_engine picks (or the primary), closed at the end.
+    A cleared requester's reads are audited, a write: theirs go to the primary."""
+    engine = request.app.state.engine if primary else await choose_engine(request, audited=_cleared(request))
+    session = request.app.state.sessionmaker(bind=engine)
+    session.info[_REPLICA_KEY] = is_replica(request, engine)
+    session.info[_PRIMARY_KEY] = request.app.state.engine  # where the session touch writes
     try:
         yield session
     finally:
@@ -70,6 +74,23 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await run_in_threadpool(session.close)
         else:
             session.close()
+
+
+def _cleared(request: Request) -> bool:
+    try:
+        return user_of_request(request, request.app.state.settings.auth).cleared
+    except AuthError:
+        return False
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request, closed at the end; write routes commit once (runs as the login role).
+
+    Reads may go to the replica (api.replica). Opening a session does no I/O, so this runs on the event
+    loop; closing one that holds a connection rolls back (a round trip), which goes to the thread pool.
+    """
+    async for session in _session_on(request, primary=False):
+        yield session
 
 
 @dataclass(frozen=True)
@@ -185,9 +206,12 @@ def _touch_due(user: CurrentUser, now: datetime) -> bool:
 
 
 def _touch(session: Session, user: CurrentUser, now: datetime) -> None:
-    """Move the session's last_seen_at, in a transaction of its own on the request's (primary) session."""
-    touch_session(session, user.session_id, now)
-    session.commit()
+    """Move the session's last_seen_at, in a transaction of its own on the primary (the request's own
+    session may read the replica)."""
+    primary = session.info.get(_PRIMARY_KEY)
+    with Session(bind=primary) if primary is not None else session as writer:
+        touch_session(writer, user.session_id, now)
+        writer.commit()
     if len(_TOUCHED) >= _MAX_TOUCHED:
         _TOUCHED.clear()
     _TOUCHED[user.session_id] = now
@@ -207,23 +231,40 @@ def touch_now_if_due(session: Session, user: CurrentUser) -> None:
         _touch(session, user, now)
 
 
-async def get_db(
-    request: Request, session: Annotated[Session, Depends(get_session)], user: UserDep
-) -> AsyncIterator[Session]:
-    """The request's session, restricted by row-level security to the user's area (see module doc).
+async def _restricted(session: Session, request: Request, user: CurrentUser) -> AsyncIterator[Session]:
+    """The session, restricted by row-level security to the user's area (see module doc).
 
     The session must not be inside a transaction yet: its first one is where the account is checked.
+    On the replica that check runs at once, and one the replica refuses (a change it has not replayed
+    yet) is repeated on the primary, whose session the route then gets.
     """
     if session.in_transaction():
         raise RuntimeError("a request's session must start outside a transaction (see api.deps)")
     await touch_if_due(session, user)
     session.info[_ACCESS_KEY] = access_for(user, request)
+    if session.info.get(_REPLICA_KEY):
+        try:
+            await run_in_threadpool(session.connection)
+        except NotAuthenticatedError:
+            await run_in_threadpool(session.close)
+            async for primary in _session_on(request, primary=True):
+                async for restricted in _restricted(primary, request, user):
+                    yield restricted
+            return
     try:
         yield session
         if user.cleared and session.in_transaction():
             await run_in_threadpool(session.commit)  # the audit row of what it read, if anything
     finally:
         session.info.pop(_ACCESS_KEY, None)
+
+
+async def get_db(
+    request: Request, session: Annotated[Session, Depends(get_session)], user: UserDep
+) -> AsyncIterator[Session]:
+    """The request's session, restricted by row-level security to the user's area (see module doc)."""
+    async for restricted in _restricted(session, request, user):
+        yield restricted
 
 
 def check_account(session: Session, user: CurrentUser) -> CurrentUser:
@@ -235,11 +276,19 @@ def check_account(session: Session, user: CurrentUser) -> CurrentUser:
     return user
 
 
-async def get_checked_user(session: Annotated[Session, Depends(get_session)], user: UserDep) -> CurrentUser:
+async def get_checked_user(
+    request: Request, session: Annotated[Session, Depends(get_session)], user: UserDep
+) -> CurrentUser:
     """For routes that run no query: the user, account checked (`SessionDep` routes get it from their
-    first query)."""
+    first query); a refusal of the replica is checked again on the primary."""
     await touch_if_due(session, user)
-    return await run_in_threadpool(check_account, session, user)
+    try:
+        return await run_in_threadpool(check_account, session, user)
+    except NotAuthenticatedError:
+        if not session.info.get(_REPLICA_KEY):
+            raise
+    with request.app.state.sessionmaker(bind=request.app.state.engine) as primary:
+        return await run_in_threadpool(check_account, primary, user)
 
 
 RawSessionDep = Annotated[Session, Depends(get_session)]  # no account check: login, health

@@ -17,6 +17,7 @@ from api.errors import install_error_handlers
 from api.headers import SecurityHeadersMiddleware, nonce_of, origin_of, with_nonce
 from api.limits import BodyLimitMiddleware
 from api.permissions import require
+from api.replica import LsnCookieMiddleware
 from api.routers import admin as admin_router
 from api.routers import analytics as analytics_router
 from api.routers import assessments as assessments_router
@@ -103,13 +104,18 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.db)
-        check_login(engine)
-        app.state.engine = engine
+        replica = make_engine(settings.db, replica=True) if settings.db.replica_url else None
+        for each in (engine, replica):
+            if each is not None:
+                check_login(each)
+        app.state.engine, app.state.replica_engine = engine, replica
         app.state.sessionmaker = make_sessionmaker(engine)
         try:
             yield
         finally:
             engine.dispose()
+            if replica is not None:
+                replica.dispose()
 
     app = FastAPI(
         title="gridgov 网格化社会治理地图",
@@ -128,6 +134,7 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
         app.add_middleware(BasePathMiddleware, base=settings.api.root_path)
     basemap = origin_of(settings.maps.basemap_url)
     app.add_middleware(SecurityHeadersMiddleware, img_hosts=(basemap,) if basemap else ())
+    app.add_middleware(LsnCookieMiddleware, sticky_s=settings.db.replica_sticky_s)  # reads after a write
     _docs(app)
     app.include_router(events_router.router, dependencies=BUSINESS)
     app.include_router(health.router)

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.security import AuthSettings
@@ -35,6 +36,9 @@ class ApiSettings(BaseSettings):
     debug: bool = False
     web_dir: Path = REPO_WEB_DIR
     max_body_bytes: int = 10 * 1024 * 1024
+    # App processes of `gridgov serve` (uvicorn workers): one per core. Each has its own connection pool
+    # (GRID_DB_POOL_SIZE + GRID_DB_MAX_OVERFLOW), its caches and its live-feed listener.
+    workers: int = Field(default=1, ge=1, le=64)
 
 
 class PhotoSettings(BaseSettings):

@@ -128,8 +128,8 @@ def _items_case(name: str, area: str, bbox: tuple, settings: LayerSettings) -> C
     """Items of the disputes layer in a bbox, limit 1000: the page and the count, as the app runs them."""
     layer = default_registry().get("disputes")
     q = LayerQuery(area=area, bbox=bbox, limit=1000)
-    page = geojson._page_select(layer, geojson.source(layer, area, settings), q, "wgs84")
-    src = geojson.source(layer, area, settings)
+    page = geojson._page_select(layer, geojson.source(layer, area), q, "wgs84")
+    src = geojson.source(layer, area)
     capped = select(src.c.id).where(*geojson.where(layer, src, q)).limit(settings.count_cap + 1)
     count = select(func.count()).select_from(capped.subquery("m"))  # as geojson.count_features
     text_bbox = ",".join(f"{v:.6f}" for v in bbox)
@@ -149,10 +149,8 @@ def _items_case(name: str, area: str, bbox: tuple, settings: LayerSettings) -> C
 def _tile_case(layer_id: str, area: str, z: int, x: int, y: int, settings: LayerSettings) -> Case:
     """One MVT tile of a layer: the statement get_tile runs, the app URL and tipg's."""
     layer = default_registry().get(layer_id)
-    src = geojson.source(layer, area, settings)
-    agg = layer.is_point and z < settings.cluster_below_zoom
-    rows = (tiles._clusters if agg else tiles._features)(layer, src, LayerQuery(area=area), z, x, y, settings)
-    stmt = tiles._encode(layer, rows, settings.max_features_per_tile)
+    tq = tiles.tile_query(layer, LayerQuery(area=area), z, x, y, settings)
+    sql, params = _compile(tq.statement)
     return Case(
         f"tile {layer_id} z{z}",
         "tile",
@@ -161,7 +159,7 @@ def _tile_case(layer_id: str, area: str, z: int, x: int, y: int, settings: Layer
         f"/tiles/{layer_id}/{z}/{x}/{y}.mvt",
         f"/collections/{TIPG_TABLES[layer_id]}/tiles/WebMercatorQuad/{z}/{x}/{y}",
         {"properties": TIPG_PROPS[layer_id], **TIPG_FILTERS[layer_id]},
-        [_compile(stmt)],
+        [(sql, {**params, **tq.params})],
     )
 
 
@@ -260,16 +258,25 @@ def _rps(
     return sum(done) / (time.perf_counter() - t0)
 
 
-def _raw(libpq_url: str, stmts: list[tuple[str, dict]]) -> Callable[[], Callable[[], int]]:
-    """The app's statements for one request, prepared, in one transaction like the app's session."""
+def _raw(
+    libpq_url: str, stmts: list[tuple[str, dict]], area: str | None = None, plan: str = "force_custom_plan"
+) -> Callable[[], Callable[[], int]]:
+    """The app's statements for one request, prepared, in one transaction like the app's session; with
+    `area`, as the app's role (gridgov_app, row-level security on, the area of the request)."""
 
     def make() -> Callable[[], int]:
         # The app's connections run without parallel workers (GRID_DB_PARALLEL_WORKERS=0): same here.
-        # Custom plans, as the app gets (it does not prepare): from the 6th run of a prepared statement
-        # PostgreSQL may switch to a generic plan, blind to the area prefix and bbox, 3-5 x slower here.
+        # Custom plans, as the app gets (GRID_DB connection options: plan_cache_mode=force_custom_plan):
+        # from the 6th run of a prepared statement PostgreSQL may otherwise switch to a generic plan,
+        # blind to the area prefix and bbox, 3-5 x slower here (plan="auto" measures that).
         # JIT off, as the app's engine (geo.db.make_engine).
-        opts = "-c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_custom_plan -c jit=off"
+        opts = f"-c max_parallel_workers_per_gather=0 -c plan_cache_mode={plan} -c jit=off"
         conn = psycopg.connect(libpq_url, autocommit=True, options=opts)
+        if area is not None:
+            conn.execute(
+                "SELECT set_config('gridgov.area', %s, false), set_config('role', 'gridgov_app', false)",
+                [area],
+            )
 
         def call() -> int:
             size = 0

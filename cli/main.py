@@ -16,7 +16,8 @@ from geo.settings import DbSettings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the app with uvicorn."""
+    """Serve the app with uvicorn: GRID_API_WORKERS processes (each builds the app from the environment,
+    as this one does), and the job worker threads in this process."""
     import uvicorn
 
     from api.main import create_app
@@ -24,6 +25,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = common.settings()
     host = args.host or settings.api.host
     port = args.port or settings.api.port
+    workers = args.workers or settings.api.workers
     try:
         app = create_app(settings)  # refuses a public or short signing secret
         refuse_privileged_login(settings.db)
@@ -32,7 +34,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     stop = _start_job_threads(settings.jobs.serve_workers)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        if workers > 1:  # each process builds its own app from the same environment
+            uvicorn.run(
+                "api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+            )
+        else:
+            uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
         stop()
     return 0
@@ -79,11 +86,13 @@ def _start_job_threads(count: int) -> Callable[[], None]:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run job workers until interrupted (several processes, on several machines, share the queue)."""
+    import logging
     import threading
 
     from geo.db.engine import make_engine, make_sessionmaker
     from geo.jobs.runner import run_forever, run_until_idle
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     engine = make_engine(common.settings().db, owner=True)  # jobs store analyses for every area
     make_session = make_sessionmaker(engine)
     try:
@@ -123,7 +132,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Load the demo county (or the whole province) into an empty database, then its analyses."""
     from cli.access import print_demo_accounts
     from geo.demo import load_demo
-    from geo.jobs.tasks import compute_all, counties
+    from geo.jobs.tasks import compute_all, counties, queue_all
 
     with common.session() as session:
         summary = load_demo(
@@ -142,10 +151,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
             for key, value in summary.items():
                 print(f"{key}: {value}")  # noqa: T201
         print_demo_accounts(session)
-        if not summary.get("skipped") and not args.province:  # the province's run as jobs (gridgov worker)
+        if summary.get("skipped"):
+            return 0
+        if args.province:  # minutes of analyses: queued for `gridgov worker` (or the serve threads)
+            print(f"queued the analyses of {queue_all(session)} counties: run `gridgov worker`")  # noqa: T201
+        else:
             for county in counties(session):
                 compute_all(session, county, common.job_context())
-            session.commit()
+        session.commit()
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """List the jobs waiting and running (with progress), or the newest ones with --all."""
+    from geo.jobs import queue
+
+    with common.session() as session:
+        rows = (
+            queue.list_recent(session, args.area or "")
+            if args.all
+            else queue.list_open(session, args.area or "")
+        )
+    for r in rows:
+        done = f"{100 * r['progress']:3.0f}%" if r.get("progress") is not None else "    "
+        params = "".join(f" {k}={v}" for k, v in (r["params"] or {}).items())
+        line = (
+            f"{r['id']:>8} {r['status']:8} {done} {r['kind']:9} {r['area']:15}{params}  {r.get('note') or ''}"
+        )
+        print(line)  # noqa: T201
+    if not rows:
+        print("no jobs waiting or running" if not args.all else "no jobs")  # noqa: T201
     return 0
 
 
@@ -197,11 +232,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the web app")
     serve.add_argument("--host", help="default GRID_API_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default GRID_API_PORT or 8000")
+    serve.add_argument("--workers", type=int, help="app processes (default GRID_API_WORKERS or 1)")
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run analytics and report jobs from the queue")
     worker.add_argument("--once", action="store_true", help="run what is due now, then exit")
     worker.set_defaults(func=cmd_worker)
+
+    jobs = sub.add_parser("jobs", help="the jobs waiting and running, with their progress")
+    jobs.add_argument("--all", action="store_true", help="the newest jobs, finished ones too")
+    jobs.add_argument("--area", help="only jobs of areas within this grid-code prefix")
+    jobs.set_defaults(func=cmd_jobs)
 
     sub.add_parser("migrate", help="create or upgrade the schema").set_defaults(func=cmd_migrate)
 

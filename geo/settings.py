@@ -32,8 +32,17 @@ class DbSettings(BaseSettings):
     # save, so by default they run in one process; the few long jobs raise it for their own transaction
     # (geo.db.allow_parallel).
     parallel_workers: int = 0
+    # A PostgreSQL streaming replica (hot standby) of `url`: when set, read-only requests (GET, HEAD)
+    # read from it, except a browser's next reads after its own write until the replica has replayed
+    # that write (api.deps.choose_engine). Unset: every request uses `url`.
+    replica_url: PostgresDsn | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GRID_DATABASE_REPLICA_URL", "GRID_DB_REPLICA_URL", "replica_url"),
+    )
+    # How long after a write its writer's reads keep checking that the replica has caught up with it.
+    replica_sticky_s: float = Field(default=60.0, ge=0)
 
-    @field_validator("url", "owner_url", mode="before")
+    @field_validator("url", "owner_url", "replica_url", mode="before")
     @classmethod
     def _use_psycopg3(cls, value: object) -> object:
         """Accept postgres:// and postgresql:// URLs; SQLAlchemy must use the psycopg 3 driver."""
@@ -49,16 +58,26 @@ class DbSettings(BaseSettings):
         return str(self.url)
 
     @property
+    def replica_sqlalchemy_url(self) -> str | None:
+        """The replica's URL as SQLAlchemy wants it (None without a replica)."""
+        return str(self.replica_url) if self.replica_url else None
+
+    @property
     def connection_options(self) -> str:
         """libpq `options` of every app connection, pooled sync or async.
 
         jit=off: every query here is short OLTP/paging work; PostgreSQL's JIT cost model fires on the
         large estimated row counts of province-scale layer queries and spends 30-60 ms compiling before
         a 60-100 ms query even starts, which never pays back.
+        plan_cache_mode=force_custom_plan: psycopg prepares a statement after it ran five times, and
+        PostgreSQL then switches to a generic plan that cannot see the bound area, bbox or tile: a
+        county's z10 disputes tile went from 30 to 72 ms. A custom plan per execution costs a planning
+        (~0.1-0.5 ms) and keeps the plan that fits the values (bench/bench_province.py measures both).
         """
         return (
             f"-c statement_timeout={self.statement_timeout_ms} -c jit=off "
-            f"-c max_parallel_workers_per_gather={int(self.parallel_workers)}"
+            f"-c max_parallel_workers_per_gather={int(self.parallel_workers)} "
+            "-c plan_cache_mode=force_custom_plan"
         )
 
     @property

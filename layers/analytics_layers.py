@@ -25,8 +25,8 @@ def _hotspots(layer_id: str, unit: str, title: str) -> LayerDef:
     return LayerDef(
         id=layer_id,
         title=title,
-        description=f"{title}：经验贝叶斯平滑的案件率（件/平方公里），置换检验与错误发现率校正，"
-        "按99%、95%、90%置信度划分冷热点",
+        description=f"{title}：经验贝叶斯平滑的案件率（件/平方公里），Gi* 解析 z 值（双侧检验）"
+        "与错误发现率校正，按99%、95%、90%置信度划分冷热点",
         geometry_type="MultiPolygon",
         source=lambda area: hotspots_source(area, unit),
         properties=HOTSPOT_COLUMNS[2:],

@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from geo import clock
+from geo.analytics import answers
 from geo.analytics.emerging import CATEGORY_COLORS, LABELS
 from geo.analytics.hotspots import CLASS_LABELS
 from layers.analytics_layers import HOTSPOT_COLORS
 from layers.folium_data import Collection, MapOptions, add_outlines, layer_collection, layer_options_js
 from layers.folium_maps import _add_legend, _area_view, _bind_js, _fill_by_js, _new_map
-from layers.folium_page import collection_layer, render_page
+from layers.folium_page import collection_layer, js_json, render_page
 from layers.registry import LayerRegistry
 
 HOT_FIELDS = ("grid_code", "township", "events", "rate", "eb_rate", "z", "p", "class_label")
@@ -52,10 +54,72 @@ def _finish(fmap: Any, session: Session, registry: LayerRegistry, opts: MapOptio
     folium.LayerControl(collapsed=False).add_to(fmap)
 
 
+# Wide areas (province, city: 2 or 4 digits) are drawn per county: the share of its cells flagged.
+_SHARE_STYLE = """function (f) {
+    var s = f.properties.share || 0, c = %s;
+    var fill = s >= 0.2 ? c[4] : s >= 0.1 ? c[3] : s >= 0.05 ? c[2] : s > 0 ? c[1] : c[0];
+    return {color: '#636363', weight: 0.8, fillColor: fill, fillOpacity: 0.75, className: 'gg-unit'};
+}"""
+_SHARE_BANDS = ("0", "< 5%", "5–10%", "10–20%", "≥ 20%")
+_SHARE_COLORS = {
+    "hotspots": ("#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b"),
+    "emerging": ("#f7f7f7", "#fee0d2", "#fc9272", "#ef3b2c", "#a50f15"),
+    "risk": ("#f7f7f7", "#fee0d2", "#fc9272", "#ef3b2c", "#a50f15"),
+}
+_UNIT_TEXT = {
+    "hotspots": ("热点网格", "冷点网格"),
+    "emerging": ("新兴热点类网格", "冷点类网格"),
+    "risk": ("红色网格", "黄色网格"),
+}
+
+
+def is_wide(opts: MapOptions) -> bool:
+    """A province's or a city's page: drawn per county, not per cell."""
+    return len(opts.area) <= 4
+
+
+def units_map_html(session: Session, opts: MapOptions, analysis: str, title: str, unit: str = "grid") -> str:
+    """The counties of a wide area coloured by the share of their cells flagged, as last computed."""
+    import folium
+
+    data = answers.unit_shapes(session, opts.area, analysis, unit=unit)
+    flagged, other = _UNIT_TEXT[analysis]
+    bbox, zoom = _area_view(session, opts, None)
+    fmap = _new_map(title, bbox, zoom, opts)
+    colors = _SHARE_COLORS[analysis]
+    fields, aliases = (
+        ("name", "cells", "flagged", "other", "share"),
+        ("县（区）", "单元", flagged, other, "占比"),
+    )
+    options = layer_options_js(
+        _SHARE_STYLE % js_json(list(colors)), _bind_js("bindTooltip", fields, aliases, percent=("share",))
+    )
+    collection_layer(data["json"], options, name=f"{title}（按县汇总）").add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    rows = "<br>".join(
+        f'<i style="background:{c}"></i>{b}' for c, b in zip(colors, _SHARE_BANDS, strict=True)
+    )
+    _add_legend(
+        fmap,
+        f"<b>{title}</b>（按县汇总：{flagged}占比）<br>{rows}<br>共 {data['cells']} 个单元，"
+        f"{flagged} {data['flagged']} 个，{other} {data['other']} 个<br>{computed_text(data['computed_at'])}",
+    )
+    return render_page(fmap, opts.vendor_prefix)
+
+
+def computed_text(at: object) -> str:
+    """When an analysis was computed, as the legends say it (北京时间), or that it has not been yet."""
+    return f"计算于 {clock.show(at)}" if at else "尚未计算（分析作业完成后显示）"
+
+
 def hotspots_map_html(
     session: Session, registry: LayerRegistry, opts: MapOptions, layer_id: str = "hotspots"
 ) -> str:
-    """Gi* hot and cold spots (small grids or hexagons) coloured by confidence, with a Chinese legend."""
+    """Gi* hot and cold spots (small grids or hexagons) coloured by confidence, with a Chinese legend;
+    per county for a province or a city."""
+    unit = "grid" if layer_id == "hotspots" else "hex"
+    if is_wide(opts):
+        return units_map_html(session, opts, "hotspots", registry.get(layer_id).title, unit)
     layer = registry.get(layer_id)
     layer.require("choropleth")
     data = layer_collection(session, layer, opts, (*HOT_FIELDS, "confidence"), tally_by="confidence")
@@ -75,14 +139,20 @@ def hotspots_map_html(
         f'<i style="background:{HOTSPOT_COLORS[k]}"></i>{CLASS_LABELS[k]}：{data.tally.get(str(k), 0)}'
         for k in sorted(CLASS_LABELS, reverse=True)
     ]
+    run = answers.latest_run(session, "hotspots", unit, opts.area)
     _add_legend(
-        fmap, f"<b>{layer.title}</b><br>" + "<br>".join(rows) + "<br>经验贝叶斯平滑，999次置换检验，FDR校正"
+        fmap,
+        f"<b>{layer.title}</b><br>" + "<br>".join(rows) + "<br>经验贝叶斯平滑，Gi* 解析 z 值（双侧），FDR校正"
+        f"<br>{computed_text(run[1] if run else None)}",
     )
     return render_page(fmap, opts.vendor_prefix)
 
 
 def emerging_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -> str:
-    """Emerging hot spot categories of the small grids, with a Chinese legend of the categories present."""
+    """Emerging hot spot categories of the small grids, with a Chinese legend of the categories present;
+    per county for a province or a city."""
+    if is_wide(opts):
+        return units_map_html(session, opts, "emerging", registry.get("emerging").title)
     layer = registry.get("emerging")
     layer.require("choropleth")
     data = layer_collection(session, layer, opts, (*EMERGING_FIELDS, "category"), tally_by="category")
@@ -102,5 +172,11 @@ def emerging_map_html(session: Session, registry: LayerRegistry, opts: MapOption
         f'<i style="background:{CATEGORY_COLORS[k]}"></i>{LABELS[k]}：{n}'
         for k, n in sorted(data.tally.items(), key=lambda kv: list(LABELS).index(kv[0]))
     ]
-    _add_legend(fmap, f"<b>{layer.title}</b>（按周 Gi* 与 Mann-Kendall 趋势）<br>" + "<br>".join(rows))
+    run = answers.latest_run(session, "emerging", "grid", opts.area)
+    _add_legend(
+        fmap,
+        f"<b>{layer.title}</b>（按周 Gi* 与 Mann-Kendall 趋势）<br>"
+        + "<br>".join(rows)
+        + f"<br>{computed_text(run[1] if run else None)}",
+    )
     return render_page(fmap, opts.vendor_prefix)

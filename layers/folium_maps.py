@@ -381,7 +381,7 @@ def _add_facilities(fmap: Any, session: Session, registry: LayerRegistry, opts: 
     """Facilities as small white circles with a Chinese popup."""
     fields = ("kind_label", "name", "phone", "grid_code")
     data = layer_collection(session, registry.get("facilities"), opts, fields)
-    if data.count:
+    if 0 < data.count <= opts.max_features_per_layer:  # a province's 22,800 are left to the tiles
         popup = _bind_js("bindPopup", fields, ("类型", "名称", "电话", "网格"))
         options = layer_options_js("{}", popup, _FACILITY_MARKER)
         collection_layer(data.json, options, name=f"综治设施（{data.count}）").add_to(fmap)
@@ -452,7 +452,7 @@ def _county_legend(
     return (
         f"<b>网格化社会治理一张图</b><br>乡镇 {shown_counts.get('townships', 0)} 个 · "
         f"村（社区）{shown_counts.get('villages', 0)} 个 · 网格 {shown_counts.get('grids', 0)} 个 · "
-        f"设施 {facilities} 处<br>"
+        f"设施 {f'{facilities} 处' if facilities <= cap else f'超过 {cap} 处（未绘制）'}<br>"
         f"事件（未结及近 {days} 天上报，点聚合）：<br>{events}"
     )
 

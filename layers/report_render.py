@@ -40,8 +40,13 @@ def report_map_png(session: Session, report: dict[str, Any]) -> bytes:
     """A PNG map of the report's area: new cases per small grid, hot spots outlined, townships drawn."""
     plt = _matplotlib()
     gdf = map_shapes(session, report["area"])
-    grids = gdf[gdf.level == "grid"].copy()
-    grids["new"] = grids.code.map(report.get("by_grid", {})).fillna(0)
+    wide = report.get("by_level") == "county"  # a province or a city: counties, not grids
+    grids = gdf[gdf.level == ("county" if wide else "grid")].copy()
+    if wide:
+        per_county = {t["code"]: t["new"] for t in report.get("by_township", [])}
+        grids["new"] = grids.code.str[:6].map(per_county).fillna(0)
+    else:
+        grids["new"] = grids.code.map(report.get("by_grid", {})).fillna(0)
     fig, ax = plt.subplots(figsize=(7.5, 6), dpi=110)
     if len(grids):
         grids.plot(
@@ -56,7 +61,7 @@ def report_map_png(session: Session, report: dict[str, Any]) -> bytes:
         hot = grids[grids.code.isin(report.get("hotspots", {}).get("hot", []))]
         if len(hot):
             hot.boundary.plot(ax=ax, color="#b2182b", linewidth=0.9)
-    gdf[gdf.level == "township"].boundary.plot(ax=ax, color="#3f007d", linewidth=0.8)
+    gdf[gdf.level == ("city" if wide else "township")].boundary.plot(ax=ax, color="#3f007d", linewidth=0.8)
     ax.set_title(f"{report['title']}：新增案件分布（红框为热点网格）", fontsize=11)
     ax.set_axis_off()
     buf = io.BytesIO()

@@ -6,12 +6,15 @@
 #   scripts/pgcluster.sh url DIR            the database URL (of the last start), as the owner (superuser)
 #   scripts/pgcluster.sh app-url DIR        the same database as the app's own login, gridgov_web (made by
 #                                           `gridgov migrate`: neither superuser nor owner)
+#   scripts/pgcluster.sh replica DIR PRIMARY_DIR [PORT]
+#                                           a streaming replica (hot standby) of the running cluster in
+#                                           PRIMARY_DIR: pg_basebackup -R (first time), then start; its URL
 # Env: PGCLUSTER_FAST=1 trades durability for speed (fsync off), for test clusters only.
 # PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user.
 # Only the URL goes to stdout; messages go to stderr.
 set -euo pipefail
 
-usage="usage: pgcluster.sh start|stop|status|url|app-url DIR [PORT]"
+usage="usage: pgcluster.sh start|stop|status|url|app-url|replica DIR [PRIMARY_DIR] [PORT]"
 cmd=${1:?$usage}
 dir=${2:?$usage}
 mkdir -p "$dir"
@@ -100,6 +103,26 @@ start() {
   url
 }
 
+replica() {
+  local bin primary=${1:?usage: pgcluster.sh replica DIR PRIMARY_DIR [PORT]} port
+  bin=$(pgbin)
+  primary=$(cd "$primary" && pwd)
+  [ -f "$primary/port" ] || die "no cluster has been started in $primary"
+  check_owner
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    # -R writes standby.signal and primary_conninfo: the copy starts as a hot standby that streams.
+    as_owner "$bin/pg_basebackup" -D "$dir/data" -h 127.0.0.1 -p "$(cat "$primary/port")" -U gridgov \
+      -X stream -R -c fast >"$dir/basebackup.log" 2>&1 || die "pg_basebackup failed; see $dir/basebackup.log"
+  fi
+  if running; then url; return; fi
+  port=$(pick_port "${2:-}")
+  echo "$port" >"$dir/port"
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c hot_standby=on" >/dev/null ||
+    die "the replica did not start; see $dir/server.log"
+  url
+}
+
 stop() {
   [ -f "$dir/data/PG_VERSION" ] || return 0
   as_owner "$(pgbin)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -111,5 +134,6 @@ case "$cmd" in
   status) running ;;
   url) url ;;
   app-url) url gridgov_web ;;
+  replica) shift 2; replica "$@" ;;
   *) echo "unknown command $cmd; $usage" >&2; exit 2 ;;
 esac

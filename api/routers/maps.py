@@ -14,6 +14,7 @@ from geo import clock
 from geo.errors import InvalidInputError, NotFoundError
 from geo.queries.coverage import parse_day, period_days
 from geo.queries.heat import EventFilter, parse_event_filter
+from layers.folium_analytics import is_wide, units_map_html
 from layers.folium_field import coverage_map_html
 from layers.folium_maps import MapOptions, county_map_html, heatmap_html, heatmap_time_html, risk_map_html
 from layers.query import TimeRange
@@ -115,7 +116,10 @@ def heatmap_time(
 def risk_map(
     request: Request, session: SessionDep, registry: RegistryDep, opts: MapOptionsDep
 ) -> HTMLResponse:
-    """Red / yellow / green risk grade of every small grid, with open, overdue and resolution figures."""
+    """Red / yellow / green risk grade of every small grid, with open, overdue and resolution figures;
+    for a province or a city, its counties by their share of red grids."""
+    if is_wide(opts):
+        return map_page(request, units_map_html(session, opts, "risk", "网格风险等级"))
     return map_page(request, risk_map_html(session, registry, opts))
 
 

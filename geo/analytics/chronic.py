@@ -13,12 +13,18 @@ one dispute reported several times (duplicates), not a chronic one. (Counting "c
 instead made two unrelated disputes 116 days apart, on either side of New Year, chronic.) Each group
 lists its cases, oldest first: that list is the evidence.
 
-积案 (backlog): a case still open (geo.queries.figures) longer than `backlog_days`.
+The groups are computed by the `chronic` job (geo.jobs), one INSERT ... SELECT per analysis area, into
+chronic_groups (migration 0062) under an analytics run (`computed_at`); requests read them (a page of
+groups in a bbox, or counts per county or township for wide areas). A stored group keeps the row of
+`parties` its name comes from, never a copy: a read masks it with gridgov_person_name, as every read of
+a name; titles in the evidence are masked on the way out too (gridgov_person_text).
 
-Party names (and phones or ID numbers typed in titles) come masked for roles without clearance, by the
-database (gridgov_person_name, gridgov_person_text).
+积案 (backlog): a case still open (geo.queries.figures) longer than `backlog_days`: a list read live
+from the open cases (an index holds them), not a computation.
 """
 
+import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +33,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import clock, vocabulary
+from geo.analytics.cells import area_range, data_fingerprint
+from geo.analytics.hotspots import is_fresh, lock_area, new_run
+from geo.analytics.settings import AnalyticsSettings
 from geo.io.workbook import Sheet
 from geo.queries import figures as f
 from geo.queries.events import area_like
@@ -41,75 +50,185 @@ class ChronicRule:
     party_cases: int = 2
     min_days: int = 30
 
+    @classmethod
+    def of(cls, settings: AnalyticsSettings) -> "ChronicRule":
+        """The rule of the settings."""
+        return cls(
+            settings.chronic_metres,
+            settings.chronic_place_cases,
+            settings.chronic_party_cases,
+            settings.chronic_min_days,
+        )
 
+
+# The evidence as stored: titles as written (a read masks them for uncleared roles, _GROUPS).
 _HISTORY = """json_agg(json_build_object('id', e.id, 'reported_at', e.reported_at, 'closed_at', e.closed_at,
-    'category', c.label_zh, 'status', e.status, 'title', gridgov_person_text(e.title, e.id),
-    'grid_code', e.grid_code)
+    'category', c.label_zh, 'status', e.status, 'title', e.title, 'grid_code', e.grid_code)
     ORDER BY e.reported_at, e.id)"""
-_FIGURES = f"""count(*) AS cases, min(e.reported_at) AS first_at, max(e.reported_at) AS last_at,
-       count(*) FILTER (WHERE {f.open_now("e", ":at")}) AS open_cases, {_HISTORY} AS history"""
+_YEARS = "count(DISTINCT extract(year FROM e.reported_at AT TIME ZONE :zone))"
+_LATEST = "(array_agg({col} ORDER BY e.reported_at DESC, e.id DESC))[1]"
+_FIGURES = f"""count(*), {_YEARS}, min(e.reported_at), max(e.reported_at),
+       count(*) FILTER (WHERE {f.open_now("e", ":at")}), {_HISTORY}"""
 _ENOUGH = "count(*) >= {n} AND max(e.reported_at) - min(e.reported_at) >= :min_span"
-
-_PLACES = text(f"""
-WITH d AS (
-    SELECT e.*, ST_SnapToGrid(e.geom, :metres / 111320.0) AS cell FROM events e
-    WHERE e.kind = 'dispute' AND e.status <> 'duplicate' AND e.grid_code LIKE :area
+_DISPUTES = (
+    """e.kind = 'dispute' AND e.status <> 'duplicate' AND e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi"""
 )
-SELECT 'place' AS basis, min(c.label_zh) AS category, ST_X(e.cell) AS lon, ST_Y(e.cell) AS lat,
-       NULL::text AS party, NULL::text AS matched_on, {_FIGURES}
-FROM d e JOIN categories c ON c.code = e.category
-GROUP BY e.category, e.cell
-HAVING {_ENOUGH.format(n=":place_cases")}
-ORDER BY cases DESC, first_at LIMIT :limit
-""")
 
 # A party is the same person when the ID number matches, else when name and phone both do.
-_PARTIES = text(f"""
-WITH p AS (
-    SELECT DISTINCT p.event_id, p.id_number IS NOT NULL AS by_id,
-           coalesce('id:' || p.id_number, 'np:' || p.name || '/' || coalesce(p.phone, '')) AS who, p.name
+_STORE = text(f"""
+INSERT INTO chronic_groups (run_id, basis, category, matched_on, grid_code, geom, party_id, cases, years,
+                            first_at, last_at, open_cases, history)
+SELECT :run, 'place', min(c.label_zh), NULL, {_LATEST.format(col="e.grid_code")}, e.cell, NULL, {_FIGURES}
+FROM (SELECT e.*, ST_SnapToGrid(e.geom, :metres / 111320.0) AS cell FROM events e WHERE {_DISPUTES}) e
+JOIN categories c ON c.code = e.category
+GROUP BY e.category, e.cell
+HAVING {_ENOUGH.format(n=":place_cases")}
+UNION ALL
+SELECT :run, 'parties', NULL, CASE WHEN bool_or(p.by_id) THEN 'id_number' ELSE 'name_phone' END,
+       {_LATEST.format(col="e.grid_code")}, {_LATEST.format(col="e.geom")}, min(p.party_id), {_FIGURES}
+FROM (
+    SELECT DISTINCT ON (p.event_id, who) p.event_id, p.id AS party_id, p.id_number IS NOT NULL AS by_id,
+           coalesce('id:' || p.id_number, 'np:' || p.name || '/' || coalesce(p.phone, '')) AS who
     FROM parties p JOIN events e ON e.id = p.event_id
-    WHERE p.role IN ('applicant', 'respondent') AND e.kind = 'dispute' AND e.status <> 'duplicate'
-      AND e.grid_code LIKE :area
-)
-SELECT 'parties' AS basis, NULL::text AS category,
-       (array_agg(ST_X(e.geom) ORDER BY e.reported_at DESC))[1] AS lon,
-       (array_agg(ST_Y(e.geom) ORDER BY e.reported_at DESC))[1] AS lat,
-       gridgov_person_name(min(p.name)) AS party,
-       CASE WHEN bool_or(p.by_id) THEN 'id_number' ELSE 'name_phone' END AS matched_on, {_FIGURES}
-FROM p JOIN events e ON e.id = p.event_id JOIN categories c ON c.code = e.category
+    WHERE p.role IN ('applicant', 'respondent') AND {_DISPUTES}
+    ORDER BY p.event_id, who, p.id
+) p JOIN events e ON e.id = p.event_id JOIN categories c ON c.code = e.category
 GROUP BY p.who
 HAVING {_ENOUGH.format(n=":party_cases")}
-ORDER BY cases DESC, first_at LIMIT :limit
 """)
 
 
-def list_chronic(
-    session: Session, area: str, rule: ChronicRule | None = None, *, limit: int = 200
-) -> dict[str, Any]:
-    """Chronic disputes of the area, at one place or between the same parties (see the module doc)."""
-    rule = rule or ChronicRule()
+def refresh_chronic(session: Session, area: str, settings: AnalyticsSettings, as_of: datetime) -> int:
+    """The id of a current chronic run of the area, computed and stored when needed (a job)."""
+    fp = data_fingerprint(session, area)
+    run = is_fresh(session, "chronic", "grid", area, settings, as_of, fp)
+    if run is not None:
+        return run
+    lock_area(session, "chronic", "grid", area)
+    run = is_fresh(session, "chronic", "grid", area, settings, as_of, fp)
+    if run is not None:
+        return run
+    t0 = time.perf_counter()
+    lo, hi = area_range(area)
+    rule = ChronicRule.of(settings)
+    run = new_run(session, "chronic", "grid", area, settings.params("grid"), fp, as_of, 0.0)
     params = {
-        "area": area_like(area),
-        "at": clock.now(),
+        "run": run,
+        "lo": lo,
+        "hi": hi,
+        "zone": clock.zone().key,
+        "at": as_of,
         "metres": rule.metres,
         "place_cases": rule.place_cases,
         "party_cases": rule.party_cases,
         "min_span": timedelta(days=rule.min_days),
-        "limit": limit,
     }
-    groups = []
-    for stmt in (_PLACES, _PARTIES):
-        for r in session.execute(stmt, params).mappings():
-            g = dict(r)
-            g["span_days"] = (g["last_at"] - g["first_at"]).days
-            groups.append(g)
+    session.execute(_STORE, params)
+    session.execute(
+        text("UPDATE analytics_runs SET seconds = :s WHERE id = :run"),
+        {"s": time.perf_counter() - t0, "run": run},
+    )
+    return run
+
+
+_RUN = """(SELECT id, computed_at FROM analytics_runs
+      WHERE analysis = 'chronic' AND unit = 'grid' AND area = :area
+      ORDER BY computed_at DESC, id DESC LIMIT 1) r"""
+
+_WHERE = """(CAST(:basis AS text) IS NULL OR g.basis = :basis)
+  AND (CAST(:minx AS float8) IS NULL OR g.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))"""
+
+# Evidence titles masked for uncleared roles (phones, ID numbers, the parties' names).
+_MASKED_HISTORY = """(SELECT json_agg(h.item || jsonb_build_object('title',
+        gridgov_person_text(h.item ->> 'title', (h.item ->> 'id')::bigint)) ORDER BY h.n)
+     FROM jsonb_array_elements(g.history) WITH ORDINALITY AS h(item, n))"""
+
+_GROUPS = text(f"""
+SELECT g.basis, g.category, g.matched_on, ST_X(g.geom) AS lon, ST_Y(g.geom) AS lat,
+       gridgov_person_name(p.name) AS party, g.grid_code, g.cases, g.years, g.first_at, g.last_at,
+       g.open_cases, {_MASKED_HISTORY} AS history
+FROM {_RUN} JOIN chronic_groups g ON g.run_id = r.id
+LEFT JOIN parties p ON p.id = g.party_id
+WHERE {_WHERE}
+ORDER BY g.basis DESC, g.cases DESC, g.first_at, g.id
+LIMIT :limit OFFSET :offset
+""")
+
+_COUNTS = text(f"""
+SELECT r.computed_at, left(g.grid_code, :n) AS code, u.name,
+       count(*) FILTER (WHERE g.basis = 'place') AS places,
+       count(*) FILTER (WHERE g.basis = 'parties') AS parties,
+       sum(g.cases) AS cases, sum(g.open_cases) AS open_cases
+FROM {_RUN} JOIN chronic_groups g ON g.run_id = r.id
+LEFT JOIN grids u ON u.code = rpad(left(g.grid_code, :n), 15, '0') AND u.valid_to IS NULL
+WHERE {_WHERE}
+GROUP BY 1, 2, 3 ORDER BY 2
+""")
+
+_SUMMARY = text(f"""
+SELECT r.computed_at, count(*) FILTER (WHERE g.basis = 'place') AS places,
+       count(*) FILTER (WHERE g.basis = 'parties') AS parties
+FROM {_RUN} LEFT JOIN chronic_groups g ON g.run_id = r.id AND {_WHERE}
+GROUP BY 1
+""")
+
+
+def _params(area: str, basis: str | None, bbox: tuple[float, float, float, float] | None) -> dict[str, Any]:
+    minx, miny, maxx, maxy = bbox or (None, None, None, None)
+    return {"area": area, "basis": basis, "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
+
+
+def list_chronic(
+    session: Session,
+    area: str,
+    rule: ChronicRule,
+    *,
+    basis: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> dict[str, Any]:
+    """The stored chronic disputes of the area (places first, then parties), as last computed under
+    `rule`; `basis`: place or parties only."""
+    p = _params(area, basis, bbox)
+    head = session.execute(_SUMMARY, p).first()
+    groups = [dict(r) for r in session.execute(_GROUPS, {**p, "limit": limit, "offset": offset}).mappings()]
+    for g in groups:
+        g["span_days"] = (g["last_at"] - g["first_at"]).days
+        if isinstance(g["history"], str):
+            g["history"] = json.loads(g["history"])
+        g["history"] = g["history"] or []
     return {
         "area": area,
         "rule": rule.__dict__,
-        "places": sum(g["basis"] == "place" for g in groups),
-        "parties": sum(g["basis"] == "parties" for g in groups),
+        "computed_at": head.computed_at if head else None,
+        "places": head.places if head else 0,
+        "parties": head.parties if head else 0,
+        "level": "group",
         "groups": groups,
+    }
+
+
+def count_chronic(
+    session: Session,
+    area: str,
+    level: str,
+    *,
+    basis: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> dict[str, Any]:
+    """The stored chronic disputes of the area counted per county or township (wide areas)."""
+    n = {"county": 6, "township": 9}[level]
+    p = _params(area, basis, bbox)
+    head = session.execute(_SUMMARY, p).first()
+    rows = [r._asdict() for r in session.execute(_COUNTS, {**p, "n": n})]
+    return {
+        "area": area,
+        "computed_at": head.computed_at if head else None,
+        "places": sum(r["places"] for r in rows),
+        "parties": sum(r["parties"] for r in rows),
+        "level": level,
+        "units": [{k: v for k, v in r.items() if k != "computed_at"} for r in rows],
     }
 
 

@@ -1,25 +1,27 @@
 """Emerging hot spots over weekly bins, after ArcGIS Pro's Emerging Hot Spot Analysis.
 
 Cases are counted per small grid and week in PostGIS; each week gets Gi* on empirical-Bayes rates
-(normal p-values, significant below `emerging_alpha`, 90 % by default as in ArcGIS), and each grid
-is classified from its series of significant weeks and the Mann-Kendall trend of its Gi* z-scores:
-new, consecutive, intensifying, persistent, diminishing, sporadic, oscillating, historical (hot or
-cold), or no pattern. Space is contiguity only (ArcGIS also adds time neighbours; we do not).
+(analytical z, two-sided normal p-values, significant below `emerging_alpha`, 90 % by default as in
+ArcGIS), all weeks at once with the area's one weights matrix, and each grid is classified from its
+series of significant weeks and the Mann-Kendall trend of its Gi* z-scores (every grid's trend in one
+vectorised pass): new, consecutive, intensifying, persistent, diminishing, sporadic, oscillating,
+historical (hot or cold), or no pattern. `classify_series` is the rule for one grid, as read;
+`classify_rows` applies the same rule to every grid at once. Space is contiguity only (ArcGIS also
+adds time neighbours; we do not).
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
-from sqlalchemy.types import Float, Integer, String
 
 from geo.analytics import stats
-from geo.analytics.cells import data_fingerprint, load_cells
+from geo.analytics.cells import array_text, data_fingerprint, load_cells
 from geo.analytics.hotspots import is_fresh, lock_area, new_run
 from geo.analytics.settings import AnalyticsSettings
 from geo.queries.layers import display_code, textual
@@ -100,13 +102,56 @@ def classify_series(
     return _side(hot, cold, z, "hot", trend, 1) or _side(cold, hot, z, "cold", trend, -1) or "none"
 
 
+def _side_rows(sig: np.ndarray, other: np.ndarray, direction: np.ndarray, sign: int) -> np.ndarray:
+    """`_side` for every row at once: the pattern name on one side ('' for none)."""
+    n = sig.shape[1]
+    share = sig.mean(axis=1)
+    last = sig[:, -1]
+    ever_before = sig[:, :-1].any(axis=1)
+    gaps = ~sig
+    last_gap = np.where(gaps.any(axis=1), n - 1 - np.argmax(gaps[:, ::-1], axis=1), -1)
+    run = n - last_gap - 1
+    before_run = sig.any(axis=1) & (np.argmax(sig, axis=1) <= last_gap)  # significant before the final run
+    persistent = np.where(
+        direction == sign, "intensifying", np.where(direction == -sign, "diminishing", "persistent")
+    )
+    return np.select(
+        [
+            (share >= 0.9) & ~last,
+            ~last,
+            share >= 0.9,
+            ~ever_before,
+            (run >= 2) & ~before_run,
+            other[:, :-1].any(axis=1),
+        ],
+        ["historical", "", persistent, "new", "consecutive", "oscillating"],
+        default="sporadic",
+    )
+
+
+def classify_rows(z: np.ndarray, p: np.ndarray, alpha: float, direction: np.ndarray) -> list[str]:
+    """The category of every row (a grid's weekly series), as classify_series decides one."""
+    hot, cold = (p < alpha) & (z > 0), (p < alpha) & (z < 0)
+    if z.shape[0] == 0:
+        return []
+    h, c = _side_rows(hot, cold, direction, 1), _side_rows(cold, hot, direction, -1)
+    hot_name = np.where(h != "", np.char.add(h.astype(str), "_hot"), "")
+    cold_name = np.where(c != "", np.char.add(c.astype(str), "_cold"), "")
+    out = np.where(
+        cold[:, -1],
+        np.where(cold_name != "", cold_name, "none"),
+        np.where(hot_name != "", hot_name, np.where(cold_name != "", cold_name, "none")),
+    )
+    return out.tolist()
+
+
 @dataclass
 class EmergingResult:
     """Category and trend per small grid, in key order."""
 
     keys: list[str]
     categories: list[str]
-    trends: list[stats.Trend]
+    trends: stats.Trends
     hot_bins: np.ndarray
     cold_bins: np.ndarray
     last_z: np.ndarray
@@ -115,26 +160,23 @@ class EmergingResult:
 def compute_emerging(
     session: Session, area: str, settings: AnalyticsSettings, as_of: datetime
 ) -> EmergingResult:
-    """Weekly counts per small grid (PostGIS), weekly Gi*, then the category of every grid."""
+    """Weekly counts per small grid (PostGIS), weekly Gi* (one weights matrix), then every category."""
     start = as_of - timedelta(weeks=settings.weeks)
     cells = load_cells(
         session, area, "grid", kinds=settings.kinds, start=start, end=as_of, bins=settings.weeks
     )
-    w = stats.weights_from(cells.neighbours, cells.keys)
     base = np.where(cells.km2 > 0, cells.km2, 1e-6)
-    zs, ps = np.zeros_like(cells.counts), np.ones_like(cells.counts)
-    for b in range(settings.weeks):
-        gi = stats.gi_star(
-            stats.eb_rates(cells.counts[:, b], base), w, settings.emerging_permutations, settings.seed
-        )
-        zs[:, b], ps[:, b] = gi.z, gi.p
+    if cells.weights is None or cells.n < 3:
+        zs = np.zeros_like(cells.counts)
+    else:
+        zs = stats.gi_star_z(stats.eb_rates(cells.counts, base), cells.weights)
+    ps = stats.normal_p(zs)
+    trends = stats.mann_kendall_rows(zs, settings.trend_alpha)
     alpha = settings.emerging_alpha
-    trends = [stats.mann_kendall(zs[i], settings.trend_alpha) for i in range(cells.n)]
-    cats = [classify_series(zs[i], ps[i], alpha, settings.trend_alpha, trends[i]) for i in range(cells.n)]
     sig = ps < alpha
     return EmergingResult(
         cells.keys,
-        cats,
+        classify_rows(zs, ps, alpha, trends.direction),
         trends,
         (sig & (zs > 0)).sum(1),
         (sig & (zs < 0)).sum(1),
@@ -142,22 +184,27 @@ def compute_emerging(
     )
 
 
+# The grid's polygon stays in grids (readers join it, as for hot spot cells of small grids); arrays
+# bind as text (cells.array_text).
 _STORE = text("""
 INSERT INTO emerging_cells (run_id, cell, grid_code, geom, category, trend_z, trend_p, hot_bins, cold_bins,
                             last_z)
-SELECT :run, u.cell, u.cell, g.geom, u.category, u.tz, u.tp, u.hot, u.cold, u.lz
-FROM unnest(:cell, :category, :tz, :tp, :hot, :cold, :lz) AS u(cell, category, tz, tp, hot, cold, lz)
-JOIN grids g ON g.code = u.cell AND g.valid_to IS NULL AND g.level = 'grid'
-""").bindparams(
-    bindparam("cell", type_=ARRAY(String)),
-    bindparam("category", type_=ARRAY(String)),
-    *(bindparam(n, type_=ARRAY(Float)) for n in ("tz", "tp", "lz")),
-    *(bindparam(n, type_=ARRAY(Integer)) for n in ("hot", "cold")),
-)
+SELECT :run, u.cell, u.cell, NULL, u.category, u.tz, u.tp, u.hot, u.cold, u.lz
+FROM unnest(CAST(:cell AS text[]), CAST(:category AS text[]), CAST(:tz AS float8[]), CAST(:tp AS float8[]),
+            CAST(:hot AS int[]), CAST(:cold AS int[]), CAST(:lz AS float8[]))
+     AS u(cell, category, tz, tp, hot, cold, lz)
+""")
 
 
-def refresh_emerging(session: Session, area: str, settings: AnalyticsSettings, as_of: datetime) -> int:
+def refresh_emerging(
+    session: Session,
+    area: str,
+    settings: AnalyticsSettings,
+    as_of: datetime,
+    progress: Callable[[float, str], None] | None = None,
+) -> int:
     """The id of a current emerging hot spot run of the area, computed and stored when needed (a job)."""
+    say = progress or (lambda fraction, note: None)
     fp = data_fingerprint(session, area)
     run = is_fresh(session, "emerging", "grid", area, settings, as_of, fp)
     if run is not None:
@@ -167,7 +214,9 @@ def refresh_emerging(session: Session, area: str, settings: AnalyticsSettings, a
     if run is not None:
         return run
     t0 = time.perf_counter()
+    say(0.1, f"逐周统计、{settings.weeks} 周 Gi* 与趋势检验")
     res = compute_emerging(session, area, settings, as_of)
+    say(0.7, f"写入 {len(res.keys)} 个网格")
     run = new_run(
         session, "emerging", "grid", area, settings.params("grid"), fp, as_of, time.perf_counter() - t0
     )
@@ -175,13 +224,13 @@ def refresh_emerging(session: Session, area: str, settings: AnalyticsSettings, a
         _STORE,
         {
             "run": run,
-            "cell": res.keys,
-            "category": res.categories,
-            "tz": [t.z for t in res.trends],
-            "tp": [t.p for t in res.trends],
-            "hot": [int(v) for v in res.hot_bins],
-            "cold": [int(v) for v in res.cold_bins],
-            "lz": res.last_z.tolist(),
+            "cell": array_text(res.keys),
+            "category": array_text(res.categories),
+            "tz": array_text(res.trends.z),
+            "tp": array_text(res.trends.p),
+            "hot": array_text(res.hot_bins.astype(int)),
+            "cold": array_text(res.cold_bins.astype(int)),
+            "lz": array_text(res.last_z),
         },
     )
     return run
@@ -205,7 +254,7 @@ EMERGING_COLUMNS = (
 _LABEL = "CASE c.category " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in LABELS.items()) + " END"
 
 _EMERGING = f"""
-SELECT c.id, c.geom, {display_code("c.grid_code")} AS grid_code, t.name AS township, c.category,
+SELECT c.id, g.geom, {display_code("c.grid_code")} AS grid_code, t.name AS township, c.category,
        {_LABEL} AS category_label, round(c.trend_z::numeric, 3)::float8 AS trend_z,
        round(c.trend_p::numeric, 4)::float8 AS trend_p, c.hot_bins, c.cold_bins,
        round(c.last_z::numeric, 3)::float8 AS last_z, r.computed_at
@@ -213,6 +262,7 @@ FROM emerging_cells c
 JOIN (SELECT id, computed_at FROM analytics_runs
       WHERE analysis = 'emerging' AND unit = 'grid' AND area = :area
       ORDER BY computed_at DESC, id DESC LIMIT 1) r ON r.id = c.run_id
+JOIN grids g ON g.code = c.grid_code AND g.level = 'grid' AND g.valid_to IS NULL
 LEFT JOIN grids t ON t.code = left(c.grid_code, 9) || '000000' AND t.level = 'township' AND t.valid_to IS NULL
 """
 

@@ -2,8 +2,10 @@
 
 The rate of a cell is its cases in the window per km² (no population is held per grid, so area is
 the base), smoothed by global empirical Bayes because most small grids see few cases. Gi* uses
-binary queen contiguity with the cell itself included, 999 permutations (seeded) and a
-Benjamini-Hochberg FDR correction; cells are hot or cold at 99/95/90 % confidence.
+binary queen contiguity with the cell itself included (one sparse matrix per area, kept), analytical
+z-scores with two-sided normal p-values as ArcGIS computes them (or seeded permutations for small
+areas, GRID_ANALYTICS_PERMUTATIONS) and a Benjamini-Hochberg FDR correction; cells are hot or cold at
+99/95/90 % confidence.
 
 Results are stored as a run (analytics_runs + hotspot_cells) by the `hotspots` job (geo.jobs), so the
 map layers (OGC items, tiles, Folium) read them with plain SQL; `refresh_hotspots` recomputes when the
@@ -12,6 +14,7 @@ data fingerprint, the parameters or the day changed, or the run is older than `m
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,11 +23,10 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
-from sqlalchemy.types import Float, Integer, String
 
 from geo import clock
 from geo.analytics import stats
-from geo.analytics.cells import Cells, data_fingerprint, load_cells
+from geo.analytics.cells import Cells, array_text, data_fingerprint, load_cells
 from geo.analytics.settings import AnalyticsSettings
 from geo.queries.layers import display_code, textual
 
@@ -58,7 +60,7 @@ def window(as_of: datetime, days: int) -> tuple[datetime, datetime]:
 def compute_hotspots(
     session: Session, area: str, unit: str, settings: AnalyticsSettings, as_of: datetime
 ) -> HotspotResult:
-    """Count cases per cell in PostGIS, smooth the rates, and run Gi* with permutations."""
+    """Count cases per cell in PostGIS, smooth the rates, and run Gi* (see the module doc)."""
     start, end = window(as_of, settings.window_days)
     cells = load_cells(
         session, area, unit, kinds=settings.kinds, start=start, end=end, hex_size_m=settings.hex_size_m
@@ -66,8 +68,9 @@ def compute_hotspots(
     events = cells.counts[:, 0]
     base = np.where(cells.km2 > 0, cells.km2, 1e-6)
     eb = stats.eb_rates(events, base)
-    w = stats.weights_from(cells.neighbours, cells.keys)
-    gi = stats.gi_star(eb, w, settings.permutations, settings.seed)
+    gi = stats.gi_star(
+        eb, cells.weights, settings.permutations, settings.seed, settings.permutation_max_cells
+    )
     return HotspotResult(cells, events, events / base, eb, gi)
 
 
@@ -81,22 +84,19 @@ _DROP_OLD = text("""
 DELETE FROM analytics_runs WHERE analysis = :analysis AND unit = :unit AND area = :area AND id <> :run
 """)
 
-# Grid cells take their polygon from the grids table; hexagons bring theirs as WKB.
+# Hexagons bring their polygon as WKB; a small grid's polygon stays in grids (readers join it): copying
+# 120,000 polygons and their GiST entries was half of a province's run (3.6 of 6.6 s). Arrays bind as
+# text (cells.array_text).
 _STORE = text("""
-INSERT INTO hotspot_cells (run_id, cell, grid_code, geom, events, base_km2, rate, eb_rate, z, p, confidence)
-SELECT :run, u.cell, u.grid_code,
-       coalesce(ST_SetSRID(ST_GeomFromWKB(u.wkb), 4326), g.geom), u.events, u.km2, u.rate, u.eb, u.z, u.p, u.c
-FROM unnest(:cell, :grid_code, :wkb, :events, :km2, :rate, :eb, :z, :p, :c)
-     AS u(cell, grid_code, wkb, events, km2, rate, eb, z, p, c)
-LEFT JOIN grids g ON g.code = u.grid_code AND g.valid_to IS NULL AND g.level = 'grid'
-""").bindparams(
-    bindparam("cell", type_=ARRAY(String)),
-    bindparam("grid_code", type_=ARRAY(String)),
-    bindparam("wkb", type_=ARRAY(BYTEA)),
-    bindparam("events", type_=ARRAY(Integer)),
-    *(bindparam(n, type_=ARRAY(Float)) for n in ("km2", "rate", "eb", "z", "p")),
-    bindparam("c", type_=ARRAY(Integer)),
-)
+INSERT INTO hotspot_cells (run_id, cell, grid_code, region, geom, events, base_km2, rate, eb_rate, z, p,
+                           confidence)
+SELECT :run, u.cell, u.grid_code, u.region, ST_SetSRID(ST_GeomFromWKB(u.wkb), 4326), u.events, u.km2, u.rate,
+       u.eb, u.z, u.p, u.c
+FROM unnest(CAST(:cell AS text[]), CAST(:grid_code AS text[]), CAST(:region AS text[]), :wkb,
+            CAST(:events AS int[]), CAST(:km2 AS float8[]), CAST(:rate AS float8[]), CAST(:eb AS float8[]),
+            CAST(:z AS float8[]), CAST(:p AS float8[]), CAST(:c AS int[]))
+     AS u(cell, grid_code, region, wkb, events, km2, rate, eb, z, p, c)
+""").bindparams(bindparam("wkb", type_=ARRAY(BYTEA)))
 
 
 def new_run(
@@ -133,16 +133,17 @@ def store_hotspots(session: Session, run: int, res: HotspotResult) -> None:
         _STORE,
         {
             "run": run,
-            "cell": c.keys,
-            "grid_code": c.grid_codes,
-            "wkb": c.wkb,
-            "events": [int(v) for v in res.events],
-            "km2": c.km2.tolist(),
-            "rate": res.rate.tolist(),
-            "eb": res.eb_rate.tolist(),
-            "z": res.gi.z.tolist(),
-            "p": res.gi.p.tolist(),
-            "c": [int(v) for v in res.gi.confidence],
+            "cell": array_text(c.keys),
+            "grid_code": array_text(c.grid_codes),
+            "region": array_text(c.regions),
+            "wkb": c.wkb if c.unit == "hex" else [None] * c.n,
+            "events": array_text(res.events.astype(int)),
+            "km2": array_text(c.km2),
+            "rate": array_text(res.rate),
+            "eb": array_text(res.eb_rate),
+            "z": array_text(res.gi.z),
+            "p": array_text(res.gi.p),
+            "c": array_text(res.gi.confidence.astype(int)),
         },
     )
 
@@ -184,9 +185,15 @@ def lock_area(session: Session, analysis: str, unit: str, area: str) -> None:
 
 
 def refresh_hotspots(
-    session: Session, area: str, unit: str, settings: AnalyticsSettings, as_of: datetime
+    session: Session,
+    area: str,
+    unit: str,
+    settings: AnalyticsSettings,
+    as_of: datetime,
+    progress: Callable[[float, str], None] | None = None,
 ) -> int:
     """The id of a current hot spot run for the area, computing and storing one when needed (a job)."""
+    say = progress or (lambda fraction, note: None)
     fp = data_fingerprint(session, area)
     run = is_fresh(session, "hotspots", unit, area, settings, as_of, fp)
     if run is not None:
@@ -196,7 +203,9 @@ def refresh_hotspots(
     if run is not None:
         return run
     t0 = time.perf_counter()
+    say(0.1, "统计案件、计算 Gi*")
     res = compute_hotspots(session, area, unit, settings, as_of)
+    say(0.6, f"写入 {res.cells.n} 个单元")
     run = new_run(session, "hotspots", unit, area, settings.params(unit), fp, as_of, time.perf_counter() - t0)
     store_hotspots(session, run, res)
     return run
@@ -225,9 +234,16 @@ HOTSPOT_COLUMNS = (
 )
 
 # The newest run of exactly this area (runs of a wider area are not cut down: their statistics
-# would describe cells the requester may not see).
+# would describe cells the requester may not see). A small grid's polygon is its grid's (so a bbox
+# finds it through the grids' GiST index), a hexagon's is stored with it.
+_GEOM = {"grid": "g.geom", "hex": "c.geom"}
+_JOIN = {
+    "grid": "JOIN grids g ON g.code = c.grid_code AND g.level = 'grid' AND g.valid_to IS NULL",
+    "hex": "",
+}
 _HOTSPOTS = f"""
-SELECT c.id, c.geom, c.cell, {display_code("c.grid_code")} AS grid_code, t.name AS township, c.events,
+SELECT c.id, {{geom}} AS geom, c.cell, {display_code("c.grid_code")} AS grid_code, t.name AS township,
+       c.events,
        round(c.base_km2::numeric, 4)::float8 AS base_km2, round(c.rate::numeric, 4)::float8 AS rate,
        round(c.eb_rate::numeric, 4)::float8 AS eb_rate, round(c.z::numeric, 3)::float8 AS z,
        round(c.p::numeric, 4)::float8 AS p, c.confidence::int AS confidence,
@@ -237,10 +253,12 @@ FROM hotspot_cells c
 JOIN (SELECT id, computed_at FROM analytics_runs
       WHERE analysis = 'hotspots' AND unit = :unit AND area = :area
       ORDER BY computed_at DESC, id DESC LIMIT 1) r ON r.id = c.run_id
+{{join}}
 LEFT JOIN grids t ON t.code = left(c.grid_code, 9) || '000000' AND t.level = 'township' AND t.valid_to IS NULL
 """
 
 
 def hotspots_source(area: str, unit: str = "grid") -> TextualSelect:
     """The newest stored hot spot cells of the area (empty until computed)."""
-    return textual(_HOTSPOTS, HOTSPOT_COLUMNS, area=area, unit=unit)
+    sql = _HOTSPOTS.format(geom=_GEOM[unit], join=_JOIN[unit])
+    return textual(sql, HOTSPOT_COLUMNS, area=area, unit=unit)

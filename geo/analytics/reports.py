@@ -22,6 +22,7 @@ from geo.analytics import stats
 from geo.analytics.cells import load_cells
 from geo.errors import ConflictError, InvalidInputError
 from geo.queries import figures as f
+from geo.queries import rollups
 
 PERIODS = {"daily": "日调度", "weekly": "周分析", "monthly": "月研判", "quarterly": "季考评"}
 
@@ -43,65 +44,35 @@ def period_bounds(period: str, day: date) -> tuple[datetime, datetime]:
     return clock.midnight(first), clock.midnight(nxt)
 
 
-# What the database knew at the cut-off, in the area; merged duplicates never count.
-_BASE = """e.grid_code LIKE :area || '%' AND e.status <> 'duplicate' AND e.created_at <= :cutoff"""
-
-_SUMMARY = text(f"""
-SELECT
-  count(*) FILTER (WHERE {f.new_in()}) AS new,
-  count(*) FILTER (WHERE e.reported_at < :start AND e.created_at > :late_after) AS late,
-  count(*) FILTER (WHERE e.status = 'closed' AND e.closed_at >= :start AND e.closed_at < :end) AS closed,
-  count(*) FILTER (WHERE {f.open_at("e", ":upto")}) AS open,
-  count(*) FILTER (WHERE {f.overdue_at("e", ":upto")}) AS overdue,
-  count(*) FILTER (WHERE {f.new_in()} AND {f.accepted()}) AS accepted_new,
-  count(*) FILTER (WHERE {f.new_in()} AND {f.accepted()} AND {f.closed_at("e", ":upto")}) AS closed_new,
-  count(*) FILTER (WHERE {f.new_in()} AND e.referral IS NOT NULL) AS referrals,
-  coalesce(sum(e.wage_recovered) FILTER (WHERE e.category = 'labour_wages' AND e.status = 'closed'
-      AND e.closed_at >= :start AND e.closed_at < :end), 0)::float8 AS wage_recovered,
-  coalesce(sum(e.wage_workers) FILTER (WHERE e.category = 'labour_wages' AND e.status = 'closed'
-      AND e.closed_at >= :start AND e.closed_at < :end), 0)::int AS wage_workers
-FROM events e
-WHERE {_BASE} AND e.reported_at < :end
-  AND (e.closed_at IS NULL OR e.closed_at >= :start OR e.reported_at >= :start OR e.created_at > :late_after)
-""")
-
-_ON_DUTY = text(f"SELECT count(*) FROM workers w WHERE w.home_grid_code LIKE :area || '%' AND {f.on_duty()}")
-
-_BY_TOWNSHIP = text(f"""
-SELECT left(e.grid_code, 9) AS code, t.name,
-  count(*) FILTER (WHERE {f.new_in()}) AS new,
-  count(*) FILTER (WHERE e.status = 'closed' AND e.closed_at >= :start AND e.closed_at < :end) AS closed,
-  count(*) FILTER (WHERE {f.open_at("e", ":upto")}) AS open,
-  count(*) FILTER (WHERE {f.overdue_at("e", ":upto")}) AS overdue
-FROM events e
-LEFT JOIN grids t ON t.code = left(e.grid_code, 9) || '000000' AND t.level = 'township' AND t.valid_to IS NULL
-WHERE {_BASE} AND e.reported_at < :end AND (e.closed_at IS NULL OR e.closed_at >= :start)
-GROUP BY 1, 2 ORDER BY 1
-""")
-
-_BY_CATEGORY = text(f"""
-SELECT e.kind, c.label_zh AS category, count(*) AS new,
-       count(*) FILTER (WHERE {f.closed_at("e", ":end")}) AS closed
-FROM events e JOIN categories c ON c.code = e.category
-WHERE {_BASE} AND {f.new_in()}
-GROUP BY 1, 2 ORDER BY 3 DESC, 2
+# Cases entered after the previous report's cut-off but dated before this period (补录), and referrals:
+# few rows, found by index (events_created_time, events_referred_time).
+_LATE = text("""
+SELECT count(*) FROM events e
+WHERE e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi AND e.status <> 'duplicate'
+  AND e.created_at > :late_after AND e.created_at <= :cutoff AND e.reported_at < :start
 """)
 
 _BY_REFERRAL = text(f"""
 SELECT e.referral, count(*) FROM events e
-WHERE {_BASE} AND {f.new_in()} AND e.referral IS NOT NULL
+WHERE e.referral IS NOT NULL AND e.reported_at >= :start AND e.reported_at < :end
+  AND e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi AND e.created_at <= :cutoff AND {f.new_in()}
 GROUP BY 1 ORDER BY 1
 """)
 
-_BY_GRID = text(f"""
-SELECT e.grid_code, count(*) FROM events e
-WHERE {_BASE} AND {f.new_in()} GROUP BY 1
+_ON_DUTY = text(f"""
+SELECT count(*) FROM workers w WHERE w.home_grid_code ~>=~ :lo AND w.home_grid_code ~<~ :hi AND {f.on_duty()}
 """)
+
+_NAMES = text("""
+SELECT left(code, :n) AS code, name FROM grids
+WHERE valid_to IS NULL AND level = :level AND code ~>=~ :lo AND code ~<~ :hi
+""")
+_CATEGORY_LABELS = text("SELECT code, label_zh FROM categories")
 
 # The three colours at the report's cut-off: the stored grades (geo.analytics.risk) of the area.
 _RISK = text("""
 SELECT grade, count(*) AS grids, max(as_of) AS as_of FROM risk_grades
-WHERE grid_code LIKE :area || '%' AND as_of <= :cutoff GROUP BY grade
+WHERE grid_code ~>=~ :lo AND grid_code ~<~ :hi AND as_of <= :cutoff GROUP BY grade
 """)
 
 _PREVIOUS_CUTOFF = text("""
@@ -110,57 +81,133 @@ ORDER BY period_start DESC LIMIT 1
 """)
 
 
-def _hot_codes(session: Session, area: str, start: datetime, end: datetime) -> set[str]:
-    """Small grids hot at 95 % (Gi*, analytical z-scores, FDR) for disputes and hazards in [start, end).
+def unit_level(area: str) -> str:
+    """The level a report breaks its area down by: counties for a province or city, else townships."""
+    return "county" if len(area) <= 4 else "township"
 
-    Analytical, not permutation, p-values: a report is counted live whenever a period not yet issued is
-    read, and 999 permutations of a province cost tens of seconds."""
+
+def _hot_codes(session: Session, area: str, start: datetime, end: datetime) -> set[str]:
+    """Small grids hot at 95 % (Gi*, analytical z-scores, FDR) for disputes and hazards in [start, end)."""
     cells = load_cells(session, area, "grid", kinds=("dispute", "hazard"), start=start, end=end)
-    if cells.n < 3:
+    if cells.n < 3 or cells.weights is None:
         return set()
     eb = stats.eb_rates(cells.counts[:, 0], np.where(cells.km2 > 0, cells.km2, 1e-6))
-    gi = stats.gi_star(eb, stats.weights_from(cells.neighbours, cells.keys), 0, 620121)
+    gi = stats.gi_star(eb, cells.weights)
     return {k for k, c in zip(cells.keys, gi.confidence, strict=True) if c >= 2}
 
 
-def hotspot_changes(session: Session, area: str, start: datetime, end: datetime) -> dict[str, list[str]]:
-    """Hot spots of the period (at least 28 days back from its end) against the same span before it."""
+def hotspot_changes(session: Session, area: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """Hot spots of the period (at least 28 days back from its end) against the same span before it.
+
+    Two Gi* runs: computed by the jobs (issuing, and the `drafts` of running periods), never by a read."""
     span = max(end - start, timedelta(days=28))
     now, before = (
         _hot_codes(session, area, end - span, end),
         _hot_codes(session, area, end - 2 * span, end - span),
     )
-    return {"hot": sorted(now), "new_hot": sorted(now - before), "ended_hot": sorted(before - now)}
+    return {
+        "hot": sorted(now),
+        "new_hot": sorted(now - before),
+        "ended_hot": sorted(before - now),
+        "computed_at": clock.now().isoformat(),
+    }
+
+
+def _rows_by_unit(session: Session, area: str, p: dict, counts: dict, instants: dict) -> list[dict]:
+    """New, closed, open and overdue per county or township of the area, with names, in code order."""
+    level = unit_level(area)
+    n = rollups.PREFIX[level]
+    names = dict(session.execute(_NAMES, {**p, "n": n, "level": level}).all())
+    codes = sorted(set(counts) | set(instants))
+    out = []
+    for code in codes:
+        c, i = counts.get(code, {}), instants.get(code, {})
+        row = {"code": code, "name": names.get(code), "new": c.get("new", 0), "closed": c.get("closed", 0)}
+        row.update(open=i.get("open", 0), overdue=i.get("overdue", 0))
+        if any(row[k] for k in ("new", "closed", "open", "overdue")):
+            out.append(row)
+    return out
+
+
+def _by_category(session: Session, area: str, start: date, end: date, p: dict) -> list[dict]:
+    """New cases per kind and category, and how many of them were closed by the period's end."""
+    labels = dict(session.execute(_CATEGORY_LABELS).all())
+    made = rollups.window(
+        session, area, start, end, group="category", resolved_by=p["end"], cutoff=p["cutoff"]
+    )
+    rows = []
+    for key, v in made.items():
+        kind, _, category = key.partition("|")
+        if v["new"]:
+            rows.append(
+                {
+                    "kind": kind,
+                    "category": labels.get(category, category),
+                    "new": v["new"],
+                    "closed": v["resolved"],
+                }
+            )
+    return sorted(rows, key=lambda r: (-r["new"], r["category"]))
+
+
+def _summary(session: Session, area: str, p: dict, totals: dict, instant: dict) -> dict[str, Any]:
+    wages = [v for k, v in totals["category"].items() if k.endswith("|labour_wages")]
+    whole = totals["all"].get("", {})
+    return {
+        "new": whole.get("new", 0),
+        "late": session.execute(_LATE, p).scalar_one(),
+        "closed": whole.get("closed", 0),
+        "open": rollups.total(instant, "open"),
+        "overdue": rollups.total(instant, "overdue"),
+        "resolution_rate": f.resolution_rate(whole.get("resolved", 0), whole.get("accepted", 0)),
+        "referrals": sum(n for _, n in session.execute(_BY_REFERRAL, p)),
+        "wage_recovered": float(sum(w["wage_recovered"] for w in wages)),
+        "wage_workers": int(sum(w["wage_workers"] for w in wages)),
+        "on_duty": session.execute(_ON_DUTY, p).scalar_one(),
+    }
 
 
 def compute_figures(
     session: Session, period: str, area: str, start: datetime, end: datetime, cutoff: datetime
 ) -> dict[str, Any]:
-    """Every figure of a report, counted in PostGIS, as JSON-ready values."""
+    """Every count of a report (its hot spot section aside), from the roll-ups (geo.queries.rollups)
+    with the one definition of each figure, as JSON-ready values."""
     prev = session.execute(_PREVIOUS_CUTOFF, {"period": period, "area": area, "start": start}).scalar()
+    upto = min(end, cutoff)
     p = {
-        "area": area,
+        "lo": area,
+        "hi": area + ":",
         "start": start,
         "end": end,
         "cutoff": cutoff,
         "late_after": prev or start,
-        "upto": min(end, cutoff),
     }
-    s = session.execute(_SUMMARY, p).one()._asdict()
-    s["resolution_rate"] = f.resolution_rate(s.pop("closed_new"), s.pop("accepted_new"))
-    s["on_duty"] = session.execute(_ON_DUTY, p).scalar_one()
+    d0, d1 = clock.local(start).date(), clock.local(end).date()
+    win = {"resolved_by": upto, "cutoff": cutoff}
+    unit = unit_level(area)
+    totals = {
+        "all": rollups.window(session, area, d0, d1, **win),
+        "category": rollups.window(session, area, d0, d1, group="category", **win),
+        "unit": rollups.window(session, area, d0, d1, group=unit, **win),
+    }
+    instants = rollups.instant(session, area, upto, group=unit, cutoff=cutoff)
     grades = session.execute(_RISK, p).all()
-    risk = {r.grade: r.grids for r in grades}
     as_of = max((r.as_of for r in grades), default=None)
-    return {
-        "summary": s,
-        "by_township": [r._asdict() for r in session.execute(_BY_TOWNSHIP, p)],
-        "by_category": [r._asdict() for r in session.execute(_BY_CATEGORY, p)],
+    out = {
+        "summary": _summary(session, area, p, totals, instants),
+        "by_level": unit,
+        "by_township": _rows_by_unit(session, area, p, totals["unit"], instants),
+        "by_category": _by_category(session, area, d0, d1, p),
         "referrals": {r[0]: r[1] for r in session.execute(_BY_REFERRAL, p)},
-        "by_grid": {r[0]: r[1] for r in session.execute(_BY_GRID, p)},
-        "risk": {"counts": risk, "as_of": clock.local(as_of).isoformat() if as_of else None},
-        "hotspots": hotspot_changes(session, area, start, end),
+        "risk": {
+            "counts": {r.grade: r.grids for r in grades},
+            "as_of": clock.local(as_of).isoformat() if as_of else None,
+        },
     }
+    if len(area) >= 6:  # a province's or city's grids do not fit a report: its map shows counties
+        by_grid = rollups.window(session, area, d0, d1, group="grid", cutoff=cutoff)
+        out["by_grid"] = {k: v["new"] for k, v in by_grid.items() if v["new"]}
+    return out
 
 
 _FIND = text("""SELECT id, period_start, period_end, cutoff_at, issued_at, figures FROM reports
@@ -200,8 +247,41 @@ def _stored(session: Session, period: str, area: str, start: datetime) -> dict[s
     )
 
 
+_DRAFT = text("""
+SELECT hotspots FROM report_drafts WHERE period = :period AND area = :area AND period_start = :start
+""")
+
+NOT_COMPUTED: dict[str, Any] = {"hot": [], "new_hot": [], "ended_hot": [], "computed_at": None}
+
+
+_STORE_DRAFT = text("""
+INSERT INTO report_drafts (period, period_start, area, computed_at, hotspots)
+VALUES (:period, :start, :area, :now, CAST(:hotspots AS jsonb))
+ON CONFLICT (period, area, period_start) DO UPDATE
+    SET computed_at = EXCLUDED.computed_at, hotspots = EXCLUDED.hotspots
+""")
+_DROP_OLD_DRAFTS = text(
+    "DELETE FROM report_drafts WHERE period = :period AND area = :area AND period_start < :start"
+)
+
+
+def store_draft(session: Session, period: str, area: str) -> datetime:
+    """Compute and keep the hot spot section of the area's running period (the `drafts` job); its start."""
+    start, end = period_bounds(period, clock.today())
+    hot = hotspot_changes(session, area, start, end)
+    params = {"period": period, "start": start, "area": area, "now": clock.now(), "hotspots": json.dumps(hot)}
+    session.execute(_STORE_DRAFT, params)
+    previous, _ = period_bounds(period, start.date() - timedelta(days=1))  # kept until it is issued
+    session.execute(_DROP_OLD_DRAFTS, {**params, "start": previous})
+    return start
+
+
 def _live(session: Session, period: str, area: str, start: datetime, end: datetime, at: datetime) -> dict:
-    figures = json.loads(json.dumps(compute_figures(session, period, area, start, end, at), default=str))
+    """Counted now from the roll-ups; the hot spot section as the `drafts` job last computed it."""
+    figures = compute_figures(session, period, area, start, end, at)
+    draft = session.execute(_DRAFT, {"period": period, "area": area, "start": start}).scalar()
+    figures["hotspots"] = draft or NOT_COMPUTED
+    figures = json.loads(json.dumps(figures, default=str))
     return _envelope(period, area, start, end, at, figures, None)
 
 
@@ -222,7 +302,9 @@ def issue_report(session: Session, period: str, area: str, day: date) -> dict:
     stored = _stored(session, period, area, start)
     if stored is not None:
         return stored
-    live = _live(session, period, area, start, end, now)
+    counted = compute_figures(session, period, area, start, end, now)
+    counted["hotspots"] = hotspot_changes(session, area, start, end)
+    live = _envelope(period, area, start, end, now, json.loads(json.dumps(counted, default=str)), None)
     figures = {k: v for k, v in live.items() if k not in _ENVELOPE_KEYS}
     params = {"period": period, "start": start, "end": end, "area": area, "cutoff": now, "now": now}
     session.execute(_ISSUE, {**params, "figures": json.dumps(figures)})

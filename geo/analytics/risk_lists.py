@@ -18,6 +18,8 @@ from geo.queries.layers import display_code
 
 GRADE_LABELS = {k: f"{vocabulary.GRADE_NAMES[k]}（{v}）" for k, v in vocabulary.zh(vocabulary.GRADES).items()}
 
+_BBOX = "(CAST(:minx AS float8) IS NULL OR g.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))"
+
 _GRADES = text(f"""
 SELECT r.grid_code AS code, {display_code("r.grid_code")} AS display_code, g.name, t.name AS township,
        r.open_events, r.weighted_severity, r.overdue, r.repeat_places, r.recent, r.earlier, r.score,
@@ -25,15 +27,37 @@ SELECT r.grid_code AS code, {display_code("r.grid_code")} AS display_code, g.nam
 FROM risk_grades r
 JOIN grids g ON g.code = r.grid_code AND g.level = 'grid' AND g.valid_to IS NULL
 LEFT JOIN grids t ON t.code = left(r.grid_code, 9) || '000000' AND t.level = 'township' AND t.valid_to IS NULL
-WHERE r.grid_code LIKE :area || '%'
+WHERE r.grid_code ~>=~ :lo AND r.grid_code ~<~ :hi AND r.grade = ANY(:grades) AND {_BBOX}
 ORDER BY r.score DESC, r.grid_code
+LIMIT :limit OFFSET :offset
+""")
+
+_COUNTS = text(f"""
+SELECT r.grade, count(*) AS n, max(r.as_of) AS as_of, max(r.computed_at) AS computed_at FROM risk_grades r
+JOIN grids g ON g.code = r.grid_code AND g.level = 'grid' AND g.valid_to IS NULL
+WHERE r.grid_code ~>=~ :lo AND r.grid_code ~<~ :hi AND {_BBOX}
+GROUP BY 1
 """)
 
 
-def grade_grids(session: Session, area: str) -> list[dict]:
-    """Every graded small grid of the area with its figures, score and grade, riskiest first."""
+def _params(area: str, bbox: tuple[float, float, float, float] | None) -> dict:
+    minx, miny, maxx, maxy = bbox or (None, None, None, None)
+    return {"lo": area, "hi": area + ":", "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
+
+
+def grade_grids(
+    session: Session,
+    area: str,
+    *,
+    grades: tuple[str, ...] = ("red", "yellow", "green"),
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int = 1_000_000,
+    offset: int = 0,
+) -> list[dict]:
+    """The graded small grids of the area with their figures, score and grade, riskiest first."""
     out = []
-    for r in session.execute(_GRADES, {"area": area}):
+    params = {**_params(area, bbox), "grades": list(grades), "limit": limit, "offset": offset}
+    for r in session.execute(_GRADES, params):
         row = r._asdict()
         row["grid_code"], row["code"] = row["code"], row.pop("display_code")
         row["grade_label"] = GRADE_LABELS[row["grade"]]
@@ -89,12 +113,19 @@ def _tasks(grid: dict, problems: list[dict]) -> list[str]:
 
 
 def risk_lists(
-    session: Session, area: str, at: datetime | None = None, grades: tuple[str, ...] = ("red", "yellow")
+    session: Session,
+    area: str,
+    at: datetime | None = None,
+    *,
+    grades: tuple[str, ...] = ("red", "yellow"),
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int = 1_000_000,
+    offset: int = 0,
 ) -> dict:
-    """The stored grades of the area's grids (counts of every colour) with the three lists of each
-    grid of `grades` (red and yellow by default)."""
-    grids = grade_grids(session, area)
-    flagged = [g for g in grids if g["grade"] in grades and g["grade"] != "green"]
+    """The stored grades of the area's grids (counts of every colour) with the three lists of each grid
+    of `grades` (red and yellow by default), riskiest first (a page of them: `limit`, `offset`, in `bbox`)."""
+    grades = tuple(g for g in grades if g != "green")
+    flagged = grade_grids(session, area, grades=grades, bbox=bbox, limit=limit, offset=offset)
     codes = [g["grid_code"] for g in flagged]
     probs: dict[str, list[dict]] = {c: [] for c in codes}
     for r in session.execute(_PROBLEMS, {"codes": codes, "at": at or clock.now()}):
@@ -114,9 +145,19 @@ def risk_lists(
             "departments": [{"name": d.name, "phone": d.phone} for d in depts if cats & set(d.categories)],
         }
         g["tasks"] = _tasks(g, g["problems"])
-    counts = {k: sum(1 for g in grids if g["grade"] == k) for k in GRADE_LABELS}
-    as_of = max((g["as_of"] for g in grids), default=None)
-    return {"area": area, "as_of": as_of, "counts": counts, "grids": flagged}
+    rows = session.execute(_COUNTS, _params(area, bbox)).all()
+    counts = {k: next((r.n for r in rows if r.grade == k), 0) for k in GRADE_LABELS}
+    as_of = max((r.as_of for r in rows), default=None)
+    computed_at = max((r.computed_at for r in rows), default=None)
+    more = offset + len(flagged) < sum(counts[g] for g in grades)
+    return {
+        "area": area,
+        "as_of": as_of,
+        "computed_at": computed_at,
+        "counts": counts,
+        "grids": flagged,
+        "next_offset": offset + len(flagged) if more else None,
+    }
 
 
 def list_sheets(lists: dict) -> list[Sheet]:

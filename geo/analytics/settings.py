@@ -13,13 +13,15 @@ class AnalyticsSettings(BaseSettings):
     # Case kinds counted (dispute, hazard, appeal); rejected and duplicate cases never count.
     kinds: tuple[str, ...] = ("dispute", "hazard")
     window_days: int = 365
-    permutations: int = 999
+    # Gi* p-values are analytical (two-sided normal, as ArcGIS); permutations (seeded) are an option
+    # for areas of at most permutation_max_cells cells: they cost a Python loop per cell.
+    permutations: int = 0
+    permutation_max_cells: int = 5000
     seed: int = 620121
     # Hexagon edge length (= circumradius) in metres.
     hex_size_m: float = 2000.0
     weeks: int = 52
-    # Emerging hotspots: Gi* per week with normal p-values (permutations per week cost 52x).
-    emerging_permutations: int = 0
+    # Emerging hotspots: Gi* per week, analytical (two-sided normal p-values).
     emerging_alpha: float = 0.10
     trend_alpha: float = 0.05
     # A cached result is reused while the data fingerprint is unchanged and it is younger than this.
@@ -49,12 +51,13 @@ class AnalyticsSettings(BaseSettings):
             "kinds",
             "window_days",
             "permutations",
+            "permutation_max_cells",
             "seed",
             "weeks",
-            "emerging_permutations",
             "emerging_alpha",
             "trend_alpha",
         )
+        keys += ("chronic_metres", "chronic_place_cases", "chronic_party_cases", "chronic_min_days")
         out = {k: getattr(self, k) for k in keys}
         out["kinds"] = list(self.kinds)
         if unit == "hex":

@@ -8,10 +8,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from geo.settings import DbSettings
 
 
-def make_engine(settings: DbSettings, *, owner: bool = False) -> Engine:
-    """The engine of the app's login (or, `owner`, of the tables' owner): psycopg 3, pooled, with a
-    statement timeout."""
-    url = settings.owner_sqlalchemy_url if owner else settings.sqlalchemy_url
+def make_engine(settings: DbSettings, *, owner: bool = False, replica: bool = False) -> Engine:
+    """The engine of the app's login (or, `owner`, of the tables' owner; or, `replica`, of the app's
+    login on the streaming replica): psycopg 3, pooled, with a statement timeout and the connection
+    options of DbSettings."""
+    if replica:
+        url = settings.replica_sqlalchemy_url
+        if url is None:
+            raise ValueError("no replica configured (GRID_DATABASE_REPLICA_URL)")
+    else:
+        url = settings.owner_sqlalchemy_url if owner else settings.sqlalchemy_url
     return create_engine(
         url,
         pool_size=settings.pool_size,

@@ -24,7 +24,7 @@ from geo.demo.events import build_events, build_parties, build_workers
 from geo.demo.history import seed_history
 from geo.demo.places import build_departments, build_facilities
 from geo.errors import ConflictError
-from geo.queries.grids import check_nesting, reassign_events, refresh_all_cores
+from geo.queries.grids import check_nesting, reassign_events, refresh_all_cores, refresh_all_neighbours
 from geo.settings import FieldSettings
 
 YONGDENG = {"adcode": "620121", "name": "永登县", "city": "兰州市", "area_km2": 5786.0}
@@ -175,6 +175,7 @@ def load_demo(
         totals = _write_counties(session, specs, seed, end, bar, parents_needed=province, field=field)
         demo_copy.analyze(session)
         refresh_all_cores(session)
+        refresh_all_neighbours(session)
         # The builder put each event in its grid by the database's rule (GEOS covered_by, lowest
         # index = lowest id); re-assignment checks that in PostGIS and fixes what float noise moved.
         totals["grids_fixed"] = reassign_events(session)

@@ -151,8 +151,17 @@ def release_lost(session: Session, timeout: timedelta) -> int:
     return len(session.execute(_LOST, {"now": now, "before": now - timeout}).all())
 
 
+_PROGRESS = text("UPDATE jobs SET progress = :fraction, note = :note WHERE id = :id AND status = 'running'")
+
+
+def set_progress(session: Session, job_id: int, fraction: float, note: str) -> None:
+    """Record how far a running job is (the worker commits this on a connection of its own, so that
+    others see it while the job's own transaction is still open)."""
+    session.execute(_PROGRESS, {"id": job_id, "fraction": max(0.0, min(1.0, fraction)), "note": note[:200]})
+
+
 _LATEST = text("""
-SELECT id, kind, area, params, status, enqueued_at, started_at, finished_at, progress, error, result
+SELECT id, kind, area, params, status, enqueued_at, started_at, finished_at, progress, note, error, result
 FROM jobs WHERE kind = :kind AND area = :area ORDER BY id DESC LIMIT 1
 """)
 
@@ -161,6 +170,47 @@ def latest(session: Session, kind: str, area: str) -> dict[str, Any] | None:
     """The newest job of a kind for an area, if any (for progress and as-of displays)."""
     row = session.execute(_LATEST, {"kind": kind, "area": area}).mappings().first()
     return dict(row) if row else None
+
+
+_OPEN = text("""
+SELECT id, kind, area, params, status, enqueued_at, run_after, started_at, progress, note, worker
+FROM jobs
+WHERE status IN ('queued', 'running') AND area ~>=~ :lo AND area ~<~ :hi
+ORDER BY status DESC, run_after, id LIMIT :limit
+""")
+
+
+def list_open(session: Session, area: str = "", limit: int = 200) -> list[dict[str, Any]]:
+    """Jobs waiting or running for areas within `area` (all when empty), running first, with progress."""
+    return [
+        dict(r) for r in session.execute(_OPEN, {"lo": area, "hi": area + ":", "limit": limit}).mappings()
+    ]
+
+
+_OPEN_FOR = text("""
+SELECT id, kind, status, progress, note, run_after FROM jobs
+WHERE area = :area AND kind = ANY(:kinds) AND status IN ('queued', 'running')
+ORDER BY status DESC, run_after, id LIMIT 1
+""")
+
+
+def open_for(session: Session, area: str, kinds: tuple[str, ...]) -> dict[str, Any] | None:
+    """The job of one of these kinds waiting or running for exactly this area (running first)."""
+    row = session.execute(_OPEN_FOR, {"area": area, "kinds": list(kinds)}).mappings().first()
+    return dict(row) if row else None
+
+
+_RECENT = text("""
+SELECT id, kind, area, params, status, enqueued_at, started_at, finished_at, progress, note, worker, error
+FROM jobs WHERE area ~>=~ :lo AND area ~<~ :hi ORDER BY id DESC LIMIT :limit
+""")
+
+
+def list_recent(session: Session, area: str = "", limit: int = 50) -> list[dict[str, Any]]:
+    """The newest jobs of areas within `area` (all when empty), whatever their status."""
+    return [
+        dict(r) for r in session.execute(_RECENT, {"lo": area, "hi": area + ":", "limit": limit}).mappings()
+    ]
 
 
 def pending(session: Session, at: datetime | None = None) -> int:

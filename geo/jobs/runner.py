@@ -10,12 +10,13 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.jobs import queue, schedule
-from geo.jobs.tasks import TASKS, Context
+from geo.jobs.tasks import TASKS, Context, Progress
 
 log = logging.getLogger("gridgov.jobs")
 
@@ -33,6 +34,25 @@ def run_job(session: Session, job: queue.Job, ctx: Context) -> None:
     queue.finish(session, job, task(session, job, ctx))
 
 
+def reporter(make_session: sessionmaker, job: queue.Job, every_s: float = 1.0) -> Progress:
+    """A progress callback for a running job: logs each step and commits it to the job row on a
+    connection of its own (at most once per `every_s`), so other sessions see it during the job."""
+    last = [0.0]
+
+    def progress(fraction: float, note: str) -> None:
+        log.info("job %s %s %s: %3.0f%% %s", job.id, job.kind, job.area, 100 * fraction, note)
+        if time.monotonic() - last[0] < every_s:
+            return
+        last[0] = time.monotonic()
+        try:
+            with make_session() as session, session.begin():
+                queue.set_progress(session, job.id, fraction, note)
+        except Exception:  # noqa: BLE001 - progress is a courtesy: it must never fail the job
+            log.warning("job %s: progress not recorded", job.id, exc_info=True)
+
+    return progress
+
+
 def run_one(make_session: sessionmaker, ctx: Context, worker: str | None = None) -> bool:
     """Claim and run the oldest due job; False when none is due."""
     worker = worker or worker_name()
@@ -42,7 +62,7 @@ def run_one(make_session: sessionmaker, ctx: Context, worker: str | None = None)
         return False
     try:
         with make_session() as session, session.begin():
-            run_job(session, job, ctx)
+            run_job(session, job, ctx.reporting(reporter(make_session, job)))
     except Exception as exc:  # noqa: BLE001 - a failing job must not stop the worker
         log.exception("job %s (%s %s) failed", job.id, job.kind, job.area)
         retry = 60.0 * job.attempts if job.attempts <= ctx.jobs.retries else None

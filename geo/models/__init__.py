@@ -9,6 +9,7 @@ a new one, so an event keeps the grid row it was reported in.
     cases.py    events, event_log, parties, whistles, event_photos, idempotency_keys, time limits, holidays
     results.py  analyses, reports, risk_grades, jobs, data_changes, users, sessions, audit_log
     field.py    worker_fixes, fix_batches, patrol_tracks, patrol_grids, visits, assessments
+    rollups.py  grid_neighbours, rollup_zone, grid_days, grid_totals, chronic_groups, report_drafts
 """
 
 from sqlalchemy.orm import DeclarativeBase
@@ -20,6 +21,7 @@ from geo.models.field import *  # noqa: F403
 from geo.models.places import *  # noqa: F403
 from geo.models.places import grids
 from geo.models.results import *  # noqa: F403
+from geo.models.rollups import *  # noqa: F403
 
 LEVELS = ("province", "city", "county", "township", "village", "grid")
 EVENT_KINDS = tuple(vocabulary.KINDS)

@@ -49,6 +49,7 @@ hotspot_cells = Table(
     Column("z", Float, nullable=False),
     Column("p", Float, nullable=False),
     Column("confidence", SmallInteger, nullable=False),
+    Column("region", String(15)),
 )
 
 
@@ -119,6 +120,7 @@ jobs = Table(
     Column("progress", Float),
     Column("error", Text),
     Column("result", JSONB),
+    Column("note", Text),
 )
 
 

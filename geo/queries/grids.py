@@ -149,6 +149,17 @@ _REFRESH_ALL_CORES = text(
     "SELECT gridgov_refresh_cores(array_agg(id)) FROM grids WHERE level = 'grid' AND valid_to IS NULL"
 )
 
+
+def refresh_all_neighbours(session: Session) -> None:
+    """Recompute which current small grids touch (grid_neighbours, migration 0060) in one statement: what
+    a bulk loader that deferred the grid triggers (gridgov.cores_deferred) runs at the end."""
+    session.execute(_REFRESH_ALL_NEIGHBOURS)
+
+
+_REFRESH_ALL_NEIGHBOURS = text(
+    "SELECT gridgov_refresh_neighbours(array_agg(code)) FROM grids WHERE level = 'grid' AND valid_to IS NULL"
+)
+
 _TEMP_TABLES = "gridgov_reassign_suspects, gridgov_reassign_found, gridgov_reassign_best"
 
 # Most events keep their grid, and one point-in-polygon test against the core of their own grid
@@ -247,16 +258,23 @@ def _set_local(session: Session, settings: dict[str, str | None]) -> dict[str, s
 
 # Small grids and townships of an area, simplified to about 50 m: enough for a printed A4 map.
 _MAP_SHAPES = text("""
-SELECT code, level, ST_SimplifyPreserveTopology(geom, 0.0005) AS geom FROM grids
-WHERE valid_to IS NULL AND level IN ('grid', 'township') AND code LIKE :area || '%'
+SELECT code, level, ST_SimplifyPreserveTopology(geom, :tolerance) AS geom FROM grids
+WHERE valid_to IS NULL AND level = ANY(:levels) AND code LIKE :area || '%'
 """)
 
 
 def map_shapes(session: Session, area: str) -> Any:
-    """The current small grids and townships of an area as a GeoDataFrame (code, level, geom)."""
+    """The current small grids and townships of an area as a GeoDataFrame (code, level, geom); for a
+    province or a city (2 or 4 digits) its counties and cities instead (120,000 grids draw no map)."""
     import geopandas as gpd
 
-    return gpd.read_postgis(_MAP_SHAPES, session.connection(), geom_col="geom", params={"area": area})
+    wide = len(area) <= 4
+    params = {
+        "area": area,
+        "levels": ["county", "city"] if wide else ["grid", "township"],
+        "tolerance": 0.002 if wide else 0.0005,
+    }
+    return gpd.read_postgis(_MAP_SHAPES, session.connection(), geom_col="geom", params=params)
 
 
 def area_name(session: Session, area: str) -> str:

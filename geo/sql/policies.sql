@@ -331,3 +331,43 @@ CREATE POLICY assessments_in_area ON assessments TO gridgov_app
 CREATE POLICY assessments_kept_from_department ON assessments AS RESTRICTIVE TO gridgov_department
     USING (false) WITH CHECK (false);
 GRANT SELECT, INSERT ON assessments TO gridgov_app;
+
+-- Province scale (migrations 0060-0062): neighbours, roll-ups, stored chronic cases and report drafts.
+
+-- table: grid_neighbours
+-- Read by the analysis jobs (the owner) only.
+ALTER TABLE grid_neighbours ENABLE ROW LEVEL SECURITY;
+
+-- table: rollup_zone
+-- The zone the roll-ups count days in (one row): the summary reads it.
+ALTER TABLE rollup_zone ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_zone_read ON rollup_zone FOR SELECT TO gridgov_app USING (true);
+GRANT SELECT ON rollup_zone TO gridgov_app;
+
+-- table: grid_days
+-- Written by the owner's triggers on events; the form of 0019: the planner reads them as about half the
+-- rows and takes its estimate from the statement's own prefix condition.
+ALTER TABLE grid_days ENABLE ROW LEVEL SECURITY;
+CREATE POLICY grid_days_in_area ON grid_days TO gridgov_app
+    USING ((SELECT gridgov_area() = '') OR left(grid_code, length((SELECT gridgov_area()))) = (SELECT gridgov_area()));
+GRANT SELECT ON grid_days TO gridgov_app;
+
+-- table: grid_totals
+ALTER TABLE grid_totals ENABLE ROW LEVEL SECURITY;
+CREATE POLICY grid_totals_in_area ON grid_totals TO gridgov_app
+    USING ((SELECT gridgov_area() = '') OR left(grid_code, length((SELECT gridgov_area()))) = (SELECT gridgov_area()));
+GRANT SELECT ON grid_totals TO gridgov_app;
+
+-- table: chronic_groups
+-- Stored by the `chronic` job (the owner); requests only read them.
+ALTER TABLE chronic_groups ENABLE ROW LEVEL SECURITY;
+CREATE POLICY chronic_groups_in_area ON chronic_groups TO gridgov_app
+    USING (EXISTS (SELECT 1 FROM analytics_runs r WHERE r.id = chronic_groups.run_id));
+GRANT SELECT ON chronic_groups TO gridgov_app;
+
+-- table: report_drafts
+-- The running periods' hot spot sections, stored by the `drafts` job (the owner).
+ALTER TABLE report_drafts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY report_drafts_in_area ON report_drafts TO gridgov_app
+    USING (area ~>=~ (SELECT gridgov_area()) AND area ~<~ (SELECT gridgov_area_hi()));
+GRANT SELECT ON report_drafts TO gridgov_app;

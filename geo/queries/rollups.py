@@ -1,0 +1,191 @@
+"""Headline figures from the roll-ups (grid_days, grid_totals: migration 0061), exactly as figures.py counts.
+
+The roll-ups hold every case as if the instant asked were now and everything were known: grid_totals
+the cases open now, grid_days what was reported, accepted, closed and fell due on each county day. A
+figure at instant T (and a report's cut-off C) is the roll-up sum plus, for the few cases whose answer
+differs (reported or closed after T, entered after C, or falling due on T's own day), the definition of
+figures.py minus what the roll-up counted for them. Those cases are found by index (events_kind_time,
+events_closed_time, events_created_time, events_deadline_open), so a province's figures at now read
+grids, not 1.5 million events; for an instant long past the correction grows with what happened since.
+
+Groups: None (the area's total), or "kind", "category" ((kind, category)), "grid", "village",
+"township", "county", "city" (the code prefix of that level).
+"""
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo import clock
+from geo.queries import figures as f
+
+FAR_FUTURE = datetime.fromisoformat("9999-12-31T00:00:00+00:00")
+PREFIX = {"grid": 15, "village": 12, "township": 9, "county": 6, "city": 4, "province": 2}
+_RUNS = f.CLOCK_RUNS
+INSTANT = ("open", "overdue")
+WINDOW = ("new", "accepted", "resolved", "closed", "wage_recovered", "wage_workers", "wage_paid_workers")
+
+
+def _group(col: str, group: str | None, kind: str = "kind", category: str = "category") -> str:
+    """The SELECT expression(s) of a group, over a grid-code column `col`."""
+    if group is None:
+        return "''"
+    if group == "kind":
+        return kind
+    if group == "category":
+        return f"{kind} || '|' || {category}"
+    return f"left({col}, {PREFIX[group]})"
+
+
+def _range(area: str) -> dict[str, str]:
+    if not area.isdigit():
+        raise ValueError(f"area must be digits; got {area!r}")
+    return {"lo": area, "hi": area + ":"}
+
+
+def _rows(session: Session, sql: str, params: dict, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(names, 0))
+    for row in session.execute(text(sql), params):
+        acc = out[row[0]]
+        for name, value in zip(names, row[1:], strict=True):
+            acc[name] += value or 0
+    return out
+
+
+def _merge(*parts: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for key, values in part.items():
+            acc = out.setdefault(key, dict.fromkeys(values, 0))
+            for name, value in values.items():
+                acc[name] = acc.get(name, 0) + value
+    return out
+
+
+# What grid_days/grid_totals count for one case (the trigger of 0061, restated).
+_ROLLED_OPEN = "(e.status NOT IN ('rejected', 'duplicate') AND e.closed_at IS NULL)"
+_ROLLED_DUE = (
+    f"(e.status IN {_RUNS} AND e.deadline_at IS NOT NULL AND e.deadline_at < :day_start "
+    "AND (e.suspended_at IS NULL OR e.deadline_at < e.suspended_at))"
+)
+
+
+def _instant_sql(group: str | None, open_now: bool) -> tuple[str, str]:
+    g_days, g_totals, g_events = (
+        _group("grid_code", group),
+        _group("grid_code", group),
+        _group("e.grid_code", group, "e.kind", "e.category"),
+    )
+    rolled = f"""
+SELECT {g_totals}, sum(open), 0 FROM grid_totals
+WHERE grid_code ~>=~ :lo AND grid_code ~<~ :hi GROUP BY 1
+UNION ALL
+SELECT {g_days}, 0, sum(falls_due) FROM grid_days
+WHERE falls_due <> 0 AND day < :day AND grid_code ~>=~ :lo AND grid_code ~<~ :hi GROUP BY 1"""
+    known = "e.created_at <= :cutoff"
+    is_open = f.open_now("e", ":at") if open_now else f.open_at("e", ":at")
+    correction = f"""
+SELECT {g_events},
+    sum(({known} AND {is_open})::int - {_ROLLED_OPEN}::int),
+    sum(({known} AND {f.overdue_at("e", ":at")})::int - {_ROLLED_DUE}::int)
+FROM events e
+WHERE e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi
+  AND (e.kind = ANY(:kinds) AND e.reported_at > :at OR e.closed_at > :at OR e.created_at > :cutoff
+       OR e.status IN {_RUNS} AND e.deadline_at >= :day_start AND e.deadline_at < :day_end)
+GROUP BY 1"""
+    return rolled, correction
+
+
+def instant(
+    session: Session,
+    area: str,
+    at: datetime,
+    *,
+    group: str | None = None,
+    cutoff: datetime | None = None,
+    open_now: bool = False,
+) -> dict[str, dict[str, int]]:
+    """在办 (open) and 超期 (overdue) of the area at `at`, per group, counting only cases entered by
+    `cutoff` (default: all). `open_now` counts open as the present-instant figure (figures.open_now)."""
+    at = clock.local(at)
+    day = at.date()
+    params = {
+        **_range(area),
+        "at": at,
+        "day": day,
+        "day_start": clock.midnight(day),
+        "day_end": clock.midnight(date.fromordinal(day.toordinal() + 1)),
+        "cutoff": cutoff or FAR_FUTURE,
+        "kinds": ["dispute", "hazard", "appeal"],
+    }
+    rolled, correction = _instant_sql(group, open_now)
+    return _merge(_rows(session, rolled, params, INSTANT), _rows(session, correction, params, INSTANT))
+
+
+def _window_sql(group: str | None, wages_only: bool) -> tuple[str, str]:
+    g_days, g_events = _group("grid_code", group), _group("e.grid_code", group, "e.kind", "e.category")
+    wages = "AND (wage_recovered <> 0 OR wage_workers <> 0)" if wages_only else ""  # grid_days_wages
+    rolled = f"""
+SELECT {g_days}, sum(opened), sum(accepted), sum(resolved), sum(closed), sum(wage_recovered),
+       sum(wage_workers), sum(wage_paid_workers)
+FROM grid_days WHERE day >= :day_a AND day < :day_b AND grid_code ~>=~ :lo AND grid_code ~<~ :hi {wages}
+GROUP BY 1"""
+    known = "e.created_at <= :cutoff"
+    reported = "(e.reported_at >= :a AND e.reported_at < :b)"
+    closed = "(e.status = 'closed' AND e.closed_at >= :a AND e.closed_at < :b)"
+    closed_known = f"({known} AND {closed} AND e.closed_at <= :closed_by)"
+    resolved = f"({f.accepted('e')} AND {reported} AND e.status = 'closed')"
+    paid = "CASE WHEN e.wage_recovered > 0 THEN coalesce(e.wage_workers, 0) ELSE 0 END"
+    correction = f"""
+SELECT {g_events},
+    -sum(({f.new_in("e", ":a", ":b")} AND NOT {known})::int),
+    -sum(({f.accepted("e")} AND {reported} AND NOT {known})::int),
+    sum(({resolved} AND {known} AND e.closed_at <= :resolved_by)::int - {resolved}::int),
+    sum({closed_known}::int - {closed}::int),
+    sum(CASE WHEN {closed_known} THEN 0 WHEN {closed} THEN -coalesce(e.wage_recovered, 0) ELSE 0 END),
+    sum(CASE WHEN {closed_known} THEN 0 WHEN {closed} THEN -coalesce(e.wage_workers, 0) ELSE 0 END),
+    sum(CASE WHEN {closed_known} THEN 0 WHEN {closed} THEN -{paid} ELSE 0 END)
+FROM events e
+WHERE e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi
+  AND (e.created_at > :cutoff OR e.closed_at > least(:resolved_by, :closed_by))
+  AND ({reported} OR e.closed_at >= :a AND e.closed_at < :b)
+GROUP BY 1"""
+    return rolled, correction
+
+
+def window(
+    session: Session,
+    area: str,
+    start: date,
+    end: date,
+    *,
+    group: str | None = None,
+    resolved_by: datetime | None = None,
+    closed_by: datetime | None = None,
+    cutoff: datetime | None = None,
+    wages_only: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Figures of the county days [start, end) per group: 新增 (new), accepted, resolved (accepted
+    and 结案 by `resolved_by`), closed in the window (by `closed_by`), wages of those closed; only
+    cases entered by `cutoff` count (defaults: no limit). `wages_only`: only the wage sums are wanted
+    (the other figures come out short), read from the few rows that hold wages."""
+    params = {
+        **_range(area),
+        "day_a": start,
+        "day_b": end,
+        "a": clock.midnight(start),
+        "b": clock.midnight(end),
+        "resolved_by": resolved_by or FAR_FUTURE,
+        "closed_by": closed_by or FAR_FUTURE,
+        "cutoff": cutoff or FAR_FUTURE,
+    }
+    rolled, correction = _window_sql(group, wages_only)
+    return _merge(_rows(session, rolled, params, WINDOW), _rows(session, correction, params, WINDOW))
+
+
+def total(groups: dict[str, dict[str, Any]], name: str) -> Any:
+    """The sum of one figure over all groups."""
+    return sum(g.get(name, 0) for g in groups.values())
