@@ -186,7 +186,7 @@ def refer_event(
             event_id,
             body.to or "",
             area=user.area,
-            actor=user.name,
+            actor=actor(user),
             note=body.note,
             hours=d.default_whistle_hours,
             feedback_hours=d.default_feedback_hours,

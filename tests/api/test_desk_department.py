@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.api import console_fixtures
-from tests.api.console_fixtures import scalar
+from tests.api.console_fixtures import login, scalar
 from tests.browser import advance_clock, screenshot
 from tests.desk import Clicks, as_user, desk
 from tests.waits import WAIT_MS
@@ -105,7 +105,7 @@ def test_a_late_answer_is_taken_and_the_centre_sees_it_was_late(browser, base_ur
     page, report = desk(browser, base_url, "department")
     advance_clock(timedelta(hours=3), page.context)  # two hours past the hour it had
     clicks = Clicks(page)
-    page.reload()
+    login(page, base_url, "department")  # three hours away ended the session (idle timeout): log in again
     page.wait_for_selector(f"#list li[data-id='{task['id']}'].overdue", timeout=WAIT_MS)  # late, in red
     clicks.click(f"#list li[data-id='{task['id']}']")
     clicks.click("#btn-sign")

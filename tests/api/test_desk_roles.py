@@ -105,7 +105,7 @@ def test_login_returns_to_the_page_asked_for_same_site_paths_only(base_url):
         wrong = client.post(
             "/api/auth/token", data={**form, "password": "nope-nope", "next": "/console/risk"}, headers=html
         )
-        assert wrong.headers["location"] == "/login?error=1&next=%2Fconsole%2Frisk"
+        assert wrong.headers["location"] == "/login?error=not_authenticated&next=%2Fconsole%2Frisk"
         again = client.get(wrong.headers["location"])
         assert "用户名或密码错误" in again.text and 'value="/console/risk"' in again.text
 

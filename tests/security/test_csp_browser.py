@@ -12,8 +12,10 @@ pytestmark = pytest.mark.browser
 # path -> what shows the page ran its scripts
 PAGES = {
     "/console/commander": "path.gg-townships",
-    "/console/dispatcher": "#queue li",
+    "/console/dispatcher": "#list li[data-id]",
     "/console/planner": "#pl-frame",
+    "/console/risk": "#rk-grids tbody tr",
+    "/console/chronic": "#ch-table tbody tr",
     "/maps/county": ".leaflet-interactive",
     "/maps/heatmap": "canvas.leaflet-heatmap-layer",
     "/maps/heatmap-time": ".leaflet-control-timecontrol",
