@@ -16,29 +16,17 @@ from tests.dispatch_tiny import WORKERS
 # 09:00 Beijing time on the last day of the demo year (the test clock stands at the next midnight).
 MORNING = datetime.fromisoformat("2026-11-27T09:00:00+08:00")
 
-_ACCOUNT = text("""
-INSERT INTO users (name, password_hash, role, area, worker_id) VALUES (:n, 'not-a-login', :r, :a, :w)
-ON CONFLICT (name) DO UPDATE SET role = :r, area = :a, worker_id = :w, active = true
-""")
-
-
-def _account(tiny, user: CurrentUser) -> CurrentUser:
-    tiny.session.execute(text("RESET ROLE"))
-    tiny.session.execute(_ACCOUNT, {"n": user.name, "r": user.role, "a": user.area, "w": user.worker_id})
-    tiny.session.commit()
-    tiny.user[0] = user
-    return user
-
-
 def as_worker(tiny, name: str = "owner") -> CurrentUser:
-    """Requests from here on come from the grid worker `name` (area: their village)."""
+    """Requests from here on come from the grid worker `name` (area: their village), in a session."""
     village = WORKERS[name][0][:12]
-    return _account(tiny, CurrentUser(f"gw_{name}", "grid_worker", village, tiny.ids[name]))
+    tiny.act_as(f"gw_{name}", village, role="grid_worker", worker_id=tiny.ids[name])
+    return tiny.user[0]
 
 
 def as_role(tiny, role: str, area: str = "620121") -> CurrentUser:
-    """Requests from here on come from an account of `role` in `area`."""
-    return _account(tiny, CurrentUser(f"t_{role}_{area}", role, area))
+    """Requests from here on come from an account of `role` in `area`, in a session."""
+    tiny.act_as(f"t_{role}_{area}", area, role=role)
+    return tiny.user[0]
 
 
 def walk(

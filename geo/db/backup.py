@@ -20,7 +20,7 @@ DO $$ BEGIN
     END IF;
 END $$;
 """
-# Roles are the cluster's, not the database's: the policies of a dump name them (0006, 0050).
+# Roles are the cluster's, not the database's: the policies of a dump name them (0006, 0030, 0050).
 _APP_ROLE = """
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gridgov_app') THEN
@@ -34,6 +34,7 @@ DO $$ BEGIN
     END IF;
     IF NOT pg_has_role(current_user, 'gridgov_department', 'MEMBER') THEN
         EXECUTE format('GRANT gridgov_department TO %I', current_user);
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'gridgov_auth') THEN
         CREATE ROLE gridgov_auth NOLOGIN;
     END IF;

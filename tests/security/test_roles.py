@@ -172,6 +172,8 @@ OPEN_PATHS = {
     "/account",
     "/",
     "/console/{view}",
+    "/console/sw.js",  # the phone page's offline shell: static files, no data
+    "/console/manifest.webmanifest",
 }
 
 

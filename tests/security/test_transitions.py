@@ -119,16 +119,22 @@ def world(pg_server, empty_db_url):
         session.commit()
         users = {}
         for key, (role, worker) in ACTORS.items():
-            tiny.act_as(f"u_{key}", role=role, worker_id=tiny.ids[worker] if worker else None)
+            dept = tiny.ids["court"] if role == "department" else None  # a department account has one
+            tiny.act_as(
+                f"u_{key}", role=role, worker_id=tiny.ids[worker] if worker else None, department_id=dept
+            )
             users[key] = tiny.user[0]
         yield tiny, users, original
     engine.dispose()
 
 
 def _put(tiny, status: str, suspended: bool) -> None:
-    """The case in `status` (assigned to the grid worker 'village' where a state has an assignee)."""
+    """The case in `status` (assigned to the grid worker 'village' where a state has an assignee), with no
+    department tasks."""
     ids, now = tiny.ids, clock.now()
     tiny.session.execute(text("UPDATE workers SET open_tasks = 0"))
+    # No department task left open by an earlier whistle (a case takes one per department).
+    tiny.session.execute(text("DELETE FROM whistles WHERE event_id = :id"), {"id": ids["event"]})
     tiny.session.execute(
         text(
             "UPDATE events SET status = :s, assignee_id = :w, suspended_at = :susp, deadline_at = :d, "

@@ -136,6 +136,7 @@
     },
     events: function () {
       return GG.api("api/summary/open-events" + areaQuery()).then(function (rows) {
+        state.openEvents = rows;  // what the map shows (tests and the browser console read it)
         rows.forEach(function (e) { state.statusOf[e.id] = e.status; });
         return L.layerGroup(rows.filter(function (e) { return e.lat !== null; }).map(eventMarker));
       });
