@@ -10,11 +10,15 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from geo import clock
-from geo.analytics.chronic import ChronicRule, chronic_sheets, list_backlog, list_chronic
+from geo.analytics.chronic import ChronicRule, chronic_sheets, list_backlog, list_chronic, refresh_chronic
+from geo.analytics.settings import AnalyticsSettings
 from geo.io.workbook import cell_value
 
 VILLAGE = "620121004008"  # a village of 武胜驿镇 with no demo repeats
-RULE = ChronicRule(metres=50, place_cases=3, party_cases=2, min_days=30)
+SETTINGS = AnalyticsSettings(
+    _env_file=None, chronic_metres=50, chronic_place_cases=3, chronic_party_cases=2, chronic_min_days=30
+)
+RULE = ChronicRule.of(SETTINGS)
 
 _ADD = text("""
 INSERT INTO events (kind, category, severity, status, title, source, reported_at, closed_at, geom, created_at)
@@ -40,9 +44,14 @@ def _party(session, event_id, name, id_number):
     )
 
 
+def _chronic(session):
+    """What the chronic job stores for the village now, as a request reads it."""
+    refresh_chronic(session, VILLAGE, SETTINGS, clock.now())
+    return list_chronic(session, VILLAGE, RULE)
+
+
 def _groups(session, basis):
-    found = list_chronic(session, VILLAGE, RULE)["groups"]
-    return [g for g in found if g["basis"] == basis]
+    return [g for g in _chronic(session)["groups"] if g["basis"] == basis]
 
 
 def test_three_disputes_of_one_category_at_one_place_over_months_are_chronic(db_session):
@@ -99,7 +108,7 @@ def test_the_workbook_holds_the_groups_their_evidence_and_the_backlog(db_session
     assert _groups(db_session, "place") == []
     for month in ("03", "06", "09"):
         _dispute(db_session, "land_forest", f"2026-{month}-02 09:00+08", "耕地边界争执")
-    chronic = list_chronic(db_session, VILLAGE, RULE)
+    chronic = _chronic(db_session)
     sheets = chronic_sheets(chronic, list_backlog(db_session, VILLAGE, 90), 90)
     assert [s.name for s in sheets] == ["重复纠纷", "证据", "积案（在办超过90天）"]
     evidence = list(sheets[1].rows)

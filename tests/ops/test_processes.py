@@ -19,6 +19,7 @@ import pytest
 from geo import clock
 from tests.api.console_fixtures import copy_demo
 from tests.api.test_live import next_frame
+from tests.apps import app_url
 from tests.auth_helpers import bearer as pinned_bearer
 from tests.browser import free_port
 from tests.waits import WAIT_S
@@ -32,7 +33,13 @@ POINT = (103.23585, 36.82221)  # in 中堡镇 (620121003)
 def server(pg_server, engine):
     url = copy_demo(pg_server, engine, "gridgov_processes")
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "GRID_API_WORKERS": "2", "GRID_JOBS_SERVE_WORKERS": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": app_url(url),  # the app's own login (serve refuses the owner)
+        "GRID_DB_OWNER_URL": url,
+        "GRID_API_WORKERS": "2",
+        "GRID_JOBS_SERVE_WORKERS": "0",
+    }
     args = [sys.executable, "-m", "cli.main", "serve", "--port", str(port)]
     proc = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
