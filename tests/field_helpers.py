@@ -16,6 +16,7 @@ from tests.dispatch_tiny import WORKERS
 # 09:00 Beijing time on the last day of the demo year (the test clock stands at the next midnight).
 MORNING = datetime.fromisoformat("2026-11-27T09:00:00+08:00")
 
+
 def as_worker(tiny, name: str = "owner") -> CurrentUser:
     """Requests from here on come from the grid worker `name` (area: their village), in a session."""
     village = WORKERS[name][0][:12]
