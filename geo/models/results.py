@@ -41,7 +41,7 @@ hotspot_cells = Table(
     Column("run_id", BigInteger, ForeignKey("analytics_runs.id"), nullable=False),
     Column("cell", Text, nullable=False),
     Column("grid_code", String(15)),
-    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False)),  # hexagons only (0062)
     Column("events", Integer, nullable=False),
     Column("base_km2", Float, nullable=False),
     Column("rate", Float, nullable=False),
@@ -60,7 +60,7 @@ emerging_cells = Table(
     Column("run_id", BigInteger, ForeignKey("analytics_runs.id"), nullable=False),
     Column("cell", Text, nullable=False),
     Column("grid_code", String(15)),
-    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False)),  # hexagons only (0062)
     Column("category", Text, nullable=False),
     Column("trend_z", Float),
     Column("trend_p", Float),

@@ -84,6 +84,20 @@ def _repeats(base_url, console_engine):
         }
         body |= {"lon": lon + i * 0.00005, "lat": lat, "reported_at": at}
         assert centre.post("/api/events", json=body).status_code == 201
+    _chronic_job(console_engine)
+
+
+def _chronic_job(engine):
+    """What the `chronic` job does after those writes (the tests run no worker): store the county's groups."""
+    from sqlalchemy.orm import Session
+
+    from geo import clock
+    from geo.analytics.chronic import refresh_chronic
+    from geo.analytics.settings import AnalyticsSettings
+
+    with Session(engine) as session:
+        refresh_chronic(session, "620121", AnalyticsSettings(_env_file=None), clock.now())
+        session.commit()
 
 
 def test_chronic_page_shows_repeats_with_their_evidence_and_exports_them(
