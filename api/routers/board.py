@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import actor, allowed
-from api.schemas import BoardPublic, GridOverduePublic
 from api.schemas_desk import CasePagePublic, StepPublic
+from api.schemas_dispatch import BoardPublic, GridOverduePublic
 from geo import lifecycle
 from geo.queries import caselist, dispatch, events, overdue
 

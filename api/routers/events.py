@@ -17,8 +17,6 @@ from api.permissions import (
     check,
 )
 from api.schemas import (
-    AssignIn,
-    CandidatesPublic,
     EventCreate,
     EventPublic,
     EventReported,
@@ -31,6 +29,7 @@ from api.schemas import (
     TransitionIn,
 )
 from api.schemas_desk import WhistleIn, WhistlePublic
+from api.schemas_dispatch import AssignIn, CandidatesPublic
 from geo.accounts import VERIFY_STATUSES
 from geo.queries import casework, dispatch, events, overdue, reporting, timeline, whistles
 from geo.queries.parties import list_parties
