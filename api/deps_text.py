@@ -1,6 +1,6 @@
 """The app-wide check of path, query, header and form values for text we cannot store (geo.io.text).
 
-JSON bodies are checked by their models (api.schemas._In). Every other value a route may read as text
+JSON bodies are checked by their models (api.schemas_base.InputModel). Every other value a route reads as text
 is checked here, once, for every route: create_app installs `check_request_text` as a dependency of the
 whole app, so it runs before a route's own dependencies and parameters, and a new route or parameter
 is covered without asking. A refusal is the same 422 problem+json as a bad body field: `where` names

@@ -1,101 +1,32 @@
-"""Pydantic I/O models of the case and dispatch API.
+"""Pydantic I/O models of cases: reporting, the case and its parties, status changes, notes, referral,
+extension, pauses and the log.
 
-Inputs refuse unknown fields (`extra="forbid"`), NaN and infinities, coordinates out of range, and text
-we cannot store (control characters, lone surrogates: geo.io.text) in any field. lon/lat come in WGS84
-unless `crs` says gcj02 (Gaode, Tencent, WeChat) or bd09 (Baidu). Outputs are always WGS84.
+Inputs are built on api.schemas_base.InputModel (unknown fields and unstorable text refused). Dispatch
+(candidates, workers, the board) is in api.schemas_dispatch.
 """
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from geo import clock
-from geo.io.text import unstorable_reason
-from geo.models import EVENT_STATUSES
-
-Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="经度 longitude")]
-Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="纬度 latitude")]
-CrsName = Literal["wgs84", "gcj02", "bd09"]
-Note = Annotated[str, Field(default="", max_length=2000)]
-Reason = Annotated[str, Field(min_length=1, max_length=2000)]
-# The statuses are the database's (geo.models), listed once.
-Status = Literal[EVENT_STATUSES]  # type: ignore[valid-type]
-# 暂定期限: a deadline counted through a year that no holiday calendar covers yet (weekends only there).
-DeadlineProvisional = Annotated[
-    bool,
-    Field(
-        default=False,
-        description="暂定期限：计算时限时涉及尚无节假日安排的年份（只按周末计算）；导入该年日历后自动重算。"
-        " True when the deadline counted through a year with no holiday calendar yet (weekends only);"
-        " it is recomputed when that year is imported (gridgov calendar import).",
-    ),
-]
-UncoveredYears = Annotated[
-    list[int],
-    Field(
-        default_factory=list,
-        description="尚无节假日安排、只按周末计算的年份，如 [2027]；空表示期限已按正式日历计算。"
-        " The years the deadline counted with weekends only; empty when it is final.",
-    ),
-]
+from api.schemas_base import (
+    CrsName,
+    DeadlineProvisional,
+    InputModel,
+    Lat,
+    Lon,
+    Note,
+    Reason,
+    Status,
+    UncoveredYears,
+    aware_not_future,
+    swapped_check,
+)
 
 
-def _unstorable(value: Any, loc: tuple[str | int, ...]) -> list[InitErrorDetails]:
-    """An error for every string in the raw input (nested dicts and lists too) that we cannot store."""
-    if isinstance(value, str):
-        reason = unstorable_reason(value)
-        error = PydanticCustomError("unstorable_text", reason) if reason else None
-        return [InitErrorDetails(type=error, loc=loc, input=value)] if error else []
-    if isinstance(value, dict):
-        return [e for k, v in value.items() for e in _unstorable(v, (*loc, str(k)))]
-    if isinstance(value, list | tuple):
-        return [e for i, v in enumerate(value) for e in _unstorable(v, (*loc, i))]
-    return []
-
-
-class _In(BaseModel):
-    """Base of every input model: unknown fields refused, and text we cannot store refused in any field.
-
-    The text check looks at the raw input before any field is parsed, so it holds for every field of
-    every subclass whatever its type (free text, codes, Literal choices, datetimes given as strings),
-    before whitespace is stripped, and names the exact place (`loc`), nested models and lists included.
-    """
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable_text(cls, data: Any) -> Any:
-        if errors := _unstorable(data, ()):
-            raise ValidationError.from_exception_data(cls.__name__, errors)
-        return data
-
-
-def _swapped_check(data: Any) -> Any:
-    """Say "swapped" rather than "latitude out of range" when lon and lat look exchanged."""
-    if isinstance(data, dict):
-        lon, lat = data.get("lon"), data.get("lat")
-        if isinstance(lon, int | float) and isinstance(lat, int | float) and abs(lat) > 90 >= abs(lon):
-            raise ValueError(
-                f"经纬度疑似颠倒：lat {lat} 超出 -90..90，而 lon {lon} 像是纬度；请按 lon, lat 顺序提交"
-            )
-    return data
-
-
-def _aware_not_future(value: datetime | None, field: str) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError(f"{field} 须带时区，如 2026-11-27T09:30:00+08:00")
-    if value > clock.now() + timedelta(minutes=5):
-        raise ValueError(f"{field} 不能晚于当前时间")
-    return value
-
-
-class PartyIn(_In):
+class PartyIn(InputModel):
     """A party to a reported case."""
 
     role: Literal["applicant", "respondent", "reporter", "party"]
@@ -103,7 +34,7 @@ class PartyIn(_In):
     phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{5,20}$")
 
 
-class EventCreate(_In):
+class EventCreate(InputModel):
     """A case reported from the field, the hotline or a window."""
 
     category: str = Field(pattern=r"^[a-z_]{2,40}$", description="category code, e.g. neighbour, fire")
@@ -121,12 +52,12 @@ class EventCreate(_In):
     wage_recovered: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     wage_workers: int | None = Field(default=None, gt=0)
 
-    _swapped = model_validator(mode="before")(_swapped_check)
+    _swapped = model_validator(mode="before")(swapped_check)
 
     @field_validator("reported_at")
     @classmethod
     def _reported_at(cls, value: datetime | None) -> datetime | None:
-        return _aware_not_future(value, "reported_at")
+        return aware_not_future(value, "reported_at")
 
     @model_validator(mode="after")
     def _wages_only_for_labour(self) -> "EventCreate":
@@ -197,61 +128,7 @@ class EventReported(EventPublic):
     possible_duplicates: list[DuplicatePublic]
 
 
-class CandidatePublic(BaseModel):
-    """A worker who could take the case, and why they rank where they do."""
-
-    worker_id: int
-    name: str
-    phone: str
-    grid_code: str | None
-    distance_m: float
-    open_tasks: int
-    capacity: int
-    tier: int = Field(description="0 本网格, 1 同村, 2 同乡镇, 3 县内")
-    skill_match: bool
-    located_at: datetime | None
-    reasons: list[str]
-
-
-class MediatorPublic(BaseModel):
-    """An on-call mediator."""
-
-    id: int
-    name: str
-    phone: str
-
-
-class CommitteePublic(BaseModel):
-    """A professional mediation committee that takes the case's category."""
-
-    id: int
-    code: str
-    name: str
-    phone: str | None
-    mediators: list[MediatorPublic]
-
-
-class CandidatesPublic(BaseModel):
-    """Ranked candidates for one case."""
-
-    event_id: int
-    grid_code: str | None
-    candidates: list[CandidatePublic]
-    empty_reason: str | None = Field(
-        default=None, description="why the list is empty (Chinese); null otherwise"
-    )
-    mediation_committees: list[CommitteePublic]
-
-
-class AssignIn(_In):
-    """Dispatch a case to a worker; `reassign` moves a dispatched case to another worker."""
-
-    worker_id: int = Field(gt=0)
-    note: Note = ""
-    reassign: bool = False
-
-
-class TransitionIn(_In):
+class TransitionIn(InputModel):
     """Move a case to another status; decline, reject and rework need a note."""
 
     to: Status
@@ -259,13 +136,13 @@ class TransitionIn(_In):
     duplicate_of: int | None = Field(default=None, gt=0)
 
 
-class NoteIn(_In):
+class NoteIn(InputModel):
     """An optional note."""
 
     note: Note = ""
 
 
-class ReferIn(_In):
+class ReferIn(InputModel):
     """Refer a case to the court, police or petition office, or take it back (`action: return`)."""
 
     action: Literal["refer", "return"] = "refer"
@@ -279,7 +156,7 @@ class ReferIn(_In):
         return self
 
 
-class ExtendIn(_In):
+class ExtendIn(InputModel):
     """延期: extend the deadline by clock hours or working days, with a reason."""
 
     hours: float | None = Field(default=None, gt=0, le=720, allow_inf_nan=False)
@@ -293,7 +170,7 @@ class ExtendIn(_In):
         return self
 
 
-class ReasonIn(_In):
+class ReasonIn(InputModel):
     """A required reason (挂账)."""
 
     reason: Reason
@@ -313,110 +190,3 @@ class LogEntryPublic(BaseModel):
     data: dict[str, Any]
     worker: str | None = None
     previous_worker: str | None = None
-
-
-class LocationIn(_In):
-    """A worker's position fix."""
-
-    lon: Lon
-    lat: Lat
-    crs: CrsName = "wgs84"
-    at: datetime | None = None
-
-    _swapped = model_validator(mode="before")(_swapped_check)
-
-    @field_validator("at")
-    @classmethod
-    def _at(cls, value: datetime | None) -> datetime | None:
-        return _aware_not_future(value, "at")
-
-
-class WorkerUpdate(_In):
-    """Availability flags; give at least one."""
-
-    on_duty: bool | None = None
-    available: bool | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> "WorkerUpdate":
-        if self.on_duty is None and self.available is None:
-            raise ValueError("须给出 on_duty 或 available")
-        return self
-
-
-class WorkerPublic(BaseModel):
-    """A grid worker (WGS84 position)."""
-
-    id: int
-    name: str
-    phone: str
-    grid_code: str | None
-    lon: float | None
-    lat: float | None
-    located_at: datetime | None
-    on_duty: bool
-    available: bool
-    skills: list[str]
-    open_tasks: int
-    capacity: int
-    applied: bool | None = Field(
-        default=None, description="location updates: false when an older fix was ignored"
-    )
-
-
-class GridOverduePublic(BaseModel):
-    """Overdue cases of one small grid."""
-
-    grid_code: str
-    name: str | None
-    overdue: int
-
-
-class QueueItemPublic(BaseModel):
-    """An unassigned case on the board."""
-
-    id: int
-    kind: str
-    category: str
-    severity: int
-    status: str
-    title: str
-    grid_code: str | None
-    reported_at: datetime
-    deadline_at: datetime | None
-    deadline_provisional: DeadlineProvisional
-    overdue: bool
-    escalation_level: str
-    lon: float
-    lat: float
-
-
-class WorkerTasksPublic(BaseModel):
-    """A worker and their open cases (id, title, status, severity, deadline_at, deadline_provisional)."""
-
-    worker_id: int
-    name: str
-    grid_code: str | None
-    open_tasks: int
-    capacity: int
-    on_duty: bool
-    available: bool
-    tasks: list[dict[str, Any]]
-
-
-class DepartmentRequestsPublic(BaseModel):
-    """A department and its unanswered requests."""
-
-    department_id: int
-    name: str
-    kind: str
-    requests: list[dict[str, Any]]
-
-
-class BoardPublic(BaseModel):
-    """The dispatch board."""
-
-    queue: list[QueueItemPublic]
-    workers: list[WorkerTasksPublic]
-    departments: list[DepartmentRequestsPublic]
-    overdue_by_grid: list[GridOverduePublic]

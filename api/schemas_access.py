@@ -1,14 +1,14 @@
 """Input models of logins and administration (api.routers.auth, api.routers.admin): every field checked
-for storable text like every other input (api.schemas._In); passwords keep their spaces."""
+for storable text like every other input (api.schemas_base.InputModel); passwords keep their spaces."""
 
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from api.schemas import _In
+from api.schemas_base import InputModel
 
 
-class PasswordChangeIn(_In):
+class PasswordChangeIn(InputModel):
     """The current password and the new one (twice in the page, once here); spaces are kept."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
@@ -20,7 +20,7 @@ class PasswordChangeIn(_In):
 Name = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
-class AccountIn(_In):
+class AccountIn(InputModel):
     """A new account of a business role: name, role, area, bound worker, initial password (kept as
     typed, spaces included)."""
 
@@ -34,7 +34,7 @@ class AccountIn(_In):
     password: str = Field(min_length=1, max_length=200)
 
 
-class AccountChange(_In):
+class AccountChange(InputModel):
     """A new role, area, bound worker and department of an account (the security administrator)."""
 
     role: Literal["commander", "dispatcher", "planner", "grid_worker", "department"]
@@ -43,7 +43,7 @@ class AccountChange(_In):
     department_id: int | None = None
 
 
-class PasswordIn(_In):
+class PasswordIn(InputModel):
     """A temporary password the account must change at its next login (spaces are kept)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
@@ -51,7 +51,7 @@ class PasswordIn(_In):
     password: str = Field(min_length=1, max_length=200)
 
 
-class UnlockIn(_In):
+class UnlockIn(InputModel):
     """Which lock to lift: an account name or a client address."""
 
     kind: Literal["account", "address"]

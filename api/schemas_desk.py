@@ -1,13 +1,13 @@
 """Pydantic I/O models of the desks: case lists, the steps a case offers, departments' tasks.
 
-Inputs follow api.schemas (`_In`: unknown fields and unstorable text refused).
+Inputs follow api.schemas_base (`InputModel`: unknown fields and unstorable text refused).
 """
 
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from api.schemas import DeadlineProvisional, Note, Reason, _In
+from api.schemas_base import DeadlineProvisional, InputModel, Note, Reason
 
 
 class CaseItemPublic(BaseModel):
@@ -66,7 +66,7 @@ class DepartmentChoicePublic(BaseModel):
     open_task_id: int | None
 
 
-class WhistleIn(_In):
+class WhistleIn(InputModel):
     """Ask a department to report (吹哨) within a number of hours, and to report back within more."""
 
     department_id: int = Field(gt=0)
@@ -75,7 +75,7 @@ class WhistleIn(_In):
     note: Note = ""
 
 
-class TaskTextIn(_In):
+class TaskTextIn(InputModel):
     """A department's answer (报到) or its report back when done (办结反馈)."""
 
     text: Reason

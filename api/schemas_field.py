@@ -1,6 +1,6 @@
 """Pydantic I/O models of field work: position fixes in batches, household visits, coverage.
 
-Inputs follow api.schemas: unknown fields and text we cannot store refused, lon/lat in WGS84 unless `crs`
+Inputs follow api.schemas_base: unknown fields and text we cannot store refused, lon/lat in WGS84 unless `crs`
 says gcj02 or bd09. Times are the device's own and must carry their offset; how far ahead of the
 server's clock they may be is the field settings' `clock_skew_s` (checked by geo, which says so in
 Chinese and names the fix).
@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from api.schemas import CrsName, Lat, Lon, _In, _swapped_check
+from api.schemas_base import CrsName, InputModel, Lat, Lon, swapped_check
 
 Accuracy = Field(
     default=None, ge=0, le=100_000, allow_inf_nan=False, description="精度（米）accuracy, metres"
@@ -24,7 +24,7 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-class FixIn(_In):
+class FixIn(InputModel):
     """One position fix as the phone took it."""
 
     at: datetime = Field(description="设备定位时间（带时区）the device's time of the fix")
@@ -33,11 +33,11 @@ class FixIn(_In):
     accuracy_m: float | None = Accuracy
     source: Literal["phone", "report", "visit"] = "phone"
 
-    _swapped = model_validator(mode="before")(_swapped_check)
+    _swapped = model_validator(mode="before")(swapped_check)
     _tz = field_validator("at")(_aware)
 
 
-class FixBatchIn(_In):
+class FixBatchIn(InputModel):
     """A batch of fixes, stored once per `batch_key` (the phone makes one per batch and resends it)."""
 
     batch_key: str = Field(min_length=1, max_length=200)
@@ -58,7 +58,7 @@ class FixBatchPublic(BaseModel):
     replayed: bool
 
 
-class VisitIn(_In):
+class VisitIn(InputModel):
     """A household visit (入户走访), recorded in a few taps, offline too (`client_key` makes it once)."""
 
     client_key: str = Field(min_length=1, max_length=200)
@@ -71,7 +71,7 @@ class VisitIn(_In):
     household: str = Field(default="", max_length=50, description="户主或场所名称")
     note: str = Field(default="", max_length=2000, description="走访情况")
 
-    _swapped = model_validator(mode="before")(_swapped_check)
+    _swapped = model_validator(mode="before")(swapped_check)
     _tz = field_validator("at")(_aware)
 
     @model_validator(mode="after")

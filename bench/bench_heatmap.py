@@ -13,11 +13,14 @@ from functools import partial
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from geo.queries import heat as q
+from geo.queries.event_filter import EVENT_LAYERS, EventFilter, count_events
 from geo.settings import DbSettings
 from layers.assets import localize
 from layers.builtin import default_registry
-from layers.folium_maps import MapOptions, county_map_html, heatmap_html, heatmap_time_html, risk_map_html
+from layers.folium_county import county_map_html
+from layers.folium_data import MapOptions
+from layers.folium_heat import heatmap_html, heatmap_time_html
+from layers.folium_risk import risk_map_html
 
 
 def timed(fn, runs: int) -> tuple[float, int]:
@@ -78,9 +81,9 @@ def bench_area(session: Session, area: str, runs: int, naive_runs: int) -> None:
     """Every map page of one area, and the naive heatmap, as one table."""
     registry = default_registry()
     opts = MapOptions(area=area)
-    for layer, kind in q.EVENT_LAYERS.items():
-        flt = q.EventFilter(kind)
-        n = q.count_events(session, area, flt)
+    for layer, kind in EVENT_LAYERS.items():
+        flt = EventFilter(kind)
+        n = count_events(session, area, flt)
         report(f"heatmap {layer} ({n} events), ours", *timed(partial(heatmap_html, session, flt, opts), runs))
         for zoom in (8, 12):
             report(
@@ -90,7 +93,7 @@ def bench_area(session: Session, area: str, runs: int, naive_runs: int) -> None:
         if naive_runs:
             naive = partial(naive_heatmap, session, area, kind)
             report(f"heatmap {layer}, naive folium (all points)", *timed(naive, naive_runs))
-    weekly = partial(heatmap_time_html, session, q.EventFilter("appeal"), opts)
+    weekly = partial(heatmap_time_html, session, EventFilter("appeal"), opts)
     report("heatmap-time appeals (52 weeks), ours", *timed(weekly, runs))
     report("county overview", *timed(partial(county_map_html, session, registry, opts), runs))
     report("risk choropleth", *timed(partial(risk_map_html, session, registry, opts), runs))

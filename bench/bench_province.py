@@ -28,9 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-import bench_layers as bl  # noqa: E402
 from bench_auth import bench_login  # noqa: E402
+from bench_cases import list_cases, tile_of  # noqa: E402
 from bench_province_load import serve, throughput  # noqa: E402
+from bench_timing import http_caller, raw, seq  # noqa: E402
 
 LANZHOU, YONGDENG = (103.83, 36.06), (103.26, 36.73)
 ANALYSES = (
@@ -52,7 +53,7 @@ def console_paths(center: tuple[float, float]) -> list[str]:
     tiles = [
         f"/tiles/{layer}/{z}/{x}/{y}.mvt"
         for layer in ("grids", "disputes", "risk", "hotspots")
-        for z, x, y in (bl._tile_of(*center, z) for z in (8, 10, 12))
+        for z, x, y in (tile_of(*center, z) for z in (8, 10, 12))
     ]
     return [
         "/console/commander",
@@ -170,7 +171,7 @@ def county_ratio(province: str, county: str, args) -> None:
 def uncached(url: str, args) -> None:
     """Goal 4: items and z10/z12 tiles with the caches off, against their SQL as the app's role."""
     engine = create_engine(url)
-    cases = [c for c in bl._cases(engine, "62", LANZHOU) if c.kind == "items" or c.z in (10, 12)]
+    cases = [c for c in list_cases(engine, "62", LANZHOU) if c.kind == "items" or c.z in (10, 12)]
     engine.dispose()
     secret, headers = bench_login(url, "62", name="bench_layers")
     libpq = url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -180,9 +181,9 @@ def uncached(url: str, args) -> None:
     missed = []
     with serve(url, secret, workers=1, env=env) as base:
         for case in cases:
-            sql = bl._seq(bl._raw(libpq, case.sql, area="62")(), args.n * 4)[0]
-            generic = bl._seq(bl._raw(libpq, case.sql, area="62", plan="auto")(), args.n * 4)[0]
-            app = bl._seq(bl._http(base, case.app_path, headers=headers)(), args.n * 4)[0]
+            sql = seq(raw(libpq, case.sql, area="62")(), args.n * 4)[0]
+            generic = seq(raw(libpq, case.sql, area="62", plan="auto")(), args.n * 4)[0]
+            app = seq(http_caller(base, case.app_path, headers=headers)(), args.n * 4)[0]
             limit = sql * 1.3 + 1
             missed += [] if app <= limit else [case.name]
             print(f"  {case.name:32} {sql:7.2f} {generic:8.2f} {app:7.2f} {limit:7.2f} {_flag(app <= limit)}")

@@ -1,7 +1,7 @@
 """Working-day and working-hour arithmetic for time limits (限期办结), with a holiday calendar.
 
 Pure functions: the calendar is a value (`HolidayCalendar`), loaded from the `holidays` and
-`calendar_years` tables by geo.queries.events. Days count in the county's zone (geo.clock.zone()).
+`calendar_years` tables by geo.queries.timelimits. Days count in the county's zone (geo.clock.zone()).
 A time limit in working days ends at the close of business of the N-th working day after the day of
 registration (that day does not count, as in statutory periods); working hours count only office hours
 of working days; plain hours run day and night (emergencies). Saturdays and Sundays are off unless the

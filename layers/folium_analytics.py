@@ -14,7 +14,7 @@ from geo.analytics.emerging import CATEGORY_COLORS, LABELS
 from geo.analytics.hotspots import CLASS_LABELS
 from layers.analytics_layers import HOTSPOT_COLORS
 from layers.folium_data import Collection, MapOptions, add_outlines, layer_collection, layer_options_js
-from layers.folium_maps import _add_legend, _area_view, _bind_js, _fill_by_js, _new_map
+from layers.folium_maps import add_legend, area_view, bind_js, fill_by_js, new_map
 from layers.folium_page import collection_layer, js_json, render_page
 from layers.registry import LayerRegistry
 
@@ -41,8 +41,8 @@ def _choropleth(
 ) -> None:
 
     if data.count:
-        style = _fill_by_js(by, colors, CHOROPLETH_STYLE)
-        options = layer_options_js(style, _bind_js("bindTooltip", fields, aliases))
+        style = fill_by_js(by, colors, CHOROPLETH_STYLE)
+        options = layer_options_js(style, bind_js("bindTooltip", fields, aliases))
         collection_layer(data.json, options, name=name).add_to(fmap)
 
 
@@ -84,22 +84,22 @@ def units_map_html(session: Session, opts: MapOptions, analysis: str, title: str
 
     data = answers.unit_shapes(session, opts.area, analysis, unit=unit)
     flagged, other = _UNIT_TEXT[analysis]
-    bbox, zoom = _area_view(session, opts, None)
-    fmap = _new_map(title, bbox, zoom, opts)
+    bbox, zoom = area_view(session, opts, None)
+    fmap = new_map(title, bbox, zoom, opts)
     colors = _SHARE_COLORS[analysis]
     fields, aliases = (
         ("name", "cells", "flagged", "other", "share"),
         ("县（区）", "单元", flagged, other, "占比"),
     )
     options = layer_options_js(
-        _SHARE_STYLE % js_json(list(colors)), _bind_js("bindTooltip", fields, aliases, percent=("share",))
+        _SHARE_STYLE % js_json(list(colors)), bind_js("bindTooltip", fields, aliases, percent=("share",))
     )
     collection_layer(data["json"], options, name=f"{title}（按县汇总）").add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     rows = "<br>".join(
         f'<i style="background:{c}"></i>{b}' for c, b in zip(colors, _SHARE_BANDS, strict=True)
     )
-    _add_legend(
+    add_legend(
         fmap,
         f"<b>{title}</b>（按县汇总：{flagged}占比）<br>{rows}<br>共 {data['cells']} 个单元，"
         f"{flagged} {data['flagged']} 个，{other} {data['other']} 个<br>{computed_text(data['computed_at'])}",
@@ -123,8 +123,8 @@ def hotspots_map_html(
     layer = registry.get(layer_id)
     layer.require("choropleth")
     data = layer_collection(session, layer, opts, (*HOT_FIELDS, "confidence"), tally_by="confidence")
-    bbox, zoom = _area_view(session, opts, None)
-    fmap = _new_map(layer.title, bbox, zoom, opts)
+    bbox, zoom = area_view(session, opts, None)
+    fmap = new_map(layer.title, bbox, zoom, opts)
     _choropleth(
         fmap,
         data,
@@ -140,7 +140,7 @@ def hotspots_map_html(
         for k in sorted(CLASS_LABELS, reverse=True)
     ]
     run = answers.latest_run(session, "hotspots", unit, opts.area)
-    _add_legend(
+    add_legend(
         fmap,
         f"<b>{layer.title}</b><br>" + "<br>".join(rows) + "<br>经验贝叶斯平滑，Gi* 解析 z 值（双侧），FDR校正"
         f"<br>{computed_text(run[1] if run else None)}",
@@ -156,8 +156,8 @@ def emerging_map_html(session: Session, registry: LayerRegistry, opts: MapOption
     layer = registry.get("emerging")
     layer.require("choropleth")
     data = layer_collection(session, layer, opts, (*EMERGING_FIELDS, "category"), tally_by="category")
-    bbox, zoom = _area_view(session, opts, None)
-    fmap = _new_map(layer.title, bbox, zoom, opts)
+    bbox, zoom = area_view(session, opts, None)
+    fmap = new_map(layer.title, bbox, zoom, opts)
     _choropleth(
         fmap,
         data,
@@ -173,7 +173,7 @@ def emerging_map_html(session: Session, registry: LayerRegistry, opts: MapOption
         for k, n in sorted(data.tally.items(), key=lambda kv: list(LABELS).index(kv[0]))
     ]
     run = answers.latest_run(session, "emerging", "grid", opts.area)
-    _add_legend(
+    add_legend(
         fmap,
         f"<b>{layer.title}</b>（按周 Gi* 与 Mann-Kendall 趋势）<br>"
         + "<br>".join(rows)

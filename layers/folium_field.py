@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo import vocabulary
 from layers.folium_data import Collection, MapOptions, add_outlines, layer_collection, layer_options_js
-from layers.folium_maps import _add_legend, _area_view, _bind_js, _fill_by_js, _new_map
+from layers.folium_maps import add_legend, area_view, bind_js, fill_by_js, new_map
 from layers.folium_page import collection_layer, js_json, render_page
 from layers.query import LayerQuery, TimeRange
 from layers.registry import LayerRegistry
@@ -30,21 +30,21 @@ _VISIT_MARKER = """function (feature, latlng) {
 
 def _add_coverage(fmap: Any, data: Collection) -> None:
     if data.count:
-        style = _fill_by_js("status", vocabulary.COVERAGE_COLORS, COVERAGE_STYLE, class_prefix="gg-coverage-")
-        options = layer_options_js(style, _bind_js("bindTooltip", COVERAGE_FIELDS, COVERAGE_ALIASES))
+        style = fill_by_js("status", vocabulary.COVERAGE_COLORS, COVERAGE_STYLE, class_prefix="gg-coverage-")
+        options = layer_options_js(style, bind_js("bindTooltip", COVERAGE_FIELDS, COVERAGE_ALIASES))
         collection_layer(data.json, options, name=f"走访覆盖（{data.count}）").add_to(fmap)
 
 
 def _add_tracks(fmap: Any, data: Collection) -> None:
     if data.count:
-        tip = _bind_js("bindTooltip", TRACK_FIELDS, ("网格员", "日期", "里程（米）"))
+        tip = bind_js("bindTooltip", TRACK_FIELDS, ("网格员", "日期", "里程（米）"))
         options = layer_options_js(js_json(TRACK_STYLE), tip)
         collection_layer(data.json, options, name=f"巡查轨迹（{data.count}）").add_to(fmap)
 
 
 def _add_visits(fmap: Any, data: Collection) -> None:
     if data.count:
-        popup = _bind_js("bindPopup", VISIT_FIELDS, ("网格员", "时间", "地址"))
+        popup = bind_js("bindPopup", VISIT_FIELDS, ("网格员", "时间", "地址"))
         options = layer_options_js("{}", popup, _VISIT_MARKER)
         collection_layer(data.json, options, name=f"入户走访（{data.count}）").add_to(fmap)
 
@@ -75,12 +75,12 @@ def coverage_map_html(
     grids = layer_collection(session, coverage, opts, (*COVERAGE_FIELDS, "status"), "status", query)
     tracks = layer_collection(session, registry.get("tracks"), opts, TRACK_FIELDS, query=query)
     visits = layer_collection(session, registry.get("visits"), opts, VISIT_FIELDS, query=query)
-    bbox, zoom = _area_view(session, opts, None)
-    fmap = _new_map(f"走访覆盖（{period_label}）", bbox, zoom, opts)
+    bbox, zoom = area_view(session, opts, None)
+    fmap = new_map(f"走访覆盖（{period_label}）", bbox, zoom, opts)
     _add_coverage(fmap, grids)
     add_outlines(fmap, session, registry, opts)  # the county's and townships' outlines and names
     _add_tracks(fmap, tracks)
     _add_visits(fmap, visits)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    _add_legend(fmap, _legend(period_label, grids, tracks, visits))
+    add_legend(fmap, _legend(period_label, grids, tracks, visits))
     return render_page(fmap, opts.vendor_prefix)

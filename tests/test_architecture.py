@@ -64,6 +64,9 @@ def test_folium_is_imported_only_by_the_map_page_modules():
     }
     pages = {
         "layers/folium_maps.py",
+        "layers/folium_heat.py",
+        "layers/folium_county.py",
+        "layers/folium_risk.py",
         "layers/folium_page.py",
         "layers/folium_analytics.py",
         "layers/folium_field.py",

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import actor, allowed
-from api.schemas import BoardPublic, GridOverduePublic
 from api.schemas_desk import CasePagePublic, StepPublic
+from api.schemas_dispatch import BoardPublic, GridOverduePublic
 from geo import lifecycle
-from geo.queries import caselist, dispatch, events
+from geo.queries import caselist, dispatch, events, overdue
 
 router = APIRouter(prefix="/api", tags=["dispatch"])
 
@@ -74,4 +74,4 @@ def count_overdue_by_grid(
     session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=10000)] = 1000
 ) -> list:
     """How many overdue cases each small grid holds, most first."""
-    return events.count_overdue_by_grid(session, user.area, limit)
+    return overdue.count_overdue_by_grid(session, user.area, limit)

@@ -17,8 +17,6 @@ from api.permissions import (
     check,
 )
 from api.schemas import (
-    AssignIn,
-    CandidatesPublic,
     EventCreate,
     EventPublic,
     EventReported,
@@ -31,8 +29,9 @@ from api.schemas import (
     TransitionIn,
 )
 from api.schemas_desk import WhistleIn, WhistlePublic
+from api.schemas_dispatch import AssignIn, CandidatesPublic
 from geo.accounts import VERIFY_STATUSES
-from geo.queries import casework, dispatch, events, timeline, whistles
+from geo.queries import casework, dispatch, events, overdue, reporting, timeline, whistles
 from geo.queries.parties import list_parties
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -49,7 +48,7 @@ def report_event(
     key: IdempotencyKey = None,
 ) -> dict:
     """Report a case. Resending with the same Idempotency-Key returns the same case (200, not 201)."""
-    result = events.report_event(
+    result = reporting.report_event(
         session,
         body.model_dump(mode="json"),
         area=user.area,
@@ -70,7 +69,7 @@ def list_overdue(
     session: SessionDep, user: UserDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list:
     """Open cases past their deadline (超期), longest overdue first."""
-    return events.list_overdue(session, user.area, limit)
+    return overdue.list_overdue(session, user.area, limit)
 
 
 @router.get("/due-soon", response_model=list[EventPublic])
@@ -82,7 +81,7 @@ def list_due_soon(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list:
     """Open cases due within the next hours (临期), soonest first."""
-    return events.list_due_soon(session, user.area, hours or settings.dispatch.near_deadline_h, limit)
+    return overdue.list_due_soon(session, user.area, hours or settings.dispatch.near_deadline_h, limit)
 
 
 @router.get("/{event_id}", response_model=EventPublic)

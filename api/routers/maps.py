@@ -13,10 +13,13 @@ from api.headers import nonce_of, with_nonce
 from geo import clock
 from geo.errors import InvalidInputError, NotFoundError
 from geo.queries.coverage import parse_day, period_days
-from geo.queries.heat import EventFilter, parse_event_filter
+from geo.queries.event_filter import EventFilter, parse_event_filter
 from layers.folium_analytics import is_wide, units_map_html
+from layers.folium_county import county_map_html
+from layers.folium_data import MapOptions
 from layers.folium_field import coverage_map_html
-from layers.folium_maps import MapOptions, county_map_html, heatmap_html, heatmap_time_html, risk_map_html
+from layers.folium_heat import heatmap_html, heatmap_time_html
+from layers.folium_risk import risk_map_html
 from layers.query import TimeRange
 from layers.settings import MapSettings
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import WorkerUpdateUser, check_own_worker
-from api.schemas import LocationIn, WorkerPublic, WorkerUpdate
+from api.schemas_dispatch import LocationIn, WorkerPublic, WorkerUpdate
 from geo.crs import to_wgs84_lonlat
 from geo.queries import dispatch, fixes
 

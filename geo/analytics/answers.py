@@ -164,7 +164,7 @@ def risk_units(session: Session, area: str, level: str) -> dict[str, Any]:
 
 
 # Per county (or township) of a wide area, what the maps colour it by; geometry simplified and the
-# FeatureCollection written by PostGIS, as layers.folium_maps does for its layers.
+# FeatureCollection written by PostGIS, as layers.folium_data does for its layers.
 _UNIT_SUMS = {
     "hotspots": """SELECT left(c.region, :n) AS code, count(*) AS cells,
         count(*) FILTER (WHERE c.confidence > 0) AS flagged, count(*) FILTER (WHERE c.confidence < 0) AS other

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.deadlines import time_limit
-from geo.queries.events import deadline_columns, load_calendar
+from geo.queries.timelimits import deadline_columns, load_calendar
 
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 _GIVEN = (

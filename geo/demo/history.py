@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from geo.deadlines import time_limit
 from geo.demo.write import _copy
-from geo.queries.events import deadline_columns, load_calendar
+from geo.queries.timelimits import deadline_columns, load_calendar
 
 _CLOSED = text("""
 SELECT e.id, e.category, e.severity, e.reported_at, e.closed_at, g.worker_id

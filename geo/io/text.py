@@ -6,7 +6,7 @@ encoders, binary pasted into a form, or probing; they garble exports, CSV cells 
 So every C0 control character except tab, line feed and carriage return is refused, and so is a lone
 UTF-16 surrogate (JSON's "\\ud800" escape decodes to one; it cannot be encoded as UTF-8 at all).
 
-One finder and one wording, used by api.schemas (every JSON body), api.deps_text (query, path,
+One finder and one wording, used by api.schemas_base (every JSON body), api.deps_text (query, path,
 header and form values) and geo.io.events / geo.io.grids (every cell an import reads; geo.io.nul reads
 back the NULs GDAL cuts boundary-file text at).
 """

@@ -18,14 +18,12 @@ from geo.errors import ConflictError, InvalidInputError
 from geo.lifecycle import Actor
 from geo.queries import whistles
 from geo.queries.dispatch import adjust_open_tasks
-from geo.queries.events import (
+from geo.queries.events import get_event, lock_event, log_action
+from geo.queries.timelimits import (
     deadline_columns,
     deadline_for,
     get_deadline,
-    get_event,
     load_calendar,
-    lock_event,
-    log_action,
     paused_total,
     record_pause,
 )

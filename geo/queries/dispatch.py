@@ -23,15 +23,9 @@ from geo.accounts import code_range
 from geo.errors import ConflictError, NotFoundError, OutsideCountyError, TransitionError
 from geo.lifecycle import Actor
 from geo.queries import figures
-from geo.queries.events import (
-    area_like,
-    count_overdue_by_grid,
-    deadline_columns,
-    deadline_for,
-    get_event,
-    lock_event,
-    log_action,
-)
+from geo.queries.events import area_like, get_event, lock_event, log_action
+from geo.queries.overdue import count_overdue_by_grid
+from geo.queries.timelimits import deadline_columns, deadline_for
 
 TIER_REASONS = ("本网格责任网格员", "同村（社区）", "同乡镇（街道）", "县内就近")
 SCOPE_DIGITS = {"village": 12, "township": 9, "county": 6}

@@ -1,134 +1,25 @@
-"""Aggregations behind the Folium maps: heat cells, weekly heat cells, and the rows the county map draws.
+"""Heat cells behind the Folium heatmaps: cells fitted under a cap, weekly cells, pre-aggregated sums.
 
 Heatmaps never ship raw points: events are binned in PostGIS into square cells (floor of lon/lat over
 the cell size, the same partition as ST_SquareGrid in EPSG:4326) and each cell becomes one weighted
 point at the mean position of its events. The cell size follows the zoom, and doubles until the
 number of cells fits the cap, so a page stays small at any data volume.
 
-Every query is restricted to the requester's area: rows whose grid_code starts with `area`.
-Coordinates are WGS84 lon/lat (EPSG:4326); the map layer swaps them for Leaflet.
+Which events count is geo.queries.event_filter; the extent, zoom and cell per zoom are geo.queries.mapview.
 """
 
 import json
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import text
 from sqlalchemy.orm import Session
-from sqlalchemy.types import Text
 
-from geo import clock
 from geo.accounts import code_range
 from geo.db.engine import local_work_mem
-from geo.errors import InvalidInputError
-from geo.models import EVENT_STATUSES
-from geo.queries import figures
+from geo.queries.event_filter import FILTER_ARRAYS, FILTER_WHERE, EventFilter
 from geo.queries.layers import CELL_LEVELS, CELL_TILE_SHIFT
-
-EVENT_LAYERS = {"disputes": "dispute", "hazards": "hazard", "appeals": "appeal"}
-MIN_ZOOM, MAX_ZOOM = 3, 18
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    """Which events a heatmap counts: one kind, a local-date range (inclusive), categories, statuses."""
-
-    kind: str
-    since: date | None = None
-    until: date | None = None
-    categories: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()
-
-    def params(self, area: str) -> dict[str, Any]:
-        """Bound parameters of the filter; dates become [since 00:00, until+1 00:00) in the county's zone."""
-        start = clock.midnight(self.since) if self.since else None
-        end = clock.midnight(self.until + timedelta(days=1)) if self.until else None
-        return {
-            "tz": clock.zone().key,
-            "kind": self.kind,
-            "area_like": area_like(area),
-            "since": start,
-            "until": end,
-            "cats": list(self.categories) or None,
-            "sts": list(self.statuses) or None,
-        }
-
-
-def area_like(area: str) -> str:
-    """The LIKE pattern of an area (grid-code prefix); refuses anything but digits."""
-    if not area.isdigit() or len(area) > 15:
-        raise InvalidInputError(f"area must be a grid-code prefix of digits; got {area!r}", where="area")
-    return area + "%"
-
-
-def _parse_date(value: str | None, name: str) -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInputError(f"{name} must be a date YYYY-MM-DD; got {value!r}", where=name) from None
-
-
-def _split(value: str | None) -> tuple[str, ...]:
-    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
-
-
-def parse_event_filter(
-    session: Session,
-    layer: str,
-    since: str | None = None,
-    until: str | None = None,
-    category: str | None = None,
-    status: str | None = None,
-) -> EventFilter:
-    """Check heatmap parameters (raising InvalidInputError naming the field) and build the filter."""
-    if layer not in EVENT_LAYERS:
-        raise InvalidInputError(
-            f"layer must be one of {', '.join(EVENT_LAYERS)}; got {layer!r}", where="layer"
-        )
-    kind = EVENT_LAYERS[layer]
-    start, end = _parse_date(since, "from"), _parse_date(until, "to")
-    if start and end and start > end:
-        raise InvalidInputError(f"from ({start}) is after to ({end})", where="from")
-    cats, sts = _split(category), _split(status)
-    known = set(list_category_codes(session, kind))
-    if bad := [c for c in cats if c not in known]:
-        raise InvalidInputError(
-            f"unknown {kind} category {bad[0]!r}; known: {', '.join(sorted(known))}", where="category"
-        )
-    if bad := [s for s in sts if s not in EVENT_STATUSES]:
-        raise InvalidInputError(
-            f"unknown status {bad[0]!r}; known: {', '.join(EVENT_STATUSES)}", where="status"
-        )
-    return EventFilter(kind, start, end, cats, sts)
-
-
-def list_category_codes(session: Session, kind: str) -> list[str]:
-    """Category codes of one event kind."""
-    rows = session.execute(
-        text("SELECT code FROM categories WHERE kind = :k ORDER BY sort_order"), {"k": kind}
-    )
-    return [r[0] for r in rows]
-
-
-def list_category_labels(session: Session) -> dict[str, str]:
-    """Chinese label of every category code."""
-    return dict(session.execute(text("SELECT code, label_zh FROM categories")).all())
-
-
-_WHERE = """
-WHERE e.kind = :kind AND e.grid_code LIKE :area_like
-  AND (CAST(:since AS timestamptz) IS NULL OR e.reported_at >= CAST(:since AS timestamptz))
-  AND (CAST(:until AS timestamptz) IS NULL OR e.reported_at < CAST(:until AS timestamptz))
-  AND (CAST(:cats AS text[]) IS NULL OR e.category = ANY(CAST(:cats AS text[])))
-  AND (CAST(:sts AS text[]) IS NULL OR e.status = ANY(CAST(:sts AS text[])))
-"""
-_ARRAYS = (bindparam("cats", type_=ARRAY(Text)), bindparam("sts", type_=ARRAY(Text)))
-
 
 # Widths an event-reading cell query tries in its one pass: 1, 2, 4 ... 2^_MAX_SHIFT times its cell.
 _MAX_SHIFT = 6
@@ -173,7 +64,7 @@ def _cells_sql(week: bool) -> Any:
 WITH fine AS MATERIALIZED (
     SELECT {week_col} floor(ST_X(e.geom) / :cell)::bigint AS cx, floor(ST_Y(e.geom) / :cell)::bigint AS cy,
            count(*) AS n, sum(ST_X(e.geom)) AS sx, sum(ST_Y(e.geom)) AS sy
-    FROM events e {_WHERE}
+    FROM events e {FILTER_WHERE}
     GROUP BY {w} cx, cy
 ), pick AS MATERIALIZED (
     SELECT s FROM generate_series(0, :max_shift) AS s
@@ -194,18 +85,11 @@ SELECT (SELECT s FROM pick) AS shift,
             THEN (SELECT coalesce(json_agg(json_build_array({w} lon, lat, n)), '[]')::text FROM cells)
        END AS data,
        CASE WHEN EXISTS (SELECT FROM pick) THEN (SELECT coalesce(sum(n), 0) FROM cells) END AS events
-""").bindparams(*_ARRAYS)
+""").bindparams(*FILTER_ARRAYS)
 
 
 _CELLS = _cells_sql(week=False)
 _WEEKLY = _cells_sql(week=True)
-
-_COUNT = text("SELECT count(*) FROM events e" + _WHERE).bindparams(*_ARRAYS)
-
-
-def count_events(session: Session, area: str, flt: EventFilter) -> int:
-    """Number of events matching the filter in the area."""
-    return int(session.execute(_COUNT, flt.params(area)).scalar_one())
 
 
 def _fitted(row: Any, cell_deg: float) -> FittedCells | None:
@@ -350,93 +234,3 @@ def fit_weekly_cells(
 ) -> FittedCells:
     """Weekly cells (["YYYY-MM-DD" Monday, lon, lat, count]), at most `max_cells` over all weeks."""
     return _fit(session, _WEEKLY, area, flt, cell_deg, max_cells, extent)
-
-
-# The area's extent is measured on its top level only: children lie within their parents
-# (check_nesting), and an ST_Extent over every current grid of a province reads the whole table
-# (200-300 ms, twice per heatmap page before). First the area's own row (the prefix padded with
-# zeros: 62 -> the province 620000000000000, 620121003 -> that township), one index probe; when the
-# area has no such row, the highest level present under the prefix (the BETWEEN lets the
-# grids_current_code index narrow the scan; LIKE alone cannot under a non-C collation).
-_OWN_EXTENT = text("""
-SELECT ST_XMin(geom) AS minx, ST_YMin(geom) AS miny, ST_XMax(geom) AS maxx, ST_YMax(geom) AS maxy
-FROM grids WHERE valid_to IS NULL AND code = rpad(:area, 15, '0')
-""")
-_EXTENT = text("""
-WITH under AS (
-    SELECT level, geom FROM grids
-    WHERE valid_to IS NULL AND code BETWEEN rpad(:area, 15, '0') AND rpad(:area, 15, '9')
-      AND code LIKE :area_like
-), top AS (
-    SELECT min(array_position(ARRAY['province', 'city', 'county', 'township', 'village', 'grid'], level)) AS r
-    FROM under
-)
-SELECT ST_XMin(x) AS minx, ST_YMin(x) AS miny, ST_XMax(x) AS maxx, ST_YMax(x) AS maxy
-FROM (SELECT ST_Extent(u.geom) AS x FROM under u, top
-      WHERE array_position(ARRAY['province', 'city', 'county', 'township', 'village', 'grid'], u.level)
-            <= greatest(top.r, 3)) s
-""")
-
-
-def get_area_extent(session: Session, area: str) -> tuple[float, float, float, float]:
-    """Bounding box (minx, miny, maxx, maxy, EPSG:4326) of the current grids of an area."""
-    params = {"area": area, "area_like": area_like(area)}
-    row = session.execute(_OWN_EXTENT, params).one_or_none()
-    if row is None:
-        row = session.execute(_EXTENT, params).one()
-    if row.minx is None:
-        raise InvalidInputError(f"no grids in area {area}", where="area")
-    return (row.minx, row.miny, row.maxx, row.maxy)
-
-
-def fit_zoom(bbox: tuple[float, float, float, float], width_px: int = 1200, height_px: int = 800) -> int:
-    """The web-mercator zoom at which a bbox fits a viewport of the given size."""
-    minx, miny, maxx, maxy = bbox
-    lat = math.radians((miny + maxy) / 2)
-    wz = math.log2(width_px * 360 / (256 * max(maxx - minx, 1e-6)))
-    hz = math.log2(height_px * 360 * math.cos(lat) / (256 * max(maxy - miny, 1e-6)))
-    return max(MIN_ZOOM, min(MAX_ZOOM, math.floor(min(wz, hz))))
-
-
-def cell_for_zoom(zoom: int, cell_px: int = 8) -> float:
-    """Cell size in degrees that spans `cell_px` screen pixels (of longitude) at a zoom."""
-    if not MIN_ZOOM <= zoom <= MAX_ZOOM:
-        raise InvalidInputError(f"zoom must be {MIN_ZOOM}..{MAX_ZOOM}; got {zoom}", where="zoom")
-    return 360.0 / float(2**zoom) / 256 * cell_px
-
-
-# Open events plus those reported in the last :recent_days, newest first, at most :per_kind of each
-# kind, with how many there are in all. Raw SQL: the UNION lets each half use its index (the
-# partial events_open index, and events_kind_time), where an OR forces a scan of every event.
-# Open cases plus every recent one, as two disjoint branches that carry their columns (UNION ALL: the
-# second takes only recent cases that are no longer open). Picking ids and joining back to events read
-# the whole table to fetch the columns (province: a 1.5 M-row scan, 1 s of the 3 s).
-_MAP_EVENTS = text(f"""
-WITH picked AS (
-    SELECT e.id, e.kind, e.category, e.status, e.severity, e.reported_at, e.grid_code, e.geom
-    FROM events e
-    WHERE {figures.open_now("e", "CAST(:as_of AS timestamptz)")} AND e.grid_code LIKE :area_like
-    UNION ALL
-    SELECT e.id, e.kind, e.category, e.status, e.severity, e.reported_at, e.grid_code, e.geom
-    FROM events e
-    WHERE e.kind IN ('dispute', 'hazard', 'appeal') AND e.grid_code LIKE :area_like
-      AND e.reported_at >= CAST(:as_of AS timestamptz) - make_interval(days => :recent_days)
-      AND e.status IN {figures.FINAL}
-), ranked AS (
-    SELECT p.*,
-           row_number() OVER (PARTITION BY p.kind ORDER BY p.reported_at DESC, p.id DESC) AS rank,
-           count(*) OVER (PARTITION BY p.kind) AS total
-    FROM picked p
-)
-SELECT id, kind, category, status, severity, reported_at, grid_code, total,
-       round(ST_X(geom)::numeric, 4)::float8 AS lon, round(ST_Y(geom)::numeric, 4)::float8 AS lat
-FROM ranked WHERE rank <= :per_kind ORDER BY kind, rank
-""")
-
-
-def list_map_events(
-    session: Session, area: str, *, as_of: datetime, recent_days: int = 30, per_kind: int = 1000
-) -> list[Any]:
-    """Open and recent events, newest first, at most `per_kind` of each kind; `total` = all of that kind."""
-    params = {"area_like": area_like(area), "as_of": as_of, "recent_days": recent_days, "per_kind": per_kind}
-    return list(session.execute(_MAP_EVENTS, params))

@@ -21,7 +21,8 @@ from geo import clock
 from geo.deadlines import replay
 from geo.errors import InvalidInputError
 from geo.io.holidays import LIBRARY, CalendarSource, library_source, read_notice
-from geo.queries.events import deadline_columns, load_calendar, log_action
+from geo.queries.events import log_action
+from geo.queries.timelimits import deadline_columns, load_calendar
 
 _LIST = text("""
 SELECT y.year, y.source, y.detail, y.imported_at, y.imported_by,

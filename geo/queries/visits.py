@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from geo import clock
 from geo.errors import InvalidInputError, NotFoundError
 from geo.queries.dispatch import get_worker
-from geo.queries.events import area_like, locate_in_area
+from geo.queries.events import area_like
 from geo.queries.fixes import check_device_time
 from geo.queries.photos import sniff_image
+from geo.queries.reporting import locate_in_area
 from geo.settings import FieldSettings
 
 

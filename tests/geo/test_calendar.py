@@ -16,8 +16,9 @@ from geo.errors import InvalidInputError
 from geo.io.holidays import read_notice
 from geo.lifecycle import Actor
 from geo.queries import casework
-from geo.queries.events import deadline_for, get_event
+from geo.queries.events import get_event
 from geo.queries.holidays import import_notice, list_calendar_years, sync_library
+from geo.queries.timelimits import deadline_for
 from geo.queries.timeline import get_timeline
 from tests.dispatch_tiny import add_event, build
 

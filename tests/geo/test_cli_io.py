@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.settings import get_settings
 from cli.main import main
-from tests.geo.test_io import TOWNSHIPS, VILLAGES, events_frame, frame, make_county
+from tests.geo.io_county import TOWNSHIPS, VILLAGES, events_frame, frame, make_county
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from sqlalchemy import text
 from geo import clock
 from geo.analytics import reports
 from geo.analytics.risk import RiskSettings, grade_area
-from geo.queries import dispatch, events, summary
+from geo.queries import dispatch, summary
+from geo.queries.overdue import list_overdue
 
 LAST_SECOND = datetime.fromisoformat("2026-11-27T23:59:59+08:00")  # the demo's last day, almost over
 
@@ -92,7 +93,7 @@ def test_one_definition_of_each_figure_everywhere_at_one_instant(db_session, are
     screen = summary.summarize(db_session, area)
     daily = reports.get_report(db_session, "daily", area, clock.today())["summary"]
     board = dispatch.get_board(db_session, area, limit=10_000)
-    overdue = events.list_overdue(db_session, area, limit=10_000)
+    overdue = list_overdue(db_session, area, limit=10_000)
     open_cases = summary.list_open_events(db_session, area, limit=100_000)
     graded_overdue = db_session.execute(
         text("SELECT sum(overdue) FROM risk_grades WHERE grid_code LIKE :a"), {"a": area + "%"}

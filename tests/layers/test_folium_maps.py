@@ -10,19 +10,16 @@ from geo.analytics.risk import RiskSettings, grade_area
 from geo.crs import wgs84_to_gcj02
 from geo.errors import InvalidInputError
 from geo.models import EVENT_STATUSES
-from geo.queries import heat as q
+from geo.queries.event_filter import EventFilter, count_events, parse_event_filter
+from geo.queries.heat import fit_heat_cells, list_heat_cells, presummed_level
+from geo.queries.mapview import cell_for_zoom, fit_zoom
 from layers.assets import CSS, JS, OfflineAssetError, localize
 from layers.builtin import default_registry
-from layers.folium_maps import (
-    MapOptions,
-    build_heat,
-    build_weekly,
-    county_map_html,
-    heatmap_html,
-    heatmap_time_html,
-    latlon,
-    risk_map_html,
-)
+from layers.folium_county import county_map_html
+from layers.folium_data import MapOptions
+from layers.folium_heat import build_heat, build_weekly, heatmap_html, heatmap_time_html
+from layers.folium_maps import latlon
+from layers.folium_risk import risk_map_html
 from tests.layers.tiny_county import DISPUTES, HAZARDS, SMALL_GRIDS, load_tiny_county
 from tests.pages import heat_points, time_heat_frames
 
@@ -95,23 +92,22 @@ def test_vendored_files_exist():
 
 @pytest.mark.parametrize("cell", [0.05, 0.1, 0.4, 5.0])
 def test_heat_cells_sum_to_the_event_count_at_any_cell_size(tiny, cell):
-    flt = q.EventFilter("dispute")
-    cells = q.list_heat_cells(tiny, "620121", flt, cell)
-    assert sum(n for _, _, n in cells) == DISPUTES == q.count_events(tiny, "620121", flt)
+    flt = EventFilter("dispute")
+    cells = list_heat_cells(tiny, "620121", flt, cell)
+    assert sum(n for _, _, n in cells) == DISPUTES == count_events(tiny, "620121", flt)
     assert len(cells) <= SMALL_GRIDS * 2
 
 
 def test_heat_cells_put_each_small_grid_in_its_own_cell(tiny):
-    cells = q.list_heat_cells(tiny, "620121", q.EventFilter("hazard"), 0.1)
+    cells = list_heat_cells(tiny, "620121", EventFilter("hazard"), 0.1)
     assert sorted(n for *_, n in cells) == [2] * SMALL_GRIDS
     assert all(103.0 <= lon <= 103.4 and 36.0 <= lat <= 36.4 for lon, lat, _ in cells)
 
 
 def test_heat_cells_stay_in_the_requesters_area(tiny):
-    assert sum(n for *_, n in q.list_heat_cells(tiny, "620122", q.EventFilter("dispute"), 0.1)) == 1
+    assert sum(n for *_, n in list_heat_cells(tiny, "620122", EventFilter("dispute"), 0.1)) == 1
     assert (
-        sum(n for *_, n in q.list_heat_cells(tiny, "620121001", q.EventFilter("dispute"), 0.1))
-        == DISPUTES // 2
+        sum(n for *_, n in list_heat_cells(tiny, "620121001", EventFilter("dispute"), 0.1)) == DISPUTES // 2
     )
 
 
@@ -129,11 +125,11 @@ def test_heat_cells_stay_in_the_requesters_area(tiny):
 def test_filters_change_the_count(tiny, kwargs, expected):
     if expected is None:
         with pytest.raises(InvalidInputError, match="fire"):
-            q.parse_event_filter(tiny, "disputes", **kwargs)
+            parse_event_filter(tiny, "disputes", **kwargs)
         return
-    flt = q.parse_event_filter(tiny, "disputes", **kwargs)
-    assert q.count_events(tiny, "620121", flt) == expected
-    assert sum(n for *_, n in q.list_heat_cells(tiny, "620121", flt, 0.05)) == expected
+    flt = parse_event_filter(tiny, "disputes", **kwargs)
+    assert count_events(tiny, "620121", flt) == expected
+    assert sum(n for *_, n in list_heat_cells(tiny, "620121", flt, 0.05)) == expected
 
 
 @pytest.mark.parametrize(
@@ -149,13 +145,13 @@ def test_filters_change_the_count(tiny, kwargs, expected):
 )
 def test_parse_event_filter_names_the_bad_parameter(tiny, kwargs, where):
     with pytest.raises(InvalidInputError) as info:
-        q.parse_event_filter(tiny, **kwargs)
+        parse_event_filter(tiny, **kwargs)
     assert info.value.where == where
 
 
 def test_fit_cells_doubles_the_cell_until_the_cap_holds(tiny):
-    flt = q.EventFilter("dispute")
-    fitted = q.fit_heat_cells(tiny, "620121", flt, 0.01, 3)
+    flt = EventFilter("dispute")
+    fitted = fit_heat_cells(tiny, "620121", flt, 0.01, 3)
     rows = fitted.rows()
     assert len(rows) == fitted.cells <= 3 and fitted.cell_deg > 0.01 and fitted.events == DISPUTES
     assert sum(n for *_, n in rows) == DISPUTES
@@ -163,12 +159,12 @@ def test_fit_cells_doubles_the_cell_until_the_cap_holds(tiny):
 
 @pytest.mark.parametrize("start", [0.01, 1e-7])  # within one pass (2^6 wider), and beyond it
 def test_filtered_cells_widen_in_one_pass_until_the_cap_holds(tiny, start):
-    flt = q.EventFilter("dispute", statuses=tuple(EVENT_STATUSES))  # a filter: events are read, not cells
-    fitted = q.fit_heat_cells(tiny, "620121", flt, start, 3)
+    flt = EventFilter("dispute", statuses=tuple(EVENT_STATUSES))  # a filter: events are read, not cells
+    fitted = fit_heat_cells(tiny, "620121", flt, start, 3)
     assert len(fitted.rows()) == fitted.cells <= 3 and fitted.events == DISPUTES
     assert sum(n for *_, n in fitted.rows()) == DISPUTES
     # Widening by shifting fine cells is the same partition as binning at the final width directly.
-    direct = q.list_heat_cells(tiny, "620121", flt, fitted.cell_deg)
+    direct = list_heat_cells(tiny, "620121", flt, fitted.cell_deg)
     assert sorted(n for *_, n in direct) == sorted(n for *_, n in fitted.rows())
     assert sorted((round(x, 4), round(y, 4)) for x, y, _ in direct) == sorted(
         (round(x, 4), round(y, 4)) for x, y, _ in fitted.rows()
@@ -176,36 +172,36 @@ def test_filtered_cells_widen_in_one_pass_until_the_cap_holds(tiny, start):
 
 
 def test_cell_for_zoom_rejects_zooms_out_of_range():
-    assert q.cell_for_zoom(10) == pytest.approx(360 / 1024 / 256 * 8)
+    assert cell_for_zoom(10) == pytest.approx(360 / 1024 / 256 * 8)
     with pytest.raises(InvalidInputError, match="zoom"):
-        q.cell_for_zoom(30)
+        cell_for_zoom(30)
 
 
 def test_fit_zoom_of_the_tiny_county():
-    assert q.fit_zoom((103.0, 36.0, 103.4, 36.4)) in (10, 11)
+    assert fit_zoom((103.0, 36.0, 103.4, 36.4)) in (10, 11)
 
 
 def test_heatmap_page_weights_sum_to_matching_events(tiny):
-    html = heatmap_html(tiny, q.EventFilter("hazard"), OPTS, zoom=12)
+    html = heatmap_html(tiny, EventFilter("hazard"), OPTS, zoom=12)
     assert sum(p[2] for p in heat_points(html)) == HAZARDS
     assert external_urls(html) == []
     assert "安全隐患热力图" in html and "/static/vendor/leaflet.heat/leaflet-heat.js" in html
 
 
 def test_build_heat_honours_the_cell_cap(tiny):
-    heat = build_heat(tiny, q.EventFilter("dispute"), MapOptions(area="620121", heat_max_cells=4), zoom=14)
+    heat = build_heat(tiny, EventFilter("dispute"), MapOptions(area="620121", heat_max_cells=4), zoom=14)
     assert len(heat.lonlat()) == heat.cells <= 4 and heat.total == DISPUTES
 
 
 def test_heatmap_in_gcj02_shifts_every_point(tiny):
-    wgs = build_heat(tiny, q.EventFilter("dispute"), OPTS, zoom=12)
-    gcj = build_heat(tiny, q.EventFilter("dispute"), MapOptions(area="620121", basemap_crs="gcj02"), zoom=12)
+    wgs = build_heat(tiny, EventFilter("dispute"), OPTS, zoom=12)
+    gcj = build_heat(tiny, EventFilter("dispute"), MapOptions(area="620121", basemap_crs="gcj02"), zoom=12)
     dlon = np.array([g[0] - w[0] for g, w in zip(gcj.lonlat(), wgs.lonlat(), strict=True)])
     assert np.all(np.abs(dlon) > 1e-3)  # GCJ-02 moves Yongdeng a few hundred metres
 
 
 def test_weekly_frames_cover_the_range_and_count_every_event(tiny):
-    flt = q.parse_event_filter(tiny, "disputes", "2026-01-01", "2026-03-31")
+    flt = parse_event_filter(tiny, "disputes", "2026-01-01", "2026-03-31")
     labels, frames, total = build_weekly(tiny, flt, OPTS)
     assert len(labels) == len(frames) == 14  # week of Mon 2025-12-29 .. week of Mon 2026-03-30
     assert labels[0] == "2026年第01周（12-29起）"
@@ -214,7 +210,7 @@ def test_weekly_frames_cover_the_range_and_count_every_event(tiny):
 
 
 def test_heatmap_time_page_is_offline(tiny):
-    html = heatmap_time_html(tiny, q.parse_event_filter(tiny, "appeals", "2026-01-01", "2026-12-31"), OPTS)
+    html = heatmap_time_html(tiny, parse_event_filter(tiny, "appeals", "2026-01-01", "2026-12-31"), OPTS)
     assert external_urls(html) == []
     assert "TDHeatmap" in html
     assert "/static/vendor/leaflet-timedimension/leaflet.timedimension.min.js" in html
@@ -222,7 +218,7 @@ def test_heatmap_time_page_is_offline(tiny):
 
 
 def test_heatmap_time_page_holds_every_weekly_frame(tiny):
-    flt = q.parse_event_filter(tiny, "disputes", "2026-01-01", "2026-03-31")
+    flt = parse_event_filter(tiny, "disputes", "2026-01-01", "2026-03-31")
     labels, frames, _total = build_weekly(tiny, flt, OPTS)
     html = heatmap_time_html(tiny, flt, OPTS)
     assert time_heat_frames(html) == frames
@@ -252,18 +248,18 @@ def test_risk_page_colours_every_small_grid(tiny):
 
 def test_pages_use_the_root_path_prefix(tiny):
     html = heatmap_html(
-        tiny, q.EventFilter("dispute"), MapOptions(area="620121", vendor_prefix="/gg/static/vendor")
+        tiny, EventFilter("dispute"), MapOptions(area="620121", vendor_prefix="/gg/static/vendor")
     )
     assert '<script src="/gg/static/vendor/leaflet/leaflet.js"></script>' in html
 
 
 def test_date_filter_uses_china_days(tiny):
-    flt = q.EventFilter("dispute", since=date(2026, 1, 1), until=date(2026, 1, 1))
+    flt = EventFilter("dispute", since=date(2026, 1, 1), until=date(2026, 1, 1))
     assert flt.params("620121")["since"].utcoffset().total_seconds() == 8 * 3600
 
 
 def test_layer_collections_shift_polygons_to_gcj02(tiny):
-    from layers.folium_maps import layer_collection
+    from layers.folium_data import layer_collection
 
     layer = default_registry().get("townships")
     wgs = layer_collection(tiny, layer, OPTS, ("name",), tally_by="name")
@@ -279,7 +275,7 @@ def test_layer_collections_shift_polygons_to_gcj02(tiny):
 
 
 def test_layer_collections_stop_one_past_the_cap(tiny):
-    from layers.folium_maps import layer_collection
+    from layers.folium_data import layer_collection
 
     capped = MapOptions(area="620121", max_features_per_layer=3)
     data = layer_collection(tiny, default_registry().get("grids"), capped, ("code",))
@@ -291,10 +287,10 @@ def test_layer_collections_stop_one_past_the_cap(tiny):
 def test_unfiltered_heatmaps_sum_the_precomputed_cells(tiny, cell, area):
     """Fitted cells of an unfiltered heatmap come from event_cells (migrations 0013, 0020) down to ~300 m cells;
     counts match the events and the area either way."""
-    flt = q.EventFilter("dispute")
-    summed = q.presummed_level(flt, cell)
+    flt = EventFilter("dispute")
+    summed = presummed_level(flt, cell)
     assert (summed is None) == (cell < 360 / 2**18)  # finer than level-11 cells: read the events
-    fitted = q.fit_heat_cells(tiny, area, flt, cell, 10_000)
-    assert sum(n for *_, n in fitted.rows()) == fitted.events == q.count_events(tiny, area, flt)
+    fitted = fit_heat_cells(tiny, area, flt, cell, 10_000)
+    assert sum(n for *_, n in fitted.rows()) == fitted.events == count_events(tiny, area, flt)
     assert fitted.cell_deg >= cell
-    assert q.presummed_level(q.EventFilter("dispute", statuses=("closed",)), cell) is None
+    assert presummed_level(EventFilter("dispute", statuses=("closed",)), cell) is None

@@ -6,10 +6,13 @@ import folium
 import pytest
 from sqlalchemy import text
 
-from geo.queries import heat as q
+from geo.queries.event_filter import EventFilter
 from layers.builtin import default_registry
-from layers.folium_maps import MapOptions, county_map_html, heatmap_html, risk_map_html
+from layers.folium_county import county_map_html
+from layers.folium_data import MapOptions
+from layers.folium_heat import heatmap_html
 from layers.folium_page import Literal, heat_layer, js_json, render_page
+from layers.folium_risk import risk_map_html
 from tests.layers.test_folium_maps import tiny, unescaped  # noqa: F401 (fixture)
 from tests.pages import heat_points
 
@@ -44,7 +47,7 @@ def test_names_are_shown_as_written_not_run_as_templates(hostile_names, page):
 
 
 def test_the_heatmap_page_holds_its_cells_as_written(tiny):  # noqa: F811
-    html = heatmap_html(tiny, q.EventFilter("hazard"), OPTS)
+    html = heatmap_html(tiny, EventFilter("hazard"), OPTS)
     assert heat_points(html) and all(len(p) == 3 for p in heat_points(html))
 
 

@@ -5,7 +5,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from geo import clock
-from geo.queries import heat as q
+from geo.queries.event_filter import area_like
+from geo.queries.heat import start_cell
+from geo.queries.mapview import get_area_extent, list_map_events
 from layers import geojson
 from layers.builtin import default_registry
 from layers.query import LayerQuery
@@ -40,9 +42,9 @@ def test_number_matched_is_omitted_above_the_cap(session):
 
 
 def test_start_cell_tiles_the_extent_in_about_the_cap():
-    assert q.start_cell(0.001, 100, None) == 0.001
-    assert q.start_cell(0.001, 100, (0.0, 0.0, 10.0, 10.0)) == pytest.approx(0.5)
-    assert q.start_cell(2.0, 100, (0.0, 0.0, 10.0, 10.0)) == 2.0
+    assert start_cell(0.001, 100, None) == 0.001
+    assert start_cell(0.001, 100, (0.0, 0.0, 10.0, 10.0)) == pytest.approx(0.5)
+    assert start_cell(2.0, 100, (0.0, 0.0, 10.0, 10.0)) == 2.0
 
 
 def test_area_extent_from_the_top_level_equals_the_extent_of_every_grid(session):
@@ -52,7 +54,7 @@ def test_area_extent_from_the_top_level_equals_the_extent_of_every_grid(session)
     )
     for area in ("620121", "620121001", "62012100", "6201", "62"):  # own row, or fallback (no city)
         want = session.execute(full, {"a": area + "%"}).one()
-        assert q.get_area_extent(session, area) == pytest.approx(tuple(want), abs=1e-6)
+        assert get_area_extent(session, area) == pytest.approx(tuple(want), abs=1e-6)
 
 
 # The open-and-recent events of the county page as first written: ids of both sets, joined back.
@@ -80,8 +82,8 @@ FROM ranked WHERE rank <= :per_kind ORDER BY kind, rank
 @pytest.mark.parametrize("per_kind", [40, 1_000_000])
 def test_map_events_equal_the_reference_query(db_session, area, per_kind):
     as_of = clock.now()
-    got = q.list_map_events(db_session, area, as_of=as_of, per_kind=per_kind)
-    params = {"area_like": q.area_like(area), "as_of": as_of, "recent_days": 30, "per_kind": per_kind}
+    got = list_map_events(db_session, area, as_of=as_of, per_kind=per_kind)
+    params = {"area_like": area_like(area), "as_of": as_of, "recent_days": 30, "per_kind": per_kind}
     expected = db_session.execute(_MAP_EVENTS_REFERENCE, params).all()
     assert [tuple(r) for r in got] == [tuple(r) for r in expected]
     statuses = {r.status for r in expected}

@@ -1,6 +1,6 @@
 """event_cells at level 11 too: heatmaps at street zoom without reading every case.
 
-A heatmap's cell is 8 screen pixels at its zoom (geo.queries.heat.cell_for_zoom). From zoom 11 on that
+A heatmap's cell is 8 screen pixels at its zoom (geo.queries.mapview.cell_for_zoom). From zoom 11 on that
 is finer than level 9, the finest level of 0013, so an unfiltered heatmap read every case of its kind
 in the area: ~300 ms for the demo county's 104,000 appeals at zoom 12 (two passes when the first cell
 size gave too many cells). Level-11 cells (1/64 of a zoom-11 tile, ~270 m here) answer it from a few
