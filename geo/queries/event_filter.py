@@ -16,6 +16,7 @@ from sqlalchemy.types import Text
 from geo import clock
 from geo.errors import InvalidInputError
 from geo.models import EVENT_STATUSES
+from geo.queries.events import area_like
 
 EVENT_LAYERS = {"disputes": "dispute", "hazards": "hazard", "appeals": "appeal"}
 
@@ -43,13 +44,6 @@ class EventFilter:
             "cats": list(self.categories) or None,
             "sts": list(self.statuses) or None,
         }
-
-
-def area_like(area: str) -> str:
-    """The LIKE pattern of an area (grid-code prefix); refuses anything but digits."""
-    if not area.isdigit() or len(area) > 15:
-        raise InvalidInputError(f"area must be a grid-code prefix of digits; got {area!r}", where="area")
-    return area + "%"
 
 
 def _parse_date(value: str | None, name: str) -> date | None:

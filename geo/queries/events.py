@@ -36,8 +36,9 @@ VALUES (:event_id, :at, :actor, :action, :from_status, :to_status, :note, CAST(:
 
 
 def area_like(area: str) -> str:
-    """The LIKE pattern of an area prefix (codes are digits only, so nothing needs escaping)."""
-    if not area.isdigit():
+    """The LIKE pattern of an area prefix (codes are digits only, so nothing needs escaping); refuses
+    anything but a prefix of a 15-digit code."""
+    if not area.isdigit() or len(area) > 15:
         raise InvalidInputError(f"area must be a grid-code prefix of digits; got {area!r}", where="area")
     return area + "%"
 

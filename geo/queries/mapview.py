@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInputError
 from geo.queries import figures
-from geo.queries.event_filter import area_like
+from geo.queries.events import area_like
 
 MIN_ZOOM, MAX_ZOOM = 3, 18
 

@@ -5,7 +5,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from geo import clock
-from geo.queries.event_filter import area_like
+from geo.queries.events import area_like
 from geo.queries.heat import start_cell
 from geo.queries.mapview import get_area_extent, list_map_events
 from layers import geojson
