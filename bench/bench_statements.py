@@ -1,6 +1,6 @@
 """The statements an app request runs, compiled from the app's own code for psycopg (bench_steady).
 
-authorize, candidates, tile = statements("62", session_id=sid)  # sid: bench_auth.bench_session
+authorize, candidates, tile, audit_row = statements("62", session_id=sid)  # sid: bench_auth.bench_session
 conn.execute(*authorize); conn.execute(*candidates(event_id)); conn.execute(*tile("grids", 11, x, y))
 """
 
@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from api.deps import CurrentUser, access_for
 from geo import clock
 from geo.accounts import _AUTHORIZE
+from geo.audit import AUDIT_PERSONAL_READ
 from geo.queries.dispatch import CANDIDATES, candidates_params
 from geo.settings import DispatchSettings
 from layers import tiles
@@ -25,10 +26,10 @@ def compiled(stmt, params: dict) -> tuple[str, dict]:
     return str(c), c.construct_params(params)
 
 
-def statements(area: str, name: str = "bench_steady", *, session_id: str):  # noqa: ANN201
-    """The account check, a candidates builder and a tile builder for a commander of `area` in a live
-    session of theirs."""
-    access = access_for(CurrentUser(name, "commander", area, session_id=session_id))
+def statements(area: str, name: str = "bench_steady", *, session_id: str, role: str = "commander"):  # noqa: ANN201
+    """The account check, a candidates builder, a tile builder and (for a cleared role) the audit row a
+    request writes before it commits, for an account of `role` in `area`, in a live session of theirs."""
+    access = access_for(CurrentUser(name, role, area, session_id=session_id))
     dispatch, layers = DispatchSettings(_env_file=None), LayerSettings(_env_file=None)
     registry = default_registry()
 
@@ -46,4 +47,6 @@ def statements(area: str, name: str = "bench_steady", *, session_id: str):  # no
         tq = tiles.tile_query(registry.get(layer_id), LayerQuery(area=area), z, x, y, layers)
         return compiled(tq.statement, tq.params)
 
-    return compiled(_AUTHORIZE, {**access, "now": clock.now()}), candidates, tile
+    user = CurrentUser(name, role, area, session_id=session_id)
+    audit_row = compiled(AUDIT_PERSONAL_READ, {}) if user.cleared else None  # api.deps, before each commit
+    return compiled(_AUTHORIZE, {**access, "now": clock.now()}), candidates, tile, audit_row
