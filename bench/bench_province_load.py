@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from bench_auth import app_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,11 +27,12 @@ def _free_port() -> int:
 
 @contextmanager
 def serve(url: str, secret: str, *, workers: int, env: dict | None = None) -> Iterator[str]:
-    """`gridgov serve --workers N` on the database at `url`, no job threads, access log on stderr off."""
+    """`gridgov serve --workers N` on the database at `url` (the owner's; the app logs in as its own login),
+    no job threads, access log on stderr off."""
     port = _free_port()
     full = {
         **os.environ,
-        "DATABASE_URL": url,
+        **app_env(url),  # the app's own login: serve refuses the owner
         "GRID_AUTH_SECRET": secret,
         "GRID_JOBS_SERVE_WORKERS": "0",
         "GRID_DB_POOL_SIZE": "8",
