@@ -21,7 +21,7 @@ import statistics
 import time
 from datetime import datetime, timedelta
 
-from bench_auth import ensure_account  # bench/ is sys.path[0] when run as a script
+from bench_auth import app_env, bench_login  # bench/ is sys.path[0] when run as a script
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -32,8 +32,10 @@ from geo.queries.fixes import rebuild_tracks
 from geo.settings import DbSettings, FieldSettings
 from layers.settings import LayerSettings
 
-END = datetime.fromisoformat("2026-11-28T00:00:00+08:00")
-DAY = "2026-11-27"
+# The demo's last day (the demo loads up to the day it ran: read from the database in main) and the
+# instant the clock is pinned at, its end.
+DAY = ""
+END = datetime.min
 
 
 def _ms(samples: list[float]) -> str:
@@ -43,17 +45,20 @@ def _ms(samples: list[float]) -> str:
 
 
 def _client(url: str, tile_cache_mb: int) -> TestClient:
-    from api.security import AuthSettings, issue_token
+    from pydantic import SecretStr
 
+    from api.security import AuthSettings
+
+    secret, headers = bench_login(url, "620121", name="bench_fixes")  # a session of a bench commander
+    app_url = app_env(url)["DATABASE_URL"]  # the app's own login, as in production
     settings = Settings.load(
         env_file=None,
-        db=DbSettings(_env_file=None, url=url),
+        db=DbSettings(_env_file=None, url=app_url, owner_url=url),
         layers=LayerSettings(_env_file=None, tile_cache_mb=tile_cache_mb),
+        auth=AuthSettings(_env_file=None, secret=SecretStr(secret)),
     )
     client = TestClient(create_app(settings)).__enter__()
-    ensure_account(url, "bench_fixes", "commander", "620121")
-    token, _csrf, _age = issue_token(AuthSettings(_env_file=None), "bench_fixes", "commander", "620121")
-    client.headers["Authorization"] = f"Bearer {token}"
+    client.headers.update(headers)
     return client
 
 
@@ -96,7 +101,8 @@ def ingest(client: TestClient, engine, batches: int, size: int, workers: int) ->
         t = time.perf_counter()
         r = client.post(f"/api/workers/{worker[0]}/fixes", json=body)
         times.append(time.perf_counter() - t)
-        assert r.status_code == 200 and r.json()["stored"] == size, r.text
+        got = r.json()  # a bench fix may fall on an instant the demo's day already holds (kept once)
+        assert r.status_code == 200 and got["stored"] + got["already_stored"] == size, r.text
         if k % 10 == 0:
             t = time.perf_counter()
             assert client.post(f"/api/workers/{worker[0]}/fixes", json=body).json()["replayed"]
@@ -180,6 +186,10 @@ def main() -> None:
     args = parser.parse_args()
     url = args.url.replace("postgresql://", "postgresql+psycopg://", 1)
     engine = create_engine(url)
+    global DAY, END  # noqa: PLW0603 - one bench run, one demo day
+    with engine.connect() as conn:
+        last = conn.execute(text("SELECT max(day) FROM patrol_tracks")).scalar_one()
+    DAY, END = last.isoformat(), clock.midnight(last + timedelta(days=1))
     with clock.pinned(END):
         ingest(_client(url, 64), engine, args.batches, args.size, args.workers)
         tiles(url, engine)
