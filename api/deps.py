@@ -77,9 +77,11 @@ async def _session_on(request: Request, primary: bool) -> AsyncIterator[Session]
 
 
 def _cleared(request: Request) -> bool:
+    """Whether the request's user (if any) is cleared; a missing, bad or password-only login reads nothing
+    audited, so it may read the replica (the route refuses it on its own)."""
     try:
-        return user_of_request(request, request.app.state.settings.auth).cleared
-    except AuthError:
+        return request_user(request).cleared
+    except (AuthError, PasswordChangeRequiredError):
         return False
 
 
@@ -139,9 +141,27 @@ def user_of_request(request: Request, auth: AuthSettings) -> CurrentUser:
     return user
 
 
+_USER_KEY = "gridgov_user"
+
+
+def request_user(request: Request) -> CurrentUser:
+    """`user_of_request` by the app's auth settings, decoded once per request (the session's choice of
+    database asks before the route's user dependency does); a refusal is kept and raised again."""
+    found = getattr(request.state, _USER_KEY, None)
+    if found is None:
+        try:
+            found = user_of_request(request, request.app.state.settings.auth)
+        except (AuthError, PasswordChangeRequiredError) as exc:
+            found = exc
+        setattr(request.state, _USER_KEY, found)
+    if isinstance(found, Exception):
+        raise found
+    return found
+
+
 async def get_current_user(request: Request) -> CurrentUser:
-    """The user of the request's token (see `user_of_request`), by the app's auth settings."""
-    return user_of_request(request, request.app.state.settings.auth)
+    """The user of the request's token (see `request_user`)."""
+    return request_user(request)
 
 
 UserDep = Annotated[CurrentUser, Depends(get_current_user)]

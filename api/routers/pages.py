@@ -21,9 +21,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentUser, RawSessionDep, SettingsDep, check_account, touch_if_due, user_of_request
+from api.deps import CurrentUser, RawSessionDep, SettingsDep, check_account, request_user, touch_if_due
 from api.permissions import allowed
-from api.security import AuthError, AuthSettings
+from api.security import AuthError
 from api.settings import Settings
 from api.web import HOME_VIEW, base_path, current_path, home_path, path_for, templates
 from geo import clock
@@ -58,11 +58,11 @@ class _MustChangePassword(Exception):
     """The login may only change its password."""
 
 
-async def _user_or_none(request: Request, session: RawSessionDep, auth: AuthSettings) -> CurrentUser | None:
+async def _user_or_none(request: Request, session: RawSessionDep) -> CurrentUser | None:
     """The logged-in user, or None where an API would answer 401/403; _MustChangePassword when the
     login may only change its password."""
     try:
-        user = user_of_request(request, auth)
+        user = request_user(request)
         await touch_if_due(session, user)
         return await run_in_threadpool(check_account, session, user)
     except AuthError:
@@ -85,7 +85,7 @@ def _to_password(request: Request) -> RedirectResponse:
 async def root(request: Request, session: RawSessionDep, settings: SettingsDep) -> Response:
     """Logged in: the role's page; otherwise the login page."""
     try:
-        user = await _user_or_none(request, session, settings.auth)
+        user = await _user_or_none(request, session)
     except _MustChangePassword:
         return _to_password(request)
     target = home_path(request, user.role) if user else path_for(request, "login_page")
@@ -176,7 +176,7 @@ async def console_page(
     if view not in VIEWS:
         raise NotFoundError(f"没有页面 {view}", where="view")
     try:
-        user = await _user_or_none(request, session, settings.auth)
+        user = await _user_or_none(request, session)
     except _MustChangePassword:
         return _to_password(request)
     if user is None:
@@ -201,7 +201,7 @@ async def account_page(request: Request, session: RawSessionDep, settings: Setti
     """The account page: who is logged in, change password, log out everywhere; for the three
     administrators also their work (accounts, locks, the audit log)."""
     try:
-        user = await _user_or_none(request, session, settings.auth)
+        user = await _user_or_none(request, session)
     except _MustChangePassword:
         return _to_password(request)
     if user is None:

@@ -165,3 +165,17 @@ def test_the_change_password_page_is_chinese_and_self_contained(sec_app):
         page = client.get("/password")
     assert page.status_code == 200 and "修改密码" in page.text and "/static/js/password.js" in page.text
     assert "<script>" not in page.text and "http://" not in page.text
+
+
+def test_a_console_page_sends_a_login_that_must_change_its_password_to_the_password_page(sec, sec_app):
+    stale = account(sec, "planner", "stale_page")
+    with sec.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE users SET password_changed_at = :t WHERE name = 'stale_page'"),
+            {"t": clock.now() - timedelta(days=91)},
+        )
+    with client_from(sec_app) as client:
+        assert login_as(client, stale).json()["password_change_required"] is True  # the cookies, as a browser
+        page = client.get("/console/planner", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/password"
+        assert client.get("/", follow_redirects=False).headers["location"] == "/password"
