@@ -27,6 +27,9 @@ class DbSettings(BaseSettings):
     statement_timeout_ms: int = 30_000
     # How long a request waits for a pooled connection before it gets 503.
     pool_timeout_s: float = 5.0
+    # A pooled connection idle for longer than this is pinged before a request gets it (one that fails,
+    # say after a database restart, is replaced); a busy pool's connections are not (see geo.db.engine).
+    pool_ping_idle_s: float = 10.0
     # Parallel workers per query (max_parallel_workers_per_gather) of every connection. Starting a
     # worker (loading PostGIS and PROJ into it) costs more than the app's index-driven, LIMITed queries
     # save, so by default they run in one process; the few long jobs raise it for their own transaction
