@@ -11,18 +11,21 @@ database itself keeps each user inside their area. Routes that never touch the d
 Two writes a request may cause besides its own, both small: the session's `last_seen_at` (at most once
 a minute per session and process, its own transaction: the idle timeout counts from it), and for a
 cleared requester the audit row of personal data the database handed out unmasked (written by the
-commit: `_audit_before_commit`; a cleared requester's read transaction is committed for it, an
+commit: `_commit_with_audit_row`; a cleared requester's read transaction is committed for it, an
 uncleared one's rolled back as before).
 Dependencies that do no I/O are `async def`: FastAPI runs them on the event loop instead of a thread.
 """
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+from anyio import Semaphore, move_on_after
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -49,7 +52,36 @@ DB_ROLES = {"department": "gridgov_department"}
 _ACCESS_KEY = "gridgov_access"
 _REPLICA_KEY = "gridgov_replica"
 _PRIMARY_KEY = "gridgov_primary"
+_AUDIT_READS_KEY = "gridgov_audit_reads"  # on the connection: this transaction's commit writes the audit row
+_AUDIT_PERSONAL_READ_SQL = str(audit.AUDIT_PERSONAL_READ)  # no parameters: the driver runs it as it is
 ACCOUNT_CHANGED = "登录已结束（已退出、超时或账号已停用、变更），请重新登录"
+
+
+def db_slots(settings: Settings) -> Semaphore:
+    """The app's database slots: as many as its pool has connections (one per app, made in its lifespan:
+    a semaphore belongs to a loop)."""
+    return Semaphore(settings.db.pool_size + settings.db.max_overflow)
+
+
+@asynccontextmanager
+async def _db_slot(request: Request) -> AsyncIterator[None]:
+    """Hold one of the app's database slots for the request; the pool's TimeoutError (503) when none
+    frees within the pool's timeout.
+
+    Requests wait for a slot here, on the event loop, never in a thread waiting for a pooled connection:
+    under overload such threads took every thread of the pool, and the requests holding the connections
+    then waited for a thread to end their transactions (or encode their answer) until the pool's timeout
+    answered 503 for all. A request holds at most one connection at a time (the session touch and a
+    replica's fallback run while its session holds none)."""
+    slots: Semaphore = request.app.state.db_slots
+    with move_on_after(request.app.state.settings.db.pool_timeout_s) as waited:
+        await slots.acquire()
+    if waited.cancelled_caught:
+        raise PoolTimeoutError("no database connection was free within the pool's timeout")
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 async def get_settings(request: Request) -> Settings:
@@ -91,8 +123,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Reads may go to the replica (api.replica). Opening a session does no I/O, so this runs on the event
     loop; closing one that holds a connection rolls back (a round trip), which goes to the thread pool.
     """
-    async for session in _session_on(request, primary=False):
-        yield session
+    async with _db_slot(request):
+        async for session in _session_on(request, primary=False):
+            yield session
 
 
 @dataclass(frozen=True)
@@ -199,20 +232,36 @@ def _authorize(connection: Any, access: dict[str, Any]) -> None:
 
 
 @event.listens_for(Session, "after_begin")
-def _on_begin(session: Session, transaction: Any, connection: Any) -> None:
-    """Every transaction of a request session starts checked, as the app role with the request's area."""
+def _on_begin(session: Session, transaction: Any, connection: Connection) -> None:
+    """Every transaction of a request session starts checked, as the app role with the request's area;
+    a cleared requester's is marked for the audit row of its commit (`_commit_with_audit_row`)."""
     access = session.info.get(_ACCESS_KEY)
     if access:
         _authorize(connection, access)
+        if access["unmasked"] == "on":
+            connection.info[_AUDIT_READS_KEY] = True
 
 
-@event.listens_for(Session, "before_commit")
-def _audit_before_commit(session: Session) -> None:
+@event.listens_for(Engine, "commit")
+def _commit_with_audit_row(connection: Connection) -> None:
     """A cleared requester's commit writes the audit row of the personal data the transaction handed out
-    unmasked (none when it handed out none: geo.audit.AUDIT_PERSONAL_READ)."""
-    access = session.info.get(_ACCESS_KEY)
-    if access and access["unmasked"] == "on" and session.in_transaction():
-        session.execute(audit.AUDIT_PERSONAL_READ)
+    unmasked (none when it handed out none: geo.audit.AUDIT_PERSONAL_READ), in the same transaction.
+
+    The row and the COMMIT go to the database together (psycopg's pipeline: one round trip), because
+    the row takes the audit chain's lock until the commit (migration 0032) and every cleared read of the
+    county queues on that lock: no client round trip, nor a wait for the GIL between two, falls inside
+    it. The driver's own commit that follows finds the transaction ended and does nothing."""
+    if connection.info.pop(_AUDIT_READS_KEY, False):
+        driver = connection.connection.driver_connection
+        with driver.pipeline():
+            driver.execute(_AUDIT_PERSONAL_READ_SQL)
+            driver.commit()
+
+
+@event.listens_for(Engine, "rollback")
+def _no_audit_row(connection: Connection) -> None:
+    """A rolled back transaction handed nothing out that its audit row would record."""
+    connection.info.pop(_AUDIT_READS_KEY, None)
 
 
 # When this process last moved each session's last_seen_at (sessions.TOUCH_EVERY apart at most).
@@ -297,10 +346,11 @@ def check_account(session: Session, user: CurrentUser) -> CurrentUser:
 
 
 async def get_checked_user(
-    request: Request, session: Annotated[Session, Depends(get_session)], user: UserDep
+    request: Request, session: Annotated[Session, Depends(get_session, scope="function")], user: UserDep
 ) -> CurrentUser:
     """For routes that run no query: the user, account checked (`SessionDep` routes get it from their
-    first query); a refusal of the replica is checked again on the primary."""
+    first query); a refusal of the replica is checked again on the primary. Its session (and database
+    slot) ends with the route's function, not its response: the live feed streams for hours."""
     await touch_if_due(session, user)
     try:
         return await run_in_threadpool(check_account, session, user)

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.messages import describe, field_path, zh_message
@@ -135,6 +136,11 @@ def _database_down_handler(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, 503, TITLES[503], "数据库暂时没有响应，请稍后再试", "db_unavailable")
 
 
+def _busy_handler(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("no database connection free: %s", exc)
+    return problem(request, 503, TITLES[503], "当前请求过多，请稍后再试", "busy")
+
+
 def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s", request.url.path, exc_info=exc)
     return problem(request, 500, TITLES[500], "发生了意外错误，已记录日志，请稍后再试", "internal")
@@ -148,6 +154,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(OperationalError, _database_down_handler)
+    app.add_exception_handler(PoolTimeoutError, _busy_handler)  # every pooled connection busy (api.deps)
     # The pipelined reads (geo.pipeline) use psycopg directly: the same two cases, unwrapped.
     app.add_exception_handler(psycopg.OperationalError, _database_down_handler)
     app.add_exception_handler(psycopg.Error, _unexpected_handler)

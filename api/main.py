@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from api.deps import get_current_user
+from api.deps import db_slots, get_current_user
 from api.deps_text import check_request_text
 from api.errors import install_error_handlers
 from api.headers import SecurityHeadersMiddleware, nonce_of, origin_of, with_nonce
@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db_slots = db_slots(settings)
         engine = make_engine(settings.db)
         replica = make_engine(settings.db, replica=True) if settings.db.replica_url else None
         for each in (engine, replica):
