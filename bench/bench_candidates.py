@@ -19,7 +19,6 @@ so that the demo's old fixes still count. Prints p50/p95 in milliseconds and the
 """
 
 import argparse
-import http.client
 import os
 import random
 import socket
@@ -35,6 +34,7 @@ import geopandas as gpd
 import httpx
 import shapely
 from bench_auth import app_env, bench_login  # bench/ is sys.path[0] when run as a script
+from bench_http import KeepAlive
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -113,33 +113,13 @@ def _serve(url: str, secret: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("uvicorn did not start")
 
 
-class _KeepAlive:
-    """A lean HTTP/1.1 keep-alive client (the standard library's): a Python client adds its own time to
-    every request (httpx ~0.5-1 ms here), which would hide the server's."""
-
-    def __init__(self, base: str, headers: dict[str, str]):
-        """Connect to the server at `base` (http://127.0.0.1:PORT)."""
-        host, port = base.removeprefix("http://").split(":")
-        self.conn = http.client.HTTPConnection(host, int(port), timeout=10)
-        self.headers = headers
-
-    def get(self, path: str) -> bytes:
-        """GET path; raises on a non-200 answer."""
-        self.conn.request("GET", path, headers=self.headers)
-        resp = self.conn.getresponse()
-        body = resp.read()
-        if resp.status != 200:
-            raise RuntimeError(f"GET {path}: {resp.status} {body[:200]!r}")
-        return body
-
-
 def bench_http(url: str, area: str, ids: list[int], k: int) -> tuple[list[float], list[float], list[float]]:
     """Candidates through the HTTP API (one keep-alive connection), GET /api/events/{id} and a static
     file as baselines."""
     secret, headers = bench_login(url, area, name="bench_candidates")  # a commander of the area
     proc, base = _serve(url, secret)
     try:
-        client = _KeepAlive(base, headers)
+        client = KeepAlive(base, headers)
         for event_id in ids:  # one warm-up pass: steady state, hot cache, prepared statements
             client.get(f"/api/events/{event_id}/candidates?k={k}")
         out = _timed(lambda e: client.get(f"/api/events/{e}/candidates?k={k}"), ids)
