@@ -71,7 +71,7 @@ def _items_case(name: str, area: str, bbox: tuple, settings: LayerSettings) -> C
     """Items of the disputes layer in a bbox, limit 1000: the page and the count, as the app runs them."""
     layer = default_registry().get("disputes")
     q = LayerQuery(area=area, bbox=bbox, limit=1000)
-    page = geojson._page_select(layer, geojson.source(layer, area), q, "wgs84")
+    page = geojson._page_select(layer, geojson.source(layer, area), q, "wgs84", settings.max_page_bytes)
     src = geojson.source(layer, area)
     capped = select(src.c.id).where(*geojson.where(layer, src, q)).limit(settings.count_cap + 1)
     count = select(func.count()).select_from(capped.subquery("m"))  # as geojson.count_features

@@ -94,24 +94,27 @@ class FeaturePage:
     has_more: bool
 
 
-def _page_select(layer: LayerDef, src: Subquery, query: LayerQuery, crs: str) -> Select:
-    """Up to limit + 1 rows (the extra one tells whether a next page exists), ordered by id."""
+def _page_select(layer: LayerDef, src: Subquery, query: LayerQuery, crs: str, max_bytes: int) -> Select:
+    """Up to limit + 1 rows (the extra one tells whether a next page exists), ordered by id; the page
+    keeps those within `max_bytes` of features (the first one always)."""
     conds = where(layer, src, query)
     if query.after is not None:
         conds.append(src.c.id > query.after)
-    rows = (
-        select(
-            src.c.id,
-            literal_column(feature_sql(layer, crs)).label("f"),
-            func.row_number().over(order_by=src.c.id).label("rn"),
-        )
+    fetched = (
+        select(src.c.id, literal_column(feature_sql(layer, crs)).label("f"))
         .where(*conds)
         .order_by(src.c.id)
         .limit(query.limit + 1)
         .offset(query.offset)
-        .subquery("page")
+        .subquery("fetched")
     )
-    keep = rows.c.rn <= query.offset + query.limit
+    rows = select(
+        fetched.c.id,
+        fetched.c.f,
+        func.row_number().over(order_by=fetched.c.id).label("rn"),
+        func.sum(func.octet_length(fetched.c.f) + 1).over(order_by=fetched.c.id).label("upto"),
+    ).subquery("page")
+    keep = (rows.c.rn <= query.limit) & ((rows.c.upto <= max_bytes) | (rows.c.rn == 1))
     body = func.string_agg(rows.c.f, aggregate_order_by(literal_column("','"), rows.c.id)).filter(keep)
     return select(
         func.convert_to(func.coalesce(body, ""), "UTF8").label("body"),
@@ -154,7 +157,7 @@ def get_page(
     """One page of a layer's features as GeoJSON bytes, built in PostGIS."""
     layer.require("geojson")
     src = source(layer, query.area, query.time)
-    row = session.execute(_page_select(layer, src, query, crs)).one()
+    row = session.execute(_page_select(layer, src, query, crs, settings.max_page_bytes)).one()
     matched = _matched(session, layer, query, settings, row)
     return FeaturePage(bytes(row.body), row.returned, matched, row.last_id, row.fetched > row.returned)
 

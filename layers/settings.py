@@ -13,6 +13,10 @@ class LayerSettings(BaseSettings):
 
     default_limit: int = 100
     max_limit: int = 10_000
+    # A page's features stop before this many bytes of GeoJSON (at least one feature each page), so no
+    # answer passes 2 MB with its envelope whatever `limit` asks: a page cut short says so with fewer
+    # numberReturned than `limit` and a `next` link, as OGC API Features allows.
+    max_page_bytes: int = 1_950_000
     # numberMatched needs a count over the whole filter; switch off to never count.
     count_matched: bool = True
     # numberMatched is exact up to this many matches and omitted above (OGC allows it): the count reads

@@ -168,3 +168,21 @@ def test_demo_counts_equal_database_counts(demo_db_url):
         assert client.get(ITEMS.format("grids"), params={"limit": 1}).json()["numberMatched"] == grids
         ids, _ = _all_ids(client, ITEMS.format("grids") + "?limit=10000")
         assert len(ids) == len(set(ids)) == grids
+
+
+def test_a_page_stops_at_its_byte_budget_and_the_next_links_still_give_every_feature(demo_db_url):
+    budget = 60_000
+    with make_client(demo_db_url, max_page_bytes=budget) as client:
+        first = client.get(ITEMS.format("grids"), params={"limit": 10_000})
+        body = first.json()
+        assert 0 < body["numberReturned"] < body["numberMatched"]
+        assert len(first.content) <= budget + 4_096  # the features, and the envelope with its links
+        assert any(link["rel"] == "next" for link in body["links"])
+        ids, pages = _all_ids(client, ITEMS.format("grids") + "?limit=10000")
+        assert len(ids) == len(set(ids)) == body["numberMatched"] and pages > 1
+
+
+def test_a_feature_larger_than_the_budget_still_comes_one_a_page(tiny_db_url):  # noqa: F811
+    with make_client(tiny_db_url, max_page_bytes=1) as client:
+        ids, pages = _all_ids(client, ITEMS.format("disputes") + "?limit=1000")
+    assert len(ids) == len(set(ids)) == tc.DISPUTES == pages
