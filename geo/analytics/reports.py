@@ -129,12 +129,10 @@ def _rows_by_unit(session: Session, area: str, p: dict, counts: dict, instants: 
     return out
 
 
-def _by_category(session: Session, area: str, start: date, end: date, p: dict) -> list[dict]:
-    """New cases per kind and category, and how many of them were closed by the period's end."""
+def _by_category(session: Session, made: dict[str, dict[str, Any]]) -> list[dict]:
+    """New cases per kind and category, and how many of them were closed by the period's end (or the
+    cut-off, if sooner: nothing closes after it), from the report's category window."""
     labels = dict(session.execute(_CATEGORY_LABELS).all())
-    made = rollups.window(
-        session, area, start, end, group="category", resolved_by=p["end"], cutoff=p["cutoff"]
-    )
     rows = []
     for key, v in made.items():
         kind, _, category = key.partition("|")
@@ -185,11 +183,9 @@ def compute_figures(
     d0, d1 = clock.local(start).date(), clock.local(end).date()
     win = {"resolved_by": upto, "cutoff": cutoff}
     unit = unit_level(area)
-    totals = {
-        "all": rollups.window(session, area, d0, d1, **win),
-        "category": rollups.window(session, area, d0, d1, group="category", **win),
-        "unit": rollups.window(session, area, d0, d1, group=unit, **win),
-    }
+    every, by_category, by_unit = (None, "category", unit)
+    counted = rollups.windows(session, area, d0, d1, (every, by_category, by_unit), **win)
+    totals = {"all": counted[every], "category": counted[by_category], "unit": counted[by_unit]}
     instants = rollups.instant(session, area, upto, group=unit, cutoff=cutoff)
     grades = session.execute(_RISK, p).all()
     as_of = max((r.as_of for r in grades), default=None)
@@ -197,7 +193,7 @@ def compute_figures(
         "summary": _summary(session, area, p, totals, instants),
         "by_level": unit,
         "by_township": _rows_by_unit(session, area, p, totals["unit"], instants),
-        "by_category": _by_category(session, area, d0, d1, p),
+        "by_category": _by_category(session, totals["category"]),
         "referrals": {r[0]: r[1] for r in session.execute(_BY_REFERRAL, p)},
         "risk": {
             "counts": {r.grade: r.grids for r in grades},

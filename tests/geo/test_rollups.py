@@ -163,3 +163,17 @@ def test_roll_ups_stay_equal_to_a_rebuild_after_every_kind_of_write(db_session):
     assert _instant(db_session, "620121", now, now, True) == _direct_instant(
         db_session, "620121", now, now, True
     )
+
+
+def test_one_scan_of_several_groups_gives_each_group_its_own_figures(db_session):
+    a, b, by = date(2026, 10, 29), date(2026, 11, 28), clock.now()
+    got = rollups.windows(db_session, "620121", a, b, (None, "category", "township"), resolved_by=by)
+    whole = _direct_window(db_session, "620121", a, b, by, clock.now())
+    assert {k: got[None][""].get(k, 0) for k in whole} == whole and whole["new"] > 0
+    townships = sorted(got["township"])
+    assert len(townships) >= 10
+    for code in townships[:3]:
+        expected = _direct_window(db_session, code, a, b, by, clock.now())
+        assert {k: got["township"][code].get(k, 0) for k in expected} == expected
+    assert all("|" in key for key in got["category"])
+    assert sum(v["new"] for v in got["category"].values()) == whole["new"]
