@@ -375,6 +375,9 @@ def _write_departments(session: Session, plan: CountyPlan, facility_first: int) 
     )
 
 
+_ANALYZED = "grids, workers, events, event_cells, parties, facilities, departments, grid_days, grid_totals"
+
+
 def analyze(session: Session) -> None:
-    """Refresh planner statistics after the bulk load."""
-    session.execute(text("ANALYZE grids, workers, events, event_cells, parties, facilities, departments"))
+    """Refresh planner statistics after the bulk load (the roll-ups' too: their triggers filled them)."""
+    session.execute(text(f"ANALYZE {_ANALYZED}"))
