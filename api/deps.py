@@ -53,7 +53,6 @@ _ACCESS_KEY = "gridgov_access"
 _REPLICA_KEY = "gridgov_replica"
 _PRIMARY_KEY = "gridgov_primary"
 _AUDIT_READS_KEY = "gridgov_audit_reads"  # on the connection: this transaction's commit writes the audit row
-_AUDIT_PERSONAL_READ_SQL = str(audit.AUDIT_PERSONAL_READ)  # no parameters: the driver runs it as it is
 ACCOUNT_CHANGED = "登录已结束（已退出、超时或账号已停用、变更），请重新登录"
 
 
@@ -71,7 +70,7 @@ async def _db_slot(request: Request) -> AsyncIterator[None]:
     Requests wait for a slot here, on the event loop, never in a thread waiting for a pooled connection:
     under overload such threads took every thread of the pool, and the requests holding the connections
     then waited for a thread to end their transactions (or encode their answer) until the pool's timeout
-    answered 503 for all. A request holds at most one connection at a time (the session touch and a
+    failed them all. A request holds at most one connection at a time (the session touch and a
     replica's fallback run while its session holds none)."""
     slots: Semaphore = request.app.state.db_slots
     with move_on_after(request.app.state.settings.db.pool_timeout_s) as waited:
@@ -238,24 +237,16 @@ def _on_begin(session: Session, transaction: Any, connection: Connection) -> Non
     access = session.info.get(_ACCESS_KEY)
     if access:
         _authorize(connection, access)
-        if access["unmasked"] == "on":
-            connection.info[_AUDIT_READS_KEY] = True
+        connection.info[_AUDIT_READS_KEY] = access["unmasked"] == "on"
 
 
 @event.listens_for(Engine, "commit")
 def _commit_with_audit_row(connection: Connection) -> None:
     """A cleared requester's commit writes the audit row of the personal data the transaction handed out
-    unmasked (none when it handed out none: geo.audit.AUDIT_PERSONAL_READ), in the same transaction.
-
-    The row and the COMMIT go to the database together (psycopg's pipeline: one round trip), because
-    the row takes the audit chain's lock until the commit (migration 0032) and every cleared read of the
-    county queues on that lock: no client round trip, nor a wait for the GIL between two, falls inside
-    it. The driver's own commit that follows finds the transaction ended and does nothing."""
+    unmasked (none when it handed out none: geo.audit.AUDIT_PERSONAL_READ), in the same transaction and
+    the same round trip as the COMMIT (geo.audit.commit_with_read_row)."""
     if connection.info.pop(_AUDIT_READS_KEY, False):
-        driver = connection.connection.driver_connection
-        with driver.pipeline():
-            driver.execute(_AUDIT_PERSONAL_READ_SQL)
-            driver.commit()
+        audit.commit_with_read_row(connection)
 
 
 @event.listens_for(Engine, "rollback")

@@ -155,7 +155,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(OperationalError, _database_down_handler)
     app.add_exception_handler(PoolTimeoutError, _busy_handler)  # every pooled connection busy (api.deps)
-    # The pipelined reads (geo.pipeline) use psycopg directly: the same two cases, unwrapped.
+    # Driver calls outside SQLAlchemy (geo.audit.commit_with_read_row): the same two cases, unwrapped.
     app.add_exception_handler(psycopg.OperationalError, _database_down_handler)
     app.add_exception_handler(psycopg.Error, _unexpected_handler)
     app.add_exception_handler(DBAPIError, _unexpected_handler)

@@ -42,7 +42,19 @@ FROM (SELECT CASE WHEN txid_current_if_assigned() IS NULL
                   THEN set_config('synchronous_commit', 'off', true) END) AS no_flush_wait
 WHERE coalesce(current_setting('gridgov.personal_read', true), '') <> ''
 """)
+_AUDIT_PERSONAL_READ_SQL = str(AUDIT_PERSONAL_READ)  # no parameters: the driver sends it as it is
 _NOTE = text("SELECT gridgov_personal_read(:what)")
+
+
+def commit_with_read_row(connection: Connection) -> None:
+    """Write AUDIT_PERSONAL_READ and COMMIT in one round trip (psycopg's pipeline, on the driver's
+    connection): the row takes the audit chain's lock until the commit (migration 0032), and every
+    cleared read of the county queues on that lock, so no client round trip may fall inside it. The
+    caller's own commit that follows finds the transaction ended and does nothing."""
+    driver = connection.connection.driver_connection
+    with driver.pipeline():
+        driver.execute(_AUDIT_PERSONAL_READ_SQL)
+        driver.commit()
 
 
 def act_as(session: Session, actor: str) -> str:

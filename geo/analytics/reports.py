@@ -183,9 +183,8 @@ def compute_figures(
     d0, d1 = clock.local(start).date(), clock.local(end).date()
     win = {"resolved_by": upto, "cutoff": cutoff}
     unit = unit_level(area)
-    every, by_category, by_unit = (None, "category", unit)
-    counted = rollups.windows(session, area, d0, d1, (every, by_category, by_unit), **win)
-    totals = {"all": counted[every], "category": counted[by_category], "unit": counted[by_unit]}
+    counted = rollups.windows(session, area, d0, d1, (None, "category", unit), **win)  # one scan
+    totals = {"all": counted[None], "category": counted["category"], "unit": counted[unit]}
     instants = rollups.instant(session, area, upto, group=unit, cutoff=cutoff)
     grades = session.execute(_RISK, p).all()
     as_of = max((r.as_of for r in grades), default=None)

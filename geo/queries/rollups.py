@@ -130,12 +130,11 @@ def _grouping(
 ) -> tuple[str, str]:
     """(the SELECT's leading columns, its GROUP BY) of several groups in one scan: GROUPING SETS, the
     set's GROUPING() bitmask first (`_split` reads it), then each group's key (NULL outside its set)."""
-    keys = [_group(col, g, kind, category) for g in groups if g is not None]
-    sets = ", ".join(
-        f"({k})" if k != "''" else "()" for k in (_group(col, g, kind, category) for g in groups)
-    )
+    exprs = [_group(col, g, kind, category) for g in groups]
+    keys = [e for g, e in zip(groups, exprs, strict=True) if g is not None]
+    sets = ", ".join("()" if g is None else f"({e})" for g, e in zip(groups, exprs, strict=True))
     mask = f"GROUPING({', '.join(keys)})" if keys else "0"
-    return ", ".join((mask, *keys)) if keys else "0", f"GROUP BY GROUPING SETS ({sets})"
+    return ", ".join((mask, *keys)), f"GROUP BY GROUPING SETS ({sets})"
 
 
 def _split(
