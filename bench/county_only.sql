@@ -12,9 +12,11 @@ CREATE INDEX tmp_workers_home ON workers (home_grid_id);
 CREATE INDEX tmp_facilities_grid ON facilities (grid_id);
 CREATE INDEX tmp_idempotency_event ON idempotency_keys (event_id);
 CREATE INDEX tmp_departments_facility ON departments (facility_id);
-DELETE FROM analytics_runs;
-DELETE FROM report_drafts;
-DELETE FROM reports;
+-- The county's own analyses (its hot spots, emerging hot spots, chronic cases, drafts) stay: they are the
+-- same rows the province holds for it, so a county account reads the same answers in both databases.
+DELETE FROM analytics_runs WHERE area NOT LIKE '620121%';
+DELETE FROM report_drafts WHERE area NOT LIKE '620121%';
+DELETE FROM reports WHERE area NOT LIKE '620121%';
 DELETE FROM jobs;
 DELETE FROM job_schedules;
 DELETE FROM risk_grades WHERE grid_code NOT LIKE '620121%';

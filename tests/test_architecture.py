@@ -3,7 +3,8 @@
 - api -> layers -> geo, never back up; cli sits beside api; folium only in the map-page modules;
 - no import circle between modules, inner (function-level) imports included;
 - SQL statements live in geo/: no `text(` and no statement literal in api/, layers/ or cli/;
-- the geo root holds the domain and little else (at most 12 modules; the rest in packages).
+- the geo root holds the domain and little else (at most 12 modules; the rest in packages);
+- a request's area is a code range (geo.queries.area), never a LIKE on a code column.
 """
 
 import ast
@@ -127,3 +128,21 @@ def test_sql_statements_live_in_geo(package):
 def test_the_geo_root_holds_the_domain_only():
     root = sorted(p.name for p in (ROOT / "geo").glob("*.py") if p.name != "__init__.py")
     assert len(root) <= 12, root
+
+
+# A code column compared by LIKE with a bound pattern: under row-level security LIKE is no index
+# condition (textlike is not leakproof), so a county account's statement read the province's rows.
+AREA_LIKE = re.compile(r"\b(code|grid_code|home_grid_code|village_code)\s+LIKE\s+:", re.IGNORECASE)
+REQUEST_SQL = ("geo/queries", "geo/analytics", "geo/sql")
+
+
+def test_request_statements_say_their_area_as_a_code_range():
+    bad = []
+    for folder in REQUEST_SQL:
+        for f in sorted((ROOT / folder).rglob("*")):
+            if f.suffix not in (".py", ".sql"):
+                continue
+            for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+                if AREA_LIKE.search(line):
+                    bad.append(f"{f.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not bad, "use geo.queries.area.in_area:\n" + "\n".join(bad)

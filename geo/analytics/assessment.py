@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from geo import clock, sql
 from geo.errors import ConflictError, InvalidInputError
+from geo.queries.area import area_range
 from geo.settings import FieldSettings
 
 FIGURES = (
@@ -56,7 +57,7 @@ def compute_rows(
     `cutoff`."""
     d0, d1 = month_bounds(first)
     params = {
-        "area": area,
+        **area_range(area),
         "d0": d0,
         "d1": d1,
         "t0": clock.midnight(d0),

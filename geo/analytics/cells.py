@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from geo.analytics.stats import Weights, weights_from_pairs
 from geo.errors import InvalidInputError
+from geo.queries.area import area_range
 
 UNITS = ("grid", "hex")
 COUNTED = "e.status NOT IN ('rejected', 'duplicate')"
@@ -113,13 +114,6 @@ def array_text(values: Sequence[object] | np.ndarray) -> str:
     milliseconds as one text, where psycopg's per-element array dump took a second per array."""
     items = values.tolist() if isinstance(values, np.ndarray) else values
     return "{" + ",".join("NULL" if v is None else str(v) for v in items) + "}"
-
-
-def area_range(area: str) -> tuple[str, str]:
-    """[lo, hi) of the codes under an area prefix (text_pattern_ops order, index-friendly)."""
-    if not area.isdigit() or len(area) > 15:
-        raise InvalidInputError(f"area must be a grid-code prefix of digits; got {area!r}", where="area")
-    return area, area + ":"
 
 
 def _unit(unit: str) -> str:
@@ -289,11 +283,9 @@ def load_cells(
     hex_size_m: float = 2000.0,
 ) -> Cells:
     """Cells of the area with their weights and case counts in `bins` equal bins of [start, end)."""
-    lo, hi = area_range(area)
     params = {
         "area": area,
-        "lo": lo,
-        "hi": hi,
+        **area_range(area),
         "size": hex_size_m,
         "kinds": list(kinds),
         "start": start,
@@ -325,5 +317,4 @@ def data_fingerprint(session: Session, area: str) -> str:
     The sum of `updated_at` (not its max: demo and imported rows may carry future-dated stamps)
     moves on any edit, since the events trigger stamps every update.
     """
-    lo, hi = area_range(area)
-    return str(session.execute(_FINGERPRINT, {"lo": lo, "hi": hi}).scalar_one())
+    return str(session.execute(_FINGERPRINT, area_range(area)).scalar_one())

@@ -33,12 +33,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import clock, vocabulary
-from geo.analytics.cells import area_range, data_fingerprint
+from geo.analytics.cells import data_fingerprint
 from geo.analytics.hotspots import is_fresh, lock_area, new_run
 from geo.analytics.settings import AnalyticsSettings
 from geo.io.workbook import Sheet
 from geo.queries import figures as f
-from geo.queries.events import area_like
+from geo.queries.area import area_range, in_area
 
 
 @dataclass(frozen=True)
@@ -109,13 +109,11 @@ def refresh_chronic(session: Session, area: str, settings: AnalyticsSettings, as
     if run is not None:
         return run
     t0 = time.perf_counter()
-    lo, hi = area_range(area)
     rule = ChronicRule.of(settings)
     run = new_run(session, "chronic", "grid", area, settings.params("grid"), fp, as_of, 0.0)
     params = {
         "run": run,
-        "lo": lo,
-        "hi": hi,
+        **area_range(area),
         "zone": clock.zone().key,
         "at": as_of,
         "metres": rule.metres,
@@ -239,7 +237,7 @@ SELECT e.id, e.kind, e.category, c.label_zh AS category_label, e.severity, e.sta
        e.referral_status, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
        floor(extract(epoch FROM CAST(:at AS timestamptz) - e.reported_at) / 86400)::int AS open_days
 FROM events e JOIN categories c ON c.code = e.category
-WHERE e.grid_code LIKE :area AND {f.open_now("e", ":at")} AND e.reported_at < :before
+WHERE {in_area("e.grid_code")} AND {f.open_now("e", ":at")} AND e.reported_at < :before
 ORDER BY e.reported_at, e.id LIMIT :limit
 """)
 
@@ -247,7 +245,7 @@ ORDER BY e.reported_at, e.id LIMIT :limit
 def list_backlog(session: Session, area: str, days: int, *, limit: int = 500) -> list[dict[str, Any]]:
     """积案: the area's cases still open more than `days` days after they were reported, oldest first."""
     now = clock.now()
-    params = {"area": area_like(area), "at": now, "before": now - timedelta(days=days), "limit": limit}
+    params = {**area_range(area), "at": now, "before": now - timedelta(days=days), "limit": limit}
     return [dict(r) for r in session.execute(_BACKLOG, params).mappings()]
 
 

@@ -23,6 +23,7 @@ from geo.analytics.cells import load_cells
 from geo.errors import ConflictError, InvalidInputError
 from geo.queries import figures as f
 from geo.queries import rollups
+from geo.queries.area import area_range
 
 PERIODS = {"daily": "日调度", "weekly": "周分析", "monthly": "月研判", "quarterly": "季考评"}
 
@@ -173,8 +174,7 @@ def compute_figures(
     prev = session.execute(_PREVIOUS_CUTOFF, {"period": period, "area": area, "start": start}).scalar()
     upto = min(end, cutoff)
     p = {
-        "lo": area,
-        "hi": area + ":",
+        **area_range(area),
         "start": start,
         "end": end,
         "cutoff": cutoff,

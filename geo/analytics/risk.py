@@ -22,7 +22,7 @@ from sqlalchemy.sql.selectable import TextualSelect
 
 from geo import clock, vocabulary
 from geo.queries import figures as f
-from geo.queries.events import area_like
+from geo.queries.area import area_range, in_area
 from geo.queries.layers import display_code, textual
 
 
@@ -117,10 +117,8 @@ DELETE FROM risk_grades r WHERE r.grid_code ~>=~ :lo AND r.grid_code ~<~ :hi
 def grade_area(session: Session, area: str, settings: RiskSettings, at: datetime | None = None) -> int:
     """Grade every current small grid of the area at `at` (default now) into risk_grades; how many."""
     at = at or clock.now()
-    lo, hi = _range(area)
     params = {
-        "lo": lo,
-        "hi": hi,
+        **area_range(area),
         "at": at,
         "window_start": at - timedelta(days=settings.window_days),
         "trend_start": at - timedelta(days=settings.trend_days),
@@ -135,14 +133,8 @@ def grade_area(session: Session, area: str, settings: RiskSettings, at: datetime
         "red_overdue": settings.red_overdue,
     }
     graded = session.execute(_GRADE, params).rowcount
-    session.execute(_DROP_RETIRED, {"lo": lo, "hi": hi})
+    session.execute(_DROP_RETIRED, area_range(area))
     return int(graded)
-
-
-def _range(area: str) -> tuple[str, str]:
-    """[lo, hi) of the codes under an area prefix (text_pattern_ops order, index-friendly)."""
-    area_like(area)
-    return area, area + ":"
 
 
 RISK_COLUMNS = (
@@ -172,19 +164,19 @@ SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, t.name AS townshi
 FROM grids g
 LEFT JOIN risk_grades r ON r.grid_code = g.code
 LEFT JOIN grids t ON t.code = left(g.code, 9) || '000000' AND t.level = 'township' AND t.valid_to IS NULL
-WHERE g.level = 'grid' AND g.valid_to IS NULL AND g.code LIKE :area || '%'
+WHERE g.level = 'grid' AND g.valid_to IS NULL AND {in_area("g.code")}
 """
 
 
 def risk_source(area: str) -> TextualSelect:
     """Current small grids of the area with their stored grade (the risk layer's rows)."""
-    return textual(_LAYER, RISK_COLUMNS, area=area)
+    return textual(_LAYER, RISK_COLUMNS, **area_range(area))
 
 
-_AS_OF = text("SELECT max(as_of) FROM risk_grades WHERE grid_code LIKE :area || '%'")
+_AS_OF = text(f"SELECT max(as_of) FROM risk_grades WHERE {in_area('grid_code')}")
 
 
 def graded_as_of(session: Session, area: str) -> datetime | None:
     """When the area's grades were last computed (None before the first run)."""
-    value: datetime | None = session.execute(_AS_OF, {"area": area_like(area)[:-1]}).scalar_one()
+    value: datetime | None = session.execute(_AS_OF, area_range(area)).scalar_one()
     return value

@@ -21,7 +21,7 @@ from geo import clock
 from geo.errors import InvalidInputError
 from geo.models import EVENT_STATUSES
 from geo.queries import figures as f
-from geo.queries.events import area_like
+from geo.queries.area import area_range, in_area
 
 VIEWS = {
     "queue": "e.status IN ('reported', 'registered') AND e.assignee_id IS NULL "
@@ -46,7 +46,7 @@ SORTS = {
 _FILTERS = {
     "statuses": "e.status = ANY(:statuses)",
     "category": "e.category = :category",
-    "township": "e.grid_code LIKE :township",
+    "township": in_area("e.grid_code", "township", "township_hi"),
     "q": "(e.title ILIKE :pattern ESCAPE '\\' OR CAST(e.id AS text) = :q)",
 }
 _SELECT = f"""
@@ -95,7 +95,7 @@ class CaseQuery:
 
 
 def _where(query: CaseQuery) -> list[str]:
-    parts = ["e.grid_code LIKE :area", VIEWS[query.view]]
+    parts = [in_area("e.grid_code"), VIEWS[query.view]]
     if query.deadline:
         parts.append(DEADLINES[query.deadline])
     given = {"statuses": query.statuses, "category": query.category, "township": query.township, "q": query.q}
@@ -118,12 +118,13 @@ def list_cases(session: Session, area: str, query: CaseQuery) -> dict[str, Any]:
     if query.statuses:
         sql = sql.bindparams(bindparam("statuses", type_=ARRAY(Text)))
     params = {
-        "area": area_like(area),
+        **area_range(area),
         "at": now,
         "soon": now + timedelta(hours=query.due_soon_h),
         "statuses": list(query.statuses),
         "category": query.category,
-        "township": (query.township or "") + "%",
+        "township": query.township or "",
+        "township_hi": (query.township or "") + ":",
         "q": query.q.strip(),
         "pattern": _pattern(query.q.strip()),
         "limit": query.per_page,

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from geo import clock
 from geo.lifecycle import TRANSITIONS
 from geo.queries import figures
-from geo.queries.events import EVENT_COLUMNS, area_like
+from geo.queries.area import area_range
+from geo.queries.events import EVENT_COLUMNS
 
 _CATEGORIES = text("SELECT code, kind, label_zh, label_en FROM categories ORDER BY sort_order, code")
 # A worker's open work: dispatched to them and not yet verified (handled stays visible until checked),
@@ -20,7 +21,8 @@ _CATEGORIES = text("SELECT code, kind, label_zh, label_en FROM categories ORDER 
 _TASKS = text(f"""
 SELECT {EVENT_COLUMNS}, c.label_zh AS category_zh, {figures.overdue_at("e", ":at")} AS overdue
 FROM events e JOIN categories c ON c.code = e.category
-WHERE e.assignee_id = :w AND e.grid_code LIKE :area AND e.status IN ('dispatched', 'in_progress', 'handled')
+WHERE e.assignee_id = :w AND e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi
+  AND e.status IN ('dispatched', 'in_progress', 'handled')
 ORDER BY e.severity DESC, e.deadline_at NULLS LAST, e.id
 LIMIT :limit
 """)
@@ -37,7 +39,7 @@ def list_categories(session: Session) -> list[dict[str, Any]]:
 
 def list_worker_tasks(session: Session, worker_id: int, area: str, limit: int = 100) -> list[dict[str, Any]]:
     """The open cases assigned to a worker, inside the area, with the moves the worker may make."""
-    params = {"w": worker_id, "area": area_like(area), "limit": limit, "at": clock.now()}
+    params = {"w": worker_id, **area_range(area), "limit": limit, "at": clock.now()}
     rows = session.execute(_TASKS, params).mappings()
     return [{**r, "next": worker_moves(r["status"])} for r in rows]
 

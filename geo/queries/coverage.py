@@ -21,7 +21,7 @@ from sqlalchemy.sql.selectable import TextualSelect
 
 from geo import clock, vocabulary
 from geo.errors import InvalidInputError
-from geo.queries.events import area_like
+from geo.queries.area import area_range, in_area
 from geo.queries.layers import display_code, textual
 
 PERIODS = {"day": "今日", "week": "本周", "month": "本月"}
@@ -60,13 +60,13 @@ def days_of(start: datetime | None, end: datetime | None) -> tuple[date, date]:
 
 
 # Visits per grid by their time, patrols per grid by county day; both read within the area.
-_PER_GRID = """
+_PER_GRID = f"""
 WITH v AS (
     SELECT v.grid_code, count(*) AS n FROM visits v
-    WHERE v.grid_code LIKE :area || '%' AND v.at >= :t0 AND v.at < :t1 GROUP BY 1
+    WHERE {in_area("v.grid_code")} AND v.at >= :t0 AND v.at < :t1 GROUP BY 1
 ), p AS (
     SELECT p.grid_code, count(DISTINCT p.worker_id) AS n FROM patrol_grids p
-    WHERE p.grid_code LIKE :area || '%' AND p.day >= :d0 AND p.day < :d1 GROUP BY 1
+    WHERE {in_area("p.grid_code")} AND p.day >= :d0 AND p.day < :d1 GROUP BY 1
 )"""
 
 COVERAGE_COLUMNS = (
@@ -102,7 +102,7 @@ FROM grids g
 LEFT JOIN workers w ON w.id = g.worker_id
 LEFT JOIN v ON v.grid_code = g.code
 LEFT JOIN p ON p.grid_code = g.code
-WHERE g.level = 'grid' AND g.valid_to IS NULL AND g.code LIKE :area || '%'
+WHERE g.level = 'grid' AND g.valid_to IS NULL AND {in_area("g.code")}
 """
 
 
@@ -112,8 +112,7 @@ def _window(first: date, after: date) -> dict[str, Any]:
 
 def coverage_source(area: str, start: datetime | None, end: datetime | None) -> TextualSelect:
     """Every current small grid of the area with its visits and patrols in the window's county days."""
-    area_like(area)
-    return textual(_COVERAGE, COVERAGE_COLUMNS, area=area, **_window(*days_of(start, end)))
+    return textual(_COVERAGE, COVERAGE_COLUMNS, **area_range(area), **_window(*days_of(start, end)))
 
 
 _SUMMARY = text(f"""{_PER_GRID}
@@ -123,7 +122,7 @@ SELECT count(*) AS grids,
        count(*) FILTER (WHERE p.n IS NOT NULL) AS patrolled,
        coalesce(sum(v.n), 0)::int AS visits
 FROM grids g LEFT JOIN v ON v.grid_code = g.code LEFT JOIN p ON p.grid_code = g.code
-WHERE g.level = 'grid' AND g.valid_to IS NULL AND g.code LIKE :area || '%'
+WHERE g.level = 'grid' AND g.valid_to IS NULL AND {in_area("g.code")}
 """)
 
 
@@ -134,8 +133,7 @@ def share(part: int, whole: int) -> float | None:
 
 def summarize_coverage(session: Session, area: str, first: date, after: date) -> dict[str, Any]:
     """Coverage of the area's small grids in county days [first, after): counts and the covered share."""
-    area_like(area)
-    row = session.execute(_SUMMARY, {"area": area, **_window(first, after)}).mappings().one()
+    row = session.execute(_SUMMARY, {**area_range(area), **_window(first, after)}).mappings().one()
     return {
         **row,
         "share": share(row["covered"], row["grids"]),
@@ -148,7 +146,7 @@ _UNVISITED = text(f"""{_PER_GRID}
 SELECT g.code, g.name, gridgov_person_name(w.name) AS worker, g.worker_id, coalesce(p.n, 0)::int AS patrols
 FROM grids g LEFT JOIN workers w ON w.id = g.worker_id LEFT JOIN v ON v.grid_code = g.code
 LEFT JOIN p ON p.grid_code = g.code
-WHERE g.level = 'grid' AND g.valid_to IS NULL AND g.code LIKE :area || '%' AND v.n IS NULL
+WHERE g.level = 'grid' AND g.valid_to IS NULL AND {in_area("g.code")} AND v.n IS NULL
 ORDER BY p.n IS NOT NULL, g.code
 LIMIT :limit
 """)
@@ -156,6 +154,5 @@ LIMIT :limit
 
 def list_unvisited(session: Session, area: str, first: date, after: date, limit: int = 200) -> list[dict]:
     """The area's small grids without a visit in [first, after): never patrolled first, then by code."""
-    area_like(area)
-    params = {"area": area, "limit": limit, **_window(first, after)}
+    params = {**area_range(area), "limit": limit, **_window(first, after)}
     return [dict(r) for r in session.execute(_UNVISITED, params).mappings()]

@@ -23,7 +23,8 @@ from geo.accounts import code_range
 from geo.errors import ConflictError, NotFoundError, OutsideCountyError, TransitionError
 from geo.lifecycle import Actor
 from geo.queries import figures
-from geo.queries.events import area_like, get_event, lock_event, log_action
+from geo.queries.area import area_range, in_area
+from geo.queries.events import get_event, lock_event, log_action
 from geo.queries.overdue import count_overdue_by_grid
 from geo.queries.timelimits import deadline_columns, deadline_for
 
@@ -95,13 +96,14 @@ def adjust_open_tasks(session: Session, worker_id: int, delta: int) -> None:
 # The worker takes the case only if, at this instant, they are available, on duty and below capacity.
 _TAKE = text("""
 UPDATE workers SET open_tasks = open_tasks + 1
-WHERE id = :w AND open_tasks < capacity AND available AND on_duty AND home_grid_code LIKE :area
+WHERE id = :w AND open_tasks < capacity AND available AND on_duty
+  AND home_grid_code ~>=~ :lo AND home_grid_code ~<~ :hi
 RETURNING id
 """)
 
 
 def _take_worker(session: Session, worker_id: int, area: str) -> None:
-    if session.execute(_TAKE, {"w": worker_id, "area": area_like(area)}).first() is not None:
+    if session.execute(_TAKE, {"w": worker_id, **area_range(area)}).first() is not None:
         return
     worker = find_worker(session, worker_id, area)
     if worker is None:
@@ -205,8 +207,10 @@ def find_worker(session: Session, worker_id: int, area: str) -> dict[str, Any] |
     """A worker whose home grid lies in the area, if any."""
     row = (
         session.execute(
-            text(f"SELECT {_WORKER_COLUMNS} FROM workers w WHERE w.id = :id AND w.home_grid_code LIKE :area"),
-            {"id": worker_id, "area": area_like(area)},
+            text(
+                f"SELECT {_WORKER_COLUMNS} FROM workers w WHERE w.id = :id AND {in_area('w.home_grid_code')}"
+            ),
+            {"id": worker_id, **area_range(area)},
         )
         .mappings()
         .first()
@@ -284,7 +288,8 @@ SELECT e.id, e.kind, e.category, e.severity, e.status, gridgov_person_text(e.tit
        {figures.overdue_at("e", ":at")} AS overdue,
        e.escalation_level, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
 FROM events e
-WHERE e.status IN ('reported', 'registered') AND e.assignee_id IS NULL AND e.grid_code LIKE :area
+WHERE e.status IN ('reported', 'registered') AND e.assignee_id IS NULL
+  AND e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi
   AND e.referral_status IS DISTINCT FROM 'referred'
 ORDER BY e.severity DESC, e.deadline_at ASC NULLS LAST, e.reported_at ASC, e.id
 LIMIT :limit
@@ -298,7 +303,7 @@ SELECT w.id AS worker_id, gridgov_person_name(w.name) AS name, w.home_grid_code 
                                   'deadline_provisional', e.deadline_provisional)
                 ORDER BY e.deadline_at NULLS LAST, e.id) AS tasks
 FROM events e JOIN workers w ON w.id = e.assignee_id
-WHERE e.status IN ('dispatched', 'in_progress') AND e.grid_code LIKE :area
+WHERE e.status IN ('dispatched', 'in_progress') AND e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi
 GROUP BY w.id ORDER BY w.open_tasks DESC, w.id
 LIMIT :limit
 """)
@@ -312,7 +317,7 @@ SELECT d.id AS department_id, d.name, d.kind,
                                           OR (wh.responded_at IS NOT NULL AND wh.finish_by < :now))
                 ORDER BY wh.respond_by, wh.id) AS requests
 FROM whistles wh JOIN departments d ON d.id = wh.department_id JOIN events e ON e.id = wh.event_id
-WHERE wh.finished_at IS NULL AND wh.withdrawn_at IS NULL AND e.grid_code LIKE :area
+WHERE wh.finished_at IS NULL AND wh.withdrawn_at IS NULL AND e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi
 GROUP BY d.id ORDER BY min(wh.respond_by), d.id
 LIMIT :limit
 """)
@@ -321,7 +326,7 @@ LIMIT :limit
 def get_board(session: Session, area: str, limit: int = 100) -> dict[str, Any]:
     """The dispatch board: unassigned queue (with 超期 now), workers' open tasks, open requests, overdue
     per grid."""
-    params = {"area": area_like(area), "limit": limit, "now": clock.now()}
+    params = {**area_range(area), "limit": limit, "now": clock.now()}
     return {
         "queue": [dict(r) for r in session.execute(_QUEUE, {**params, "at": clock.now()}).mappings()],
         "workers": [dict(r) for r in session.execute(_WORKER_TASKS, params).mappings()],

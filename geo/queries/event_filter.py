@@ -16,7 +16,7 @@ from sqlalchemy.types import Text
 from geo import clock
 from geo.errors import InvalidInputError
 from geo.models import EVENT_STATUSES
-from geo.queries.events import area_like
+from geo.queries.area import area_range
 
 EVENT_LAYERS = {"disputes": "dispute", "hazards": "hazard", "appeals": "appeal"}
 
@@ -38,7 +38,7 @@ class EventFilter:
         return {
             "tz": clock.zone().key,
             "kind": self.kind,
-            "area_like": area_like(area),
+            **area_range(area),
             "since": start,
             "until": end,
             "cats": list(self.categories) or None,
@@ -104,7 +104,7 @@ def list_category_labels(session: Session) -> dict[str, str]:
 
 # The WHERE clause of a filtered event query over `events e`, and the array types of its parameters.
 FILTER_WHERE = """
-WHERE e.kind = :kind AND e.grid_code LIKE :area_like
+WHERE e.kind = :kind AND e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi
   AND (CAST(:since AS timestamptz) IS NULL OR e.reported_at >= CAST(:since AS timestamptz))
   AND (CAST(:until AS timestamptz) IS NULL OR e.reported_at < CAST(:until AS timestamptz))
   AND (CAST(:cats AS text[]) IS NULL OR e.category = ANY(CAST(:cats AS text[])))

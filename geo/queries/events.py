@@ -13,9 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import clock
-from geo.errors import InvalidInputError, NotFoundError
+from geo.errors import NotFoundError
 from geo.jobs import queue
 from geo.queries import figures
+from geo.queries.area import area_range
 
 EVENT_COLUMNS = """
     e.id, e.kind, e.category, e.severity, e.status, gridgov_person_text(e.title, e.id) AS title,
@@ -27,7 +28,7 @@ EVENT_COLUMNS = """
 # One case, with 超期 at the clock's instant (geo.queries.figures), so no page decides it by its own clock.
 _GET = text(
     f"SELECT {EVENT_COLUMNS}, {figures.overdue_at('e', ':at')} AS overdue "
-    "FROM events e WHERE e.id = :id AND e.grid_code LIKE :area"
+    "FROM events e WHERE e.id = :id AND e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi"
 )
 _LOG = text("""
 INSERT INTO event_log (event_id, at, actor, action, from_status, to_status, note, data)
@@ -35,17 +36,9 @@ VALUES (:event_id, :at, :actor, :action, :from_status, :to_status, :note, CAST(:
 """)
 
 
-def area_like(area: str) -> str:
-    """The LIKE pattern of an area prefix (codes are digits only, so nothing needs escaping); refuses
-    anything but a prefix of a 15-digit code."""
-    if not area.isdigit() or len(area) > 15:
-        raise InvalidInputError(f"area must be a grid-code prefix of digits; got {area!r}", where="area")
-    return area + "%"
-
-
 def get_event(session: Session, event_id: int, area: str) -> dict[str, Any]:
     """One case inside the area (with `overdue` now); NotFoundError otherwise, also when it is elsewhere."""
-    params = {"id": event_id, "area": area_like(area), "at": clock.now()}
+    params = {"id": event_id, **area_range(area), "at": clock.now()}
     row = session.execute(_GET, params).mappings().first()
     if row is None:
         raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
@@ -55,13 +48,13 @@ def get_event(session: Session, event_id: int, area: str) -> dict[str, Any]:
 _LOCK = text(
     "SELECT id, status, category, severity, assignee_id, handled_by, escalation_level, referral, "
     "referral_status, deadline_at, suspended_at, grid_code FROM events "
-    "WHERE id = :id AND grid_code LIKE :area FOR UPDATE"
+    "WHERE id = :id AND grid_code ~>=~ :lo AND grid_code ~<~ :hi FOR UPDATE"
 )
 
 
 def lock_event(session: Session, event_id: int, area: str) -> Any:
     """The case row, locked for this transaction; NotFoundError outside the area."""
-    row = session.execute(_LOCK, {"id": event_id, "area": area_like(area)}).first()
+    row = session.execute(_LOCK, {"id": event_id, **area_range(area)}).first()
     if row is None:
         raise NotFoundError(f"案件 {event_id} 不存在", where="event_id")
     return row

@@ -8,7 +8,7 @@ restricts them again. Names of workers and households are masked for uncleared r
 
 from sqlalchemy.sql.selectable import TextualSelect
 
-from geo.queries.events import area_like
+from geo.queries.area import area_range, in_area
 from geo.queries.layers import display_code, textual
 
 
@@ -43,14 +43,13 @@ SELECT t.id, t.geom, t.worker_id, gridgov_person_name(w.name) AS worker,
        round(t.length_m::numeric, 1)::float8 AS length_m, t.duration_s
 FROM patrol_tracks t
 JOIN workers w ON w.id = t.worker_id
-WHERE t.grid_code LIKE :area || '%'
+WHERE {in_area("t.grid_code")}
 """
 
 
 def tracks_source(area: str) -> TextualSelect:
     """Patrol tracks of the workers whose home grid lies in the area, one per worker and day."""
-    area_like(area)
-    return textual(_TRACKS, TRACK_COLUMNS, area=area)
+    return textual(_TRACKS, TRACK_COLUMNS, **area_range(area))
 
 
 VISIT_COLUMNS = (
@@ -76,11 +75,10 @@ SELECT v.id, v.geom, v.worker_id, gridgov_person_name(w.name) AS worker,
        gridgov_person_name(v.household) AS household, v.photo IS NOT NULL AS has_photo
 FROM visits v
 JOIN workers w ON w.id = v.worker_id
-WHERE v.geom IS NOT NULL AND v.grid_code LIKE :area || '%'
+WHERE v.geom IS NOT NULL AND {in_area("v.grid_code")}
 """
 
 
 def visits_source(area: str, zone: str) -> TextualSelect:
     """Household visits with a position in the area."""
-    area_like(area)
-    return textual(_VISITS, VISIT_COLUMNS, area=area, zone=zone)
+    return textual(_VISITS, VISIT_COLUMNS, **area_range(area), zone=zone)

@@ -11,6 +11,7 @@ from sqlalchemy.types import BigInteger
 from geo.db.engine import allow_parallel
 from geo.errors import GridNotFoundError, NestingError
 from geo.models import Grid, format_code
+from geo.queries.area import area_range, in_area
 from geo.settings import NESTING_TOLERANCE_M2
 
 PARENT_LEVEL = {
@@ -106,11 +107,11 @@ def find_grid(session: Session, code: str) -> Grid | None:
     return session.scalars(select(Grid).where(Grid.code == code, Grid.valid_to.is_(None))).first()
 
 
-def count_current(session: Session, level: str, area: str = "") -> int:
+def count_current(session: Session, level: str, area: str) -> int:
     """How many current grids of a level lie in an area (grid-code prefix)."""
     return session.execute(
-        text("SELECT count(*) FROM grids WHERE level = :level AND valid_to IS NULL AND code LIKE :prefix"),
-        {"level": level, "prefix": area + "%"},
+        text(f"SELECT count(*) FROM grids WHERE level = :level AND valid_to IS NULL AND {in_area('code')}"),
+        {"level": level, **area_range(area)},
     ).scalar_one()
 
 
@@ -257,9 +258,9 @@ def _set_local(session: Session, settings: dict[str, str | None]) -> dict[str, s
 
 
 # Small grids and townships of an area, simplified to about 50 m: enough for a printed A4 map.
-_MAP_SHAPES = text("""
+_MAP_SHAPES = text(f"""
 SELECT code, level, ST_SimplifyPreserveTopology(geom, :tolerance) AS geom FROM grids
-WHERE valid_to IS NULL AND level = ANY(:levels) AND code LIKE :area || '%'
+WHERE valid_to IS NULL AND level = ANY(:levels) AND {in_area("code")}
 """)
 
 
@@ -270,7 +271,7 @@ def map_shapes(session: Session, area: str) -> Any:
 
     wide = len(area) <= 4
     params = {
-        "area": area,
+        **area_range(area),
         "levels": ["county", "city"] if wide else ["grid", "township"],
         "tolerance": 0.002 if wide else 0.0005,
     }

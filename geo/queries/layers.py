@@ -4,13 +4,16 @@ Each function returns a textual SELECT with the columns `id`, `geom` (EPSG:4326)
 properties, for the layer package to wrap (GeoJSON, MVT, heatmaps). They are hand-written SQL
 because the outputs wrap them as subqueries: PostgreSQL flattens them, so a bbox or property
 filter on the outer query still reaches the GiST and b-tree indexes of the base table.
-`area` is a grid-code prefix ("620121" = the county); it is always a bound parameter.
+`area` is a grid-code prefix ("620121" = the county); every source states it as a bound code range
+(geo.queries.area), which the indexes serve under row-level security.
 """
 
 from sqlalchemy import column, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import TextualSelect
+
+from geo.queries.area import area_range, in_area
 
 
 def display_code(expr: str) -> str:
@@ -66,13 +69,13 @@ SELECT e.id, e.geom, e.category, c.label_zh AS category_label, e.severity, e.sta
        {display_code("e.grid_code")} AS grid_code
 FROM events e
 LEFT JOIN categories c ON c.code = e.category
-WHERE e.kind = :kind AND e.grid_code LIKE :area || '%'
+WHERE e.kind = :kind AND {in_area("e.grid_code")}
 """
 
 
 def events_source(area: str, kind: str) -> TextualSelect:
     """Events of a kind (dispute, hazard, appeal) in the area, without any personal data."""
-    return textual(_EVENTS, EVENT_COLUMNS, kind=kind, area=area)
+    return textual(_EVENTS, EVENT_COLUMNS, kind=kind, **area_range(area))
 
 
 # Pre-aggregated events (migrations 0013, 0020): cells of 2^-6 tile side at these zoom levels.
@@ -80,16 +83,16 @@ CELL_LEVELS = (11, 9, 8, 6, 4)
 CELL_TILE_SHIFT = 6
 CELL_COLUMNS = ("cx", "cy", "n", "sx", "sy", "w")
 
-_CELLS = """
+_CELLS = f"""
 SELECT cx, cy, n, sx, sy, w FROM event_cells
-WHERE kind = :kind AND z = :level AND village_code LIKE :area || '%' AND n > 0
+WHERE kind = :kind AND z = :level AND {in_area("village_code")} AND n > 0
 """
 
 
 def event_cells_source(area: str, kind: str, level: int) -> TextualSelect:
     """Per cell of a level (CELL_LEVELS) in the area: events of a kind, the sums of their Web Mercator
     x and y and of their severity."""
-    return textual(_CELLS, CELL_COLUMNS, kind=kind, area=area, level=level)
+    return textual(_CELLS, CELL_COLUMNS, kind=kind, **area_range(area), level=level)
 
 
 GRID_COLUMNS = ("id", "geom", "code", "name", "level", "township", "area_m2", "worker")
@@ -101,13 +104,13 @@ SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, g.level,
        round(g.area_m2)::bigint AS area_m2, gridgov_person_name(w.name) AS worker
 FROM grids g
 LEFT JOIN workers w ON w.id = g.worker_id
-WHERE g.level = 'grid' AND g.valid_to IS NULL AND g.code LIKE :area || '%'
+WHERE g.level = 'grid' AND g.valid_to IS NULL AND {in_area("g.code")}
 """
 
 
 def grids_source(area: str) -> TextualSelect:
     """Current small grids in the area."""
-    return textual(_GRIDS, GRID_COLUMNS, area=area)
+    return textual(_GRIDS, GRID_COLUMNS, **area_range(area))
 
 
 TOWNSHIP_COLUMNS = ("id", "geom", "code", "name", "area_m2")
@@ -115,13 +118,13 @@ TOWNSHIP_COLUMNS = ("id", "geom", "code", "name", "area_m2")
 _TOWNSHIPS = f"""
 SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, round(g.area_m2)::bigint AS area_m2
 FROM grids g
-WHERE g.level = 'township' AND g.valid_to IS NULL AND g.code LIKE :area || '%'
+WHERE g.level = 'township' AND g.valid_to IS NULL AND {in_area("g.code")}
 """
 
 
 def townships_source(area: str) -> TextualSelect:
     """Current townships in the area."""
-    return textual(_TOWNSHIPS, TOWNSHIP_COLUMNS, area=area)
+    return textual(_TOWNSHIPS, TOWNSHIP_COLUMNS, **area_range(area))
 
 
 VILLAGE_COLUMNS = ("id", "geom", "code", "name", "township", "area_m2")
@@ -130,13 +133,13 @@ _VILLAGES = f"""
 SELECT g.id, g.geom, {display_code("g.code")} AS code, g.name, {_township("t.name", "g.code")} AS township,
        round(g.area_m2)::bigint AS area_m2
 FROM grids g
-WHERE g.level = 'village' AND g.valid_to IS NULL AND g.code LIKE :area || '%'
+WHERE g.level = 'village' AND g.valid_to IS NULL AND {in_area("g.code")}
 """
 
 
 def villages_source(area: str) -> TextualSelect:
     """Current villages in the area."""
-    return textual(_VILLAGES, VILLAGE_COLUMNS, area=area)
+    return textual(_VILLAGES, VILLAGE_COLUMNS, **area_range(area))
 
 
 WORKER_COLUMNS = ("id", "geom", "name", "grid_code", "on_duty", "available", "open_tasks", "located_at")
@@ -147,13 +150,13 @@ SELECT w.id, w.geom, gridgov_person_name(w.name) AS name, {display_code("w.home_
        w.on_duty, w.available,
        w.open_tasks, w.located_at
 FROM workers w
-WHERE w.geom IS NOT NULL AND w.home_grid_code LIKE :area || '%'
+WHERE w.geom IS NOT NULL AND {in_area("w.home_grid_code")}
 """
 
 
 def workers_source(area: str) -> TextualSelect:
     """Located grid workers whose home grid is in the area."""
-    return textual(_WORKERS, WORKER_COLUMNS, area=area)
+    return textual(_WORKERS, WORKER_COLUMNS, **area_range(area))
 
 
 FACILITY_COLUMNS = ("id", "geom", "kind", "kind_label", "name", "phone", "grid_code")
@@ -167,26 +170,24 @@ SELECT f.id, f.geom, f.kind, k.label AS kind_label, f.name, f.phone,
        {display_code("f.grid_code")} AS grid_code
 FROM facilities f
 LEFT JOIN {_FACILITY_LABELS} ON k.kind = f.kind
-WHERE f.grid_code LIKE :area || '%'
+WHERE {in_area("f.grid_code")}
 """
 
 
 def facilities_source(area: str) -> TextualSelect:
     """Facilities (centres, stations, courts, police, mediation rooms) in the area."""
-    return textual(_FACILITIES, FACILITY_COLUMNS, area=area)
+    return textual(_FACILITIES, FACILITY_COLUMNS, **area_range(area))
 
 
 # The bbox of an area = the extent of its current grids (every layer's features lie in them). One
-# indexed prefix scan of the grids, far cheaper than an extent over a province's events; the prefix as
-# a code range, which the index serves under row-level security (a LIKE read a province's grids).
-_AREA_EXTENT = text("""
+# indexed prefix scan of the grids, far cheaper than an extent over a province's events.
+_AREA_EXTENT = text(f"""
 SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-FROM (SELECT ST_Extent(geom) AS e FROM grids
-      WHERE valid_to IS NULL AND code ~>=~ :area AND code ~<~ (:area || ':')) x
+FROM (SELECT ST_Extent(geom) AS e FROM grids WHERE valid_to IS NULL AND {in_area("code")}) x
 """)
 
 
 def area_extent(session: Session, area: str) -> list[float] | None:
     """[minx, miny, maxx, maxy] (WGS84) of the area's current grids, or None if it has none."""
-    row = session.execute(_AREA_EXTENT, {"area": area}).one()
+    row = session.execute(_AREA_EXTENT, area_range(area)).one()
     return None if row[0] is None else [round(float(v), 6) for v in row]

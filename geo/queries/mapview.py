@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInputError
 from geo.queries import figures
-from geo.queries.events import area_like
+from geo.queries.area import area_range, in_area
 
 MIN_ZOOM, MAX_ZOOM = 3, 18
 
@@ -32,7 +32,7 @@ _EXTENT = text("""
 WITH under AS (
     SELECT level, geom FROM grids
     WHERE valid_to IS NULL AND code BETWEEN rpad(:area, 15, '0') AND rpad(:area, 15, '9')
-      AND code LIKE :area_like
+      AND code ~>=~ :lo AND code ~<~ :hi
 ), top AS (
     SELECT min(array_position(ARRAY['province', 'city', 'county', 'township', 'village', 'grid'], level)) AS r
     FROM under
@@ -46,7 +46,7 @@ FROM (SELECT ST_Extent(u.geom) AS x FROM under u, top
 
 def get_area_extent(session: Session, area: str) -> tuple[float, float, float, float]:
     """Bounding box (minx, miny, maxx, maxy, EPSG:4326) of the current grids of an area."""
-    params = {"area": area, "area_like": area_like(area)}
+    params = {"area": area, **area_range(area)}
     row = session.execute(_OWN_EXTENT, params).one_or_none()
     if row is None:
         row = session.execute(_EXTENT, params).one()
@@ -81,11 +81,11 @@ _MAP_EVENTS = text(f"""
 WITH picked AS (
     SELECT e.id, e.kind, e.category, e.status, e.severity, e.reported_at, e.grid_code, e.geom
     FROM events e
-    WHERE {figures.open_now("e", "CAST(:as_of AS timestamptz)")} AND e.grid_code LIKE :area_like
+    WHERE {figures.open_now("e", "CAST(:as_of AS timestamptz)")} AND {in_area("e.grid_code")}
     UNION ALL
     SELECT e.id, e.kind, e.category, e.status, e.severity, e.reported_at, e.grid_code, e.geom
     FROM events e
-    WHERE e.kind IN ('dispute', 'hazard', 'appeal') AND e.grid_code LIKE :area_like
+    WHERE e.kind IN ('dispute', 'hazard', 'appeal') AND e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi
       AND e.reported_at >= CAST(:as_of AS timestamptz) - make_interval(days => :recent_days)
       AND e.status IN {figures.FINAL}
 ), ranked AS (
@@ -104,5 +104,5 @@ def list_map_events(
     session: Session, area: str, *, as_of: datetime, recent_days: int = 30, per_kind: int = 1000
 ) -> list[Any]:
     """Open and recent events, newest first, at most `per_kind` of each kind; `total` = all of that kind."""
-    params = {"area_like": area_like(area), "as_of": as_of, "recent_days": recent_days, "per_kind": per_kind}
+    params = {**area_range(area), "as_of": as_of, "recent_days": recent_days, "per_kind": per_kind}
     return list(session.execute(_MAP_EVENTS, params))

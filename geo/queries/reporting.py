@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from geo import clock
 from geo.crs import to_wgs84_lonlat
 from geo.errors import IdempotencyKeyError, InvalidInputError, OutsideCountyError, SwappedAxesError
-from geo.queries.events import area_like, get_event, log_action
+from geo.queries.area import area_range
+from geo.queries.events import get_event, log_action
 
 _M_PER_DEG = 111_320.0
 
@@ -193,7 +194,7 @@ JOIN events e ON e.category = n.category AND e.id <> n.id
 WHERE n.id = :id
   AND e.status NOT IN ('rejected', 'duplicate')
   AND e.reported_at BETWEEN n.reported_at - :window AND n.reported_at + :window
-  AND e.grid_code LIKE :area
+  AND e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi
 ORDER BY distance_m, e.id
 LIMIT 10
 """)
@@ -214,7 +215,7 @@ def find_duplicates(
             "id": event_id,
             "deg": deg,
             "radius": radius_m,
-            "area": area_like(area),
+            **area_range(area),
             "window": timedelta(hours=window_h),
         },
     ).mappings()

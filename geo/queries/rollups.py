@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from geo import clock
 from geo.queries import figures as f
+from geo.queries.area import area_range
 
 FAR_FUTURE = datetime.fromisoformat("9999-12-31T00:00:00+00:00")
 PREFIX = {"grid": 15, "village": 12, "township": 9, "county": 6, "city": 4, "province": 2}
@@ -38,12 +39,6 @@ def _group(col: str, group: str | None, kind: str = "kind", category: str = "cat
     if group == "category":
         return f"{kind} || '|' || {category}"
     return f"left({col}, {PREFIX[group]})"
-
-
-def _range(area: str) -> dict[str, str]:
-    if not area.isdigit():
-        raise ValueError(f"area must be digits; got {area!r}")
-    return {"lo": area, "hi": area + ":"}
 
 
 def _rows(session: Session, sql: str, params: dict, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -113,7 +108,7 @@ def instant(
     at = clock.local(at)
     day = at.date()
     params = {
-        **_range(area),
+        **area_range(area),
         "at": at,
         "day": day,
         "day_start": clock.midnight(day),
@@ -205,7 +200,7 @@ def windows(
     if len(set(groups)) != len(groups):
         raise ValueError(f"groups must differ; got {groups!r}")
     params = {
-        **_range(area),
+        **area_range(area),
         "day_a": start,
         "day_b": end,
         "a": clock.midnight(start),

@@ -15,14 +15,12 @@ from geo.errors import NotFoundError
 from geo.models import EVENT_KINDS
 from geo.queries import figures as f
 from geo.queries import rollups
+from geo.queries.area import area_range, check_area, in_area
 from geo.queries.coverage import summarize_coverage
-from geo.queries.events import area_like
 
 # Workers on duty are few rows per grid: counted directly (the case figures come from the roll-ups).
-# Areas are code ranges (`~>=~`: an index condition under row-level security, where LIKE is not).
-_IN_AREA = "{col} ~>=~ :lo AND {col} ~<~ :hi"
 _ON_DUTY_COUNT = text(
-    f"SELECT count(*) FROM workers w WHERE {_IN_AREA.format(col='w.home_grid_code')} AND {f.on_duty('w')}"
+    f"SELECT count(*) FROM workers w WHERE {in_area('w.home_grid_code')} AND {f.on_duty('w')}"
 )
 
 # The area's own grid (county, township, village or small grid) for the breadcrumb.
@@ -37,7 +35,7 @@ SELECT e.id, e.kind, e.category, c.label_zh AS category_label, e.severity, e.sta
        ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.reported_at,
        {f.overdue_at("e", ":at")} AS overdue
 FROM events e JOIN categories c ON c.code = e.category
-WHERE {_IN_AREA.format(col="e.grid_code")} AND {f.open_now("e", ":at")}
+WHERE {in_area("e.grid_code")} AND {f.open_now("e", ":at")}
 ORDER BY e.reported_at DESC LIMIT :limit
 """)
 
@@ -45,18 +43,14 @@ _ON_DUTY = text(f"""
 SELECT w.id, gridgov_person_name(w.name) AS name, w.home_grid_code AS grid_code, w.available,
        w.open_tasks, w.capacity, ST_X(w.geom) AS lon, ST_Y(w.geom) AS lat, w.located_at
 FROM workers w
-WHERE {_IN_AREA.format(col="w.home_grid_code")} AND {f.on_duty("w")}
+WHERE {in_area("w.home_grid_code")} AND {f.on_duty("w")}
 ORDER BY w.open_tasks DESC, w.home_grid_code LIMIT :limit
 """)
 
 
-def _range(area: str) -> dict[str, str]:
-    return {"lo": area, "hi": area + ":"}
-
-
 def find_area(session: Session, area: str) -> dict[str, Any]:
     """The grid an area prefix names (code, name, level); NotFoundError if there is none."""
-    area_like(area)  # refuses anything but digits
+    check_area(area)
     if len(area) not in (2, 4, 6, 9, 12, 15):  # province, prefecture-level city, county ... small grid
         raise NotFoundError(f"没有编码为 {area} 的区域", where="area")
     row = session.execute(_AREA, {"area": area}).mappings().first()
@@ -72,7 +66,7 @@ def summarize(session: Session, area: str, at: datetime | None = None) -> dict[s
     Counted from the roll-ups (geo.queries.rollups) with the definitions of geo.queries.figures."""
     at = clock.local(at) if at else clock.now()
     day: date = at.date()
-    prefix = area_like(area)[:-1]
+    prefix = check_area(area)
     tomorrow = day + timedelta(days=1)
     kinds = rollups.window(session, prefix, day, tomorrow, group="kind")
     now = rollups.instant(session, prefix, at, open_now=True)
@@ -95,7 +89,7 @@ def summarize(session: Session, area: str, at: datetime | None = None) -> dict[s
         ),
         "wage_recovered": float(wages.get("wage_recovered", 0)),
         "wage_workers": int(wages.get("wage_paid_workers", 0)),
-        "on_duty": session.execute(_ON_DUTY_COUNT, _range(prefix)).scalar_one(),
+        "on_duty": session.execute(_ON_DUTY_COUNT, area_range(prefix)).scalar_one(),
     }
     # 今日走访覆盖率: the one definition of coverage (geo.queries.coverage), for the county's today
     covered = summarize_coverage(session, area, day, tomorrow)
@@ -106,13 +100,13 @@ def summarize(session: Session, area: str, at: datetime | None = None) -> dict[s
 
 def list_open_events(session: Session, area: str, limit: int = 5000) -> list[dict[str, Any]]:
     """Open cases of the area, newest first, without personal data (lon/lat WGS84)."""
-    params = {**_range(area_like(area)[:-1]), "at": clock.now(), "limit": limit}
+    params = {**area_range(area), "at": clock.now(), "limit": limit}
     return [dict(r) for r in session.execute(_OPEN_EVENTS, params).mappings()]
 
 
 def list_on_duty(session: Session, area: str, limit: int = 2000) -> list[dict[str, Any]]:
     """Workers on duty whose home grid is in the area, busiest first (names masked per 0006)."""
-    params = {**_range(area_like(area)[:-1]), "limit": limit}
+    params = {**area_range(area), "limit": limit}
     return [dict(r) for r in session.execute(_ON_DUTY, params).mappings()]
 
 
@@ -124,5 +118,5 @@ WHERE d.county_code = left(:area, 6) ORDER BY d.kind, d.code LIMIT 500
 
 def list_departments(session: Session, area: str) -> list[dict[str, Any]]:
     """The departments of the area's county (the ones a dispatcher can whistle)."""
-    area_like(area)
+    check_area(area)
     return [dict(r) for r in session.execute(_DEPARTMENTS, {"area": area}).mappings()]

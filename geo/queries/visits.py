@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from geo import clock
 from geo.errors import InvalidInputError, NotFoundError
+from geo.queries.area import area_range, in_area
 from geo.queries.dispatch import get_worker
-from geo.queries.events import area_like
 from geo.queries.fixes import check_device_time
 from geo.queries.photos import sniff_image
 from geo.queries.reporting import locate_in_area
@@ -55,7 +55,7 @@ ON CONFLICT (worker_id, client_key) DO NOTHING
 RETURNING id
 """)
 _BY_KEY = text("SELECT id FROM visits WHERE worker_id = :w AND client_key = :k")
-_GET = text(f"SELECT {_COLUMNS} FROM visits v WHERE v.id = :id AND v.grid_code LIKE :area")
+_GET = text(f"SELECT {_COLUMNS} FROM visits v WHERE v.id = :id AND {in_area('v.grid_code')}")
 
 
 def _grid_of(session: Session, visit: Visit, worker: dict[str, Any], area: str) -> str:
@@ -100,7 +100,7 @@ def record_visit(
 
 def get_visit(session: Session, visit_id: int, area: str) -> dict[str, Any]:
     """One visit in the area (household masked for uncleared roles); NotFoundError otherwise."""
-    row = session.execute(_GET, {"id": visit_id, "area": area_like(area)}).mappings().first()
+    row = session.execute(_GET, {"id": visit_id, **area_range(area)}).mappings().first()
     if row is None:
         raise NotFoundError(f"走访记录 {visit_id} 不存在", where="visit_id")
     return dict(row)
@@ -130,12 +130,12 @@ def set_visit_photo(
     return get_visit(session, visit_id, area), done is not None
 
 
-_PHOTO = text("SELECT photo, photo_type FROM visits v WHERE v.id = :id AND v.grid_code LIKE :area")
+_PHOTO = text(f"SELECT photo, photo_type FROM visits v WHERE v.id = :id AND {in_area('v.grid_code')}")
 
 
 def get_visit_photo(session: Session, visit_id: int, area: str) -> tuple[bytes, str]:
     """The photo of a visit in the area (bytes, type); NotFoundError when there is none."""
-    row = session.execute(_PHOTO, {"id": visit_id, "area": area_like(area)}).first()
+    row = session.execute(_PHOTO, {"id": visit_id, **area_range(area)}).first()
     if row is None or row.photo is None:
         raise NotFoundError(f"走访记录 {visit_id} 没有照片", where="visit_id")
     return bytes(row.photo), str(row.photo_type)

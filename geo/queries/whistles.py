@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from geo import clock, lifecycle, vocabulary
 from geo.errors import ConflictError, ForbiddenError, NotFoundError
-from geo.queries.events import area_like, get_event, lock_event, log_action
+from geo.queries.area import area_range, in_area
+from geo.queries.events import get_event, lock_event, log_action
 
 REFERRAL_KINDS = {"court": "court", "police": "police", "petition": "petition"}  # referral -> department kind
 STEP_ACTIONS = {"sign": "whistle_sign", "answer": "whistle_response", "finish": "whistle_feedback"}
@@ -40,15 +41,15 @@ SELECT w.id, w.event_id, w.department_id, d.name AS department, d.kind AS depart
 FROM whistles w JOIN departments d ON d.id = w.department_id JOIN events e ON e.id = w.event_id
 """
 _OPEN = "w.finished_at IS NULL AND w.withdrawn_at IS NULL"
-_GET = text(_TASK + "WHERE w.id = :id AND e.grid_code LIKE :area")
+_GET = text(_TASK + "WHERE w.id = :id AND e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi")
 _OF_CASE = text(_TASK + "WHERE w.event_id = :event_id ORDER BY w.requested_at, w.id")
 _LIST = {
     "open": text(
-        _TASK + f"WHERE e.grid_code LIKE :area AND {_OPEN} AND (CAST(:dept AS bigint) IS NULL "
+        _TASK + f"WHERE {in_area('e.grid_code')} AND {_OPEN} AND (CAST(:dept AS bigint) IS NULL "
         "OR w.department_id = :dept) ORDER BY w.respond_by, w.id LIMIT :limit"
     ),
     "done": text(
-        _TASK + f"WHERE e.grid_code LIKE :area AND NOT ({_OPEN}) AND (CAST(:dept AS bigint) IS NULL "
+        _TASK + f"WHERE {in_area('e.grid_code')} AND NOT ({_OPEN}) AND (CAST(:dept AS bigint) IS NULL "
         "OR w.department_id = :dept) ORDER BY coalesce(w.finished_at, w.withdrawn_at) DESC, w.id "
         "LIMIT :limit"
     ),
@@ -80,9 +81,7 @@ def _limits(now: Any, hours: int, feedback_hours: int) -> dict[str, Any]:
 
 def get_task(session: Session, task_id: int, area: str) -> dict[str, Any]:
     """One department task whose case lies in the area, with its state and lateness."""
-    row = (
-        session.execute(_GET, {"id": task_id, "area": area_like(area), "now": clock.now()}).mappings().first()
-    )
+    row = session.execute(_GET, {"id": task_id, **area_range(area), "now": clock.now()}).mappings().first()
     if row is None:
         raise NotFoundError(f"部门任务 {task_id} 不存在", where="whistle_id")
     return dict(row)
@@ -98,7 +97,7 @@ def list_tasks(
     session: Session, area: str, *, state: str = "open", department_id: int | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
     """Open (most urgent first) or done (newest first) tasks of the area, optionally of one department."""
-    params = {"area": area_like(area), "dept": department_id, "limit": limit, "now": clock.now()}
+    params = {**area_range(area), "dept": department_id, "limit": limit, "now": clock.now()}
     return [dict(r) for r in session.execute(_LIST[state], params).mappings()]
 
 

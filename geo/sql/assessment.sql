@@ -1,4 +1,4 @@
--- The monthly assessment (网格员考核) of every worker whose home grid lies in :area, for the county month
+-- The monthly assessment (网格员考核) of every worker whose home grid lies in the area (:lo, :hi), for the county month
 -- [:t0, :t1) (days [:d0, :d1)), as the database knew it at :cutoff (geo.analytics.assessment).
 --
 --   days_on_patrol       county days with a patrol track (patrol_tracks)
@@ -14,7 +14,7 @@
 -- The score (0..100) weighs the first three against the month's targets and the rates of the rest;
 -- each overdue case takes two points. Ranked per township: score, then worker id.
 WITH w AS MATERIALIZED (
-    SELECT w.id, w.home_grid_code AS grid_code FROM workers w WHERE w.home_grid_code LIKE :area || '%'
+    SELECT w.id, w.home_grid_code AS grid_code FROM workers w WHERE w.home_grid_code ~>=~ :lo AND w.home_grid_code ~<~ :hi
 ), patrol AS (
     SELECT t.worker_id AS id, count(DISTINCT t.day) AS days, sum(t.length_m) / 1000.0 AS km
     FROM patrol_tracks t WHERE t.worker_id IN (SELECT id FROM w) AND t.day >= :d0 AND t.day < :d1

@@ -5,7 +5,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from geo import clock
-from geo.queries.events import area_like
 from geo.queries.heat import start_cell
 from geo.queries.mapview import get_area_extent, list_map_events
 from layers import geojson
@@ -83,7 +82,7 @@ FROM ranked WHERE rank <= :per_kind ORDER BY kind, rank
 def test_map_events_equal_the_reference_query(db_session, area, per_kind):
     as_of = clock.now()
     got = list_map_events(db_session, area, as_of=as_of, per_kind=per_kind)
-    params = {"area_like": area_like(area), "as_of": as_of, "recent_days": 30, "per_kind": per_kind}
+    params = {"area_like": area + "%", "as_of": as_of, "recent_days": 30, "per_kind": per_kind}
     expected = db_session.execute(_MAP_EVENTS_REFERENCE, params).all()
     assert [tuple(r) for r in got] == [tuple(r) for r in expected]
     statuses = {r.status for r in expected}
