@@ -16,7 +16,7 @@ from geo.analytics.hotspots import CLASS_LABELS
 from geo.errors import InvalidInputError
 from geo.jobs import queue
 from geo.queries.area import area_range, in_area
-from geo.queries.layers import display_code
+from geo.queries.layers import display_code, township_of
 
 LEVELS = {"county": 6, "township": 9, "grid": 15}
 MAX_PAGE = 5000  # ~350 bytes a cell: 1.75 MB at most
@@ -79,13 +79,13 @@ ORDER BY 1, 3 DESC
 """)
 
 _HOT_CELLS = text(f"""
-SELECT c.cell, {display_code("c.grid_code")} AS grid_code, t.name AS township, c.events,
+SELECT c.cell, {display_code("c.grid_code")} AS grid_code,
+       {township_of("tw.name", "c.grid_code")} AS township, c.events,
        round(c.base_km2::numeric, 4)::float8 AS base_km2, round(c.rate::numeric, 4)::float8 AS rate,
        round(c.eb_rate::numeric, 4)::float8 AS eb_rate, round(c.z::numeric, 3)::float8 AS z,
        round(c.p::numeric, 4)::float8 AS p, c.confidence::int AS confidence
 FROM (SELECT * FROM hotspot_cells c WHERE c.run_id = :run AND {_IN_BBOX}
       ORDER BY c.z DESC, c.cell LIMIT :limit OFFSET :offset) c
-LEFT JOIN grids t ON t.code = left(c.grid_code, 9) || '000000' AND t.level = 'township' AND t.valid_to IS NULL
 ORDER BY c.z DESC, c.cell
 """)
 

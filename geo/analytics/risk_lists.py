@@ -15,19 +15,19 @@ from geo import clock, vocabulary
 from geo.io.workbook import Sheet
 from geo.queries import figures as f
 from geo.queries.area import area_range
-from geo.queries.layers import display_code
+from geo.queries.layers import display_code, township_of
 
 GRADE_LABELS = {k: f"{vocabulary.GRADE_NAMES[k]}（{v}）" for k, v in vocabulary.zh(vocabulary.GRADES).items()}
 
 _BBOX = "(CAST(:minx AS float8) IS NULL OR g.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))"
 
 _GRADES = text(f"""
-SELECT r.grid_code AS code, {display_code("r.grid_code")} AS display_code, g.name, t.name AS township,
+SELECT r.grid_code AS code, {display_code("r.grid_code")} AS display_code, g.name,
+       {township_of("tw.name", "r.grid_code")} AS township,
        r.open_events, r.weighted_severity, r.overdue, r.repeat_places, r.recent, r.earlier, r.score,
        r.grade, r.as_of
 FROM risk_grades r
 JOIN grids g ON g.code = r.grid_code AND g.level = 'grid' AND g.valid_to IS NULL
-LEFT JOIN grids t ON t.code = left(r.grid_code, 9) || '000000' AND t.level = 'township' AND t.valid_to IS NULL
 WHERE r.grid_code ~>=~ :lo AND r.grid_code ~<~ :hi AND r.grade = ANY(:grades) AND {_BBOX}
 ORDER BY r.score DESC, r.grid_code
 LIMIT :limit OFFSET :offset
@@ -79,13 +79,11 @@ ORDER BY e.grid_code, e.severity DESC, e.reported_at
 # Who answers for a grid: its worker, its township's and village's names, and the departments whose
 # categories match its open cases (parties' personal data is never part of the lists). The names are
 # scalar subqueries, one index probe each: as joins they hashed every village of the province (35 ms).
-_RESPONSIBLE = text("""
+_RESPONSIBLE = text(f"""
 SELECT g.code, gridgov_person_name(w.name) AS worker, gridgov_person_phone(w.phone) AS worker_phone,
        (SELECT v.name FROM grids v
         WHERE v.code = left(g.code, 12) || '000' AND v.level = 'village' AND v.valid_to IS NULL) AS village,
-       (SELECT t.name FROM grids t
-        WHERE t.code = left(g.code, 9) || '000000' AND t.level = 'township' AND t.valid_to IS NULL)
-           AS township,
+       {township_of("tw.name", "g.code")} AS township,
        (SELECT f.name FROM facilities f
         WHERE f.kind = 'township_centre' AND f.grid_code LIKE left(g.code, 9) || '%'
         ORDER BY f.id LIMIT 1) AS township_centre

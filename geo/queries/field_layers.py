@@ -9,15 +9,7 @@ restricts them again. Names of workers and households are masked for uncleared r
 from sqlalchemy.sql.selectable import TextualSelect
 
 from geo.queries.area import area_range, in_area
-from geo.queries.layers import display_code, textual
-
-
-def _township(code: str) -> str:
-    return (
-        f"(SELECT tw.name FROM grids tw WHERE tw.code = left({code}, 9) || '000000' AND tw.level = 'township'"
-        " AND tw.valid_to IS NULL)"
-    )
-
+from geo.queries.layers import display_code, textual, township_of
 
 TRACK_COLUMNS = (
     "id",
@@ -38,7 +30,8 @@ TRACK_COLUMNS = (
 # One row per worker and county day (migration 0040's patrol_tracks), by the worker's home grid.
 _TRACKS = f"""
 SELECT t.id, t.geom, t.worker_id, gridgov_person_name(w.name) AS worker,
-       {display_code("t.grid_code")} AS grid_code, {_township("t.grid_code")} AS township, t.day::text AS day,
+       {display_code("t.grid_code")} AS grid_code,
+       {township_of("tw.name", "t.grid_code")} AS township, t.day::text AS day,
        t.started_at, t.ended_at, t.fixes, t.segments,
        round(t.length_m::numeric, 1)::float8 AS length_m, t.duration_s
 FROM patrol_tracks t
@@ -70,8 +63,8 @@ VISIT_COLUMNS = (
 # say more about a household than a map should); GET /api/visits/{id} gives them.
 _VISITS = f"""
 SELECT v.id, v.geom, v.worker_id, gridgov_person_name(w.name) AS worker,
-       {display_code("v.grid_code")} AS grid_code,
-       {_township("v.grid_code")} AS township, (v.at AT TIME ZONE :zone)::date::text AS day, v.at, v.address,
+       {display_code("v.grid_code")} AS grid_code, {township_of("tw.name", "v.grid_code")} AS township,
+       (v.at AT TIME ZONE :zone)::date::text AS day, v.at, v.address,
        gridgov_person_name(v.household) AS household, v.photo IS NOT NULL AS has_photo
 FROM visits v
 JOIN workers w ON w.id = v.worker_id
