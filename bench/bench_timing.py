@@ -46,10 +46,15 @@ def measure_rps(
 
 
 def raw(
-    libpq_url: str, stmts: list[tuple[str, dict]], area: str | None = None, plan: str = "force_custom_plan"
+    libpq_url: str,
+    stmts: list[tuple[str, dict]],
+    area: str | None = None,
+    plan: str = "force_custom_plan",
+    cleared: bool = False,
 ) -> Callable[[], Callable[[], int]]:
-    """The app's statements for one request, prepared, in one transaction like the app's session; with
-    `area`, as the app's role (gridgov_app, row-level security on, the area of the request)."""
+    """The app's statements for one request, prepared; with `area`, as the app's role (gridgov_app,
+    row-level security on, the area of the request) and, when `cleared`, unmasked as a commander's or
+    dispatcher's request reads (the personal-data functions then note the read instead of masking)."""
 
     def make() -> Callable[[], int]:
         # The app's connections run without parallel workers (GRID_DB_PARALLEL_WORKERS=0): same here.
@@ -61,8 +66,9 @@ def raw(
         conn = psycopg.connect(libpq_url, autocommit=True, options=opts)
         if area is not None:
             conn.execute(
-                "SELECT set_config('gridgov.area', %s, false), set_config('role', 'gridgov_app', false)",
-                [area],
+                "SELECT set_config('gridgov.area', %s, false), set_config('gridgov.unmasked', %s, false),"
+                " set_config('role', 'gridgov_app', false)",
+                [area, "on" if cleared else "off"],
             )
 
         def call() -> int:

@@ -3,7 +3,8 @@ behind GET /api/audit, and the hash chain's check (`gridgov audit verify`) and p
 
 Changes of rows are written by the `gridgov_audit` trigger (migration 0006) with the actor the request
 set (`gridgov.actor`). Reads: the database's gridgov_person_* functions note in the transaction when they
-hand a cleared requester personal data unmasked (migration 0033); `AUDIT_PERSONAL_READ` then writes the
+hand a cleared requester personal data unmasked (migrations 0033, 0066), routes note the reads the
+database cannot see (a cached tile: `note_personal_read`); `AUDIT_PERSONAL_READ` then writes the
 request's one audit row as it commits (api.deps runs it before every commit of a cleared requester).
 Every row is chained to the one before by SHA-256 (migration 0032); `verify_chain` recomputes the chain
 from the stored values and names the first row that does not fit.
@@ -43,18 +44,29 @@ FROM (SELECT CASE WHEN txid_current_if_assigned() IS NULL
 WHERE coalesce(current_setting('gridgov.personal_read', true), '') <> ''
 """)
 _AUDIT_PERSONAL_READ_SQL = str(AUDIT_PERSONAL_READ)  # no parameters: the driver sends it as it is
-_NOTE = text("SELECT gridgov_personal_read(:what)")
+_NOTE_SQL = "SELECT gridgov_personal_read(%s)"
+# On the connection: the reads of this transaction the database could not see (note_personal_read).
+_NOTES_KEY = "gridgov_personal_notes"
 
 
 def commit_with_read_row(connection: Connection) -> None:
     """Write AUDIT_PERSONAL_READ and COMMIT in one round trip (psycopg's pipeline, on the driver's
-    connection): the row takes the audit chain's lock until the commit (migration 0032), and every
-    cleared read of the county queues on that lock, so no client round trip may fall inside it. The
-    caller's own commit that follows finds the transaction ended and does nothing."""
+    connection), after the notes of note_personal_read: the row takes the audit chain's lock until the
+    commit (migration 0032), and every cleared read of the county queues on that lock, so no client
+    round trip may fall inside it. The caller's own commit that follows finds the transaction ended and
+    does nothing."""
+    notes = drop_notes(connection)
     driver = connection.connection.driver_connection
     with driver.pipeline():
+        if notes:  # the database keeps the first kind noted in a transaction: the first is enough
+            driver.execute(_NOTE_SQL, [notes[0]])
         driver.execute(_AUDIT_PERSONAL_READ_SQL)
         driver.commit()
+
+
+def drop_notes(connection: Connection) -> list[str]:
+    """The transaction's pending notes, taken off the connection (a rolled back one hands nothing out)."""
+    return connection.info.pop(_NOTES_KEY, [])
 
 
 def act_as(session: Session, actor: str) -> str:
@@ -88,8 +100,9 @@ def record(
 
 def note_personal_read(session: Session, what: str) -> None:
     """Note that this transaction hands personal data out (for reads the database cannot see, such as a
-    cached tile); the audit row is written at commit, for cleared requesters only (AUDIT_PERSONAL_READ)."""
-    session.execute(_NOTE, {"what": what})
+    cached tile). The note travels with the commit (commit_with_read_row: no round trip of its own),
+    which writes the audit row for cleared requesters only (AUDIT_PERSONAL_READ)."""
+    session.connection().info.setdefault(_NOTES_KEY, []).append(what)
 
 
 _FILTERS = {

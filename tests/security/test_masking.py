@@ -2,6 +2,8 @@
 numbers and the case's parties' names are masked by the database for roles without clearance, in every
 output; cleared roles read them as written, and that read is audited."""
 
+import math
+
 import mapbox_vector_tile
 import pytest
 from sqlalchemy import text
@@ -129,3 +131,30 @@ def test_a_names_only_read_by_a_cleared_role_is_audited(sec, sec_app):
         "SELECT string_agg(detail->>'what' || ' ' || (detail->>'request'), ',') FROM audit_log WHERE actor = 'names_reader'",
     )
     assert rows == "name GET /api/summary/on-duty"
+
+
+def _tile_at(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    n = 2**z
+    return z, int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+def test_a_cleared_tile_read_is_audited_also_when_the_tile_comes_from_the_cache(sec, sec_app):
+    z, x, y = _tile_at(103.005, 36.005, 14)  # small grid ...001001001, its worker 'owner'
+    path = f"/tiles/grids/{z}/{x}/{y}.mvt"
+    with client_from(sec_app) as client:
+        client.headers.update(bearer(sec.url, "commander", "620121", name="tile_reader"))
+        first, second = client.get(path), client.get(path)
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    workers = {
+        f["properties"].get("worker") for f in mapbox_vector_tile.decode(first.content)["grids"]["features"]
+    }
+    assert "owner" in workers  # unmasked
+    rows = scalar(
+        sec,
+        "SELECT string_agg(detail->>'what' || ' ' || (detail->>'request'), ',' ORDER BY seq) FROM audit_log "
+        "WHERE actor = 'tile_reader' AND action = 'read_personal'",
+    )
+    # The first read runs the tile's statement (the database notes the names it hands out); the second
+    # is served from the tile cache, which the route notes itself, sent with the commit.
+    assert rows == f"name GET {path},tiles:grids GET {path}"
