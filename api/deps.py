@@ -253,7 +253,7 @@ def _commit_with_audit_row(connection: Connection) -> None:
 def _no_audit_row(connection: Connection) -> None:
     """A rolled back transaction handed nothing out that its audit row would record."""
     connection.info.pop(_AUDIT_READS_KEY, None)
-    audit.drop_notes(connection)
+    audit.drop_note(connection)
 
 
 # When this process last moved each session's last_seen_at (sessions.TOUCH_EVERY apart at most).

@@ -45,8 +45,8 @@ WHERE coalesce(current_setting('gridgov.personal_read', true), '') <> ''
 """)
 _AUDIT_PERSONAL_READ_SQL = str(AUDIT_PERSONAL_READ)  # no parameters: the driver sends it as it is
 _NOTE_SQL = "SELECT gridgov_personal_read(%s)"
-# On the connection: the reads of this transaction the database could not see (note_personal_read).
-_NOTES_KEY = "gridgov_personal_notes"
+# On the connection: the first read of this transaction the database could not see (note_personal_read).
+_NOTE_KEY = "gridgov_personal_note"
 
 
 def commit_with_read_row(connection: Connection) -> None:
@@ -55,18 +55,18 @@ def commit_with_read_row(connection: Connection) -> None:
     commit (migration 0032), and every cleared read of the county queues on that lock, so no client
     round trip may fall inside it. The caller's own commit that follows finds the transaction ended and
     does nothing."""
-    notes = drop_notes(connection)
+    note = drop_note(connection)
     driver = connection.connection.driver_connection
     with driver.pipeline():
-        if notes:  # the database keeps the first kind noted in a transaction: the first is enough
-            driver.execute(_NOTE_SQL, [notes[0]])
+        if note:
+            driver.execute(_NOTE_SQL, [note])
         driver.execute(_AUDIT_PERSONAL_READ_SQL)
         driver.commit()
 
 
-def drop_notes(connection: Connection) -> list[str]:
-    """The transaction's pending notes, taken off the connection (a rolled back one hands nothing out)."""
-    return connection.info.pop(_NOTES_KEY, [])
+def drop_note(connection: Connection) -> str | None:
+    """The transaction's pending note, taken off the connection (a rolled back one hands nothing out)."""
+    return connection.info.pop(_NOTE_KEY, None)
 
 
 def act_as(session: Session, actor: str) -> str:
@@ -102,7 +102,8 @@ def note_personal_read(session: Session, what: str) -> None:
     """Note that this transaction hands personal data out (for reads the database cannot see, such as a
     cached tile). The note travels with the commit (commit_with_read_row: no round trip of its own),
     which writes the audit row for cleared requesters only (AUDIT_PERSONAL_READ)."""
-    session.connection().info.setdefault(_NOTES_KEY, []).append(what)
+    # The database keeps the first kind noted in a transaction (gridgov_personal_read): so does this.
+    session.connection().info.setdefault(_NOTE_KEY, what)
 
 
 _FILTERS = {

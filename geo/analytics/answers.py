@@ -84,9 +84,9 @@ SELECT c.cell, {display_code("c.grid_code")} AS grid_code,
        round(c.base_km2::numeric, 4)::float8 AS base_km2, round(c.rate::numeric, 4)::float8 AS rate,
        round(c.eb_rate::numeric, 4)::float8 AS eb_rate, round(c.z::numeric, 3)::float8 AS z,
        round(c.p::numeric, 4)::float8 AS p, c.confidence::int AS confidence
-FROM (SELECT * FROM hotspot_cells c WHERE c.run_id = :run AND {_IN_BBOX}
-      ORDER BY c.z DESC, c.cell LIMIT :limit OFFSET :offset) c
-ORDER BY c.z DESC, c.cell
+FROM hotspot_cells c
+WHERE c.run_id = :run AND {_IN_BBOX}
+ORDER BY c.z DESC, c.cell LIMIT :limit OFFSET :offset
 """)
 
 _HOT_COUNTS = text(f"""

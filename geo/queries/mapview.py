@@ -22,17 +22,14 @@ MIN_ZOOM, MAX_ZOOM = 3, 18
 # (check_nesting), and an ST_Extent over every current grid of a province reads the whole table
 # (200-300 ms, twice per heatmap page before). First the area's own row (the prefix padded with
 # zeros: 62 -> the province 620000000000000, 620121003 -> that township), one index probe; when the
-# area has no such row, the highest level present under the prefix (the BETWEEN lets the
-# grids_current_code index narrow the scan; LIKE alone cannot under a non-C collation).
+# area has no such row, the highest level present under the prefix (a code range: geo.queries.area).
 _OWN_EXTENT = text("""
 SELECT ST_XMin(geom) AS minx, ST_YMin(geom) AS miny, ST_XMax(geom) AS maxx, ST_YMax(geom) AS maxy
 FROM grids WHERE valid_to IS NULL AND code = rpad(:area, 15, '0')
 """)
-_EXTENT = text("""
+_EXTENT = text(f"""
 WITH under AS (
-    SELECT level, geom FROM grids
-    WHERE valid_to IS NULL AND code BETWEEN rpad(:area, 15, '0') AND rpad(:area, 15, '9')
-      AND code ~>=~ :lo AND code ~<~ :hi
+    SELECT level, geom FROM grids WHERE valid_to IS NULL AND {in_area("code")}
 ), top AS (
     SELECT min(array_position(ARRAY['province', 'city', 'county', 'township', 'village', 'grid'], level)) AS r
     FROM under
