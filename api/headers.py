@@ -28,6 +28,19 @@ def origin_of(url: str | None) -> str | None:
     return None
 
 
+# The directives that are the same for every response, between img-src and frame-ancestors.
+_FIXED_DIRECTIVES = (
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "frame-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+)
+
+
 def content_security_policy(path: str, nonce: str, img_hosts: tuple[str, ...] = ()) -> str:
     """The CSP of a response to `path` (the same for every page: even /docs loads its Swagger UI from
     web/static/vendor, nothing from another host)."""
@@ -41,14 +54,7 @@ def content_security_policy(path: str, nonce: str, img_hosts: tuple[str, ...] = 
             f"script-src {script}",
             f"style-src {style}",
             f"img-src {img}",
-            "font-src 'self' data:",
-            "connect-src 'self'",
-            "worker-src 'self'",
-            "manifest-src 'self'",
-            "frame-src 'self'",
-            "object-src 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
+            *_FIXED_DIRECTIVES,
             f"frame-ancestors {ancestors}",
         )
     )
@@ -84,15 +90,18 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = content_security_policy(path, nonce, self.img_hosts)
-                headers["X-Frame-Options"] = "SAMEORIGIN" if path.startswith(FRAMED_BY_CONSOLE) else "DENY"
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "same-origin"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                headers["Permissions-Policy"] = "geolocation=(self), camera=(self), microphone=()"
-                if https:
-                    headers["Strict-Transport-Security"] = "max-age=31536000"
+                self._add_headers(MutableHeaders(scope=message), path, nonce, https)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    def _add_headers(self, headers: MutableHeaders, path: str, nonce: str, https: bool) -> None:
+        """Put the security headers of a response to `path` on its start message."""
+        headers["Content-Security-Policy"] = content_security_policy(path, nonce, self.img_hosts)
+        headers["X-Frame-Options"] = "SAMEORIGIN" if path.startswith(FRAMED_BY_CONSOLE) else "DENY"
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "same-origin"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "geolocation=(self), camera=(self), microphone=()"
+        if https:
+            headers["Strict-Transport-Security"] = "max-age=31536000"

@@ -53,30 +53,47 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+        if self._declared_too_large(scope):
             await self._reject(scope, send)
             return
-        seen = 0
-        started = False
-
-        async def counting_receive() -> dict:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLargeError(self.max_bytes)
-            return message
-
-        async def tracking_send(message: dict) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = _TrackingSend(send)
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, _CountingReceive(receive, self.max_bytes), tracked)
         except BodyTooLargeError:
-            if not started:
+            if not tracked.started:
                 await self._reject(scope, send)
+
+    def _declared_too_large(self, scope: dict) -> bool:
+        """A Content-Length that is not a number, or more than the limit."""
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        return length is not None and (not length.isdigit() or int(length) > self.max_bytes)
+
+
+class _CountingReceive:
+    """The app's `receive`, raising BodyTooLargeError once the body streamed so far passes the limit."""
+
+    def __init__(self, receive: Any, max_bytes: int):
+        self.receive = receive
+        self.max_bytes = max_bytes
+        self.seen = 0
+
+    async def __call__(self) -> dict:
+        message = await self.receive()
+        if message["type"] == "http.request":
+            self.seen += len(message.get("body", b""))
+            if self.seen > self.max_bytes:
+                raise BodyTooLargeError(self.max_bytes)
+        return message
+
+
+class _TrackingSend:
+    """The app's `send`, noting whether the response has started (after that no 413 can be sent)."""
+
+    def __init__(self, send: Any):
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: dict) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)

@@ -207,11 +207,24 @@ def issue_token(
     each request checks both against the database, so an ended session or a changed account must log in
     again.
     """
-    import jwt
-
     now = clock.now()
     csrf = secrets.token_urlsafe(24)
-    claims = {
+    token = _sign(settings.signing_key, _claims(account, session_id, scope, csrf, now, expires_at))
+    return token, csrf, max(int((expires_at - now).total_seconds()), 1)
+
+
+def _sign(secret: str, claims: dict[str, Any]) -> str:
+    """The claims as a token signed with the secret (HS256)."""
+    import jwt
+
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def _claims(
+    account: Any, session_id: str, scope: str, csrf: str, now: datetime, expires_at: datetime
+) -> dict[str, Any]:
+    """The claims of a token: the account (name, role, area, worker), its session, scope and CSRF value."""
+    return {
         "sub": account.name,
         "role": account.role,
         "area": account.area,
@@ -222,8 +235,6 @@ def issue_token(
         "iat": now,
         "exp": expires_at,
     }
-    token = jwt.encode(claims, settings.signing_key, algorithm=ALGORITHM)
-    return token, csrf, max(int((expires_at - now).total_seconds()), 1)
 
 
 # Verified tokens, by secret and token: every request carries its token, and checking the signature

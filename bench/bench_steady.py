@@ -244,7 +244,8 @@ def psycopg_call(
     def call(i: int) -> None:
         kind, arg = items[i % len(items)]
         with pool.connection() as conn:
-            conn.execute(*authorize)
+            with conn.pipeline():  # BEGIN and the account check in one round trip, as the app's
+                conn.execute(*authorize)  # (geo.accounts.authorize)
             conn.execute(*(candidates(arg[0]) if kind == "candidates" else tile(*arg))).fetchone()
             if audit_row:  # a cleared reader's commit writes the audit row of what it read, sent with the
                 with conn.pipeline():  # COMMIT in one round trip, as the app's (api.deps)

@@ -22,45 +22,77 @@ def _read_password() -> str:
 
 def cmd_user(args: argparse.Namespace) -> int:
     """Add, list, disable, enable, unlock or log out accounts (the operator, as the owner)."""
-    from geo import accounts, clock
-    from geo.access import sessions, throttle
-
     with common.session() as session:
         actor = common.act_as_cli_user(session)
         if args.action == "add":
-            acct = accounts.create_user(
-                session,
-                args.name,
-                _read_password(),
-                role=args.role,
-                area=args.area,
-                worker_id=args.worker,
-                department_id=args.department,
-                min_length=common.settings().auth.password_min_length,
-            )
-            session.commit()
-            print(f"added {acct.name} ({acct.role}, area {acct.area}); it must change its password first")  # noqa: T201
+            _add_user(session, args)
         elif args.action in ("disable", "enable"):
-            acct = accounts.set_active(session, args.name, args.action == "enable", by=actor, now=clock.now())
-            session.commit()
-            print(f"{acct.name}: {'active' if acct.active else 'disabled (its sessions ended)'}")  # noqa: T201
+            _set_user_active(session, args.name, args.action == "enable", actor)
         elif args.action == "unlock":
-            lifted = throttle.unlock(session, "account", args.name, by=actor, now=clock.now())
-            session.commit()
-            print(f"{args.name}: {lifted} lock(s) lifted")  # noqa: T201
+            _unlock_user(session, args.name, actor)
         elif args.action == "logout":
-            ended = sessions.end_sessions(
-                session, args.name, by=actor, reason="logout_everywhere", now=clock.now()
-            )
-            session.commit()
-            print(f"{args.name}: {ended} session(s) ended")  # noqa: T201
+            _log_out_user(session, args.name, actor)
         else:
-            for a in accounts.list_users(session):
-                state = "" if a.active else "  (disabled)"
-                worker = f"  worker {a.worker_id}" if a.worker_id else ""
-                dept = f"  department {a.department_id}" if a.department_id else ""
-                print(f"{a.name:20} {a.role:12} {a.area:15}{worker}{dept}{state}")  # noqa: T201
+            _list_users(session)
     return 0
+
+
+def _add_user(session: Session, args: argparse.Namespace) -> None:
+    """Create the account with the password read from stdin (or the terminal)."""
+    from geo import accounts
+
+    acct = accounts.create_user(
+        session,
+        args.name,
+        _read_password(),
+        role=args.role,
+        area=args.area,
+        worker_id=args.worker,
+        department_id=args.department,
+        min_length=common.settings().auth.password_min_length,
+    )
+    session.commit()
+    print(f"added {acct.name} ({acct.role}, area {acct.area}); it must change its password first")  # noqa: T201
+
+
+def _set_user_active(session: Session, name: str, active: bool, actor: str) -> None:
+    """Enable or disable the account (disabling ends its sessions)."""
+    from geo import accounts, clock
+
+    acct = accounts.set_active(session, name, active, by=actor, now=clock.now())
+    session.commit()
+    print(f"{acct.name}: {'active' if acct.active else 'disabled (its sessions ended)'}")  # noqa: T201
+
+
+def _unlock_user(session: Session, name: str, actor: str) -> None:
+    """Lift the account's login locks."""
+    from geo import clock
+    from geo.access import throttle
+
+    lifted = throttle.unlock(session, "account", name, by=actor, now=clock.now())
+    session.commit()
+    print(f"{name}: {lifted} lock(s) lifted")  # noqa: T201
+
+
+def _log_out_user(session: Session, name: str, actor: str) -> None:
+    """End every session of the account, on every device."""
+    from geo import clock
+    from geo.access import sessions
+
+    ended = sessions.end_sessions(session, name, by=actor, reason="logout_everywhere", now=clock.now())
+    session.commit()
+    print(f"{name}: {ended} session(s) ended")  # noqa: T201
+
+
+def _list_users(session: Session) -> None:
+    """Print every account: name, role, area, its worker or department, and whether it is disabled."""
+    from geo import accounts
+
+    for a in accounts.list_users(session):
+        state = "" if a.active else "  (disabled)"
+        worker = f"  worker {a.worker_id}" if a.worker_id else ""
+        dept = f"  department {a.department_id}" if a.department_id else ""
+        print(f"{a.name:20} {a.role:12} {a.area:15}{worker}{dept}{state}")  # noqa: T201
 
 
 def print_demo_accounts(session: Session, county_code: str = "620121") -> None:
@@ -95,6 +127,19 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def add_access_commands(sub: argparse._SubParsersAction) -> None:
     """Register `user`, `backup` and `restore` on the gridgov parser."""
+    _add_user_command(sub)
+
+    bk = sub.add_parser("backup", help="pg_dump the database to FILE (custom format)")
+    bk.add_argument("file", type=Path)
+    bk.set_defaults(func=cmd_backup)
+
+    rs = sub.add_parser("restore", help="pg_restore FILE into the (empty) configured database")
+    rs.add_argument("file", type=Path)
+    rs.set_defaults(func=cmd_restore)
+
+
+def _add_user_command(sub: argparse._SubParsersAction) -> None:
+    """Register `user` and its actions."""
     from geo.accounts import ROLES
 
     user = sub.add_parser(
@@ -108,14 +153,6 @@ def add_access_commands(sub: argparse._SubParsersAction) -> None:
     user.add_argument("--worker", type=int, help="worker id (grid_worker accounts)")
     user.add_argument("--department", type=int, help="department id (department accounts)")
     user.set_defaults(func=cmd_user)
-
-    bk = sub.add_parser("backup", help="pg_dump the database to FILE (custom format)")
-    bk.add_argument("file", type=Path)
-    bk.set_defaults(func=cmd_backup)
-
-    rs = sub.add_parser("restore", help="pg_restore FILE into the (empty) configured database")
-    rs.add_argument("file", type=Path)
-    rs.set_defaults(func=cmd_restore)
 
 
 def check_user_args(args: argparse.Namespace) -> str | None:

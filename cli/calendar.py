@@ -30,10 +30,7 @@ def cmd_calendar_import(args: argparse.Namespace) -> int:
 
     with common.session() as session:
         report = import_notice(session, args.file, actor=common.act_as_cli_user(session))
-        if args.dry_run:
-            session.rollback()
-        else:
-            session.commit()
+        common.commit_unless_dry_run(session, args.dry_run)
     print(import_summary(report, args.dry_run))  # noqa: T201
     return 0
 

@@ -30,6 +30,14 @@ def session() -> Iterator[Session]:
         engine.dispose()
 
 
+def commit_unless_dry_run(session: Session, dry_run: bool) -> None:
+    """End the command's one transaction: rolled back on a dry run (`--dry-run`), else committed."""
+    if dry_run:
+        session.rollback()
+    else:
+        session.commit()
+
+
 def job_context() -> Context:
     """The settings jobs run with."""
     s = settings()

@@ -9,7 +9,11 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.settings import ApiSettings
 from cli import common
 from geo.errors import GeoError
 from geo.settings import DbSettings
@@ -18,14 +22,9 @@ from geo.settings import DbSettings
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the app with uvicorn: GRID_API_WORKERS processes (each builds the app from the environment,
     as this one does), and the job worker threads in this process."""
-    import uvicorn
-
     from api.main import create_app
 
     settings = common.settings()
-    host = args.host or settings.api.host
-    port = args.port or settings.api.port
-    workers = args.workers or settings.api.workers
     try:
         app = create_app(settings)  # refuses a public or short signing secret
         refuse_privileged_login(settings.db)
@@ -34,15 +33,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     stop = _start_job_threads(settings.jobs.serve_workers)
     try:
-        if workers > 1:  # each process builds its own app from the same environment
-            uvicorn.run(
-                "api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
-            )
-        else:
-            uvicorn.run(app, host=host, port=port, log_level="info")
+        _run_uvicorn(app, args, settings.api)
     finally:
         stop()
     return 0
+
+
+def _run_uvicorn(app: Any, args: argparse.Namespace, api: ApiSettings) -> None:
+    """Serve `app` until interrupted: here, or in `--workers` processes that build their own."""
+    import uvicorn
+
+    host = args.host or api.host
+    port = args.port or api.port
+    workers = args.workers or api.workers
+    if workers > 1:  # each process builds its own app from the same environment
+        uvicorn.run(
+            "api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        )
+    else:
+        uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def refuse_privileged_login(db: DbSettings) -> None:
@@ -87,26 +96,33 @@ def _start_job_threads(count: int) -> Callable[[], None]:
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run job workers until interrupted (several processes, on several machines, share the queue)."""
     import logging
-    import threading
 
     from geo.db.engine import make_engine, make_sessionmaker
-    from geo.jobs.runner import run_forever, run_until_idle
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     engine = make_engine(common.settings().db, owner=True)  # jobs store analyses for every area
     make_session = make_sessionmaker(engine)
     try:
-        if args.once:
-            print(f"ran {run_until_idle(make_session, common.job_context())} job(s)")  # noqa: T201
-            return 0
-        stop = threading.Event()
-        try:
-            run_forever(make_session, common.job_context(), stop)
-        except KeyboardInterrupt:
-            stop.set()
+        _run_jobs(make_session, once=args.once)
     finally:
         engine.dispose()
     return 0
+
+
+def _run_jobs(make_session: sessionmaker, *, once: bool) -> None:
+    """Run the jobs due now and say how many (`once`), else run them until interrupted."""
+    import threading
+
+    from geo.jobs.runner import run_forever, run_until_idle
+
+    if once:
+        print(f"ran {run_until_idle(make_session, common.job_context())} job(s)")  # noqa: T201
+        return
+    stop = threading.Event()
+    try:
+        run_forever(make_session, common.job_context(), stop)
+    except KeyboardInterrupt:
+        stop.set()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -131,35 +147,52 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load the demo county (or the whole province) into an empty database, then its analyses."""
     from cli.access import print_demo_accounts
-    from geo.demo import load_demo
-    from geo.jobs.tasks import compute_all, counties, queue_all
 
     with common.session() as session:
-        summary = load_demo(
-            session,
-            seed=args.seed,
-            until=args.until,
-            province=args.province,
-            progress=not args.quiet,
-            if_empty=args.if_empty,
-            fieldwork=common.settings().fieldwork,
-        )
+        summary = _load_demo(session, args)
         session.commit()
-        if summary.get("skipped"):
-            print("the database already holds grids: demo not loaded (drop the data first to reload)")  # noqa: T201
-        else:
-            for key, value in summary.items():
-                print(f"{key}: {value}")  # noqa: T201
+        _print_demo_summary(summary)
         print_demo_accounts(session)
         if summary.get("skipped"):
             return 0
-        if args.province:  # minutes of analyses: queued for `gridgov worker` (or the serve threads)
-            print(f"queued the analyses of {queue_all(session)} counties: run `gridgov worker`")  # noqa: T201
-        else:
-            for county in counties(session):
-                compute_all(session, county, common.job_context())
+        _run_demo_analyses(session, province=args.province)
         session.commit()
     return 0
+
+
+def _load_demo(session: Session, args: argparse.Namespace) -> dict[str, float]:
+    """Load the demo data the arguments ask for; what was loaded, or `skipped` (grids already there)."""
+    from geo.demo import load_demo
+
+    return load_demo(
+        session,
+        seed=args.seed,
+        until=args.until,
+        province=args.province,
+        progress=not args.quiet,
+        if_empty=args.if_empty,
+        fieldwork=common.settings().fieldwork,
+    )
+
+
+def _print_demo_summary(summary: dict[str, float]) -> None:
+    """Say what the demo loaded, or why it loaded nothing."""
+    if summary.get("skipped"):
+        print("the database already holds grids: demo not loaded (drop the data first to reload)")  # noqa: T201
+    else:
+        for key, value in summary.items():
+            print(f"{key}: {value}")  # noqa: T201
+
+
+def _run_demo_analyses(session: Session, *, province: bool) -> None:
+    """Compute the demo county's analyses now; the province's are queued instead."""
+    from geo.jobs.tasks import compute_all, counties, queue_all
+
+    if province:  # minutes of analyses: queued for `gridgov worker` (or the serve threads)
+        print(f"queued the analyses of {queue_all(session)} counties: run `gridgov worker`")  # noqa: T201
+    else:
+        for county in counties(session):
+            compute_all(session, county, common.job_context())
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -186,28 +219,29 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import grids or events from a file, in one transaction."""
-    from geo import io
-
     with common.session() as session:
-        if args.what == "grids":
-            report = io.import_grids(
-                session,
-                args.file,
-                level=args.level,
-                crs=args.crs,
-                layer=args.layer,
-                encoding=args.encoding,
-                make_valid=args.make_valid,
-                tolerance_m2=common.settings().geo.nesting_tolerance_m2,
-            )
-        else:
-            report = io.import_events(session, args.file, crs=args.crs or "wgs84", sheet=args.layer)
-        if args.dry_run:
-            session.rollback()
-        else:
-            session.commit()
+        report = _import_file(session, args)
+        common.commit_unless_dry_run(session, args.dry_run)
     print(report.summary() + (" (dry run: nothing written)" if args.dry_run else ""))  # noqa: T201
     return 0
+
+
+def _import_file(session: Session, args: argparse.Namespace) -> Any:
+    """Read and write the grids or events of the file; the import's report."""
+    from geo import io
+
+    if args.what == "grids":
+        return io.import_grids(
+            session,
+            args.file,
+            level=args.level,
+            crs=args.crs,
+            layer=args.layer,
+            encoding=args.encoding,
+            make_valid=args.make_valid,
+            tolerance_m2=common.settings().geo.nesting_tolerance_m2,
+        )
+    return io.import_events(session, args.file, crs=args.crs or "wgs84", sheet=args.layer)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -228,7 +262,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gridgov", description="Grid governance map console (网格化社会治理)"
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_run_commands(sub)
+    _add_demo_command(sub)
+    _add_import_command(sub)
+    _add_export_command(sub)
 
+    from cli.access import add_access_commands
+    from cli.calendar import add_calendar_commands
+    from cli.security import add_security_commands
+
+    add_access_commands(sub)
+    add_calendar_commands(sub)
+    add_security_commands(sub)
+    return parser
+
+
+def _add_run_commands(sub: argparse._SubParsersAction) -> None:
+    """Register `serve`, `worker`, `jobs` and `migrate`: running the product and its schema."""
     serve = sub.add_parser("serve", help="serve the web app")
     serve.add_argument("--host", help="default GRID_API_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default GRID_API_PORT or 8000")
@@ -246,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="create or upgrade the schema").set_defaults(func=cmd_migrate)
 
+
+def _add_demo_command(sub: argparse._SubParsersAction) -> None:
+    """Register `demo`."""
     demo = sub.add_parser("demo", help="load the demo county (Yongdeng, synthetic grids and cases)")
     demo.add_argument("--province", action="store_true", help="all 87 counties of Gansu (benchmark scale)")
     demo.add_argument("--seed", type=int, default=620121)
@@ -254,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
 
+
+def _add_import_command(sub: argparse._SubParsersAction) -> None:
+    """Register `import`."""
     imp = sub.add_parser("import", help="import grids or events")
     imp.add_argument("what", choices=["grids", "events"])
     imp.add_argument("file", type=Path)
@@ -265,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="validate everything, write nothing")
     imp.set_defaults(func=cmd_import)
 
+
+def _add_export_command(sub: argparse._SubParsersAction) -> None:
+    """Register `export`."""
     exp = sub.add_parser("export", help="export a layer to .geojson, .gpkg, .csv or .xlsx")
     exp.add_argument("layer")
     exp.add_argument("file", type=Path)
@@ -274,15 +333,6 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--to", dest="until", help="cases reported on or before this day, YYYY-MM-DD")
     exp.add_argument("--category", help="category code(s) of the cases, comma-separated")
     exp.set_defaults(func=cmd_export)
-
-    from cli.access import add_access_commands
-    from cli.calendar import add_calendar_commands
-    from cli.security import add_security_commands
-
-    add_access_commands(sub)
-    add_calendar_commands(sub)
-    add_security_commands(sub)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,22 +3,33 @@
 import argparse
 import sys
 
+from sqlalchemy.orm import Session
+
 from cli import common
+from geo import audit
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """Check the audit log's hash chain (exit 1 naming the first broken link), or purge old rows."""
-    from geo import audit
-
     with common.session() as session:
         if args.action == "purge":
-            actor = common.act_as_cli_user(session)
-            days = args.keep_days or common.settings().audit.retention_days
-            gone = audit.purge(session, days, actor)
-            session.commit()
-            print(f"deleted {gone} audit row(s) older than {days} days")  # noqa: T201
+            _purge_audit(session, args.keep_days)
             return 0
         report = audit.verify_chain(session)
+    return _print_chain_report(report)
+
+
+def _purge_audit(session: Session, keep_days: int | None) -> None:
+    """Delete the rows past retention (`--keep-days`, else GRID_AUDIT_RETENTION_DAYS), as the CLI's user."""
+    actor = common.act_as_cli_user(session)
+    days = keep_days or common.settings().audit.retention_days
+    gone = audit.purge(session, days, actor)
+    session.commit()
+    print(f"deleted {gone} audit row(s) older than {days} days")  # noqa: T201
+
+
+def _print_chain_report(report: audit.ChainReport) -> int:
+    """Say whether the chain is intact (0) or where it broke (1, on stderr)."""
     if report.intact:
         print(  # noqa: T201
             f"audit chain intact: {report.rows} rows, seq {report.first_seq}..{report.last_seq}, "

@@ -206,6 +206,12 @@ def check_department(session: Session, department_id: int | None, area: str) -> 
         )
 
 
+def check_bindings(session: Session, worker_id: int | None, department_id: int | None, area: str) -> None:
+    """NotFoundError / InvalidInputError unless the bound worker and department exist and fit the area."""
+    check_worker(session, worker_id)
+    check_department(session, department_id, area)
+
+
 def create_user(
     session: Session,
     name: str,
@@ -221,25 +227,29 @@ def create_user(
 ) -> Account:
     """Add an account (the operator's CLI): it must change its password at first login, unless it is a
     demo account (whose fixed password is exempt from the policy too). ConflictError when taken."""
-    check_account_fields(name, role, area, worker_id, department_id)
+    fields = {"name": name, "role": role, "area": area, "worker": worker_id, "dept": department_id}
+    _check_new_user(session, fields, password, demo=demo, min_length=min_length)
+    return _insert_user(session, fields, password, demo=demo, must_change=must_change and not demo)
+
+
+def _check_new_user(
+    session: Session, fields: dict[str, Any], password: str, *, demo: bool, min_length: int
+) -> None:
+    """The checks of a new account, in order: fields, password policy (not for demo ones), bindings."""
+    check_account_fields(fields["name"], fields["role"], fields["area"], fields["worker"], fields["dept"])
     if not demo:
-        check_password(password, name, min_length=min_length)
-    check_worker(session, worker_id)
-    check_department(session, department_id, area)
-    params = {
-        "name": name,
-        "hash": hash_password(password),
-        "role": role,
-        "area": area,
-        "worker": worker_id,
-        "dept": department_id,
-        "demo": demo,
-        "must_change": must_change and not demo,
-        "now": clock.now(),
-    }
-    row = session.execute(_INSERT, params).first()
+        check_password(password, fields["name"], min_length=min_length)
+    check_bindings(session, fields["worker"], fields["dept"], fields["area"])
+
+
+def _insert_user(
+    session: Session, fields: dict[str, Any], password: str, *, demo: bool, must_change: bool
+) -> Account:
+    """Insert the checked account with its password's hash; ConflictError when the name is taken."""
+    params = {**fields, "hash": hash_password(password), "demo": demo, "must_change": must_change}
+    row = session.execute(_INSERT, {**params, "now": clock.now()}).first()
     if row is None:
-        raise ConflictError(f"user {name!r} already exists", where="name")
+        raise ConflictError(f"user {fields['name']!r} already exists", where="name")
     return Account(*row)
 
 
@@ -271,6 +281,7 @@ def _first_code(session: Session, sql: str, params: dict[str, Any]) -> Any:
 
 
 _Wanted = tuple[str, str, str, int | None, int | None]  # name, role, area, worker, department
+DEMO_ROLES = ("commander", "dispatcher", "planner", "sysadmin", "secadmin", "auditor")
 
 
 def _demo_wanted(session: Session, county: str) -> list[_Wanted]:
@@ -285,10 +296,7 @@ def _demo_wanted(session: Session, county: str) -> list[_Wanted]:
         "SELECT id, left(home_grid_code, 12) FROM workers WHERE home_grid_code LIKE :c ORDER BY id LIMIT 1",
         {"c": (township[0] if township else county) + "%"},
     )
-    wanted: list[_Wanted] = [
-        (role, role, county, None, None)
-        for role in ("commander", "dispatcher", "planner", "sysadmin", "secadmin", "auditor")
-    ]
+    wanted: list[_Wanted] = [(role, role, county, None, None) for role in DEMO_ROLES]
     if township:
         wanted.append(("dispatcher_town", "dispatcher", township[0], None, None))
     if worker:
@@ -328,21 +336,20 @@ def create_demo_accounts(session: Session, county_code: str) -> list[tuple[str, 
     made = []
     for name, role, area, worker_id, dept in _demo_wanted(session, county):
         password = f"demo-{name}-{county}"
-        if find_user(session, name) is None:
-            create_user(
-                session,
-                name,
-                password,
-                role=role,
-                area=area,
-                worker_id=worker_id,
-                department_id=dept,
-                demo=True,
-            )
-        else:
-            _mark_demo(session, name, password)
+        _ensure_demo_account(session, (name, role, area, worker_id, dept), password)
         made.append((name, role, area, password))
     return made
+
+
+def _ensure_demo_account(session: Session, wanted: _Wanted, password: str) -> None:
+    """Create the demo account, unless its name exists (then marked demo if it has the demo password)."""
+    name, role, area, worker_id, dept = wanted
+    if find_user(session, name) is not None:
+        _mark_demo(session, name, password)
+        return
+    create_user(
+        session, name, password, role=role, area=area, worker_id=worker_id, department_id=dept, demo=True
+    )
 
 
 # The account and session check of every request transaction (migrations 0016, 0030): gridgov_authorize

@@ -67,6 +67,11 @@ def parse_crs(value: str | int | CRS) -> SourceCrs:
         text = alias
     if text.isdigit():
         text = f"EPSG:{text}"
+    return _pyproj_crs(text, value)
+
+
+def _pyproj_crs(text: str, value: str | int) -> SourceCrs:
+    """The pyproj CRS of a name (`EPSG:4547`, ...); UnknownCrsError naming the value as given."""
     try:
         crs = CRS.from_user_input(text)
     except CRSError as exc:

@@ -7,7 +7,7 @@ Each row carries its run's `computed_at`.
 
 from geo.analytics.emerging import CATEGORY_COLORS, EMERGING_COLUMNS, emerging_source
 from geo.analytics.hotspots import HOTSPOT_COLUMNS, hotspots_source
-from layers.model import LayerDef
+from layers.model import LayerDef, choropleth_style
 
 # Gi* classes: ColorBrewer RdBu, hot red and cold blue, stronger with confidence.
 HOTSPOT_COLORS = {
@@ -31,13 +31,7 @@ def _hotspots(layer_id: str, unit: str, title: str) -> LayerDef:
         source=lambda area: hotspots_source(area, unit),
         properties=HOTSPOT_COLUMNS[2:],
         filters={"class": "str", "confidence": "int", "township": "str", "grid_code": "str"},
-        style={
-            "by": "confidence",
-            "colors": HOTSPOT_COLORS,
-            "color": "#636363",
-            "weight": 0.5,
-            "fill_opacity": 0.7,
-        },
+        style=choropleth_style("confidence", HOTSPOT_COLORS, weight=0.5, fill_opacity=0.7),
         renderers=frozenset({"geojson", "mvt", "choropleth"}),
         min_zoom=6,
         changes=("analytics", "grids"),
@@ -49,24 +43,22 @@ def analytics_layers() -> list[LayerDef]:
     return [
         _hotspots("hotspots", "grid", "网格冷热点（Gi*）"),
         _hotspots("hotspots_hex", "hex", "六边形冷热点（Gi*）"),
-        LayerDef(
-            id="emerging",
-            title="新兴热点",
-            description="按周统计的 Gi* 得分经 Mann-Kendall 趋势检验，划分新增、连续、加剧、持续、"
-            "减弱、零星、振荡、历史热点（及对应冷点）",
-            geometry_type="MultiPolygon",
-            source=lambda area: emerging_source(area),
-            properties=EMERGING_COLUMNS[2:],
-            filters={"category": "str", "township": "str", "grid_code": "str"},
-            style={
-                "by": "category",
-                "colors": CATEGORY_COLORS,
-                "color": "#636363",
-                "weight": 0.5,
-                "fill_opacity": 0.7,
-            },
-            renderers=frozenset({"geojson", "mvt", "choropleth"}),
-            min_zoom=6,
-            changes=("analytics", "grids"),
-        ),
+        _emerging(),
     ]
+
+
+def _emerging() -> LayerDef:
+    return LayerDef(
+        id="emerging",
+        title="新兴热点",
+        description="按周统计的 Gi* 得分经 Mann-Kendall 趋势检验，划分新增、连续、加剧、持续、"
+        "减弱、零星、振荡、历史热点（及对应冷点）",
+        geometry_type="MultiPolygon",
+        source=lambda area: emerging_source(area),
+        properties=EMERGING_COLUMNS[2:],
+        filters={"category": "str", "township": "str", "grid_code": "str"},
+        style=choropleth_style("category", CATEGORY_COLORS, weight=0.5, fill_opacity=0.7),
+        renderers=frozenset({"geojson", "mvt", "choropleth"}),
+        min_zoom=6,
+        changes=("analytics", "grids"),
+    )

@@ -29,27 +29,43 @@ def assessment_html(session: Session, assessment: dict[str, Any], template_dir: 
 def assessment_xlsx(assessment: dict[str, Any]) -> bytes:
     """The assessment as a workbook: one sheet of every worker (township, rank, figures) and a note sheet."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     book = Workbook()
-    sheet = book.active
+    _write_results(book.active, assessment["rows"])
+    _write_note(book.create_sheet("说明"), assessment)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _write_results(sheet: Any, rows: list[dict[str, Any]]) -> None:
+    """The results sheet: a bold head, one line per worker by township and rank, the head frozen."""
+    from openpyxl.styles import Font
+
     sheet.title = "考核结果"
     sheet.append(list(_HEAD))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    rows = sorted(assessment["rows"], key=lambda r: (r["township_code"], r["township_rank"], r["worker_id"]))
-    for r in rows:
-        head = [
-            r["township"] or r["township_code"],
-            r["township_rank"],
-            r["name"],
-            format_code(r["grid_code"]),
-        ]
-        sheet.append(head + [r[key] for key, _ in FIGURES])
+    for r in sorted(rows, key=lambda r: (r["township_code"], r["township_rank"], r["worker_id"])):
+        sheet.append(_worker_line(r))
     sheet.freeze_panes = "A2"
     for column, width in zip("ABCD", (16, 6, 10, 22), strict=True):
         sheet.column_dimensions[column].width = width
-    about = book.create_sheet("说明")
+
+
+def _worker_line(r: dict[str, Any]) -> list[Any]:
+    """One worker's line: township, rank, name, grid code, then the figures."""
+    head = [
+        r["township"] or r["township_code"],
+        r["township_rank"],
+        r["name"],
+        format_code(r["grid_code"]),
+    ]
+    return head + [r[key] for key, _ in FIGURES]
+
+
+def _write_note(sheet: Any, assessment: dict[str, Any]) -> None:
+    """The note sheet: the title, the period, the data's cutoff and whether the month is issued."""
     status = (
         f"已签发（{assessment['issued_at']}），数据冻结" if assessment["issued"] else "尚未签发，实时统计"
     )
@@ -59,7 +75,4 @@ def assessment_xlsx(assessment: dict[str, Any]) -> bytes:
         f"数据截止 {assessment['cutoff_at']}",
         status,
     ):
-        about.append([line])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        sheet.append([line])

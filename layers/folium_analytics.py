@@ -13,9 +13,10 @@ from geo.analytics import answers
 from geo.analytics.emerging import CATEGORY_COLORS, LABELS
 from geo.analytics.hotspots import CLASS_LABELS
 from layers.analytics_layers import HOTSPOT_COLORS
-from layers.folium_data import Collection, MapOptions, add_outlines, layer_collection, layer_options_js
-from layers.folium_maps import add_legend, area_view, bind_js, fill_by_js, new_map
+from layers.folium_data import Collection, MapOptions, layer_collection, layer_options_js
+from layers.folium_maps import add_legend, area_view, bind_js, fill_by_js, finish_map, new_map
 from layers.folium_page import collection_layer, js_json, render_page
+from layers.model import LayerDef
 from layers.registry import LayerRegistry
 
 HOT_FIELDS = ("grid_code", "township", "events", "rate", "eb_rate", "z", "p", "class_label")
@@ -46,12 +47,25 @@ def _choropleth(
         collection_layer(data.json, options, name=name).add_to(fmap)
 
 
-def _finish(fmap: Any, session: Session, registry: LayerRegistry, opts: MapOptions) -> None:
-    """Outlines of the area and its townships over the cells, then the layer control."""
-    import folium
-
-    add_outlines(fmap, session, registry, opts)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+def _cells_page(
+    session: Session,
+    registry: LayerRegistry,
+    opts: MapOptions,
+    layer: LayerDef,
+    by: str,
+    colors: dict,
+    fields: tuple,
+    aliases: tuple,
+) -> tuple[Collection, Any]:
+    """A page of the layer's cells coloured by `by`, under the outlines and the layer control, before its
+    legend: the cells (tallied by `by`) and the map."""
+    layer.require("choropleth")
+    data = layer_collection(session, layer, opts, (*fields, by), tally_by=by)
+    bbox, zoom = area_view(session, opts, None)
+    fmap = new_map(layer.title, bbox, zoom, opts)
+    _choropleth(fmap, data, f"{layer.title}（{data.count}）", by, colors, fields, aliases)
+    finish_map(fmap, session, registry, opts)
+    return data, fmap
 
 
 # Wide areas (province, city: 2 or 4 digits) are drawn per county: the share of its cells flagged.
@@ -83,28 +97,39 @@ def units_map_html(session: Session, opts: MapOptions, analysis: str, title: str
     import folium
 
     data = answers.unit_shapes(session, opts.area, analysis, unit=unit)
-    flagged, other = _UNIT_TEXT[analysis]
     bbox, zoom = area_view(session, opts, None)
     fmap = new_map(title, bbox, zoom, opts)
-    colors = _SHARE_COLORS[analysis]
+    _add_units(fmap, data["json"], analysis, f"{title}（按县汇总）")
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_legend(fmap, _units_legend(title, analysis, data))
+    return render_page(fmap, opts.vendor_prefix)
+
+
+def _add_units(fmap: Any, units_json: str, analysis: str, name: str) -> None:
+    """The counties, filled by the share of their cells flagged, with a tooltip of their counts."""
+    flagged, other = _UNIT_TEXT[analysis]
     fields, aliases = (
         ("name", "cells", "flagged", "other", "share"),
         ("县（区）", "单元", flagged, other, "占比"),
     )
     options = layer_options_js(
-        _SHARE_STYLE % js_json(list(colors)), bind_js("bindTooltip", fields, aliases, percent=("share",))
+        _SHARE_STYLE % js_json(list(_SHARE_COLORS[analysis])),
+        bind_js("bindTooltip", fields, aliases, percent=("share",)),
     )
-    collection_layer(data["json"], options, name=f"{title}（按县汇总）").add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    collection_layer(units_json, options, name=name).add_to(fmap)
+
+
+def _units_legend(title: str, analysis: str, data: dict[str, Any]) -> str:
+    """The legend of a per-county page: the share bands, the cells flagged of all, when computed."""
+    flagged, other = _UNIT_TEXT[analysis]
     rows = "<br>".join(
-        f'<i style="background:{c}"></i>{b}' for c, b in zip(colors, _SHARE_BANDS, strict=True)
+        f'<i style="background:{c}"></i>{b}'
+        for c, b in zip(_SHARE_COLORS[analysis], _SHARE_BANDS, strict=True)
     )
-    add_legend(
-        fmap,
+    return (
         f"<b>{title}</b>（按县汇总：{flagged}占比）<br>{rows}<br>共 {data['cells']} 个单元，"
-        f"{flagged} {data['flagged']} 个，{other} {data['other']} 个<br>{computed_text(data['computed_at'])}",
+        f"{flagged} {data['flagged']} 个，{other} {data['other']} 个<br>{computed_text(data['computed_at'])}"
     )
-    return render_page(fmap, opts.vendor_prefix)
 
 
 def computed_text(at: object) -> str:
@@ -121,31 +146,24 @@ def hotspots_map_html(
     if is_wide(opts):
         return units_map_html(session, opts, "hotspots", registry.get(layer_id).title, unit)
     layer = registry.get(layer_id)
-    layer.require("choropleth")
-    data = layer_collection(session, layer, opts, (*HOT_FIELDS, "confidence"), tally_by="confidence")
-    bbox, zoom = area_view(session, opts, None)
-    fmap = new_map(layer.title, bbox, zoom, opts)
-    _choropleth(
-        fmap,
-        data,
-        f"{layer.title}（{data.count}）",
-        "confidence",
-        HOTSPOT_COLORS,
-        HOT_FIELDS,
-        HOT_ALIASES,
+    data, fmap = _cells_page(
+        session, registry, opts, layer, "confidence", HOTSPOT_COLORS, HOT_FIELDS, HOT_ALIASES
     )
-    _finish(fmap, session, registry, opts)
+    run = answers.latest_run(session, "hotspots", unit, opts.area)
+    add_legend(fmap, _hotspots_legend(layer.title, data.tally, run[1] if run else None))
+    return render_page(fmap, opts.vendor_prefix)
+
+
+def _hotspots_legend(title: str, tally: dict[str, int], computed_at: object) -> str:
+    """The legend: the cells of each Gi* class, the method, when it was computed."""
     rows = [
-        f'<i style="background:{HOTSPOT_COLORS[k]}"></i>{CLASS_LABELS[k]}：{data.tally.get(str(k), 0)}'
+        f'<i style="background:{HOTSPOT_COLORS[k]}"></i>{CLASS_LABELS[k]}：{tally.get(str(k), 0)}'
         for k in sorted(CLASS_LABELS, reverse=True)
     ]
-    run = answers.latest_run(session, "hotspots", unit, opts.area)
-    add_legend(
-        fmap,
-        f"<b>{layer.title}</b><br>" + "<br>".join(rows) + "<br>经验贝叶斯平滑，Gi* 解析 z 值（双侧），FDR校正"
-        f"<br>{computed_text(run[1] if run else None)}",
+    return (
+        f"<b>{title}</b><br>" + "<br>".join(rows) + "<br>经验贝叶斯平滑，Gi* 解析 z 值（双侧），FDR校正"
+        f"<br>{computed_text(computed_at)}"
     )
-    return render_page(fmap, opts.vendor_prefix)
 
 
 def emerging_map_html(session: Session, registry: LayerRegistry, opts: MapOptions) -> str:
@@ -154,29 +172,22 @@ def emerging_map_html(session: Session, registry: LayerRegistry, opts: MapOption
     if is_wide(opts):
         return units_map_html(session, opts, "emerging", registry.get("emerging").title)
     layer = registry.get("emerging")
-    layer.require("choropleth")
-    data = layer_collection(session, layer, opts, (*EMERGING_FIELDS, "category"), tally_by="category")
-    bbox, zoom = area_view(session, opts, None)
-    fmap = new_map(layer.title, bbox, zoom, opts)
-    _choropleth(
-        fmap,
-        data,
-        f"{layer.title}（{data.count}）",
-        "category",
-        CATEGORY_COLORS,
-        EMERGING_FIELDS,
-        EMERGING_ALIASES,
+    data, fmap = _cells_page(
+        session, registry, opts, layer, "category", CATEGORY_COLORS, EMERGING_FIELDS, EMERGING_ALIASES
     )
-    _finish(fmap, session, registry, opts)
+    run = answers.latest_run(session, "emerging", "grid", opts.area)
+    add_legend(fmap, _emerging_legend(layer.title, data.tally, run[1] if run else None))
+    return render_page(fmap, opts.vendor_prefix)
+
+
+def _emerging_legend(title: str, tally: dict[str, int], computed_at: object) -> str:
+    """The legend: the cells of each category present, in the categories' order, when computed."""
     rows = [
         f'<i style="background:{CATEGORY_COLORS[k]}"></i>{LABELS[k]}：{n}'
-        for k, n in sorted(data.tally.items(), key=lambda kv: list(LABELS).index(kv[0]))
+        for k, n in sorted(tally.items(), key=lambda kv: list(LABELS).index(kv[0]))
     ]
-    run = answers.latest_run(session, "emerging", "grid", opts.area)
-    add_legend(
-        fmap,
-        f"<b>{layer.title}</b>（按周 Gi* 与 Mann-Kendall 趋势）<br>"
+    return (
+        f"<b>{title}</b>（按周 Gi* 与 Mann-Kendall 趋势）<br>"
         + "<br>".join(rows)
-        + f"<br>{computed_text(run[1] if run else None)}",
+        + f"<br>{computed_text(computed_at)}"
     )
-    return render_page(fmap, opts.vendor_prefix)

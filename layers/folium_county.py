@@ -117,8 +117,6 @@ def _event_rows(rows: list[Any], kind: str, cats: list[str]) -> list[tuple[Any, 
 
 def _add_event_clusters(fmap: Any, session: Session, opts: MapOptions) -> dict[str, tuple[int, int]]:
     """Open and recent events (capped per kind) as one FastMarkerCluster per kind; kind -> (shown, total)."""
-    from folium.plugins import FastMarkerCluster
-
     rows = list_map_events(
         session, opts.area, as_of=clock.now(), recent_days=opts.recent_days, per_kind=opts.events_per_kind
     )
@@ -128,21 +126,32 @@ def _add_event_clusters(fmap: Any, session: Session, opts: MapOptions) -> dict[s
     for kind, title in KIND_LABELS.items():
         mine = _event_rows(rows, kind, cats)
         shown[kind] = (len(mine), max((r.total for r in rows if r.kind == kind), default=0))
-        if not mine:
-            continue
-        callback = _EVENT_CALLBACK % {
-            "cats": js_json([labels[c] for c in cats]),
-            "sts": js_json(list(STATUS_LABELS.values())),
-            "sev": js_json(SEVERITY_LABELS),
-            "color": KIND_COLORS[kind],
-        }
-        FastMarkerCluster(  # type: ignore[no-untyped-call]
-            latlon(mine, opts.basemap_crs),
-            callback=callback,
-            name=f"{title}（{len(mine)}）",
-            maxClusterRadius=50,
-        ).add_to(fmap)
+        if mine:
+            points = latlon(mine, opts.basemap_crs)
+            _add_cluster(fmap, points, _event_callback(labels, cats, kind), f"{title}（{len(mine)}）")
     return shown
+
+
+def _event_callback(labels: dict[str, str], cats: list[str], kind: str) -> str:
+    """The JavaScript that builds a marker of the kind from a compact row, with its Chinese labels."""
+    return _EVENT_CALLBACK % {
+        "cats": js_json([labels[c] for c in cats]),
+        "sts": js_json(list(STATUS_LABELS.values())),
+        "sev": js_json(SEVERITY_LABELS),
+        "color": KIND_COLORS[kind],
+    }
+
+
+def _add_cluster(fmap: Any, points: list[list[Any]], callback: str, name: str) -> None:
+    """One FastMarkerCluster layer of [lat, lon, ...] rows, each marker made in the browser by `callback`."""
+    from folium.plugins import FastMarkerCluster
+
+    FastMarkerCluster(  # type: ignore[no-untyped-call]
+        points,
+        callback=callback,
+        name=name,
+        maxClusterRadius=50,
+    ).add_to(fmap)
 
 
 def _county_legend(

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import JSON, Text, cast, func, literal, select
+from sqlalchemy import CTE, JSON, ColumnElement, Text, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -77,13 +77,28 @@ def layer_collection(
     and the whole FeatureCollection written by PostGIS: the page takes the text as it is (parsing and
     re-encoding 1,400 grids in Python cost more than the query). `tally_by`: a property to count by;
     `query`: its datetime (a window layer's period) and property filters, as layers.geojson reads them."""
+    feats = _feature_rows(layer, opts, props, query)
+    count = select(func.count()).select_from(feats).scalar_subquery()
+    row = session.execute(select(_features_json(feats, props), count, _tally(feats, tally_by))).one()
+    text = '{"type":"FeatureCollection","features":' + row[0] + "}"
+    if row[1] and opts.basemap_crs != "wgs84":
+        text = _shift_collection(text, opts.basemap_crs)
+    return Collection(text, int(row[1]), {str(k): int(v) for k, v in (row[2] or {}).items()})
+
+
+def _feature_rows(layer: LayerDef, opts: MapOptions, props: tuple[str, ...], query: LayerQuery | None) -> CTE:
+    """The CTE `feats` of the layer's rows in the area: id, GeoJSON geometry (`gj`) and the properties."""
     sub = layer.select(opts.area, window_bounds(query.time) if query else None).subquery("src")
     geom = sub.c.geom if layer.is_point else func.ST_SimplifyPreserveTopology(sub.c.geom, opts.simplify_deg)
     # Polygons simplified to ~20 m need no more than 4 decimals (~10 m); points keep 5 (~1 m).
     digits = 5 if layer.is_point else 4
     cols = [sub.c.id, func.ST_AsGeoJSON(geom, digits).label("gj"), *(sub.c[p] for p in props)]
     conds = where(layer, sub, query) if query is not None else []
-    feats = select(*cols).where(*conds).order_by(sub.c.id).limit(opts.max_features_per_layer + 1).cte("feats")
+    return select(*cols).where(*conds).order_by(sub.c.id).limit(opts.max_features_per_layer + 1).cte("feats")
+
+
+def _features_json(feats: CTE, props: tuple[str, ...]) -> ColumnElement[Any]:
+    """The JSON array text of the rows as GeoJSON Features, by id ('[]' when none)."""
     feature = func.json_build_object(
         "type",
         "Feature",
@@ -95,18 +110,16 @@ def layer_collection(
         func.json_build_object(*(x for p in props for x in (literal(p), feats.c[p]))),
     )
     features = select(func.coalesce(cast(func.json_agg(aggregate_order_by(feature, feats.c.id)), Text), "[]"))
-    tally = literal(None, JSON)
-    if tally_by is not None:
-        groups = select(feats.c[tally_by].label("k"), func.count().label("n")).group_by(feats.c[tally_by])
-        counted = groups.subquery("groups")
-        tally = select(func.json_object_agg(cast(counted.c.k, Text), counted.c.n)).scalar_subquery()
-    row = session.execute(
-        select(features.scalar_subquery(), select(func.count()).select_from(feats).scalar_subquery(), tally)
-    ).one()
-    text = '{"type":"FeatureCollection","features":' + row[0] + "}"
-    if row[1] and opts.basemap_crs != "wgs84":
-        text = _shift_collection(text, opts.basemap_crs)
-    return Collection(text, int(row[1]), {str(k): int(v) for k, v in (row[2] or {}).items()})
+    return features.scalar_subquery()
+
+
+def _tally(feats: CTE, tally_by: str | None) -> ColumnElement[Any]:
+    """{value: count} of the rows by the property `tally_by` as JSON (NULL without one)."""
+    if tally_by is None:
+        return literal(None, JSON)
+    groups = select(feats.c[tally_by].label("k"), func.count().label("n")).group_by(feats.c[tally_by])
+    counted = groups.subquery("groups")
+    return select(func.json_object_agg(cast(counted.c.k, Text), counted.c.n)).scalar_subquery()
 
 
 def _shift_collection(text: str, crs: str) -> str:

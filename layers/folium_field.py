@@ -63,18 +63,25 @@ def _legend(period_label: str, grids: Collection, tracks: Collection, visits: Co
     )
 
 
+def _field_collections(
+    session: Session, registry: LayerRegistry, opts: MapOptions, query: LayerQuery
+) -> tuple[Collection, Collection, Collection]:
+    """The period's coverage of the small grids (tallied by status), its tracks and its visits."""
+    coverage = registry.get("coverage")
+    coverage.require("choropleth")
+    grids = layer_collection(session, coverage, opts, (*COVERAGE_FIELDS, "status"), "status", query)
+    tracks = layer_collection(session, registry.get("tracks"), opts, TRACK_FIELDS, query=query)
+    visits = layer_collection(session, registry.get("visits"), opts, VISIT_FIELDS, query=query)
+    return grids, tracks, visits
+
+
 def coverage_map_html(
     session: Session, registry: LayerRegistry, opts: MapOptions, time: TimeRange, period_label: str
 ) -> str:
     """Coverage (已走访 / 仅巡查 / 未覆盖) of every small grid in the period, with its tracks and visits."""
     import folium
 
-    query = LayerQuery(area=opts.area, time=time)
-    coverage = registry.get("coverage")
-    coverage.require("choropleth")
-    grids = layer_collection(session, coverage, opts, (*COVERAGE_FIELDS, "status"), "status", query)
-    tracks = layer_collection(session, registry.get("tracks"), opts, TRACK_FIELDS, query=query)
-    visits = layer_collection(session, registry.get("visits"), opts, VISIT_FIELDS, query=query)
+    grids, tracks, visits = _field_collections(session, registry, opts, LayerQuery(area=opts.area, time=time))
     bbox, zoom = area_view(session, opts, None)
     fmap = new_map(f"走访覆盖（{period_label}）", bbox, zoom, opts)
     _add_coverage(fmap, grids)

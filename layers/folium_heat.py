@@ -17,8 +17,8 @@ from geo import clock
 from geo.queries.event_filter import EventFilter
 from geo.queries.heat import fit_heat_cells, fit_weekly_cells
 from geo.queries.mapview import cell_for_zoom, fit_zoom, get_area_extent
-from layers.folium_data import MapOptions, add_outlines
-from layers.folium_maps import KIND_LABELS, STATUS_LABELS, add_legend, area_view, latlon, new_map
+from layers.folium_data import MapOptions
+from layers.folium_maps import KIND_LABELS, STATUS_LABELS, add_legend, area_view, finish_map, latlon, new_map
 from layers.folium_page import heat_layer, js_json, render_page, time_heat_layer
 from layers.registry import LayerRegistry
 
@@ -95,8 +95,6 @@ def heatmap_html(
 ) -> str:
     """A weighted heatmap page of one event kind (weights are event counts per PostGIS cell), under the
     outlines of the area and its townships."""
-    import folium
-
     bbox = get_area_extent(session, opts.area)
     heat = build_heat(session, flt, opts, zoom, bbox)
     title = f"{KIND_LABELS[flt.kind]}热力图"
@@ -104,15 +102,17 @@ def heatmap_html(
     if heat.cells:
         style = {"radius": 14, "blur": 12, "min_opacity": 0.3, "max_zoom": heat.zoom}
         heat_layer(heat.cells_json, name=title, **style).add_to(fmap)
-    add_outlines(fmap, session, _registry(registry), opts)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    size = _cell_metres(heat.cell_deg, (bbox[1] + bbox[3]) / 2)
-    add_legend(
-        fmap,
-        f"<b>{title}</b><br>{_filter_text(flt)}<br>共 {heat.total} 件，按约 {size} 米方格聚合为 "
-        f"{heat.cells} 个热点（缩放级别 {heat.zoom}）",
-    )
+    finish_map(fmap, session, _registry(registry), opts)
+    add_legend(fmap, _heat_legend(title, flt, heat, _cell_metres(heat.cell_deg, (bbox[1] + bbox[3]) / 2)))
     return render_page(fmap, opts.vendor_prefix)
+
+
+def _heat_legend(title: str, flt: EventFilter, heat: HeatData, size: int) -> str:
+    """The heatmap's legend: the filter, the events counted, the cell size (metres) and zoom."""
+    return (
+        f"<b>{title}</b><br>{_filter_text(flt)}<br>共 {heat.total} 件，按约 {size} 米方格聚合为 "
+        f"{heat.cells} 个热点（缩放级别 {heat.zoom}）"
+    )
 
 
 def _weeks(first: date, last: date) -> list[date]:
@@ -140,17 +140,22 @@ def build_weekly(
     first = flt.since or last - timedelta(days=364)
     flt = EventFilter(flt.kind, first, last, flt.categories, flt.statuses)
     bbox = bbox or get_area_extent(session, opts.area)
-    zoom = fit_zoom(bbox)
-    rows = fit_weekly_cells(
-        session, opts.area, flt, cell_for_zoom(zoom, 16), opts.time_max_points, bbox
-    ).rows()
-    top = max((r[3] for r in rows), default=1)
+    cell = cell_for_zoom(fit_zoom(bbox), 16)
+    rows = fit_weekly_cells(session, opts.area, flt, cell, opts.time_max_points, bbox).rows()
     weeks = _weeks(first, last)
+    frames = _week_frames(rows, weeks, opts.basemap_crs)
+    return [_week_label(w) for w in weeks], frames, sum(r[3] for r in rows)
+
+
+def _week_frames(rows: list[Any], weeks: list[date], crs: str) -> list[list[Any]]:
+    """Per-week [lat, lon, weight] frames of (week, lon, lat, count) rows, weights relative to the
+    biggest count (at least 0.001, so that no cell vanishes)."""
+    top = max((r[3] for r in rows), default=1)
     frames: dict[date, list[Any]] = {w: [] for w in weeks}
-    points = latlon([(r[1], r[2], r[3]) for r in rows], opts.basemap_crs)
+    points = latlon([(r[1], r[2], r[3]) for r in rows], crs)
     for row, (lat, lon, n) in zip(rows, points, strict=True):
         frames[date.fromisoformat(row[0])].append([lat, lon, round(max(n / top, 0.001), 3)])
-    return [_week_label(w) for w in weeks], [frames[w] for w in weeks], sum(r[3] for r in rows)
+    return [frames[w] for w in weeks]
 
 
 def heatmap_time_html(
@@ -158,12 +163,22 @@ def heatmap_time_html(
 ) -> str:
     """A weekly HeatMapWithTime page over a year (default: the 52 weeks up to the newest report), under
     the outlines of the area and its townships."""
-    import folium
-
     bbox, zoom = area_view(session, opts, None)
     labels, frames, total = build_weekly(session, flt, opts, bbox)
     title = f"{KIND_LABELS[flt.kind]}逐周热力图"
     fmap = new_map(title, bbox, zoom, opts)
+    _add_weekly_heat(fmap, frames, labels, title)
+    finish_map(fmap, session, _registry(registry), opts)
+    add_legend(
+        fmap,
+        f"<b>{title}</b><br>{labels[0]} 至 {labels[-1]}，共 {len(labels)} 周 {total} 件<br>"
+        "每周按方格聚合，颜色为当周相对强度",
+    )
+    return render_page(fmap, opts.vendor_prefix)
+
+
+def _add_weekly_heat(fmap: Any, frames: list[list[Any]], labels: list[str], title: str) -> None:
+    """The weekly frames as one HeatMapWithTime layer, its slider bottom left, paused at the start."""
     time_heat_layer(
         json.dumps(frames, separators=(",", ":")),
         labels,
@@ -175,11 +190,3 @@ def heatmap_time_html(
         auto_play=False,
         position="bottomleft",
     ).add_to(fmap)
-    add_outlines(fmap, session, _registry(registry), opts)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    add_legend(
-        fmap,
-        f"<b>{title}</b><br>{labels[0]} 至 {labels[-1]}，共 {len(labels)} 周 {total} 件<br>"
-        "每周按方格聚合，颜色为当周相对强度",
-    )
-    return render_page(fmap, opts.vendor_prefix)

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from geo import vocabulary
 from geo.crs import from_wgs84_lonlat
 from geo.queries.mapview import MIN_ZOOM, fit_zoom, get_area_extent
-from layers.folium_data import MapOptions
+from layers.folium_data import MapOptions, add_outlines
 from layers.folium_page import Literal, js_json, metric_scale
+from layers.registry import LayerRegistry
 
 KIND_LABELS = vocabulary.zh(vocabulary.KINDS)
 STATUS_LABELS = vocabulary.zh(vocabulary.STATUSES)
@@ -61,18 +62,34 @@ def new_map(title: str, bbox: tuple[float, float, float, float], zoom: int, opts
 
     figure = folium.Figure(title=title)
     (south, west), (north, east) = _bounds(bbox, opts.basemap_crs)
-    fmap = folium.Map(
-        location=[(south + north) / 2, (west + east) / 2],
-        zoom_start=zoom,
-        tiles=None,
-        control_scale=False,  # metres only, below
-        maxZoom=opts.basemap_max_zoom,
-        minZoom=MIN_ZOOM,
-    )
-    # maxZoom goes on the map itself: with no tile layer, Leaflet (and markercluster) would have none.
+    fmap = _leaflet_map([(south + north) / 2, (west + east) / 2], zoom, opts)
     figure.add_child(fmap)
     metric_scale().add_to(fmap)
     fmap.fit_bounds([[south, west], [north, east]])  # the browser fits the area to its own viewport
+    _add_basemap(fmap, opts)
+    figure.header.add_child(folium.Element(PAGE_CSS), name="gg_css")
+    return fmap
+
+
+def _leaflet_map(location: list[float], zoom: int, opts: MapOptions) -> Any:
+    """The folium Map itself, without tiles: the basemap (if any) is added as a layer of its own."""
+    import folium
+
+    # maxZoom goes on the map itself: with no tile layer, Leaflet (and markercluster) would have none.
+    return folium.Map(
+        location=location,
+        zoom_start=zoom,
+        tiles=None,
+        control_scale=False,  # metres only: new_map adds metric_scale()
+        maxZoom=opts.basemap_max_zoom,
+        minZoom=MIN_ZOOM,
+    )
+
+
+def _add_basemap(fmap: Any, opts: MapOptions) -> None:
+    """The configured basemap under the layers, outside the layer control; none unless configured."""
+    import folium
+
     if opts.basemap_url:
         folium.TileLayer(
             tiles=opts.basemap_url,
@@ -82,8 +99,14 @@ def new_map(title: str, bbox: tuple[float, float, float, float], zoom: int, opts
             overlay=False,
             control=False,
         ).add_to(fmap)
-    figure.header.add_child(folium.Element(PAGE_CSS), name="gg_css")
-    return fmap
+
+
+def finish_map(fmap: Any, session: Session, registry: LayerRegistry, opts: MapOptions) -> None:
+    """Outlines of the area and its townships over the page's layers, then the layer control."""
+    import folium
+
+    add_outlines(fmap, session, registry, opts)
+    folium.LayerControl(collapsed=False).add_to(fmap)
 
 
 def add_legend(fmap: Any, body: str) -> None:

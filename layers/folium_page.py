@@ -135,8 +135,12 @@ class _DataScript:
 @lru_cache(maxsize=1)
 def _layer_classes() -> dict[str, type]:
     """The folium layer classes over data scripts (folium is imported on first use only)."""
-    from folium.map import Layer
-    from folium.plugins import HeatMap, HeatMapWithTime
+    return {"heat": _cell_heat_class(), "collection": _collection_class(), "time_heat": _time_heat_class()}
+
+
+def _cell_heat_class() -> type:
+    """folium's HeatMap over a data script of [lon, lat, weight] cells, swapped in the browser."""
+    from folium.plugins import HeatMap
     from folium.template import Template
 
     class CellHeat(_DataScript, HeatMap):  # type: ignore[misc]
@@ -149,10 +153,25 @@ def _layer_classes() -> dict[str, type]:
         def __init__(self, data_js: Callable[[str], str], **options: Any) -> None:
             super().__init__(data_js, [], **options)
 
+    return CellHeat
+
+
+def _collection_class() -> type:
+    """A folium Layer drawing L.geoJson over a data script of its data and options."""
+    from folium.map import Layer
+    from folium.template import Template
+
     class Collection(_DataScript, Layer):  # type: ignore[misc]
         _template = Template("""{% macro script(this, kwargs) %}
             var {{ this.get_name() }} = L.geoJson({{ this.get_name() }}_data, {{ this.get_name() }}_options);
         {% endmacro %}""")
+
+    return Collection
+
+
+def _time_heat_class() -> type:
+    """folium's HeatMapWithTime over a data script of its frames, with one (forward) play button."""
+    from folium.plugins import HeatMapWithTime
 
     class TimeHeat(_DataScript, HeatMapWithTime):  # type: ignore[misc]
         def __init__(self, data_js: Callable[[str], str], frames: int, **options: Any) -> None:
@@ -167,7 +186,7 @@ def _layer_classes() -> dict[str, type]:
             self.data = f"{self.get_name()}_data"
             super().render(**kwargs)
 
-    return {"heat": CellHeat, "collection": Collection, "time_heat": TimeHeat}
+    return TimeHeat
 
 
 def _guard_templates(root: Any) -> None:

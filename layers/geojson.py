@@ -94,13 +94,12 @@ class FeaturePage:
     has_more: bool
 
 
-def _page_select(layer: LayerDef, src: Subquery, query: LayerQuery, crs: str, max_bytes: int) -> Select:
-    """Up to limit + 1 rows (the extra one tells whether a next page exists), ordered by id; the page
-    keeps those within `max_bytes` of features (the first one always)."""
+def _fetched(layer: LayerDef, src: Subquery, query: LayerQuery, crs: str) -> Subquery:
+    """The subquery `fetched`: id and Feature JSON of up to limit + 1 matching rows of the page, by id."""
     conds = where(layer, src, query)
     if query.after is not None:
         conds.append(src.c.id > query.after)
-    fetched = (
+    return (
         select(src.c.id, literal_column(feature_sql(layer, crs)).label("f"))
         .where(*conds)
         .order_by(src.c.id)
@@ -108,12 +107,22 @@ def _page_select(layer: LayerDef, src: Subquery, query: LayerQuery, crs: str, ma
         .offset(query.offset)
         .subquery("fetched")
     )
-    rows = select(
+
+
+def _running_sizes(fetched: Subquery) -> Subquery:
+    """The subquery `page`: the fetched rows with their rank and the bytes of the page up to each."""
+    return select(
         fetched.c.id,
         fetched.c.f,
         func.row_number().over(order_by=fetched.c.id).label("rn"),
         func.sum(func.octet_length(fetched.c.f) + 1).over(order_by=fetched.c.id).label("upto"),
     ).subquery("page")
+
+
+def _page_select(layer: LayerDef, src: Subquery, query: LayerQuery, crs: str, max_bytes: int) -> Select:
+    """Up to limit + 1 rows (the extra one tells whether a next page exists), ordered by id; the page
+    keeps those within `max_bytes` of features (the first one always)."""
+    rows = _running_sizes(_fetched(layer, src, query, crs))
     keep = (rows.c.rn <= query.limit) & ((rows.c.upto <= max_bytes) | (rows.c.rn == 1))
     body = func.string_agg(rows.c.f, aggregate_order_by(literal_column("','"), rows.c.id)).filter(keep)
     return select(

@@ -59,6 +59,13 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 Source = Callable[..., Any]  # area (and, for window layers, start and end) -> the layer's rows there
 
 
+def choropleth_style(
+    by: str, colors: Mapping[Any, str], *, weight: float, fill_opacity: float
+) -> dict[str, Any]:
+    """The default style of a choropleth layer: filled with the colour of its `by` value, grey outlines."""
+    return {"by": by, "colors": colors, "color": "#636363", "weight": weight, "fill_opacity": fill_opacity}
+
+
 @dataclass(frozen=True, eq=False)
 class LayerDef:
     """One map layer, declared as data."""
@@ -97,6 +104,12 @@ class LayerDef:
 
     def __post_init__(self) -> None:
         """Refuse inconsistent declarations early (at registration, not at request time)."""
+        self._check_names()
+        self._check_kinds()
+        self._check_references()
+
+    def _check_names(self) -> None:
+        """The id is a slug and the properties are column names."""
         if not self.id.replace("_", "").isalnum() or not self.id.islower():
             raise ValueError(f"layer id must be a lowercase snake_case slug; got {self.id!r}")
         bad = [p for p in self.properties if not _IDENT.match(p) or p in ("id", "geom")]
@@ -104,6 +117,9 @@ class LayerDef:
             raise ValueError(
                 f"layer {self.id}: properties must be snake_case column names (not id/geom): {bad}"
             )
+
+    def _check_kinds(self) -> None:
+        """The geometry type, renderers and filter types are known ones."""
         if self.geometry_type not in GEOMETRY_TYPES:
             raise ValueError(f"layer {self.id}: geometry_type must be one of {sorted(GEOMETRY_TYPES)}")
         if not self.renderers <= RENDERERS:
@@ -113,6 +129,9 @@ class LayerDef:
                 raise ValueError(
                     f"layer {self.id}: filter {name!r} must be a property typed {sorted(FILTER_TYPES)}"
                 )
+
+    def _check_references(self) -> None:
+        """The datetime column, personal and overview properties are its own; zooms, window, channels fit."""
         if self.datetime_column and self.datetime_column not in self.properties:
             raise ValueError(f"layer {self.id}: datetime_column must be one of its properties")
         if not set(self.personal) <= set(self.properties):

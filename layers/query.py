@@ -50,6 +50,13 @@ def parse_bbox(value: str | None) -> BBox | None:
     """Read `minx,miny,maxx,maxy` in WGS84 degrees (a 6-number 3D bbox keeps x/y)."""
     if value is None or value.strip() == "":
         return None
+    bbox = _bbox_numbers(value)
+    _check_bbox(bbox, value)
+    return bbox
+
+
+def _bbox_numbers(value: str) -> BBox:
+    """The x/y numbers of a 4- or 6-number bbox text (a 3D one drops its z)."""
     parts = [p.strip() for p in value.split(",")]
     if len(parts) not in (4, 6):
         raise InvalidBBoxError(f"bbox needs 4 numbers minx,miny,maxx,maxy; got {len(parts)}", where="bbox")
@@ -62,7 +69,13 @@ def parse_bbox(value: str | None) -> BBox | None:
     if len(nums) == 6:
         nums = [nums[0], nums[1], nums[3], nums[4]]
     minx, miny, maxx, maxy = nums
-    if not all(math.isfinite(n) for n in nums):
+    return minx, miny, maxx, maxy
+
+
+def _check_bbox(bbox: BBox, value: str) -> None:
+    """InvalidBBoxError unless the bbox is finite, within WGS84's range and not inverted."""
+    minx, miny, maxx, maxy = bbox
+    if not all(math.isfinite(n) for n in bbox):
         raise InvalidBBoxError(f"bbox numbers must be finite; got {value!r}", where="bbox")
     if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
         raise InvalidBBoxError(
@@ -72,7 +85,6 @@ def parse_bbox(value: str | None) -> BBox | None:
         raise InvalidBBoxError(
             f"bbox is inverted: need minx <= maxx and miny <= maxy; got {value!r}", where="bbox"
         )
-    return minx, miny, maxx, maxy
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -100,6 +112,11 @@ def parse_datetime(value: str | None) -> TimeRange | None:
     if "/" not in text:
         start, whole_day = _parse_instant(text)
         return TimeRange(start, start + timedelta(days=1), True) if whole_day else TimeRange(start, start)
+    return _parse_interval(text, value)
+
+
+def _parse_interval(text: str, value: str) -> TimeRange:
+    """An interval `a/b`, `../b` or `a/..` (`a/` too); a date as its end covers that whole day."""
     left, _, right = text.partition("/")
     if "/" in right:
         raise InvalidDatetimeError(f"datetime interval has one '/'; got {value!r}", where="datetime")

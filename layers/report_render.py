@@ -41,26 +41,10 @@ def report_map_png(session: Session, report: dict[str, Any]) -> bytes:
     plt = _matplotlib()
     gdf = map_shapes(session, report["area"])
     wide = report.get("by_level") == "county"  # a province or a city: counties, not grids
-    grids = gdf[gdf.level == ("county" if wide else "grid")].copy()
-    if wide:
-        per_county = {t["code"]: t["new"] for t in report.get("by_township", [])}
-        grids["new"] = grids.code.str[:6].map(per_county).fillna(0)
-    else:
-        grids["new"] = grids.code.map(report.get("by_grid", {})).fillna(0)
+    grids = _with_new_cases(gdf[gdf.level == ("county" if wide else "grid")].copy(), report, wide)
     fig, ax = plt.subplots(figsize=(7.5, 6), dpi=110)
     if len(grids):
-        grids.plot(
-            ax=ax,
-            column="new",
-            cmap="OrRd",
-            linewidth=0.1,
-            edgecolor="#999999",
-            legend=True,
-            legend_kwds={"label": "本期新增案件（件）", "shrink": 0.6},
-        )
-        hot = grids[grids.code.isin(report.get("hotspots", {}).get("hot", []))]
-        if len(hot):
-            hot.boundary.plot(ax=ax, color="#b2182b", linewidth=0.9)
+        _plot_new_cases(ax, grids, report)
     gdf[gdf.level == ("city" if wide else "township")].boundary.plot(ax=ax, color="#3f007d", linewidth=0.8)
     ax.set_title(f"{report['title']}：新增案件分布（红框为热点网格）", fontsize=11)
     ax.set_axis_off()
@@ -68,6 +52,32 @@ def report_map_png(session: Session, report: dict[str, Any]) -> bytes:
     fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
+
+
+def _with_new_cases(grids: Any, report: dict[str, Any], wide: bool) -> Any:
+    """The shapes with the report's new cases of each in column `new` (per county when wide)."""
+    if wide:
+        per_county = {t["code"]: t["new"] for t in report.get("by_township", [])}
+        grids["new"] = grids.code.str[:6].map(per_county).fillna(0)
+    else:
+        grids["new"] = grids.code.map(report.get("by_grid", {})).fillna(0)
+    return grids
+
+
+def _plot_new_cases(ax: Any, grids: Any, report: dict[str, Any]) -> None:
+    """The shapes coloured by new cases, with a legend bar, and the report's hot spots outlined in red."""
+    grids.plot(
+        ax=ax,
+        column="new",
+        cmap="OrRd",
+        linewidth=0.1,
+        edgecolor="#999999",
+        legend=True,
+        legend_kwds={"label": "本期新增案件（件）", "shrink": 0.6},
+    )
+    hot = grids[grids.code.isin(report.get("hotspots", {}).get("hot", []))]
+    if len(hot):
+        hot.boundary.plot(ax=ax, color="#b2182b", linewidth=0.9)
 
 
 def _environment(template_dir: Path) -> Any:

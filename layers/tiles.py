@@ -254,12 +254,23 @@ def _statement(
     hit = _STATEMENTS.get(key)
     if hit is not None and hit[0] is layer and hit[1] is settings:
         return hit[2]
+    return _keep(key, layer, settings, _build_statement(layer, query, z, level, aggregate, settings))
+
+
+def _build_statement(
+    layer: LayerDef, query: LayerQuery, z: int, level: int | None, aggregate: bool, settings: LayerSettings
+) -> Select:
+    """ST_AsMVT over the tile's rows: a level's cell sums, points aggregated into cells, or features."""
     if level is not None:
         rows = _cell_rows(layer, query, level, z, settings)
     else:
         src = source(layer, query.area, query.time)
         rows = (_clusters if aggregate else _features)(layer, src, query, z, TILE_X, TILE_Y, settings)
-    stmt = _encode(layer, rows, settings.max_features_per_tile)
+    return _encode(layer, rows, settings.max_features_per_tile)
+
+
+def _keep(key: tuple, layer: LayerDef, settings: LayerSettings, stmt: Select) -> Select:
+    """Keep a built statement under its key (all are dropped once there are _MAX_STATEMENTS); returns it."""
     if len(_STATEMENTS) >= _MAX_STATEMENTS:
         _STATEMENTS.clear()
     _STATEMENTS[key] = (layer, settings, stmt)

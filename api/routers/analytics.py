@@ -109,9 +109,14 @@ def export_risk_lists(
     return _xlsx(list_sheets(lists), f"gridgov-risk-{grade}-{area}.xlsx")
 
 
+def _basis(basis: str) -> str | None:
+    """The basis the chronic queries take: None for all of them."""
+    return None if basis == "all" else basis
+
+
 def _chronic(session: SessionDep, area: str, settings: SettingsDep, basis: str, **page: Any) -> dict:
     rule = chronic.ChronicRule.of(settings.analytics)
-    return chronic.list_chronic(session, area, rule, basis=None if basis == "all" else basis, **page)
+    return chronic.list_chronic(session, area, rule, basis=_basis(basis), **page)
 
 
 @router.get("/api/chronic")
@@ -131,12 +136,23 @@ def get_chronic(
     evidence (a page), or counted per county/township (`level`)."""
     area = _within(user.area, township)
     level = answers.check_level(area, level)
-    if level == "grid":
-        out = _chronic(session, area, settings, basis, limit=limit, offset=offset, bbox=bbox)
-    else:
-        only = None if basis == "all" else basis
-        out = chronic.count_chronic(session, area, level, basis=only, bbox=bbox)
+    out = _chronic_answer(session, settings, area, level, basis, bbox, limit=limit, offset=offset)
     return {**out, "refreshing": answers.job_status(session, area, ("chronic", "refresh"))}
+
+
+def _chronic_answer(
+    session: SessionDep,
+    settings: SettingsDep,
+    area: str,
+    level: str,
+    basis: str,
+    bbox: tuple[float, float, float, float] | None,
+    **page: int,
+) -> dict:
+    """A page of the area's chronic disputes (level grid), or their counts per county/township."""
+    if level == "grid":
+        return _chronic(session, area, settings, basis, **page, bbox=bbox)
+    return chronic.count_chronic(session, area, level, basis=_basis(basis), bbox=bbox)
 
 
 @router.get("/api/backlog")

@@ -83,15 +83,28 @@ def _session_response(
     request: Request, login: logins.Login, auth: AuthSettings, html: bool, next_page: str | None
 ) -> Response:
     """The token body (or a redirect for a browser form) with the login cookies."""
-    acct = login.account
     token, csrf, max_age = issue_token(
-        auth, acct, login.session_id, scope=login.scope, expires_at=login.expires_at
+        auth, login.account, login.session_id, scope=login.scope, expires_at=login.expires_at
     )
+    home = _landing(request, login, next_page)
+    body = _token_body(login, token, csrf, max_age, home)
+    response: Response = RedirectResponse(home, status_code=303) if html else JSONResponse(body)
+    set_login_cookies(response, auth, token, csrf, max_age)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _landing(request: Request, login: logins.Login, next_page: str | None) -> str:
+    """Where the login goes on: the password page first if it must change it, else `next` or its home."""
     if login.scope != "full":
-        home = path_for(request, "password_page")
-    else:
-        home = safe_next(next_page) or home_path(request, acct.role)
-    body = {
+        return path_for(request, "password_page")
+    return safe_next(next_page) or home_path(request, login.account.role)
+
+
+def _token_body(login: logins.Login, token: str, csrf: str, max_age: int, home: str) -> dict[str, Any]:
+    """The JSON answer of a login: the token, its CSRF value and lifetime, who logged in, where to go."""
+    acct = login.account
+    return {
         "access_token": token,
         "token_type": "bearer",
         "expires_in": max_age,
@@ -102,10 +115,6 @@ def _session_response(
         "password_change_required": login.scope != "full",
         "redirect": home,
     }
-    response: Response = RedirectResponse(home, status_code=303) if html else JSONResponse(body)
-    set_login_cookies(response, auth, token, csrf, max_age)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @router.post("/api/auth/token")
@@ -124,25 +133,47 @@ def login(
     role's start page, or the password page when the password must be changed first.
     """
     check_login_origin(request)
+    return _answer_login(request, form, session, settings.auth, next_page)
+
+
+def _answer_login(
+    request: Request,
+    form: OAuth2PasswordRequestForm,
+    session: Session,
+    auth: AuthSettings,
+    next_page: str | None,
+) -> Response:
+    """The new session's answer; a refused browser form goes back to the login page, saying why."""
     html = _wants_html(request)
-    policy = settings.auth.login_policy()
     try:
-        done = _committed(
-            session,
-            logins.log_in,
-            name=form.username,
-            password=form.password,
-            policy=policy,
-            now=clock.now(),
-            **_client(request),
-        )
+        done = _log_in(request, form, session, auth)
     except AccessError as exc:
         if not html:
             raise
-        back = safe_next(next_page)
-        query = urlencode({"error": exc.code, **({"next": back} if back else {})})
-        return RedirectResponse(f"{path_for(request, 'login_page')}?{query}", status_code=303)
-    return _session_response(request, done, settings.auth, html, next_page)
+        return _to_login_page(request, exc.code, next_page)
+    return _session_response(request, done, auth, html, next_page)
+
+
+def _log_in(
+    request: Request, form: OAuth2PasswordRequestForm, session: Session, auth: AuthSettings
+) -> logins.Login:
+    """Throttle the attempt, check the password and start a session, committing what was recorded."""
+    return _committed(
+        session,
+        logins.log_in,
+        name=form.username,
+        password=form.password,
+        policy=auth.login_policy(),
+        now=clock.now(),
+        **_client(request),
+    )
+
+
+def _to_login_page(request: Request, code: str, next_page: str | None) -> RedirectResponse:
+    """Back to the login page with the refusal's code and the same (same-site) `next`."""
+    back = safe_next(next_page)
+    query = urlencode({"error": code, **({"next": back} if back else {})})
+    return RedirectResponse(f"{path_for(request, 'login_page')}?{query}", status_code=303)
 
 
 def _checked(session: Session, user: CurrentUser) -> None:

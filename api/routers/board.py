@@ -13,6 +13,10 @@ from geo import lifecycle
 from geo.queries import caselist, dispatch, events, overdue
 
 router = APIRouter(prefix="/api", tags=["dispatch"])
+ViewQuery = Annotated[str, Query(description="queue 待派遣 | open 在办 | referred 移交在外 | all 全部")]
+DeadlineQuery = Annotated[
+    str | None, Query(description="overdue 超期 | due_soon 临期 | suspended 挂账 | none")
+]
 
 
 @router.get("/board", response_model=BoardPublic)
@@ -29,15 +33,11 @@ def list_cases(
     session: SessionDep,
     user: UserDep,
     settings: SettingsDep,
-    view: Annotated[
-        str, Query(description="queue 待派遣 | open 在办 | referred 移交在外 | all 全部")
-    ] = "queue",
+    view: ViewQuery = "queue",
     status: Annotated[str | None, Query(description="状态，逗号分隔，如 reported,registered")] = None,
     category: Annotated[str | None, Query(pattern=r"^[a-z_]{2,40}$")] = None,
     township: Annotated[str | None, Query(description="乡镇编码（9 位）")] = None,
-    deadline: Annotated[
-        str | None, Query(description="overdue 超期 | due_soon 临期 | suspended 挂账 | none")
-    ] = None,
+    deadline: DeadlineQuery = None,
     q: Annotated[str, Query(max_length=100, description="案件编号或标题中的文字")] = "",
     sort: Annotated[str, Query(description="priority | newest | oldest | deadline")] = "priority",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -45,18 +45,8 @@ def list_cases(
 ) -> dict:
     """A page of the area's cases with the total: the desk's queue, overdue and due-soon lists, search."""
     statuses = tuple(s for s in (status or "").split(",") if s)
-    query = caselist.CaseQuery(
-        view,
-        statuses,
-        category,
-        township,
-        deadline,
-        q,
-        sort,
-        page,
-        per_page,
-        settings.dispatch.near_deadline_h,
-    )
+    near = settings.dispatch.near_deadline_h
+    query = caselist.CaseQuery(view, statuses, category, township, deadline, q, sort, page, per_page, near)
     return caselist.list_cases(session, user.area, query)
 
 

@@ -3,8 +3,9 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, SettingsDep, UserDep
+from api.deps import CurrentUser, SessionDep, SettingsDep, UserDep
 from api.permissions import (
     AssignUser,
     DeadlineUser,
@@ -30,9 +31,11 @@ from api.schemas import (
 )
 from api.schemas_desk import WhistleIn, WhistlePublic
 from api.schemas_dispatch import AssignIn, CandidatesPublic
+from api.settings import Settings
 from geo.accounts import VERIFY_STATUSES
 from geo.queries import casework, dispatch, events, overdue, reporting, timeline, whistles
 from geo.queries.parties import list_parties
+from geo.settings import DispatchSettings
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
@@ -48,7 +51,18 @@ def report_event(
     key: IdempotencyKey = None,
 ) -> dict:
     """Report a case. Resending with the same Idempotency-Key returns the same case (200, not 201)."""
-    result = reporting.report_event(
+    result = _report(session, body, user, settings, key)
+    session.commit()
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return {**result.event, "possible_duplicates": result.duplicates}
+
+
+def _report(
+    session: Session, body: EventCreate, user: CurrentUser, settings: Settings, key: str | None
+) -> reporting.ReportResult:
+    """Store the case (or find the one reported with `key`), with the duplicates near it in place and time."""
+    return reporting.report_event(
         session,
         body.model_dump(mode="json"),
         area=user.area,
@@ -58,10 +72,6 @@ def report_event(
         duplicate_window_h=settings.dispatch.duplicate_window_h,
         reporter_worker_id=user.worker_id if user.role == "grid_worker" else None,
     )
-    session.commit()
-    if not result.created:
-        response.status_code = status.HTTP_200_OK
-    return {**result.event, "possible_duplicates": result.duplicates}
 
 
 @router.get("/overdue", response_model=list[EventPublic])
@@ -110,16 +120,20 @@ def list_candidates(
     ranks, masks and builds the JSON answer, sent as PostgreSQL wrote it (its shape is tested against
     CandidatesPublic).
     """
-    d = settings.dispatch
-    answer = dispatch.candidates_json(
+    answer = _candidates_json(session, event_id, user.area, settings.dispatch, k)
+    return Response(answer, media_type="application/json")
+
+
+def _candidates_json(session: Session, event_id: int, area: str, d: DispatchSettings, k: int | None) -> str:
+    """The candidates' JSON with the dispatch settings' count (unless `k`), position age and scope."""
+    return dispatch.candidates_json(
         session,
         event_id,
-        area=user.area,
+        area=area,
         k=k or d.default_candidates,
         max_age_s=d.max_position_age_s,
         scope=d.candidate_scope,
     )
-    return Response(answer, media_type="application/json")
 
 
 @router.get("/{event_id}/parties", response_model=list[PartyPublic])
@@ -179,19 +193,23 @@ def refer_event(
     if body.action == "return":
         event = casework.return_referral(session, event_id, area=user.area, actor=actor(user), note=body.note)
     else:
-        d = settings.dispatch
-        event = casework.refer_event(
-            session,
-            event_id,
-            body.to or "",
-            area=user.area,
-            actor=actor(user),
-            note=body.note,
-            hours=d.default_whistle_hours,
-            feedback_hours=d.default_feedback_hours,
-        )
+        event = _refer(session, event_id, body, user, settings.dispatch)
     session.commit()
     return event
+
+
+def _refer(session: Session, event_id: int, body: ReferIn, user: CurrentUser, d: DispatchSettings) -> dict:
+    """Refer the case, its department's task due within the default whistle and feedback hours."""
+    return casework.refer_event(
+        session,
+        event_id,
+        body.to or "",
+        area=user.area,
+        actor=actor(user),
+        note=body.note,
+        hours=d.default_whistle_hours,
+        feedback_hours=d.default_feedback_hours,
+    )
 
 
 @router.post("/{event_id}/whistle", status_code=status.HTTP_201_CREATED, response_model=WhistlePublic)

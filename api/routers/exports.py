@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, UserDep
 from api.security import PermissionDeniedError
 from geo.errors import InvalidInputError
 from geo.io import export_layer
-from geo.io.export import check_layer, parse_filter
+from geo.io.export import ExportFilter, check_layer, parse_filter
 from geo.io.workbook import MEDIA_TYPE
 from geo.models import parse_code
 
@@ -73,15 +74,24 @@ def export(
         raise PermissionDeniedError("当前角色无权导出网格员个人信息", where="layer")
     prefix = _narrow_area(user.area, area)
     flt = parse_filter(bbox, since, until, category)
+    data, count = _export_bytes(session, layer, fmt, prefix, flt)
+    headers = _download_headers(f"gridgov-{layer}-{prefix}.{fmt}", count)
+    return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+def _export_bytes(session: Session, layer: str, fmt: str, area: str, flt: ExportFilter) -> tuple[bytes, int]:
+    """The file of the layer's rows in `area` (and `flt`), and how many rows it holds."""
     # GeoPackage is SQLite: it needs a real file, so every format goes through a private temp folder.
     with tempfile.TemporaryDirectory(prefix="gridgov-export-") as folder:
         path = Path(folder) / f"{layer}.{fmt}"
-        count = export_layer(session, layer, path, area=prefix, flt=flt)
-        data = path.read_bytes()
-    filename = f"gridgov-{layer}-{prefix}.{fmt}"
-    headers = {
+        count = export_layer(session, layer, path, area=area, flt=flt)
+        return path.read_bytes(), count
+
+
+def _download_headers(filename: str, count: int) -> dict[str, str]:
+    """An attachment named `filename`, its row count in X-Feature-Count, never cached."""
+    return {
         "Content-Disposition": f'attachment; filename="{filename}"',
         "X-Feature-Count": str(count),
         "Cache-Control": "no-store",
     }
-    return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)

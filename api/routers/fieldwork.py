@@ -30,14 +30,10 @@ def post_fixes(
     worker's last position. Fixes far outside the county or past the retention are not kept; a device
     clock ahead of the server's by more than the allowed skew is refused (422 naming the fix)."""
     check_own_worker(user, worker_id)
-    batch = []
-    for f in body.fixes:
-        lon, lat = to_wgs84_lonlat(f.lon, f.lat, body.crs)
-        batch.append(fixes.Fix(f.at, float(lon), float(lat), f.accuracy_m, f.source))
     result = fixes.ingest_fixes(
         session,
         worker_id,
-        batch,
+        _wgs84_fixes(body),
         area=user.area,
         batch_key=body.batch_key,
         settings=settings.fieldwork,
@@ -57,20 +53,33 @@ def post_visit(
     check(user, "visit")
     if user.worker_id is None:
         raise InvalidInputError("账号未绑定网格员，不能记录走访", where="worker_id")
-    lon = lat = None
-    if body.lon is not None and body.lat is not None:
-        wl, wa = to_wgs84_lonlat(body.lon, body.lat, body.crs)
-        lon, lat = float(wl), float(wa)
-    visit = visits.Visit(
-        body.client_key, body.at, lon, lat, body.accuracy_m, body.address, body.household, body.note
-    )
     row, created = visits.record_visit(
-        session, user.worker_id, visit, area=user.area, actor=user.name, settings=settings.fieldwork
+        session, user.worker_id, _visit(body), area=user.area, actor=user.name, settings=settings.fieldwork
     )
     session.commit()
     if not created:
         response.status_code = status.HTTP_200_OK
     return row
+
+
+def _wgs84_fixes(body: FixBatchIn) -> list[fixes.Fix]:
+    """The batch's fixes with WGS84 lon/lat (the phone may send GCJ-02 or BD-09)."""
+    batch = []
+    for f in body.fixes:
+        lon, lat = to_wgs84_lonlat(f.lon, f.lat, body.crs)
+        batch.append(fixes.Fix(f.at, float(lon), float(lat), f.accuracy_m, f.source))
+    return batch
+
+
+def _visit(body: VisitIn) -> visits.Visit:
+    """The visit to record, its place (when it has one) in WGS84 lon/lat."""
+    lon = lat = None
+    if body.lon is not None and body.lat is not None:
+        wl, wa = to_wgs84_lonlat(body.lon, body.lat, body.crs)
+        lon, lat = float(wl), float(wa)
+    return visits.Visit(
+        body.client_key, body.at, lon, lat, body.accuracy_m, body.address, body.household, body.note
+    )
 
 
 @router.get("/api/visits/{visit_id}", response_model=VisitPublic)

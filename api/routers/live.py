@@ -95,6 +95,14 @@ class LiveHub:
     def _idle_too_long(self, idle_since: float | None) -> bool:
         return idle_since is not None and time.monotonic() - idle_since > IDLE_STOP_S
 
+    def _poll(self, conn: psycopg.Connection, idle_since: float | None) -> float | None:
+        """Publish what arrives within a second; since when the hub has had no subscriber (None: it has)."""
+        for note in conn.notifies(timeout=1.0):
+            self.publish(note.payload)
+        with self.lock:
+            empty = not self.subscribers
+        return (idle_since or time.monotonic()) if empty else None
+
     def _run(self) -> None:
         """Listen until stopped or idle; reconnect after a lost connection."""
         idle_since: float | None = None
@@ -104,11 +112,7 @@ class LiveHub:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.ready.set()
                     while not self.stopping.is_set():
-                        for note in conn.notifies(timeout=1.0):
-                            self.publish(note.payload)
-                        with self.lock:
-                            empty = not self.subscribers
-                        idle_since = (idle_since or time.monotonic()) if empty else None
+                        idle_since = self._poll(conn, idle_since)
                         if self._idle_too_long(idle_since):
                             self.stopping.set()
             except psycopg.Error as exc:
@@ -152,16 +156,29 @@ async def _stream(request: Request, hub: LiveHub, sub: Subscriber) -> AsyncItera
             done, _ = await asyncio.wait(
                 {getter, gone}, timeout=HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED
             )
-            if getter in done:
-                message, getter = getter.result(), None
-                yield _frame("live", message)
-            elif not done:
-                yield ": heartbeat\n\n"
+            frame, getter = _after_wait(done, getter)
+            if frame:
+                yield frame
     finally:
-        for task in (gone, getter):
-            if task is not None:
-                task.cancel()
+        _cancel(gone, getter)
         hub.unsubscribe(sub)
+
+
+def _after_wait(
+    done: set[asyncio.Future], getter: asyncio.Future
+) -> tuple[str | None, asyncio.Future | None]:
+    """What to send after a wait (the message, a heartbeat when nothing came, nothing when the client
+    left) and the getter still waiting for a message (None once it has one)."""
+    if getter in done:
+        return _frame("live", getter.result()), None
+    return (None if done else ": heartbeat\n\n"), getter
+
+
+def _cancel(*tasks: asyncio.Future | None) -> None:
+    """Cancel the stream's pending waits (the client's disconnect, the next message)."""
+    for task in tasks:
+        if task is not None:
+            task.cancel()
 
 
 @router.get("/live")

@@ -47,8 +47,6 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict:
 
 def _collection(request: Request, layer: LayerDef, bbox: list[float] | None) -> dict:
     """The collection document of a layer."""
-    self_url = str(request.url_for("ogc_collection", layer_id=layer.id))
-    items_url = str(request.url_for("ogc_items", layer_id=layer.id))
     doc = {
         "id": layer.id,
         "title": layer.title,
@@ -59,14 +57,21 @@ def _collection(request: Request, layer: LayerDef, bbox: list[float] | None) -> 
         "geometryType": layer.geometry_type,
         "properties": list(layer.properties),
         "filters": dict(layer.filters),
-        "links": [
-            _link(self_url, "self", JSON, layer.title),
-            _link(items_url, "items", GEOJSON, f"{layer.title}（GeoJSON）"),
-        ],
+        "links": _collection_links(request, layer),
     }
     if bbox:
         doc["extent"] = {"spatial": {"bbox": [bbox], "crs": CRS84}}
     return doc
+
+
+def _collection_links(request: Request, layer: LayerDef) -> list[dict]:
+    """The collection's links: itself and its items (GeoJSON)."""
+    self_url = str(request.url_for("ogc_collection", layer_id=layer.id))
+    items_url = str(request.url_for("ogc_items", layer_id=layer.id))
+    return [
+        _link(self_url, "self", JSON, layer.title),
+        _link(items_url, "items", GEOJSON, f"{layer.title}（GeoJSON）"),
+    ]
 
 
 @router.get("", name="ogc_landing")

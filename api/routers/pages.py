@@ -183,6 +183,11 @@ async def console_page(
         return _to_login(request)
     if user.role not in BUSINESS_ROLES:
         return RedirectResponse(path_for(request, "account_page"), status_code=303)
+    return _view_page(request, settings, view, user)
+
+
+def _view_page(request: Request, settings: Settings, view: str, user: CurrentUser) -> Response:
+    """The view's page for a user allowed it, else the 403 page pointing to the role's own desk."""
     template, title = VIEWS[view]
     if not (settings.api.web_dir / "templates" / template).is_file():
         raise NotFoundError(f"页面 {view} 尚未提供", where="view")

@@ -56,14 +56,25 @@ def upload_photo(
     ] = None,
 ) -> dict:
     """Attach a photo to a case; 400 unless JPEG/PNG under the cap; a repeated key answers 200."""
-    cap = request.app.state.settings.photos.max_bytes
-    data = photo.file.read(cap + 1)  # never read more than one byte past the cap
-    if len(data) > cap:
-        raise InvalidInputError(f"照片不能超过 {cap // 1024} KB", where="photo")
+    data, cap = read_upload(request, photo)
     row, created = photos.add_photo(
         session, event_id, data, area=user.area, actor=user.name, max_bytes=cap, client_key=key, stage=stage
     )
     session.commit()
+    return answer_photo(response, row, created)
+
+
+def read_upload(request: Request, photo: UploadFile) -> tuple[bytes, int]:
+    """The uploaded photo's bytes and the size cap (GRID_PHOTO_MAX_BYTES); 400 when it is larger."""
+    cap = request.app.state.settings.photos.max_bytes
+    data = photo.file.read(cap + 1)  # never read more than one byte past the cap
+    if len(data) > cap:
+        raise InvalidInputError(f"照片不能超过 {cap // 1024} KB", where="photo")
+    return data, cap
+
+
+def answer_photo(response: Response, row: dict, created: bool) -> dict:
+    """The stored photo as the API shows it: 201 when this upload stored it, 200 for a repeated key."""
     if not created:
         response.status_code = status.HTTP_200_OK
     return public_photo(row)

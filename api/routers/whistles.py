@@ -8,10 +8,11 @@ department to whistle, those taking the case's category first.
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile, status
+from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep, UserDep
 from api.permissions import require
-from api.routers.photos import PhotoPublic, public_photo
+from api.routers.photos import PhotoPublic, answer_photo, read_upload
 from api.schemas_desk import DepartmentChoicePublic, TaskTextIn, WhistlePublic
 from geo.errors import InvalidInputError
 from geo.queries import photos, whistles
@@ -78,16 +79,19 @@ def upload_task_photo(
     key: PhotoKey = None,
 ) -> dict:
     """A photo with the department's answer; stored with the case (a repeated key answers 200)."""
-    cap = request.app.state.settings.photos.max_bytes
-    data = photo.file.read(cap + 1)
-    if len(data) > cap:
-        raise InvalidInputError(f"照片不能超过 {cap // 1024} KB", where="photo")
+    data, cap = read_upload(request, photo)
+    row, created = _add_task_photo(session, whistle_id, data, user, cap, key)
+    session.commit()
+    return answer_photo(response, row, created)
+
+
+def _add_task_photo(
+    session: Session, whistle_id: int, data: bytes, user: CurrentUser, cap: int, key: str | None
+) -> tuple[dict, bool]:
+    """Store the photo with the case of the department's task in hand; the row and whether it is new."""
     task = whistles.get_task(session, whistle_id, user.area)
-    if task["state"] in ("finished", "withdrawn") or task["department_id"] != whistles.own_department(
-        session
-    ):
-        raise InvalidInputError("只能为本部门在办的任务上传照片", where="whistle_id")
-    row, created = photos.add_photo(
+    _check_own_open_task(session, task)
+    return photos.add_photo(
         session,
         task["event_id"],
         data,
@@ -97,10 +101,14 @@ def upload_task_photo(
         client_key=key,
         whistle_id=whistle_id,
     )
-    session.commit()
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return public_photo(row)
+
+
+def _check_own_open_task(session: Session, task: dict) -> None:
+    """Only a task of the department's own, neither finished nor withdrawn, takes photos."""
+    if task["state"] in ("finished", "withdrawn") or task["department_id"] != whistles.own_department(
+        session
+    ):
+        raise InvalidInputError("只能为本部门在办的任务上传照片", where="whistle_id")
 
 
 @router.get("/events/{event_id}/whistles", response_model=list[WhistlePublic])

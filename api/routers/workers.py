@@ -1,10 +1,12 @@
 """Grid workers: position fixes and availability."""
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import WorkerUpdateUser, check_own_worker
 from api.schemas_dispatch import LocationIn, WorkerPublic, WorkerUpdate
+from api.settings import Settings
 from geo.crs import to_wgs84_lonlat
 from geo.queries import dispatch, fixes
 
@@ -28,19 +30,26 @@ def set_location(
     Grid workers may send only their own position.
     """
     check_own_worker(user, worker_id)
+    worker = _record_location(session, worker_id, body, user.area, settings)
+    session.commit()
+    return worker
+
+
+def _record_location(
+    session: Session, worker_id: int, body: LocationIn, area: str, settings: Settings
+) -> dict:
+    """Record the fix in WGS84 lon/lat, with the field-work settings and the county's margin."""
     lon, lat = to_wgs84_lonlat(body.lon, body.lat, body.crs)
-    worker = fixes.record_location(
+    return fixes.record_location(
         session,
         worker_id,
         float(lon),
         float(lat),
-        area=user.area,
+        area=area,
         at=body.at,
         settings=settings.fieldwork,
         max_outside_m=settings.dispatch.max_outside_county_m,
     )
-    session.commit()
-    return worker
 
 
 @router.patch("/{worker_id}", response_model=WorkerPublic)

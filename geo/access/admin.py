@@ -24,8 +24,7 @@ from geo.accounts import (
     ROLE_LABELS,
     Account,
     check_account_fields,
-    check_department,
-    check_worker,
+    check_bindings,
     hash_password,
 )
 from geo.errors import ConflictError, ForbiddenError, NotFoundError
@@ -44,6 +43,7 @@ VALUES (:name, :hash, :role, :area, :worker, :dept, true, :now, :now)
 ON CONFLICT (name) DO NOTHING RETURNING {COLUMNS}
 """)
 _TARGET = text("SELECT id, name, role, area FROM users WHERE name = :n")
+_SET_ACCESS = "role = :role, area = :area, worker_id = :worker, department_id = :dept"
 
 
 def list_accounts(session: Session, area: str, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
@@ -61,6 +61,15 @@ def _business(role: str) -> None:
 def _inside(area: str, admin_area: str) -> None:
     if not area.startswith(admin_area):
         raise ForbiddenError(f"只能管理本辖区（{admin_area}）内的账号", where="area")
+
+
+def _check_grant(
+    name: str, role: str, area: str, worker_id: int | None, department_id: int | None, admin_area: str
+) -> None:
+    """The account's fields fit together, of a business role, inside the administrator's area."""
+    check_account_fields(name, role, area, worker_id, department_id)
+    _business(role)
+    _inside(area, admin_area)
 
 
 def _target(session: Session, name: str, by: str, admin_area: str) -> Any:
@@ -89,17 +98,18 @@ def create_account(
 ) -> Account:
     """A new account of a business role inside the administrator's area; it must change its (initial)
     password at first login. ConflictError when the name is taken."""
-    check_account_fields(name, role, area, worker_id, department_id)
-    _business(role)
-    _inside(area, admin_area)
+    _check_grant(name, role, area, worker_id, department_id, admin_area)
     check_password(password, name, min_length=min_length)
-    check_worker(session, worker_id)
-    check_department(session, department_id, area)
-    params = {"name": name, "hash": hash_password(password), "role": role, "area": area, "worker": worker_id}
-    params["dept"] = department_id
-    row = session.execute(_CREATE, {**params, "now": now}).first()
+    check_bindings(session, worker_id, department_id, area)
+    fields = {"name": name, "role": role, "area": area, "worker": worker_id, "dept": department_id}
+    return _insert_account(session, fields, password, now)
+
+
+def _insert_account(session: Session, fields: dict[str, Any], password: str, now: datetime) -> Account:
+    """Insert the checked account with its password's hash; ConflictError when the name is taken."""
+    row = session.execute(_CREATE, {**fields, "hash": hash_password(password), "now": now}).first()
     if row is None:
-        raise ConflictError(f"账号 {name} 已存在", where="name")
+        raise ConflictError(f"账号 {fields['name']} 已存在", where="name")
     return Account(*row)
 
 
@@ -109,6 +119,15 @@ def _update(session: Session, name: str, sets: str, params: dict[str, Any]) -> A
     ).first()
     assert row is not None  # _target found it
     return Account(*row)
+
+
+def _update_and_end(
+    session: Session, name: str, sets: str, params: dict[str, Any], *, by: str, reason: str, now: datetime
+) -> Account:
+    """Update the account, then end its sessions (what it may do, or its password, changed)."""
+    account = _update(session, name, sets, params)
+    end_sessions(session, name, by=by, reason=reason, now=now)
+    return account
 
 
 def set_account_active(
@@ -129,9 +148,8 @@ def reset_password(
     _target(session, name, by, admin_area)
     check_password(password, name, min_length=min_length)
     sets = "password_hash = :hash, must_change_password = true, password_changed_at = :now"
-    account = _update(session, name, sets, {"hash": hash_password(password), "now": now})
-    end_sessions(session, name, by=by, reason="password_reset", now=now)
-    return account
+    params = {"hash": hash_password(password), "now": now}
+    return _update_and_end(session, name, sets, params, by=by, reason="password_reset", now=now)
 
 
 def change_account(
@@ -149,13 +167,7 @@ def change_account(
     """Set an account's role, area, bound worker and department (the security administrator); its
     sessions end."""
     _target(session, name, by, admin_area)
-    check_account_fields(name, role, area, worker_id, department_id)
-    _business(role)
-    _inside(area, admin_area)
-    check_worker(session, worker_id)
-    check_department(session, department_id, area)
-    sets = "role = :role, area = :area, worker_id = :worker, department_id = :dept"
+    _check_grant(name, role, area, worker_id, department_id, admin_area)
+    check_bindings(session, worker_id, department_id, area)
     params = {"role": role, "area": area, "worker": worker_id, "dept": department_id}
-    account = _update(session, name, sets, params)
-    end_sessions(session, name, by=by, reason="account_changed", now=now)
-    return account
+    return _update_and_end(session, name, _SET_ACCESS, params, by=by, reason="account_changed", now=now)

@@ -10,7 +10,7 @@ failure, refusal, logout and password change is audited.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -114,12 +114,32 @@ def log_in(
     good = verify_password(row.password_hash if row else dummy_hash(), password)
     if row is None or not good or not row.active:
         reason = "unknown" if row is None else "password" if not good else "disabled"
-        throttle.record_failure(session, name, client_addr, reason=reason, now=now, throttle=policy.throttle)
-        audit.record(session, name, "login_failed", table="users", detail={"client_addr": client_addr})
-        raise LoginFailedError(WRONG, where="username")
-    login = _start(
-        session, row, _scope(row, policy, now), policy, now, client_addr=client_addr, user_agent=user_agent
-    )
+        _fail_login(session, name, reason, client_addr, policy, now)
+    return _start_login(session, name, row, policy, now, client_addr=client_addr, user_agent=user_agent)
+
+
+def _fail_login(
+    session: Session, name: str, reason: str, client_addr: str, policy: LoginPolicy, now: datetime
+) -> NoReturn:
+    """Count and audit a failed login, then refuse it with the one answer for every reason."""
+    throttle.record_failure(session, name, client_addr, reason=reason, now=now, throttle=policy.throttle)
+    audit.record(session, name, "login_failed", table="users", detail={"client_addr": client_addr})
+    raise LoginFailedError(WRONG, where="username")
+
+
+def _start_login(
+    session: Session,
+    name: str,
+    row: Any,
+    policy: LoginPolicy,
+    now: datetime,
+    *,
+    client_addr: str,
+    user_agent: str | None,
+) -> Login:
+    """Start the session a good password opened (full, or for the password change only) and audit it."""
+    scope = _scope(row, policy, now)
+    login = _start(session, row, scope, policy, now, client_addr=client_addr, user_agent=user_agent)
     detail = {"client_addr": client_addr, "scope": login.scope, "session": login.session_id[:8]}
     audit.record(session, name, "login", table="users", target=row.id, detail=detail)
     return login
@@ -147,19 +167,36 @@ def change_password(
     _refuse_if_locked(session, name, client_addr, now)
     row = _account_row(session, name)
     if row is None or not row.active or not verify_password(row.password_hash, current):
-        throttle.record_failure(
-            session, name, client_addr, reason="password_change", now=now, throttle=policy.throttle
-        )
-        raise LoginFailedError("当前密码不正确", where="current_password")
-    check_password(new, name, min_length=policy.min_length)
+        _refuse_password_change(session, name, client_addr, policy, now)
+    _check_new_password(row, name, new, policy.min_length)
+    _store_password(session, row, name, new, now)
+    return _start(session, row, "full", policy, now, client_addr=client_addr, user_agent=user_agent)
+
+
+def _refuse_password_change(
+    session: Session, name: str, client_addr: str, policy: LoginPolicy, now: datetime
+) -> NoReturn:
+    """Count a wrong current password like a failed login, then refuse the change."""
+    throttle.record_failure(
+        session, name, client_addr, reason="password_change", now=now, throttle=policy.throttle
+    )
+    raise LoginFailedError("当前密码不正确", where="current_password")
+
+
+def _check_new_password(row: Any, name: str, new: str, min_length: int) -> None:
+    """InvalidInputError unless the new password passes the policy and differs from the current one."""
+    check_password(new, name, min_length=min_length)
     if verify_password(row.password_hash, new):
         raise InvalidInputError("新密码不能与当前密码相同", where="password")
+
+
+def _store_password(session: Session, row: Any, name: str, new: str, now: datetime) -> None:
+    """Set the new password's hash and end every session of the account (audited)."""
     session.execute(_SET_PASSWORD, {"hash": hash_password(new), "now": now, "id": row.id})
     ended = sessions.end_sessions(session, name, by=name, reason="password_changed", now=now)
     audit.record(
         session, name, "password_change", table="users", target=row.id, detail={"sessions_ended": ended}
     )
-    return _start(session, row, "full", policy, now, client_addr=client_addr, user_agent=user_agent)
 
 
 def log_out(session: Session, name: str, session_id: str, *, everywhere: bool, now: datetime) -> int:

@@ -52,18 +52,14 @@ def start_session(
     returns its id (random, 256 bits) and when it ends at the latest."""
     sid = secrets.token_urlsafe(32)
     expires_at = now + lifetime
-    params = {
-        "id": sid,
-        "user_id": user_id,
-        "scope": scope,
-        "now": now,
-        "expires_at": expires_at,
-        "idle": idle,
-        "addr": client_addr,
-        "agent": (user_agent or "")[:300] or None,
-    }
-    session.execute(_START, params)
+    params = {"id": sid, "user_id": user_id, "scope": scope, "now": now, "expires_at": expires_at}
+    session.execute(_START, {**params, "idle": idle, **_client(client_addr, user_agent)})
     return sid, expires_at
+
+
+def _client(client_addr: str | None, user_agent: str | None) -> dict[str, str | None]:
+    """The client's address and user agent as a session keeps them (the agent cut to 300 characters)."""
+    return {"addr": client_addr, "agent": (user_agent or "")[:300] or None}
 
 
 def end_session(session: Session, sid: str, *, by: str, reason: str, now: datetime) -> bool:

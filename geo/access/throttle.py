@@ -83,20 +83,24 @@ def record_failure(
         params = {"kind": kind, "subject": subject, "since": now - throttle.window}
         failures = session.execute(_COUNT, params).scalar_one()
         if failures >= throttle.max_failures:
-            until = now + throttle.lock_for
-            session.execute(
-                _LOCK, {"kind": kind, "subject": subject, "now": now, "until": until, "n": failures}
-            )
-            detail = {
-                "kind": kind,
-                "subject": subject,
-                "failures": failures,
-                "until": until,
-                "client_addr": addr,
-            }
-            audit.record(session, account, "login_lock", table="login_locks", target=subject, detail=detail)
-            made.append(Lock(kind, subject, until))
+            lock = Lock(kind, subject, now + throttle.lock_for)
+            made.append(_lock(session, lock, failures, now=now, account=account, addr=addr))
     return made
+
+
+def _lock(session: Session, lock: Lock, failures: int, *, now: datetime, account: str, addr: str) -> Lock:
+    """Store the lock and audit it, as the failed login's account name, with its client address."""
+    params = {"kind": lock.kind, "subject": lock.subject, "now": now, "until": lock.until, "n": failures}
+    session.execute(_LOCK, params)
+    detail = {
+        "kind": lock.kind,
+        "subject": lock.subject,
+        "failures": failures,
+        "until": lock.until,
+        "client_addr": addr,
+    }
+    audit.record(session, account, "login_lock", table="login_locks", target=lock.subject, detail=detail)
+    return lock
 
 
 def unlock(session: Session, kind: str, subject: str, *, by: str, now: datetime) -> int:

@@ -117,12 +117,22 @@ def hotspots_answer(
     out["counts"] = {_label(k): n for k, n in sorted(counts.items(), reverse=True)}
     out["total"] = sum(counts.values())
     if level == "grid":
-        rows = session.execute(_HOT_CELLS, {**p, "limit": limit, "offset": offset}).mappings()
-        cells = [
-            {**r, "class": _hot_class(r["confidence"]), "class_label": _label(r["confidence"])} for r in rows
-        ]
-        more = offset + len(cells) < out["total"]
-        return {**out, "cells": cells, "next_offset": offset + len(cells) if more else None}
+        return {**out, **_hot_cells(session, p, limit, offset, out["total"])}
+    return {**out, "units": _hot_units(session, p, level)}
+
+
+def _hot_cells(session: Session, p: dict[str, Any], limit: int, offset: int, total: int) -> dict[str, Any]:
+    """A page of the run's cells, hottest first, and the offset of the next page (None after the last)."""
+    rows = session.execute(_HOT_CELLS, {**p, "limit": limit, "offset": offset}).mappings()
+    cells = [
+        {**r, "class": _hot_class(r["confidence"]), "class_label": _label(r["confidence"])} for r in rows
+    ]
+    more = offset + len(cells) < total
+    return {"cells": cells, "next_offset": offset + len(cells) if more else None}
+
+
+def _hot_units(session: Session, p: dict[str, Any], level: str) -> list[dict[str, Any]]:
+    """The run's cells per county or township of `level`: all, hot, cold, and per class."""
     units: dict[str, dict[str, Any]] = {}
     for r in session.execute(_HOT_UNITS, {**p, "n": LEVELS[level]}):
         u = units.setdefault(
@@ -131,7 +141,7 @@ def hotspots_answer(
         u["cells"] += r.cells
         u[_hot_class(r.confidence)] = u.get(_hot_class(r.confidence), 0) + r.cells
         u["counts"][_label(r.confidence)] = r.cells
-    return {**out, "units": [{k: v for k, v in u.items() if k != "none"} for u in units.values()]}
+    return [{k: v for k, v in u.items() if k != "none"} for u in units.values()]
 
 
 _RISK_UNITS = text(f"""
@@ -204,20 +214,28 @@ def unit_shapes(
     """The counties (or townships) of a wide area with their share of hot cells (hotspots), of
     emerging hot spots (emerging) or of red grids (risk): a GeoJSON text, totals and as of when."""
     params: dict[str, Any] = {**area_range(area), "n": LEVELS[level], "tolerance": tolerance}
+    stored = _find_stored(session, analysis, unit, area, params)
+    if stored is None:  # nothing computed yet: no features
+        return _shapes(("[]", 0, 0, 0), None)
+    row = session.execute(text(_UNIT_SHAPES.format(sums=_UNIT_SUMS[analysis])), stored[0]).one()
+    return _shapes(row, stored[1])
+
+
+def _find_stored(
+    session: Session, analysis: str, unit: str, area: str, params: dict[str, Any]
+) -> tuple[dict[str, Any], datetime | None] | None:
+    """The parameters with the newest run of the analysis, and when it was computed (risk: the stored
+    grades, and when they were); None when the analysis has no run of the area."""
     if analysis == "risk":
-        computed_at = session.execute(_RISK_AS_OF, params).one()[1]
-    else:
-        run = latest_run(session, analysis, unit, area)
-        if run is None:
-            return {
-                "json": '{"type":"FeatureCollection","features":[]}',
-                "cells": 0,
-                "flagged": 0,
-                "other": 0,
-                "computed_at": None,
-            }
-        params["run"], computed_at = run
-    row = session.execute(text(_UNIT_SHAPES.format(sums=_UNIT_SUMS[analysis])), params).one()
+        return params, session.execute(_RISK_AS_OF, params).one()[1]
+    run = latest_run(session, analysis, unit, area)
+    if run is None:
+        return None
+    return {**params, "run": run[0]}, run[1]
+
+
+def _shapes(row: Any, computed_at: datetime | None) -> dict[str, Any]:
+    """The answer of unit_shapes from its query's row (the features' JSON array and the totals)."""
     return {
         "json": '{"type":"FeatureCollection","features":' + row[0] + "}",
         "cells": int(row[1]),

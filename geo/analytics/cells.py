@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import text
@@ -216,12 +217,7 @@ def hex_of(x: np.ndarray, y: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarr
 
 def _hex_cells(session: Session, params: dict) -> tuple[Cells, float]:
     rows = session.execute(_HEX_CELLS, params).all()
-    ii = np.array([r[0] for r in rows], dtype=np.int64)
-    jj = np.array([r[1] for r in rows], dtype=np.int64)
-    keys = [f"{i}:{j}" for i, j in zip(ii.tolist(), jj.tolist(), strict=True)]
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    keys = [keys[k] for k in order]
-    ii, jj = ii[order], jj[order]
+    keys, ii, jj, order = _lattice_order(rows)
     cells = Cells(
         "hex",
         keys,
@@ -235,6 +231,15 @@ def _hex_cells(session: Session, params: dict) -> tuple[Cells, float]:
         ("hex", params["area"], params["size"], version), lambda: _hex_weights(keys, ii, jj)
     )
     return cells, float(rows[0][4]) if rows else 0.0
+
+
+def _lattice_order(rows: Sequence[Any]) -> tuple[list[str], np.ndarray, np.ndarray, list[int]]:
+    """The hexagons' keys ("i:j") in key order, their lattice indices in that order, and which row each is."""
+    ii = np.array([r[0] for r in rows], dtype=np.int64)
+    jj = np.array([r[1] for r in rows], dtype=np.int64)
+    keys = [f"{i}:{j}" for i, j in zip(ii.tolist(), jj.tolist(), strict=True)]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return [keys[k] for k in order], ii[order], jj[order], order
 
 
 def positions(keys: list[str], values: list[str]) -> np.ndarray:
@@ -283,7 +288,21 @@ def load_cells(
     hex_size_m: float = 2000.0,
 ) -> Cells:
     """Cells of the area with their weights and case counts in `bins` equal bins of [start, end)."""
-    params = {
+    params = _load_params(area, kinds, start, end, bins, hex_size_m)
+    if _unit(unit) == "grid":
+        cells = _grid_cells(session, params)
+        cells.counts = _grid_counts(session, cells, params, bins)
+    else:
+        cells, s = _hex_cells(session, params)
+        cells.counts = _hex_counts(session, cells, params, bins, s)
+    return cells
+
+
+def _load_params(
+    area: str, kinds: tuple[str, ...], start: datetime, end: datetime, bins: int, hex_size_m: float
+) -> dict[str, Any]:
+    """The values the cell and count queries bind: the area, the hexagons' size, the kinds and bins."""
+    return {
         "area": area,
         **area_range(area),
         "size": hex_size_m,
@@ -292,13 +311,6 @@ def load_cells(
         "end": end,
         "bin_seconds": (end - start).total_seconds() / bins,
     }
-    if _unit(unit) == "grid":
-        cells = _grid_cells(session, params)
-        cells.counts = _grid_counts(session, cells, params, bins)
-    else:
-        cells, s = _hex_cells(session, params)
-        cells.counts = _hex_counts(session, cells, params, bins, s)
-    return cells
 
 
 _FINGERPRINT = text("""

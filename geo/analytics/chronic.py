@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from geo import clock, vocabulary
 from geo.analytics.cells import data_fingerprint
-from geo.analytics.hotspots import is_fresh, lock_area, new_run
+from geo.analytics.hotspots import find_current_run, new_run
 from geo.analytics.settings import AnalyticsSettings
 from geo.io.workbook import Sheet
 from geo.queries import figures as f
@@ -96,22 +96,25 @@ FROM (
 GROUP BY p.who
 HAVING {_ENOUGH.format(n=":party_cases")}
 """)
+_SECONDS = text("UPDATE analytics_runs SET seconds = :s WHERE id = :run")
 
 
 def refresh_chronic(session: Session, area: str, settings: AnalyticsSettings, as_of: datetime) -> int:
     """The id of a current chronic run of the area, computed and stored when needed (a job)."""
     fp = data_fingerprint(session, area)
-    run = is_fresh(session, "chronic", "grid", area, settings, as_of, fp)
-    if run is not None:
-        return run
-    lock_area(session, "chronic", "grid", area)
-    run = is_fresh(session, "chronic", "grid", area, settings, as_of, fp)
-    if run is not None:
+    if (run := find_current_run(session, "chronic", "grid", area, settings, as_of, fp)) is not None:
         return run
     t0 = time.perf_counter()
     rule = ChronicRule.of(settings)
     run = new_run(session, "chronic", "grid", area, settings.params("grid"), fp, as_of, 0.0)
-    params = {
+    session.execute(_STORE, _store_params(run, area, rule, as_of))
+    session.execute(_SECONDS, {"s": time.perf_counter() - t0, "run": run})
+    return run
+
+
+def _store_params(run: int, area: str, rule: ChronicRule, as_of: datetime) -> dict[str, Any]:
+    """The values _STORE binds: the run, the area, the county's zone, the instant and the rule."""
+    return {
         "run": run,
         **area_range(area),
         "zone": clock.zone().key,
@@ -121,12 +124,6 @@ def refresh_chronic(session: Session, area: str, settings: AnalyticsSettings, as
         "party_cases": rule.party_cases,
         "min_span": timedelta(days=rule.min_days),
     }
-    session.execute(_STORE, params)
-    session.execute(
-        text("UPDATE analytics_runs SET seconds = :s WHERE id = :run"),
-        {"s": time.perf_counter() - t0, "run": run},
-    )
-    return run
 
 
 _RUN = """(SELECT id, computed_at FROM analytics_runs
@@ -176,6 +173,27 @@ def _params(area: str, basis: str | None, bbox: tuple[float, float, float, float
     return {"area": area, "basis": basis, "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
 
 
+def _summary(session: Session, p: dict[str, Any]) -> dict[str, Any]:
+    """When the area's newest chronic run was computed, and its groups of each basis (in `p`)."""
+    head = session.execute(_SUMMARY, p).first()
+    return {
+        "computed_at": head.computed_at if head else None,
+        "places": head.places if head else 0,
+        "parties": head.parties if head else 0,
+    }
+
+
+def _groups(session: Session, p: dict[str, Any]) -> list[dict[str, Any]]:
+    """A page of the stored groups, each with its span in days and its evidence as a list."""
+    groups = [dict(r) for r in session.execute(_GROUPS, p).mappings()]
+    for g in groups:
+        g["span_days"] = (g["last_at"] - g["first_at"]).days
+        if isinstance(g["history"], str):
+            g["history"] = json.loads(g["history"])
+        g["history"] = g["history"] or []
+    return groups
+
+
 def list_chronic(
     session: Session,
     area: str,
@@ -189,22 +207,9 @@ def list_chronic(
     """The stored chronic disputes of the area (places first, then parties), as last computed under
     `rule`; `basis`: place or parties only."""
     p = _params(area, basis, bbox)
-    head = session.execute(_SUMMARY, p).first()
-    groups = [dict(r) for r in session.execute(_GROUPS, {**p, "limit": limit, "offset": offset}).mappings()]
-    for g in groups:
-        g["span_days"] = (g["last_at"] - g["first_at"]).days
-        if isinstance(g["history"], str):
-            g["history"] = json.loads(g["history"])
-        g["history"] = g["history"] or []
-    return {
-        "area": area,
-        "rule": rule.__dict__,
-        "computed_at": head.computed_at if head else None,
-        "places": head.places if head else 0,
-        "parties": head.parties if head else 0,
-        "level": "group",
-        "groups": groups,
-    }
+    head = _summary(session, p)
+    groups = _groups(session, {**p, "limit": limit, "offset": offset})
+    return {"area": area, "rule": rule.__dict__, **head, "level": "group", "groups": groups}
 
 
 def count_chronic(
@@ -218,16 +223,12 @@ def count_chronic(
     """The stored chronic disputes of the area counted per county or township (wide areas)."""
     n = {"county": 6, "township": 9}[level]
     p = _params(area, basis, bbox)
-    head = session.execute(_SUMMARY, p).first()
+    computed_at = _summary(session, p)["computed_at"]
     rows = [r._asdict() for r in session.execute(_COUNTS, {**p, "n": n})]
-    return {
-        "area": area,
-        "computed_at": head.computed_at if head else None,
-        "places": sum(r["places"] for r in rows),
-        "parties": sum(r["parties"] for r in rows),
-        "level": level,
-        "units": [{k: v for k, v in r.items() if k != "computed_at"} for r in rows],
-    }
+    units = [{k: v for k, v in r.items() if k != "computed_at"} for r in rows]
+    places, parties = sum(r["places"] for r in rows), sum(r["parties"] for r in rows)
+    out = {"area": area, "computed_at": computed_at, "places": places, "parties": parties}
+    return {**out, "level": level, "units": units}
 
 
 _BACKLOG = text(f"""
@@ -259,12 +260,26 @@ def chronic_sheets(chronic: dict, backlog: list[dict], backlog_days: int) -> lis
         {**g, "n": i, "basis": _BASIS[g["basis"]], "matched_on": _MATCHED.get(g["matched_on"] or "", "")}
         for i, g in enumerate(chronic["groups"], start=1)
     ]
+    return [
+        Sheet("重复纠纷", _GROUP_COLUMNS, groups),
+        Sheet("证据", _EVIDENCE_COLUMNS, _evidence_rows(groups)),
+        Sheet(f"积案（在办超过{backlog_days}天）", _BACKLOG_COLUMNS, _backlog_rows(backlog)),
+    ]
+
+
+def _evidence_rows(groups: list[dict]) -> list[dict]:
+    """One row per case of each group, its status in Chinese and its times read back from the JSON."""
     evidence = [{"n": g["n"], "basis": g["basis"], **case} for g in groups for case in g["history"]]
     for row in evidence:  # the history is JSON: its times come as text
         row["status"] = vocabulary.label("status", row["status"])
         for key in ("reported_at", "closed_at"):
             row[key] = datetime.fromisoformat(row[key]) if row.get(key) else None
-    late = [
+    return evidence
+
+
+def _backlog_rows(backlog: list[dict]) -> list[dict]:
+    """The 积案 with their kind, status and severity in Chinese."""
+    return [
         {
             **c,
             "kind": vocabulary.label("kind", c["kind"]),
@@ -272,11 +287,6 @@ def chronic_sheets(chronic: dict, backlog: list[dict], backlog_days: int) -> lis
             "severity": vocabulary.label("severity", c["severity"]),
         }
         for c in backlog
-    ]
-    return [
-        Sheet("重复纠纷", _GROUP_COLUMNS, groups),
-        Sheet("证据", _EVIDENCE_COLUMNS, evidence),
-        Sheet(f"积案（在办超过{backlog_days}天）", _BACKLOG_COLUMNS, late),
     ]
 
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 
 from geo.analytics import stats
-from geo.analytics.cells import array_text, data_fingerprint, load_cells
-from geo.analytics.hotspots import is_fresh, lock_area, new_run
+from geo.analytics.cells import Cells, array_text, data_fingerprint, load_cells
+from geo.analytics.hotspots import find_current_run, new_run
 from geo.analytics.settings import AnalyticsSettings
 from geo.queries.layers import display_code, textual
 
@@ -104,17 +104,11 @@ def classify_series(
 
 def _side_rows(sig: np.ndarray, other: np.ndarray, direction: np.ndarray, sign: int) -> np.ndarray:
     """`_side` for every row at once: the pattern name on one side ('' for none)."""
-    n = sig.shape[1]
     share = sig.mean(axis=1)
     last = sig[:, -1]
     ever_before = sig[:, :-1].any(axis=1)
-    gaps = ~sig
-    last_gap = np.where(gaps.any(axis=1), n - 1 - np.argmax(gaps[:, ::-1], axis=1), -1)
-    run = n - last_gap - 1
-    before_run = sig.any(axis=1) & (np.argmax(sig, axis=1) <= last_gap)  # significant before the final run
-    persistent = np.where(
-        direction == sign, "intensifying", np.where(direction == -sign, "diminishing", "persistent")
-    )
+    run, before_run = _final_runs(sig)
+    persistent = _persistent_names(direction, sign)
     return np.select(
         [
             (share >= 0.9) & ~last,
@@ -127,6 +121,23 @@ def _side_rows(sig: np.ndarray, other: np.ndarray, direction: np.ndarray, sign: 
         ["historical", "", persistent, "new", "consecutive", "oscillating"],
         default="sporadic",
     )
+
+
+def _persistent_names(direction: np.ndarray, sign: int) -> np.ndarray:
+    """A series significant almost throughout, by its trend: intensifying, diminishing or persistent."""
+    return np.where(
+        direction == sign, "intensifying", np.where(direction == -sign, "diminishing", "persistent")
+    )
+
+
+def _final_runs(sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the length of the final uninterrupted run of significant bins, and whether a bin before
+    that run is significant too."""
+    n = sig.shape[1]
+    gaps = ~sig
+    last_gap = np.where(gaps.any(axis=1), n - 1 - np.argmax(gaps[:, ::-1], axis=1), -1)
+    before_run = sig.any(axis=1) & (np.argmax(sig, axis=1) <= last_gap)  # significant before the final run
+    return n - last_gap - 1, before_run
 
 
 def classify_rows(z: np.ndarray, p: np.ndarray, alpha: float, direction: np.ndarray) -> list[str]:
@@ -165,23 +176,27 @@ def compute_emerging(
     cells = load_cells(
         session, area, "grid", kinds=settings.kinds, start=start, end=as_of, bins=settings.weeks
     )
-    base = np.where(cells.km2 > 0, cells.km2, 1e-6)
-    if cells.weights is None or cells.n < 3:
-        zs = np.zeros_like(cells.counts)
-    else:
-        zs = stats.gi_star_z(stats.eb_rates(cells.counts, base), cells.weights)
+    zs = _weekly_z(cells)
     ps = stats.normal_p(zs)
     trends = stats.mann_kendall_rows(zs, settings.trend_alpha)
-    alpha = settings.emerging_alpha
-    sig = ps < alpha
+    sig = ps < settings.emerging_alpha
     return EmergingResult(
         cells.keys,
-        classify_rows(zs, ps, alpha, trends.direction),
+        classify_rows(zs, ps, settings.emerging_alpha, trends.direction),
         trends,
         (sig & (zs > 0)).sum(1),
         (sig & (zs < 0)).sum(1),
         zs[:, -1] if cells.n else np.zeros(0),
     )
+
+
+def _weekly_z(cells: Cells) -> np.ndarray:
+    """Gi* z-scores of every grid and week on empirical-Bayes rates (zero without three grids or
+    contiguity)."""
+    base = np.where(cells.km2 > 0, cells.km2, 1e-6)
+    if cells.weights is None or cells.n < 3:
+        return np.zeros_like(cells.counts)
+    return stats.gi_star_z(stats.eb_rates(cells.counts, base), cells.weights)
 
 
 # The grid's polygon stays in grids (readers join it, as for hot spot cells of small grids); arrays
@@ -206,20 +221,20 @@ def refresh_emerging(
     """The id of a current emerging hot spot run of the area, computed and stored when needed (a job)."""
     say = progress or (lambda fraction, note: None)
     fp = data_fingerprint(session, area)
-    run = is_fresh(session, "emerging", "grid", area, settings, as_of, fp)
-    if run is not None:
-        return run
-    lock_area(session, "emerging", "grid", area)
-    run = is_fresh(session, "emerging", "grid", area, settings, as_of, fp)
-    if run is not None:
+    if (run := find_current_run(session, "emerging", "grid", area, settings, as_of, fp)) is not None:
         return run
     t0 = time.perf_counter()
     say(0.1, f"逐周统计、{settings.weeks} 周 Gi* 与趋势检验")
     res = compute_emerging(session, area, settings, as_of)
     say(0.7, f"写入 {len(res.keys)} 个网格")
-    run = new_run(
-        session, "emerging", "grid", area, settings.params("grid"), fp, as_of, time.perf_counter() - t0
-    )
+    seconds = time.perf_counter() - t0
+    run = new_run(session, "emerging", "grid", area, settings.params("grid"), fp, as_of, seconds)
+    _store_emerging(session, run, res)
+    return run
+
+
+def _store_emerging(session: Session, run: int, res: EmergingResult) -> None:
+    """Write the small grids of a run."""
     session.execute(
         _STORE,
         {
@@ -233,7 +248,6 @@ def refresh_emerging(
             "lz": array_text(res.last_z),
         },
     )
-    return run
 
 
 EMERGING_COLUMNS = (

@@ -111,17 +111,9 @@ def new_run(
 ) -> int:
     """Insert a run, drop the area's older runs of the same analysis, and return the new id."""
     key = {"analysis": analysis, "unit": unit, "area": area}
-    run = session.execute(
-        _NEW_RUN,
-        {
-            **key,
-            "params": json.dumps(params),
-            "fingerprint": fingerprint,
-            "as_of": as_of,
-            "computed_at": clock.now(),
-            "seconds": seconds,
-        },
-    ).scalar_one()
+    row = {"params": json.dumps(params), "fingerprint": fingerprint, "as_of": as_of}
+    row |= {"computed_at": clock.now(), "seconds": seconds}
+    run = session.execute(_NEW_RUN, {**key, **row}).scalar_one()
     session.execute(_DROP_OLD, {**key, "run": run})
     return int(run)
 
@@ -184,6 +176,25 @@ def lock_area(session: Session, analysis: str, unit: str, area: str) -> None:
     )
 
 
+def find_current_run(
+    session: Session,
+    analysis: str,
+    unit: str,
+    area: str,
+    settings: AnalyticsSettings,
+    as_of: datetime,
+    fingerprint: str,
+) -> int | None:
+    """The id of the area's run of the analysis that still holds (is_fresh); None when there is none,
+    and then the area stays locked (lock_area) while the caller computes one. A run stored by another
+    worker while this one waited for the lock is found by the second look."""
+    run = is_fresh(session, analysis, unit, area, settings, as_of, fingerprint)
+    if run is not None:
+        return run
+    lock_area(session, analysis, unit, area)
+    return is_fresh(session, analysis, unit, area, settings, as_of, fingerprint)
+
+
 def refresh_hotspots(
     session: Session,
     area: str,
@@ -195,12 +206,7 @@ def refresh_hotspots(
     """The id of a current hot spot run for the area, computing and storing one when needed (a job)."""
     say = progress or (lambda fraction, note: None)
     fp = data_fingerprint(session, area)
-    run = is_fresh(session, "hotspots", unit, area, settings, as_of, fp)
-    if run is not None:
-        return run
-    lock_area(session, "hotspots", unit, area)
-    run = is_fresh(session, "hotspots", unit, area, settings, as_of, fp)
-    if run is not None:
+    if (run := find_current_run(session, "hotspots", unit, area, settings, as_of, fp)) is not None:
         return run
     t0 = time.perf_counter()
     say(0.1, "统计案件、计算 Gi*")

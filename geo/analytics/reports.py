@@ -171,38 +171,65 @@ def compute_figures(
 ) -> dict[str, Any]:
     """Every count of a report (its hot spot section aside), from the roll-ups (geo.queries.rollups)
     with the one definition of each figure, as JSON-ready values."""
-    prev = session.execute(_PREVIOUS_CUTOFF, {"period": period, "area": area, "start": start}).scalar()
-    upto = min(end, cutoff)
-    p = {
-        **area_range(area),
-        "start": start,
-        "end": end,
-        "cutoff": cutoff,
-        "late_after": prev or start,
-    }
-    d0, d1 = clock.local(start).date(), clock.local(end).date()
-    win = {"resolved_by": upto, "cutoff": cutoff}
+    p = _report_params(session, period, area, start, end, cutoff)
     unit = unit_level(area)
-    counted = rollups.windows(session, area, d0, d1, (None, "category", unit), **win)  # one scan
-    totals = {"all": counted[None], "category": counted["category"], "unit": counted[unit]}
-    instants = rollups.instant(session, area, upto, group=unit, cutoff=cutoff)
-    grades = session.execute(_RISK, p).all()
-    as_of = max((r.as_of for r in grades), default=None)
+    totals, instants = _rolled_up(session, area, start, end, unit, cutoff)
+    risk = _risk_section(session, p)
     out = {
         "summary": _summary(session, area, p, totals, instants),
         "by_level": unit,
         "by_township": _rows_by_unit(session, area, p, totals["unit"], instants),
         "by_category": _by_category(session, totals["category"]),
         "referrals": {r[0]: r[1] for r in session.execute(_BY_REFERRAL, p)},
-        "risk": {
-            "counts": {r.grade: r.grids for r in grades},
-            "as_of": clock.local(as_of).isoformat() if as_of else None,
-        },
+        "risk": risk,
     }
     if len(area) >= 6:  # a province's or city's grids do not fit a report: its map shows counties
-        by_grid = rollups.window(session, area, d0, d1, group="grid", cutoff=cutoff)
-        out["by_grid"] = {k: v["new"] for k, v in by_grid.items() if v["new"]}
+        out["by_grid"] = _new_by_grid(session, area, start, end, cutoff)
     return out
+
+
+def _report_params(
+    session: Session, period: str, area: str, start: datetime, end: datetime, cutoff: datetime
+) -> dict[str, Any]:
+    """The values the report's own queries bind; late entries (补录) count from the previous report's
+    cut-off (or the period's start)."""
+    prev = session.execute(_PREVIOUS_CUTOFF, {"period": period, "area": area, "start": start}).scalar()
+    return {**area_range(area), "start": start, "end": end, "cutoff": cutoff, "late_after": prev or start}
+
+
+def _county_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """The county days [first, after) of the period [start, end)."""
+    return clock.local(start).date(), clock.local(end).date()
+
+
+def _rolled_up(
+    session: Session, area: str, start: datetime, end: datetime, unit: str, cutoff: datetime
+) -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
+    """The window's figures (the area's, per category and per unit: one scan) and open and overdue per
+    unit, at the period's end or the cut-off if sooner (nothing closes after it)."""
+    upto = min(end, cutoff)
+    d0, d1 = _county_days(start, end)
+    win = {"resolved_by": upto, "cutoff": cutoff}
+    counted = rollups.windows(session, area, d0, d1, (None, "category", unit), **win)  # one scan
+    totals = {"all": counted[None], "category": counted["category"], "unit": counted[unit]}
+    return totals, rollups.instant(session, area, upto, group=unit, cutoff=cutoff)
+
+
+def _risk_section(session: Session, p: dict[str, Any]) -> dict[str, Any]:
+    """The three colours at the report's cut-off: grids per grade, and as of when."""
+    grades = session.execute(_RISK, p).all()
+    as_of = max((r.as_of for r in grades), default=None)
+    return {
+        "counts": {r.grade: r.grids for r in grades},
+        "as_of": clock.local(as_of).isoformat() if as_of else None,
+    }
+
+
+def _new_by_grid(session: Session, area: str, start: datetime, end: datetime, cutoff: datetime) -> dict:
+    """New cases of the period per small grid that had any (the report's map)."""
+    d0, d1 = _county_days(start, end)
+    by_grid = rollups.window(session, area, d0, d1, group="grid", cutoff=cutoff)
+    return {k: v["new"] for k, v in by_grid.items() if v["new"]}
 
 
 _FIND = text("""SELECT id, period_start, period_end, cutoff_at, issued_at, figures FROM reports

@@ -12,6 +12,7 @@ a grid has one colour everywhere, and say as of when.
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -116,8 +117,14 @@ DELETE FROM risk_grades r WHERE r.grid_code ~>=~ :lo AND r.grid_code ~<~ :hi
 
 def grade_area(session: Session, area: str, settings: RiskSettings, at: datetime | None = None) -> int:
     """Grade every current small grid of the area at `at` (default now) into risk_grades; how many."""
-    at = at or clock.now()
-    params = {
+    graded = session.execute(_GRADE, _grade_params(area, settings, at or clock.now())).rowcount
+    session.execute(_DROP_RETIRED, area_range(area))
+    return int(graded)
+
+
+def _grade_params(area: str, settings: RiskSettings, at: datetime) -> dict[str, Any]:
+    """The values _GRADE binds: the instant, the window and trend starts, the weights and cut-offs."""
+    return {
         **area_range(area),
         "at": at,
         "window_start": at - timedelta(days=settings.window_days),
@@ -132,9 +139,6 @@ def grade_area(session: Session, area: str, settings: RiskSettings, at: datetime
         "yellow_score": settings.yellow_score,
         "red_overdue": settings.red_overdue,
     }
-    graded = session.execute(_GRADE, params).rowcount
-    session.execute(_DROP_RETIRED, area_range(area))
-    return int(graded)
 
 
 RISK_COLUMNS = (

@@ -6,7 +6,9 @@ names and phones come masked for roles without clearance, by the database (gridg
 `list_sheets` lays the same lists out as the sheets of the planner's XLSX export.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -128,37 +130,53 @@ def risk_lists(
     of `grades` (red and yellow by default), riskiest first (a page of them: `limit`, `offset`, in `bbox`)."""
     grades = tuple(g for g in grades if g != "green")
     flagged = grade_grids(session, area, grades=grades, bbox=bbox, limit=limit, offset=offset)
+    _add_lists(session, area, flagged, at)
+    head = _grade_counts(session, area, bbox)
+    more = offset + len(flagged) < sum(head["counts"][g] for g in grades)
+    return {"area": area, **head, "grids": flagged, "next_offset": offset + len(flagged) if more else None}
+
+
+def _add_lists(session: Session, area: str, flagged: list[dict], at: datetime | None) -> None:
+    """Give each flagged grid its problem, responsibility and task lists (one query of each for all)."""
     codes = [g["grid_code"] for g in flagged]
-    probs: dict[str, list[dict]] = {c: [] for c in codes}
-    for r in session.execute(_PROBLEMS, {"codes": codes, "at": at or clock.now()}):
-        probs[r.grid_code].append({k: v for k, v in r._asdict().items() if k != "grid_code"})
+    probs = _problems(session, codes, at)
     resp = {r.code: r._asdict() for r in session.execute(_RESPONSIBLE, {"codes": codes})}
     depts = session.execute(_DEPARTMENTS, {"area": area}).all()
     for g in flagged:
-        cats = {p["category_code"] for p in probs[g["grid_code"]]}
-        rp = resp.get(g["grid_code"], {})
         g["problems"] = probs[g["grid_code"]]
-        g["responsibility"] = {
-            "grid_worker": rp.get("worker"),
-            "worker_phone": rp.get("worker_phone"),
-            "village": rp.get("village"),
-            "township": rp.get("township"),
-            "township_centre": rp.get("township_centre"),
-            "departments": [{"name": d.name, "phone": d.phone} for d in depts if cats & set(d.categories)],
-        }
+        g["responsibility"] = _responsibility(resp.get(g["grid_code"], {}), depts, g["problems"])
         g["tasks"] = _tasks(g, g["problems"])
-    rows = session.execute(_COUNTS, _params(area, bbox)).all()
-    counts = {k: next((r.n for r in rows if r.grade == k), 0) for k in GRADE_LABELS}
-    as_of = max((r.as_of for r in rows), default=None)
-    computed_at = max((r.computed_at for r in rows), default=None)
-    more = offset + len(flagged) < sum(counts[g] for g in grades)
+
+
+def _problems(session: Session, codes: list[str], at: datetime | None) -> dict[str, list[dict]]:
+    """The open cases of each grid at `at` (default now), by grid code (every code present)."""
+    probs: dict[str, list[dict]] = {c: [] for c in codes}
+    for r in session.execute(_PROBLEMS, {"codes": codes, "at": at or clock.now()}):
+        probs[r.grid_code].append({k: v for k, v in r._asdict().items() if k != "grid_code"})
+    return probs
+
+
+def _responsibility(rp: dict, depts: Sequence[Any], problems: list[dict]) -> dict:
+    """Who answers for a grid: its worker, village, township and centre, and the departments whose
+    categories match its open cases."""
+    cats = {p["category_code"] for p in problems}
     return {
-        "area": area,
-        "as_of": as_of,
-        "computed_at": computed_at,
-        "counts": counts,
-        "grids": flagged,
-        "next_offset": offset + len(flagged) if more else None,
+        "grid_worker": rp.get("worker"),
+        "worker_phone": rp.get("worker_phone"),
+        "village": rp.get("village"),
+        "township": rp.get("township"),
+        "township_centre": rp.get("township_centre"),
+        "departments": [{"name": d.name, "phone": d.phone} for d in depts if cats & set(d.categories)],
+    }
+
+
+def _grade_counts(session: Session, area: str, bbox: tuple[float, float, float, float] | None) -> dict:
+    """As of when the area's grades (in `bbox`) hold, when they were computed, and grids per grade."""
+    rows = session.execute(_COUNTS, _params(area, bbox)).all()
+    return {
+        "as_of": max((r.as_of for r in rows), default=None),
+        "computed_at": max((r.computed_at for r in rows), default=None),
+        "counts": {k: next((r.n for r in rows if r.grade == k), 0) for k in GRADE_LABELS},
     }
 
 

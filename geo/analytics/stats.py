@@ -117,18 +117,28 @@ def gi_star_z(y: np.ndarray, w: Weights) -> np.ndarray:
     n = y.shape[0]
     if n < 3:
         return np.zeros_like(y)
-    total = y.sum(axis=0)
-    mean = total / n
-    var = (y**2).sum(axis=0) / n - mean**2
-    card = np.asarray(w.matrix.sum(axis=1)).ravel()
-    if y.ndim == 2:
-        card = card[:, None]
+    total, mean, var = _moments(y)
+    card = _cardinality(w, y.ndim)
     with np.errstate(divide="ignore", invalid="ignore"):
         g = (w.matrix @ y) / total
         ev = card * (n - card) / (n - 1) / n**2 * var / mean**2
         z = (g - card / n) / np.sqrt(ev)
     z = np.where(var <= 1e-12 * np.maximum(mean**2, 1e-300), 0.0, z)  # no variance: nothing stands out
     return np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _moments(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sum, mean and (population) variance of each column of `y` (or of `y`)."""
+    n = y.shape[0]
+    total = y.sum(axis=0)
+    mean = total / n
+    return total, mean, (y**2).sum(axis=0) / n - mean**2
+
+
+def _cardinality(w: Weights, ndim: int) -> np.ndarray:
+    """Each cell's number of neighbours, itself included (W_i), as a column when `y` has bins."""
+    card = np.asarray(w.matrix.sum(axis=1)).ravel()
+    return card[:, None] if ndim == 2 else card
 
 
 def normal_p(z: np.ndarray) -> np.ndarray:

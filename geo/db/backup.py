@@ -91,28 +91,38 @@ def restore(libpq_url: str, file: Path) -> None:
     engine = create_engine(libpq_url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.begin() as conn:
-            tables = _user_tables(conn)
-            if tables:
-                raise ConflictError(
-                    f"restore needs an empty database; this one holds {len(tables)} tables "
-                    f"({', '.join(tables[:5])}...). Create a new database and restore into it.",
-                    where="database",
-                )
+            _refuse_unless_empty(conn)
             conn.execute(text(_APP_ROLE))
-        _run(
-            [
-                pg_tool("pg_restore"),
-                "--no-owner",
-                "--exit-on-error",
-                "--single-transaction",
-                f"--dbname={libpq_url}",
-                str(file),
-            ]
-        )
+        _pg_restore(libpq_url, file)
         with engine.begin() as conn:
             conn.execute(text(_LEAKPROOF))
     finally:
         engine.dispose()
+
+
+def _refuse_unless_empty(conn: Connection) -> None:
+    """ConflictError when the database holds tables: a restore goes into an empty one only."""
+    tables = _user_tables(conn)
+    if tables:
+        raise ConflictError(
+            f"restore needs an empty database; this one holds {len(tables)} tables "
+            f"({', '.join(tables[:5])}...). Create a new database and restore into it.",
+            where="database",
+        )
+
+
+def _pg_restore(libpq_url: str, file: Path) -> None:
+    """pg_restore the dump in one transaction, stopping at the first error, owned by the restoring user."""
+    _run(
+        [
+            pg_tool("pg_restore"),
+            "--no-owner",
+            "--exit-on-error",
+            "--single-transaction",
+            f"--dbname={libpq_url}",
+            str(file),
+        ]
+    )
 
 
 def table_fingerprints(engine: Engine) -> dict[str, tuple[int, str]]:

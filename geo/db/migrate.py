@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 
@@ -31,7 +31,6 @@ def upgrade(engine: Engine, revision: str = "head", *, app_url: str | None = Non
     Returns what the calendar sync stored (None when it had nothing to do or the revision is not head).
     """
     from geo.db.roles import ensure_login_role
-    from geo.queries.holidays import sync_library
 
     config = alembic_config()
     with engine.begin() as conn:
@@ -41,7 +40,12 @@ def upgrade(engine: Engine, revision: str = "head", *, app_url: str | None = Non
         command.upgrade(config, revision)
         if app_url:
             ensure_login_role(conn, app_url)
-        if revision != "head":
-            return None
-        with Session(bind=conn) as session:  # joins this transaction: commits with the migrations
-            return sync_library(session)
+        return _sync_calendar(conn) if revision == "head" else None
+
+
+def _sync_calendar(conn: Connection) -> dict[str, Any] | None:
+    """Bring the library's holiday calendar into the database, in the migrations' transaction."""
+    from geo.queries.holidays import sync_library
+
+    with Session(bind=conn) as session:  # joins this transaction: commits with the migrations
+        return sync_library(session)

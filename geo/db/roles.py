@@ -28,15 +28,20 @@ def login_of(url: str) -> tuple[str, str | None]:
     return unquote(parts.username), unquote(parts.password) if parts.password else None
 
 
+def _check_role_name(name: str) -> None:
+    """InvalidInputError unless the login is a plain lower-case role name (it is written into SQL)."""
+    if not _NAME.match(name):
+        raise InvalidInputError(
+            f"the app's login must be a plain lower-case role name; got {name!r}", where="url"
+        )
+
+
 def ensure_login_role(conn: Connection, url: str) -> str | None:
     """Create or align the app's login role of `url` (on an owner's connection that may create roles).
     Returns its name, or None when `url` logs in as the connection's own role (nothing to do: the app
     would then be the owner, which `gridgov serve` refuses)."""
     name, password = login_of(url)
-    if not _NAME.match(name):
-        raise InvalidInputError(
-            f"the app's login must be a plain lower-case role name; got {name!r}", where="url"
-        )
+    _check_role_name(name)
     if name == conn.execute(text("SELECT current_user")).scalar_one():
         return None
     raw = conn.connection.dbapi_connection

@@ -118,18 +118,11 @@ def sample_in(
 ) -> np.ndarray:
     """`n` points inside `geom`: half near the hub (Gaussian, `spread` degrees), half by density."""
     shapely.prepare(geom)
-    minx, miny, maxx, maxy = geom.bounds
+    bounds = geom.bounds
     got: list[np.ndarray] = []
     count = 0
     for _ in range(200):
-        m = max(4 * (n - count), 16)
-        x, y = rng.uniform(minx, maxx, m), rng.uniform(miny, maxy, m)
-        keep = rng.random(m) * density.peak < density(x, y)
-        if hub is not None:
-            near = rng.random(m) < 0.5
-            x[near] = hub[0] + rng.normal(0, spread, near.sum()) / 0.8
-            y[near] = hub[1] + rng.normal(0, spread, near.sum())
-            keep |= near
+        x, y, keep = _candidates(rng, bounds, max(4 * (n - count), 16), density, hub, spread)
         keep &= shapely.contains_xy(geom, x, y)
         pts = np.column_stack([x[keep], y[keep]])[: n - count]
         got.append(pts)
@@ -137,6 +130,19 @@ def sample_in(
         if count >= n:
             return np.concatenate(got)
     raise RuntimeError("could not place demo seeds inside a grid")  # only for degenerate slivers
+
+
+def _candidates(rng, bounds: tuple, m: int, density: Density, hub, spread: float):
+    """`m` candidate points in the bounds (x, y, keep): kept by density, or (half) drawn near the hub."""
+    minx, miny, maxx, maxy = bounds
+    x, y = rng.uniform(minx, maxx, m), rng.uniform(miny, maxy, m)
+    keep = rng.random(m) * density.peak < density(x, y)
+    if hub is not None:
+        near = rng.random(m) < 0.5
+        x[near] = hub[0] + rng.normal(0, spread, near.sum()) / 0.8
+        y[near] = hub[1] + rng.normal(0, spread, near.sum())
+        keep |= near
+    return x, y, keep
 
 
 def partition(parent, seeds: np.ndarray) -> list[MultiPolygon]:
@@ -198,8 +204,17 @@ def build_levels(rng, spec: CountySpec) -> tuple[dict[str, Level], Density]:
         np.array([hubs[0, :2]]),
         np.array([1.0]),
     )
+    towns = _townships(rng, spec, town_names, hubs, density)
+    villages = _children(rng, towns, spec.villages, density, "village")
+    _name_villages(rng, villages, towns)
+    grids = _children(rng, villages, spec.grids, density, "grid")
+    return {"county": county, "township": towns, "village": villages, "grid": grids}, density
+
+
+def _townships(rng, spec: CountySpec, town_names: list[str], hubs: np.ndarray, density: Density) -> Level:
+    """The townships: the county split around their hubs."""
     town_geoms = np.array(partition(spec.outline, hubs[:, :2]))
-    towns = Level(
+    return Level(
         [f"{spec.adcode}{i + 1:03d}000000" for i in range(len(hubs))],
         town_names,
         [0] * len(hubs),
@@ -207,10 +222,6 @@ def build_levels(rng, spec: CountySpec) -> tuple[dict[str, Level], Density]:
         hubs[:, :2],
         people_in(rng, town_geoms, density),
     )
-    villages = _children(rng, towns, spec.villages, density, "village")
-    _name_villages(rng, villages, towns)
-    grids = _children(rng, villages, spec.grids, density, "grid")
-    return {"county": county, "township": towns, "village": villages, "grid": grids}, density
 
 
 def _children(rng, parents: Level, total: int, density: Density, level: str) -> Level:
@@ -228,12 +239,15 @@ def _children(rng, parents: Level, total: int, density: Density, level: str) -> 
         codes += [f"{prefix}{j + 1:03d}{tail}" for j in range(n)]
         parent_idx += [p] * int(n)
     geom_arr = np.array(geoms)
-    names_ = [
-        f"{parents.names[p]}第{c[12:15].lstrip('0')}网格" for p, c in zip(parent_idx, codes, strict=True)
-    ]
+    names_ = _grid_names(parents, parent_idx, codes)
     return Level(
         codes, names_, parent_idx, geom_arr, np.concatenate(seeds), people_in(rng, geom_arr, density)
     )
+
+
+def _grid_names(parents: Level, parent_idx: list[int], codes: list[str]) -> list[str]:
+    """某某第N网格 after the parent and the code's last segment (villages are renamed afterwards)."""
+    return [f"{parents.names[p]}第{c[12:15].lstrip('0')}网格" for p, c in zip(parent_idx, codes, strict=True)]
 
 
 def _name_villages(rng, villages: Level, towns: Level) -> None:

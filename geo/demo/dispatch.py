@@ -38,19 +38,17 @@ def _person(rng: random.Random) -> tuple[str, str]:
     return name, phone
 
 
+_COMMITTEES = text(
+    "SELECT id FROM departments WHERE kind = 'mediation_committee' AND county_code = :c ORDER BY id"
+)
+_INSERT_MEDIATORS = text(
+    "INSERT INTO mediators (department_id, name, phone, on_call) VALUES (:d, :name, :phone, :on_call)"
+)
+
+
 def seed_mediators(session: Session, county_code: str, rng: random.Random) -> int:
     """Give each mediation committee of the county 3-5 mediators, about half of them on call."""
-    committees = (
-        session.execute(
-            text(
-                "SELECT id FROM departments WHERE kind = 'mediation_committee' AND county_code = :c "
-                "ORDER BY id"
-            ),
-            {"c": county_code},
-        )
-        .scalars()
-        .all()
-    )
+    committees = session.execute(_COMMITTEES, {"c": county_code}).scalars().all()
     rows: list[dict[str, Any]] = []
     for dept in committees:
         count = rng.randint(3, 5)
@@ -58,45 +56,45 @@ def seed_mediators(session: Session, county_code: str, rng: random.Random) -> in
             name, phone = _person(rng)
             rows.append({"d": dept, "name": name, "phone": phone, "on_call": i == 0 or rng.random() < 0.4})
     if rows:
-        session.execute(
-            text(
-                "INSERT INTO mediators (department_id, name, phone, on_call) "
-                "VALUES (:d, :name, :phone, :on_call)"
-            ),
-            rows,
-        )
+        session.execute(_INSERT_MEDIATORS, rows)
     return len(rows)
+
+
+_TIME_LIMITS = text("SELECT category, severity, amount, unit FROM time_limits")
+_WITHOUT_DEADLINE = text(
+    "SELECT id, category, severity, reported_at FROM events WHERE deadline_at IS NULL "
+    "AND status IN ('registered','dispatched','in_progress') AND grid_code LIKE :c ORDER BY id"
+)
+_SET_DEADLINES = text(
+    "UPDATE events SET deadline_at = :deadline_at, "
+    "deadline_basis = CAST(:deadline_basis AS jsonb), "
+    "deadline_uncovered_years = CAST(:deadline_uncovered_years AS smallint[]) WHERE id = :id"
+)
+
+
+def load_time_limits(session: Session) -> dict[tuple[str, int], tuple[int, str]]:
+    """Every time limit, (category, severity) -> (amount, unit); category '*' is any other category."""
+    return {(r.category, r.severity): (r.amount, r.unit) for r in session.execute(_TIME_LIMITS)}
+
+
+def find_limit(limits: dict, category: str, severity: int) -> tuple[int, str] | None:
+    """The time limit of a category and severity (else of any category at that severity), or None."""
+    return limits.get((category, severity)) or limits.get(("*", severity))
 
 
 def backfill_deadlines(session: Session, county_code: str) -> int:
     """Give registered, dispatched and in-progress cases without a deadline one counted from their report."""
-    limits = {
-        (r.category, r.severity): (r.amount, r.unit)
-        for r in session.execute(text("SELECT category, severity, amount, unit FROM time_limits"))
-    }
+    limits = load_time_limits(session)
     calendar = load_calendar(session)
-    events = session.execute(
-        text(
-            "SELECT id, category, severity, reported_at FROM events WHERE deadline_at IS NULL "
-            "AND status IN ('registered','dispatched','in_progress') AND grid_code LIKE :c ORDER BY id"
-        ),
-        {"c": county_code + "%"},
-    ).all()
+    events = session.execute(_WITHOUT_DEADLINE, {"c": county_code + "%"}).all()
     rows = []
     for ev in events:
-        limit = limits.get((ev.category, ev.severity)) or limits.get(("*", ev.severity))
+        limit = find_limit(limits, ev.category, ev.severity)
         if limit:
             deadline = time_limit(ev.reported_at, limit[0], limit[1], calendar)
             rows.append({"id": ev.id, **deadline_columns(deadline)})
     if rows:
-        session.execute(
-            text(
-                "UPDATE events SET deadline_at = :deadline_at, "
-                "deadline_basis = CAST(:deadline_basis AS jsonb), "
-                "deadline_uncovered_years = CAST(:deadline_uncovered_years AS smallint[]) WHERE id = :id"
-            ),
-            rows,
-        )
+        session.execute(_SET_DEADLINES, rows)
     return len(rows)
 
 

@@ -61,34 +61,41 @@ def build_events(rng, plan: CountyPlan, end: int) -> None:
     kinds = np.repeat(
         np.array(["dispute", "hazard", "appeal"], dtype=object), [spec.disputes, spec.hazards, spec.appeals]
     )
-    n = len(kinds)
+    xy = _draw_points(rng, grids, len(kinds))
+    ev = _categories_and_sources(rng, kinds)
+    ev["reported"], ev["closed"], ev["status"] = _times(rng, kinds, end)
+    ev["xy"] = xy
+    ev["grid"] = assign_grids(grids, xy)
+    ev["severity"] = rng.choice(4, len(kinds), p=texts.SEVERITY_P) + 1
+    ev.update(_wages(rng, ev["category"], ev["status"], spec.wage_workers, spec.wage_recovered_yuan))
+    _add_texts(rng, plan, ev)
+    plan.events = ev
+
+
+def _draw_points(rng, grids: Level, n: int) -> np.ndarray:
+    """`n` points in small grids drawn by their people (80 %) or evenly (20 %)."""
     weight = 0.8 * grids.people / grids.people.sum() + 0.2 / len(grids.codes)
     idx = rng.choice(len(grids.codes), n, p=weight / weight.sum())
-    xy = points_in(rng, grids, idx)
-    category = np.empty(n, dtype=object)
-    source = np.empty(n, dtype=object)
+    return points_in(rng, grids, idx)
+
+
+def _categories_and_sources(rng, kinds: np.ndarray) -> dict[str, np.ndarray]:
+    """The kind, category and source of each case, categories and sources by each kind's mix."""
+    category = np.empty(len(kinds), dtype=object)
+    source = np.empty(len(kinds), dtype=object)
     for kind in ("dispute", "hazard", "appeal"):
         mask = kinds == kind
         category[mask] = texts.pick(rng, texts.MIX[kind], int(mask.sum()))
         source[mask] = texts.pick(rng, texts.SOURCE_MIX[kind], int(mask.sum()))
-    reported, closed, status = _times(rng, kinds, end)
-    ev = {
-        "kind": kinds,
-        "category": category,
-        "source": source,
-        "reported": reported,
-        "closed": closed,
-        "status": status,
-        "xy": xy,
-        "grid": assign_grids(grids, xy),
-        "severity": rng.choice(4, n, p=texts.SEVERITY_P) + 1,
-    }
-    ev.update(_wages(rng, category, status, spec.wage_workers, spec.wage_recovered_yuan))
-    village_of = np.array(grids.parents)[ev["grid"]]
+    return {"kind": kinds, "category": category, "source": source}
+
+
+def _add_texts(rng, plan: CountyPlan, ev: dict) -> None:
+    """Each case's title (naming its village) and description."""
+    village_of = np.array(plan.levels["grid"].parents)[ev["grid"]]
     villages = [plan.levels["village"].names[v] for v in village_of]
-    ev["title"] = texts.titles(rng, category, villages, np.maximum(ev["wage_workers"], 1))
-    ev["description"] = texts.descriptions(kinds, source, ev["title"], status == "closed")
-    plan.events = ev
+    ev["title"] = texts.titles(rng, ev["category"], villages, np.maximum(ev["wage_workers"], 1))
+    ev["description"] = texts.descriptions(ev["kind"], ev["source"], ev["title"], ev["status"] == "closed")
 
 
 def _times(rng, kinds: np.ndarray, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -98,25 +105,35 @@ def _times(rng, kinds: np.ndarray, end: int) -> tuple[np.ndarray, np.ndarray, np
     hour = rng.choice(24, n, p=_HOURS / _HOURS.sum())
     start = end - 365 * DAY  # `end` is midnight China time, so hour 0 here is 00:00 CST
     reported = start + day * DAY + hour * 3600 + rng.integers(0, 3600, n)
+    closed = reported + _durations(rng, kinds)
+    keep_open = np.concatenate(
+        [_newest_late(kinds == k, reported, closed, end) for k in ("dispute", "hazard", "appeal")]
+    )
+    closed = np.minimum(closed, np.maximum(end - 60, reported))
+    closed[keep_open] = -1
+    return reported, closed, _statuses(rng, kinds, closed, keep_open)
+
+
+def _durations(rng, kinds: np.ndarray) -> np.ndarray:
+    """Seconds from report to closing: lognormal about each kind's median, at least ten minutes."""
     med = np.select(
         [kinds == "dispute", kinds == "hazard"],
         [_MEDIAN_HOURS["dispute"], _MEDIAN_HOURS["hazard"]],
         _MEDIAN_HOURS["appeal"],
     )
-    duration = np.maximum(600, med * 3600 * rng.lognormal(0.0, 0.9, n)).astype(np.int64)
-    closed = reported + duration
-    keep_open = np.concatenate(
-        [_newest_late(kinds == k, reported, closed, end) for k in ("dispute", "hazard", "appeal")]
-    )
-    closed = np.minimum(closed, np.maximum(end - 60, reported))
+    return np.maximum(600, med * 3600 * rng.lognormal(0.0, 0.9, len(kinds))).astype(np.int64)
+
+
+def _statuses(rng, kinds: np.ndarray, closed: np.ndarray, keep_open: np.ndarray) -> np.ndarray:
+    """Closed, but an open status for the cases kept open; a few closed appeals are duplicates."""
+    n = len(kinds)
     status = np.full(n, "closed", dtype=object)
     status[keep_open] = np.array(OPEN_STATUSES, dtype=object)[
         rng.integers(0, len(OPEN_STATUSES), len(keep_open))
     ]
-    closed[keep_open] = -1
     dup = np.flatnonzero((kinds == "appeal") & (rng.random(n) < 0.001) & (closed >= 0))
     status[dup] = "duplicate"
-    return reported, closed, status
+    return status
 
 
 def _newest_late(mask: np.ndarray, reported: np.ndarray, closed: np.ndarray, end: int) -> np.ndarray:
@@ -130,19 +147,10 @@ def _wages(rng, category: np.ndarray, status: np.ndarray, workers_total: int, re
     n = len(category)
     labour = np.flatnonzero(category == "labour_wages")
     done = labour[status[labour] == "closed"]
-    workers = np.zeros(n, dtype=np.int64)
-    workers[labour] = 1 + rng.poisson(0.3, len(labour))
-    extra = max(0, workers_total - int(workers[done].sum()))
-    if len(done):
-        share = rng.lognormal(0, 1.2, len(done))
-        workers[done] += rng.multinomial(extra, share / share.sum())
+    workers = _wage_workers(rng, n, labour, done, workers_total)
     per_worker = rng.lognormal(np.log(15_000), 0.5, n)
     raw = workers * per_worker
-    recovered = np.zeros(n, dtype=np.int64)  # cents
-    if len(done):
-        cents = int(round(recovered_yuan * 100))
-        recovered[done] = np.floor(raw[done] * cents / raw[done].sum()).astype(np.int64)
-        recovered[done[np.argmax(recovered[done])]] += cents - int(recovered[done].sum())
+    recovered = _recovered_cents(raw, done, recovered_yuan)
     owed = np.where(status == "closed", recovered * rng.uniform(1.0, 1.2, n), raw * 100).astype(np.int64)
     owed = np.maximum(owed, recovered)
     is_labour = category == "labour_wages"
@@ -151,6 +159,27 @@ def _wages(rng, category: np.ndarray, status: np.ndarray, workers_total: int, re
         "wage_owed": np.where(is_labour, owed, -1),
         "wage_recovered": np.where(is_labour, recovered, -1),
     }
+
+
+def _wage_workers(rng, n: int, labour: np.ndarray, done: np.ndarray, workers_total: int) -> np.ndarray:
+    """Workers owed wages per case: a few per labour case, the closed ones topped up to `workers_total`."""
+    workers = np.zeros(n, dtype=np.int64)
+    workers[labour] = 1 + rng.poisson(0.3, len(labour))
+    extra = max(0, workers_total - int(workers[done].sum()))
+    if len(done):
+        share = rng.lognormal(0, 1.2, len(done))
+        workers[done] += rng.multinomial(extra, share / share.sum())
+    return workers
+
+
+def _recovered_cents(raw: np.ndarray, done: np.ndarray, recovered_yuan: float) -> np.ndarray:
+    """Cents recovered per case: exactly `recovered_yuan` over the closed cases `done`, pro rata `raw`."""
+    recovered = np.zeros(len(raw), dtype=np.int64)  # cents
+    if len(done):
+        cents = int(round(recovered_yuan * 100))
+        recovered[done] = np.floor(raw[done] * cents / raw[done].sum()).astype(np.int64)
+        recovered[done[np.argmax(recovered[done])]] += cents - int(recovered[done].sum())
+    return recovered
 
 
 def build_workers(rng, plan: CountyPlan, end: int) -> None:
@@ -177,23 +206,12 @@ def build_workers(rng, plan: CountyPlan, end: int) -> None:
 
 def build_parties(rng, plan: CountyPlan) -> None:
     """Parties: applicant and respondent of disputes, the reporter of some hazards, the appellant."""
-    ev = plan.events
-    kinds = ev["kind"]
-    n = len(kinds)
-    per = np.where(kinds == "dispute", 2 + (rng.random(n) < 0.2), 0)
-    per += np.where(kinds == "hazard", rng.random(n) < 0.5, 0) + np.where(kinds == "appeal", 1, 0)
-    event = np.repeat(np.arange(n), per)
-    rank = np.arange(len(event)) - np.repeat(np.cumsum(per) - per, per)
-    role = np.where(
-        kinds[event] == "dispute",
-        np.array(["applicant", "respondent", "party"], dtype=object)[np.minimum(rank, 2)],
-        np.where(kinds[event] == "hazard", "reporter", "applicant"),
-    )
+    kinds = plan.events["kind"]
+    per = _parties_per_case(rng, kinds)
+    event = np.repeat(np.arange(len(kinds)), per)
+    role = _roles(kinds[event], per)
     m = len(event)
-    with_id = (kinds[event] == "dispute") & (rng.random(m) < 0.7)
-    ids = names.id_numbers(rng, plan.spec.adcode, int(with_id.sum()))
-    id_col = np.full(m, None, dtype=object)
-    id_col[with_id] = ids
+    id_col = _id_numbers(rng, plan.spec.adcode, kinds[event])
     plan.parties = {
         "event": event,
         "role": role,
@@ -201,3 +219,31 @@ def build_parties(rng, plan: CountyPlan) -> None:
         "phone": names.phones(rng, m),
         "id_number": id_col,
     }
+
+
+def _parties_per_case(rng, kinds: np.ndarray) -> np.ndarray:
+    """2 parties per dispute (3 for one in five), 1 for half the hazards, 1 per appeal."""
+    n = len(kinds)
+    per = np.where(kinds == "dispute", 2 + (rng.random(n) < 0.2), 0)
+    per += np.where(kinds == "hazard", rng.random(n) < 0.5, 0) + np.where(kinds == "appeal", 1, 0)
+    return per
+
+
+def _roles(kind: np.ndarray, per: np.ndarray) -> np.ndarray:
+    """Each party's role by its case's `kind` and its rank among the case's `per` parties."""
+    rank = np.arange(len(kind)) - np.repeat(np.cumsum(per) - per, per)
+    return np.where(
+        kind == "dispute",
+        np.array(["applicant", "respondent", "party"], dtype=object)[np.minimum(rank, 2)],
+        np.where(kind == "hazard", "reporter", "applicant"),
+    )
+
+
+def _id_numbers(rng, adcode: str, kind: np.ndarray) -> np.ndarray:
+    """ID numbers of about 70 % of the dispute parties (by their case's `kind`), None for the others."""
+    m = len(kind)
+    with_id = (kind == "dispute") & (rng.random(m) < 0.7)
+    ids = names.id_numbers(rng, adcode, int(with_id.sum()))
+    id_col = np.full(m, None, dtype=object)
+    id_col[with_id] = ids
+    return id_col

@@ -66,22 +66,26 @@ def build_patrols(rng, plan: CountyPlan) -> dict[str, np.ndarray]:
     steps = np.maximum((end - start) // FIX_EVERY_S, 2)
     geoms = grids.geoms[w["grid"]]
     shapely.prepare(geoms)
-    x, y = w["xy"][:, 0].copy(), w["xy"][:, 1].copy()
-    heading = rng.uniform(0, 2 * np.pi, n)
+    fixes = _walk_back(rng, w["xy"], end, steps, geoms)
+    return _lunch_and_noise(rng, fixes, start, end)
+
+
+def _walk_back(rng, xy: np.ndarray, end: np.ndarray, steps: np.ndarray, geoms) -> dict[str, np.ndarray]:
+    """Each worker's walk from their last fix back in time, `steps` steps: worker index, time, lon, lat."""
+    x, y = xy[:, 0].copy(), xy[:, 1].copy()
+    heading = rng.uniform(0, 2 * np.pi, len(x))
     rows = []
     for k in range(int(steps.max()) + 1):
         live = np.flatnonzero(k <= steps)
         jitter = np.where(k == 0, 0, rng.integers(-10, 11, len(live)))
         rows.append((live, end[live] - k * FIX_EVERY_S + jitter, x[live].copy(), y[live].copy()))
         x[live], y[live], heading[live] = _step(rng, x[live], y[live], heading[live], geoms[live])
-    worker = np.concatenate([r[0] for r in rows])
-    fixes = {
-        "worker": worker,
+    return {
+        "worker": np.concatenate([r[0] for r in rows]),
         "at": np.concatenate([r[1] for r in rows]),
         "x": np.concatenate([r[2] for r in rows]),
         "y": np.concatenate([r[3] for r in rows]),
     }
-    return _lunch_and_noise(rng, fixes, start, end)
 
 
 def _lunch_and_noise(rng, f: dict, start: np.ndarray, end: np.ndarray) -> dict[str, np.ndarray]:
@@ -109,15 +113,7 @@ def build_visits(rng, plan: CountyPlan, fixes: dict[str, np.ndarray]) -> dict[st
     """2-6 household visits per worker (none for about one in twelve, who only patrolled), at accurate
     fixes of their patrol (in their own grid)."""
     grids, villages = plan.levels["grid"], plan.levels["village"]
-    good = np.flatnonzero(fixes["acc"] < 100)
-    n = len(plan.workers["name"])
-    counts = np.where(rng.random(n) < 0.08, 0, rng.integers(2, 7, n))  # some only patrolled that day
-    picks = []
-    by_worker = np.split(good, np.searchsorted(fixes["worker"][good], np.arange(1, len(counts))))
-    for worker, pool in enumerate(by_worker):
-        if len(pool) and counts[worker]:
-            picks.append(rng.choice(pool, min(int(counts[worker]), len(pool)), replace=False))
-    idx = np.sort(np.concatenate(picks)) if picks else np.array([], dtype=int)
+    idx = _visit_fixes(rng, fixes, len(plan.workers["name"]))
     who = fixes["worker"][idx]
     village = [villages.names[grids.parents[g]] for g in plan.workers["grid"][who]]
     group, number = rng.integers(1, 13, len(idx)), rng.integers(1, 80, len(idx))
@@ -128,6 +124,18 @@ def build_visits(rng, plan: CountyPlan, fixes: dict[str, np.ndarray]) -> dict[st
         "household": names.person_names(rng, len(idx)),
         "note": [NOTES[i] for i in rng.integers(0, len(NOTES), len(idx))],
     }
+
+
+def _visit_fixes(rng, fixes: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Indexes (sorted) of the fixes where the `n` workers visit: 2-6 accurate ones each, or none."""
+    good = np.flatnonzero(fixes["acc"] < 100)
+    counts = np.where(rng.random(n) < 0.08, 0, rng.integers(2, 7, n))  # some only patrolled that day
+    picks = []
+    by_worker = np.split(good, np.searchsorted(fixes["worker"][good], np.arange(1, len(counts))))
+    for worker, pool in enumerate(by_worker):
+        if len(pool) and counts[worker]:
+            picks.append(rng.choice(pool, min(int(counts[worker]), len(pool)), replace=False))
+    return np.sort(np.concatenate(picks)) if picks else np.array([], dtype=int)
 
 
 _WORKER_IDS = text("SELECT min(id) FROM workers WHERE home_grid_code LIKE :c || '%'")
@@ -145,12 +153,7 @@ def write_field(session: Session, plan: CountyPlan, seed: int, settings: FieldSe
     visits = build_visits(rng, plan, fixes)
     first = int(session.execute(_WORKER_IDS, {"c": plan.spec.adcode}).scalar_one())
     codes = np.array(plan.levels["grid"].codes, dtype=object)[plan.workers["grid"]]
-    # partitions are UTC months (migration 0040)
-    months = {
-        datetime.fromtimestamp(int(t), UTC).date().replace(day=1)
-        for t in (fixes["at"].min(), fixes["at"].max())
-    }
-    ensure_partitions(session, settings, sorted(months))
+    _ensure_months(session, settings, fixes["at"])
     _copy_fixes(session, fixes, first, codes)
     grid_ids = dict(session.execute(_GRID_IDS, {"c": plan.spec.adcode}).all())
     _copy_visits(session, fixes, visits, first, codes, grid_ids)
@@ -159,6 +162,12 @@ def write_field(session: Session, plan: CountyPlan, seed: int, settings: FieldSe
         "visits": len(visits["idx"]),
         "patrol_workers": len(plan.workers["name"]),
     }
+
+
+def _ensure_months(session: Session, settings: FieldSettings, at: np.ndarray) -> None:
+    """The worker_fixes partitions of the months the fixes fall in (UTC months, migration 0040)."""
+    months = {datetime.fromtimestamp(int(t), UTC).date().replace(day=1) for t in (at.min(), at.max())}
+    ensure_partitions(session, settings, sorted(months))
 
 
 def _copy_fixes(session: Session, f: dict[str, np.ndarray], first: int, codes: np.ndarray) -> None:
@@ -174,6 +183,21 @@ def _copy_fixes(session: Session, f: dict[str, np.ndarray], first: int, codes: n
     )
     columns = ["worker_id", "at", "received_at", "geom", "accuracy_m", "grid_code", "source"]
     _copy(session, "worker_fixes", columns, ((*r, "demo") for r in rows))
+
+
+_VISIT_COLUMNS = [
+    "worker_id",
+    "client_key",
+    "at",
+    "received_at",
+    "geom",
+    "accuracy_m",
+    "grid_id",
+    "grid_code",
+    "address",
+    "household",
+    "note",
+]
 
 
 def _copy_visits(session: Session, f, v, first: int, codes: np.ndarray, grid_ids: dict) -> None:
@@ -193,20 +217,7 @@ def _copy_visits(session: Session, f, v, first: int, codes: np.ndarray, grid_ids
         v["note"],
         strict=True,
     )
-    columns = [
-        "worker_id",
-        "client_key",
-        "at",
-        "received_at",
-        "geom",
-        "accuracy_m",
-        "grid_id",
-        "grid_code",
-        "address",
-        "household",
-        "note",
-    ]
-    _copy(session, "visits", [*columns, "recorded_by"], ((*r, "demo") for r in rows))
+    _copy(session, "visits", [*_VISIT_COLUMNS, "recorded_by"], ((*r, "demo") for r in rows))
 
 
 _PATROL_DAYS = text("""

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.deadlines import time_limit
+from geo.demo.dispatch import find_limit, load_time_limits
 from geo.demo.write import _copy
 from geo.queries.timelimits import deadline_columns, load_calendar
 
@@ -36,14 +37,11 @@ WHERE e.id = u.id
 
 
 def _deadlines(session: Session, rows: list) -> list[dict]:
-    limits = {
-        (r.category, r.severity): (r.amount, r.unit)
-        for r in session.execute(text("SELECT category, severity, amount, unit FROM time_limits"))
-    }
+    limits = load_time_limits(session)
     calendar = load_calendar(session)
     out = []
     for r in rows:
-        limit = limits.get((r.category, r.severity)) or limits.get(("*", r.severity))
+        limit = find_limit(limits, r.category, r.severity)
         out.append(
             deadline_columns(time_limit(r.reported_at, limit[0], limit[1], calendar) if limit else None)
         )
@@ -55,7 +53,19 @@ def seed_history(session: Session, county: str, end: int, seed: int) -> dict[str
     rows = session.execute(_CLOSED, {"c": county, "since": end - 31 * 86_400}).all()
     if not rows:
         return {"history_cases": 0, "history_entries": 0}
-    deadlines = _deadlines(session, rows)
+    _set_assignees(session, rows, _deadlines(session, rows))
+    entries = _entries(np.random.default_rng([seed, int(county), 41]), rows)
+    _copy(
+        session,
+        "event_log",
+        ["event_id", "at", "actor", "action", "from_status", "to_status", "note", "data"],
+        entries,
+    )
+    return {"history_cases": len(rows), "history_entries": len(entries)}
+
+
+def _set_assignees(session: Session, rows: list, deadlines: list[dict]) -> None:
+    """Each closed case's assignee (its grid's worker) and deadline, in one statement."""
     # The statement trigger of event_cells (migration 0020) joins its transition tables without an index:
     # 40 s for these 10,000 rows, none of which moves a cell (kind, grid, position and severity stay).
     session.execute(text("ALTER TABLE events DISABLE TRIGGER event_cells_update"))
@@ -70,14 +80,6 @@ def seed_history(session: Session, county: str, end: int, seed: int) -> dict[str
         },
     )
     session.execute(text("ALTER TABLE events ENABLE TRIGGER event_cells_update"))
-    entries = _entries(np.random.default_rng([seed, int(county), 41]), rows)
-    _copy(
-        session,
-        "event_log",
-        ["event_id", "at", "actor", "action", "from_status", "to_status", "note", "data"],
-        entries,
-    )
-    return {"history_cases": len(rows), "history_entries": len(entries)}
 
 
 _STEPS = (  # (share of the case's time from report to closing, action, from, to)

@@ -106,14 +106,22 @@ def _scaled_spec(props: dict, outline, grid_factor: float, event_factor: float) 
         townships=len(names.YONGDENG_TOWNSHIPS) if real else towns,
         villages=villages,
         grids=max(villages, round(c["grids"] * grid_factor)),
-        disputes=round(c["disputes"] * event_factor),
-        hazards=round(c["hazards"] * event_factor),
-        appeals=round(c["appeals"] * event_factor),
-        wage_workers=max(1, round(c["wage_workers"] * event_factor)),
-        wage_recovered_yuan=round(c["wage_recovered_yuan"] * event_factor, 2),
         named_townships=tuple(names.YONGDENG_TOWNSHIPS) if real else (),
         rivers=tuple(tuple(r) for r in names.YONGDENG_RIVERS) if real else (),
+        **_scaled_cases(event_factor),
     )
+
+
+def _scaled_cases(factor: float) -> dict:
+    """Yongdeng's case counts and wage figures times `factor` (at least one wage worker)."""
+    c = COUNTY_COUNTS
+    return {
+        "disputes": round(c["disputes"] * factor),
+        "hazards": round(c["hazards"] * factor),
+        "appeals": round(c["appeals"] * factor),
+        "wage_workers": max(1, round(c["wage_workers"] * factor)),
+        "wage_recovered_yuan": round(c["wage_recovered_yuan"] * factor, 2),
+    }
 
 
 def _without_overlaps(outlines: list) -> list:
@@ -161,33 +169,57 @@ def load_demo(
     The county also gets a day of patrols and visits for every worker and its last month's handling
     history (geo.demo.field, geo.demo.history); the province does not (120,000 workers' days)."""
     started = time.perf_counter()
-    if _has_data(session):
-        if if_empty:
-            return {"skipped": 1}
-        raise ConflictError(
-            "the database already holds grids or cases; the demo loads only into an empty one"
-        )
-    end = demo_end(until)
+    if _skip_loaded(session, if_empty):
+        return {"skipped": 1}
+    totals = _load(session, seed, demo_end(until), province=province, progress=progress, fieldwork=fieldwork)
+    totals["seconds"] = round(time.perf_counter() - started, 1)
+    return totals
+
+
+def _skip_loaded(session: Session, if_empty: bool) -> bool:
+    """False for an empty database; True for a loaded one when `if_empty`, else ConflictError."""
+    if not _has_data(session):
+        return False
+    if if_empty:
+        return True
+    raise ConflictError("the database already holds grids or cases; the demo loads only into an empty one")
+
+
+def _load(session: Session, seed: int, end: int, *, province: bool, progress: bool, fieldwork) -> dict:
+    """Write the county or every county, settle what the COPY skipped, then add each county's dispatch
+    data (and, for the county, its field work)."""
     field = None if province else (fieldwork or FieldSettings(_env_file=None))
     specs = province_specs() if province else [yongdeng_spec()]
     bar = tqdm(total=len(specs), desc="demo", unit="county", disable=not progress, file=sys.stderr)
     with demo_copy.bulk_settings(session), bar:
         totals = _write_counties(session, specs, seed, end, bar, parents_needed=province, field=field)
-        demo_copy.analyze(session)
-        refresh_all_cores(session)
-        refresh_all_neighbours(session)
-        # The builder put each event in its grid by the database's rule (GEOS covered_by, lowest
-        # index = lowest id); re-assignment checks that in PostGIS and fixes what float noise moved.
-        totals["grids_fixed"] = reassign_events(session)
-        if not province:  # about a second for the county; several minutes for the whole province
-            check_nesting(session)
-        for spec in specs:  # mediators, deadlines and assignees of open cases (geo.demo.dispatch)
-            _add(totals, seed_dispatch_demo(session, spec.adcode, seed + int(spec.adcode)))
-            if field is not None:  # tracks of the day's patrols; the last month's handling history
-                totals["tracks"] = demo_field.build_tracks(session, spec.adcode, field)
-                _add(totals, seed_history(session, spec.adcode, end, seed))
-    totals["seconds"] = round(time.perf_counter() - started, 1)
+        _settle(session, totals, whole_province=province)
+        _seed_counties(session, totals, specs, seed, end, field)
     return totals
+
+
+def _settle(session: Session, totals: dict, *, whole_province: bool) -> None:
+    """Statistics, cores and neighbours after the bulk load; the events' grids checked in PostGIS."""
+    demo_copy.analyze(session)
+    refresh_all_cores(session)
+    refresh_all_neighbours(session)
+    # The builder put each event in its grid by the database's rule (GEOS covered_by, lowest
+    # index = lowest id); re-assignment checks that in PostGIS and fixes what float noise moved.
+    totals["grids_fixed"] = reassign_events(session)
+    if not whole_province:  # about a second for the county; several minutes for the whole province
+        check_nesting(session)
+
+
+def _seed_counties(
+    session: Session, totals: dict, specs: list[CountySpec], seed: int, end: int, field
+) -> None:
+    """Mediators, deadlines and assignees of open cases (geo.demo.dispatch), county after county, and
+    with `field` (FieldSettings) the tracks of the day's patrols and the last month's handling history."""
+    for spec in specs:
+        _add(totals, seed_dispatch_demo(session, spec.adcode, seed + int(spec.adcode)))
+        if field is not None:
+            totals["tracks"] = demo_field.build_tracks(session, spec.adcode, field)
+            _add(totals, seed_history(session, spec.adcode, end, seed))
 
 
 def _write_counties(

@@ -3,7 +3,7 @@
 import numpy as np
 
 from geo.demo import names
-from geo.demo.build import CountyPlan
+from geo.demo.build import CountyPlan, Level
 from geo.demo.events import assign_grids, points_in
 
 # (code suffix, kind, name suffix after the county name, categories it takes): the county's departments
@@ -28,7 +28,24 @@ DEPARTMENTS = [
 def build_facilities(rng, plan: CountyPlan) -> None:
     """County centre and court at the seat; per township a centre, police station, justice office and
     mediation room; a few people's tribunals (人民法庭); a station in every village."""
-    county, towns, villages = plan.spec.name, plan.levels["township"], plan.levels["village"]
+    towns, villages = plan.levels["township"], plan.levels["village"]
+    rows = _facility_rows(plan.spec.name, towns)
+    grids = plan.levels["grid"]
+    town_grid = assign_grids(grids, towns.seeds)
+    village_grid = assign_grids(grids, villages.seeds)
+    anchor = [town_grid[t] for _, _, t in rows] + list(village_grid)
+    rows += [("village_station", f"{v}综治工作站", -1) for v in villages.names]
+    xy = points_in(rng, grids, np.array(anchor), near=1.0)
+    plan.facilities = {
+        "kind": [r[0] for r in rows],
+        "name": [r[1] for r in rows],
+        "xy": xy,
+        "phone": [names.landline(rng, plan.spec.adcode) for _ in rows],
+    }
+
+
+def _facility_rows(county: str, towns: Level) -> list[tuple[str, str, int]]:
+    """(kind, name, township index) of the county's facilities and of each township's."""
     rows: list[tuple[str, str, int]] = [
         ("county_centre", f"{county}社会治理综合服务中心", 0),
         ("court", f"{county}人民法院", 0),
@@ -45,18 +62,7 @@ def build_facilities(rng, plan: CountyPlan) -> None:
         ]
         if t in tribunals:
             rows.append(("court", f"{county}人民法院{short}人民法庭", t))
-    grids = plan.levels["grid"]
-    town_grid = assign_grids(grids, towns.seeds)
-    village_grid = assign_grids(grids, villages.seeds)
-    anchor = [town_grid[t] for _, _, t in rows] + list(village_grid)
-    rows += [("village_station", f"{v}综治工作站", -1) for v in villages.names]
-    xy = points_in(rng, grids, np.array(anchor), near=1.0)
-    plan.facilities = {
-        "kind": [r[0] for r in rows],
-        "name": [r[1] for r in rows],
-        "xy": xy,
-        "phone": [names.landline(rng, plan.spec.adcode) for _ in rows],
-    }
+    return rows
 
 
 def build_departments(rng, plan: CountyPlan) -> None:

@@ -15,9 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.crs import WGS84
-from geo.demo.build import CountyPlan, CountySpec, as_multi
+from geo.demo.build import CountyPlan, CountySpec, Level, as_multi
 
 LEVEL_ORDER = ("county", "township", "village", "grid")
+_GRID_COLUMNS = ["id", "code", "name", "level", "parent_id", "geom", "valid_from", "synthetic"]
 
 
 @contextmanager
@@ -103,6 +104,11 @@ def _copy(session: Session, table: str, columns: list[str], rows) -> None:
             copy.write_row(row)
 
 
+def _copy_columns(session: Session, table: str, columns: dict) -> None:
+    """COPY parallel columns (name -> values, all of one length) into table, in the dict's order."""
+    _copy(session, table, list(columns), zip(*columns.values(), strict=True))
+
+
 def _ewkb(geoms) -> list[str]:
     """Hex EWKB (SRID 4326) of shapely geometries, which PostGIS reads as text."""
     return shapely.to_wkb(shapely.set_srid(np.asarray(geoms), WGS84), hex=True, include_srid=True).tolist()
@@ -121,11 +127,7 @@ def _stamps(seconds: np.ndarray) -> list[str | None]:
 
 def write_regions(session: Session, specs: list[CountySpec], end: int) -> dict[str, int]:
     """Province and city grids (unions of their counties); return the parent grid id of each county."""
-    cities: dict[str, list[CountySpec]] = {}
-    for spec in specs:
-        cities.setdefault(spec.adcode[:4] + "00", []).append(spec)
-    # A city whose only county carries the city's own code (嘉峪关市) would clash with it: no city row.
-    cities = {c: s for c, s in cities.items() if not any(x.adcode == c for x in s)}
+    cities = _cities(specs)
     first = _reserve(session, "grids", 1 + len(cities))
     province = as_multi(shapely.union_all([s.outline for s in specs]))
     rows = [(first, specs[0].adcode[:2] + "0" * 13, "甘肃省", "province", None, _ewkb([province])[0])]
@@ -134,13 +136,23 @@ def write_regions(session: Session, specs: list[CountySpec], end: int) -> dict[s
         geom = as_multi(shapely.union_all([s.outline for s in members]))
         rows.append((first + i, code + "0" * 9, members[0].city or code, "city", first, _ewkb([geom])[0]))
         parent_of.update({s.adcode: first + i for s in members})
-    _copy(
-        session,
-        "grids",
-        ["id", "code", "name", "level", "parent_id", "geom", "valid_from", "synthetic"],
-        [(*r, _stamps([end - 365 * 86_400])[0], False) for r in rows],
-    )
+    since = _valid_from(end)
+    _copy(session, "grids", _GRID_COLUMNS, [(*r, since, False) for r in rows])
     return parent_of
+
+
+def _cities(specs: list[CountySpec]) -> dict[str, list[CountySpec]]:
+    """The counties of each city, by the city's 6-digit code."""
+    cities: dict[str, list[CountySpec]] = {}
+    for spec in specs:
+        cities.setdefault(spec.adcode[:4] + "00", []).append(spec)
+    # A city whose only county carries the city's own code (嘉峪关市) would clash with it: no city row.
+    return {c: s for c, s in cities.items() if not any(x.adcode == c for x in s)}
+
+
+def _valid_from(end: int) -> str | None:
+    """The grids' valid_from: a year before the end of the demo."""
+    return _stamps([end - 365 * 86_400])[0]
 
 
 def write_plan(session: Session, plan: CountyPlan, end: int, parent_id: int | None) -> dict[str, int]:
@@ -151,6 +163,11 @@ def write_plan(session: Session, plan: CountyPlan, end: int, parent_id: int | No
     _write_events(session, plan, grid_ids["grid"], worker_first)
     facility_first = _write_facilities(session, plan)
     _write_departments(session, plan, facility_first)
+    return _plan_counts(plan)
+
+
+def _plan_counts(plan: CountyPlan) -> dict[str, int]:
+    """How many grids of each level, workers, cases of each kind, parties, facilities and departments."""
     kinds = plan.events["kind"]
     return {
         "townships": len(plan.levels["township"].codes),
@@ -171,35 +188,41 @@ def _write_grids(
 ) -> dict[str, np.ndarray]:
     """All four levels with consecutive ids (small grids last, in index order); return ids per level."""
     sizes = [len(plan.levels[lv].codes) for lv in LEVEL_ORDER]
-    first = _reserve(session, "grids", sum(sizes))
-    ids, offset = {}, first
-    for lv, size in zip(LEVEL_ORDER, sizes, strict=True):
-        ids[lv] = np.arange(offset, offset + size)
-        offset += size
-    since = _stamps([end - 365 * 86_400])[0]
+    ids = _level_ids(_reserve(session, "grids", sum(sizes)), sizes)
+    since = _valid_from(end)
     rows = []
     for up, lv in zip((None, *LEVEL_ORDER), LEVEL_ORDER, strict=False):
         level = plan.levels[lv]
         parents = [parent_id] * len(level.codes) if up is None else ids[up][level.parents].tolist()
-        synthetic = lv != "county"  # the county outline is real; everything inside it is generated
-        rows += zip(
-            ids[lv].tolist(),
-            level.codes,
-            level.names,
-            [lv] * len(level.codes),
-            parents,
-            _ewkb(level.geoms),
-            [since] * len(level.codes),
-            [synthetic] * len(level.codes),
-            strict=True,
-        )
-    _copy(
-        session,
-        "grids",
-        ["id", "code", "name", "level", "parent_id", "geom", "valid_from", "synthetic"],
-        rows,
-    )
+        rows += _level_rows(lv, level, ids[lv], parents, since)
+    _copy(session, "grids", _GRID_COLUMNS, rows)
     return ids
+
+
+def _level_ids(first: int, sizes: list[int]) -> dict[str, np.ndarray]:
+    """Consecutive ids from `first`, level after level in LEVEL_ORDER, `sizes` of them each."""
+    ids, offset = {}, first
+    for lv, size in zip(LEVEL_ORDER, sizes, strict=True):
+        ids[lv] = np.arange(offset, offset + size)
+        offset += size
+    return ids
+
+
+def _level_rows(lv: str, level: Level, ids: np.ndarray, parents: list, since: str | None):
+    """The rows of one level's grids, in _GRID_COLUMNS order."""
+    n = len(level.codes)
+    synthetic = lv != "county"  # the county outline is real; everything inside it is generated
+    return zip(
+        ids.tolist(),
+        level.codes,
+        level.names,
+        [lv] * n,
+        parents,
+        _ewkb(level.geoms),
+        [since] * n,
+        [synthetic] * n,
+        strict=True,
+    )
 
 
 def _set_responsible(session: Session, grid_ids: np.ndarray, worker_first: int) -> None:
@@ -220,42 +243,26 @@ def _write_workers(session: Session, plan: CountyPlan, grid_ids: np.ndarray) -> 
     Their last fixes are as old, at the end of the demo year, as the plan makes them (a few minutes to
     some hours for workers on duty): the demo is data of its `until`, the same whenever it is loaded.
     """
-    w = plan.workers
-    n = len(w["name"])
-    first = _reserve(session, "workers", n)
-    rows = zip(
-        range(first, first + n),
-        w["name"],
-        w["phone"],
-        grid_ids[w["grid"]].tolist(),
-        _points(w["xy"]),
-        _stamps(w["located_at"]),
-        w["on_duty"].tolist(),
-        w["available"].tolist(),
-        w["skills"],
-        w["open_tasks"].tolist(),
-        w["capacity"].tolist(),
-        strict=True,
-    )
-    _copy(
-        session,
-        "workers",
-        [
-            "id",
-            "name",
-            "phone",
-            "home_grid_id",
-            "geom",
-            "located_at",
-            "on_duty",
-            "available",
-            "skills",
-            "open_tasks",
-            "capacity",
-        ],
-        rows,
-    )
+    first = _reserve(session, "workers", len(plan.workers["name"]))
+    _copy_columns(session, "workers", _worker_columns(plan.workers, grid_ids, first))
     return first
+
+
+def _worker_columns(w: dict, grid_ids: np.ndarray, first: int) -> dict:
+    """The workers' columns, their ids counted from `first`."""
+    return {
+        "id": range(first, first + len(w["name"])),
+        "name": w["name"],
+        "phone": w["phone"],
+        "home_grid_id": grid_ids[w["grid"]].tolist(),
+        "geom": _points(w["xy"]),
+        "located_at": _stamps(w["located_at"]),
+        "on_duty": w["on_duty"].tolist(),
+        "available": w["available"].tolist(),
+        "skills": w["skills"],
+        "open_tasks": w["open_tasks"].tolist(),
+        "capacity": w["capacity"].tolist(),
+    }
 
 
 def _money(cents: np.ndarray) -> list[str | None]:
@@ -265,66 +272,73 @@ def _money(cents: np.ndarray) -> list[str | None]:
 def _write_events(session: Session, plan: CountyPlan, grid_ids: np.ndarray, worker_first: int) -> None:
     """Events with their small grid already set (trigger off for this COPY), then their parties. Cases
     found on patrol (source patrol) were reported by their grid's worker (worker i looks after grid i)."""
-    ev, codes = plan.events, np.array(plan.levels["grid"].codes, dtype=object)
-    n = len(ev["kind"])
-    first = _reserve(session, "events", n)
-    grid = ev["grid"]
-    gid = np.where(grid >= 0, grid_ids[grid], -1)
-    reported, closed = _stamps(ev["reported"]), _stamps(ev["closed"])
-    updated = [c or r for r, c in zip(reported, closed, strict=True)]
-    workers = [None if x <= 0 else x for x in ev["wage_workers"].tolist()]
-    patrol = (ev["source"] == "patrol") & (grid >= 0)
-    reporter = [worker_first + g if p else None for g, p in zip(grid.tolist(), patrol.tolist(), strict=True)]
-    rows = zip(
-        range(first, first + n),
-        ev["kind"],
-        ev["category"],
-        ev["severity"].tolist(),
-        ev["status"],
-        ev["title"],
-        ev["description"],
-        ev["source"],
-        reported,
-        closed,
-        _points(ev["xy"]),
-        [None if g < 0 else g for g in gid.tolist()],
-        np.where(grid >= 0, codes[grid], None).tolist(),
-        _money(ev["wage_owed"]),
-        _money(ev["wage_recovered"]),
-        workers,
-        reported,
-        updated,
-        reporter,
-        strict=True,
-    )
+    first = _reserve(session, "events", len(plan.events["kind"]))
+    columns = _event_columns(plan, grid_ids, worker_first, first)
     _set(session, "gridgov.grid_assigned", "on")
-    _copy(
-        session,
-        "events",
-        [
-            "id",
-            "kind",
-            "category",
-            "severity",
-            "status",
-            "title",
-            "description",
-            "source",
-            "reported_at",
-            "closed_at",
-            "geom",
-            "grid_id",
-            "grid_code",
-            "wage_owed",
-            "wage_recovered",
-            "wage_workers",
-            "created_at",
-            "updated_at",
-            "reporter_worker_id",
-        ],
-        rows,
-    )
+    _copy_columns(session, "events", columns)
     _set(session, "gridgov.grid_assigned", "")
+    _write_parties(session, plan, first)
+
+
+def _event_columns(plan: CountyPlan, grid_ids: np.ndarray, worker_first: int, first: int) -> dict:
+    """The events' columns, their ids counted from `first`."""
+    ev = plan.events
+    reported, closed = _stamps(ev["reported"]), _stamps(ev["closed"])
+    return {
+        "id": range(first, first + len(ev["kind"])),
+        **_event_texts(ev),
+        "reported_at": reported,
+        "closed_at": closed,
+        "geom": _points(ev["xy"]),
+        **_event_grids(plan, grid_ids),
+        **_event_wages(ev),
+        "created_at": reported,
+        "updated_at": [c or r for r, c in zip(reported, closed, strict=True)],
+        "reporter_worker_id": _reporters(ev, worker_first),
+    }
+
+
+def _event_texts(ev: dict) -> dict:
+    """The kind, category, severity, status, title, description and source columns of the events."""
+    return {
+        "kind": ev["kind"],
+        "category": ev["category"],
+        "severity": ev["severity"].tolist(),
+        "status": ev["status"],
+        "title": ev["title"],
+        "description": ev["description"],
+        "source": ev["source"],
+    }
+
+
+def _event_grids(plan: CountyPlan, grid_ids: np.ndarray) -> dict:
+    """The grid_id and grid_code columns of the events (None for an event in no small grid)."""
+    grid, codes = plan.events["grid"], np.array(plan.levels["grid"].codes, dtype=object)
+    gid = np.where(grid >= 0, grid_ids[grid], -1)
+    return {
+        "grid_id": [None if g < 0 else g for g in gid.tolist()],
+        "grid_code": np.where(grid >= 0, codes[grid], None).tolist(),
+    }
+
+
+def _event_wages(ev: dict) -> dict:
+    """The wage columns of the events: yuan as text, NULL outside labour cases."""
+    return {
+        "wage_owed": _money(ev["wage_owed"]),
+        "wage_recovered": _money(ev["wage_recovered"]),
+        "wage_workers": [None if x <= 0 else x for x in ev["wage_workers"].tolist()],
+    }
+
+
+def _reporters(ev: dict, worker_first: int) -> list[int | None]:
+    """The reporter_worker_id column: a case found on patrol was reported by its grid's worker."""
+    grid = ev["grid"]
+    patrol = (ev["source"] == "patrol") & (grid >= 0)
+    return [worker_first + g if p else None for g, p in zip(grid.tolist(), patrol.tolist(), strict=True)]
+
+
+def _write_parties(session: Session, plan: CountyPlan, first: int) -> None:
+    """The parties of the events, whose ids count from `first` in plan order."""
     p = plan.parties
     _copy(
         session,

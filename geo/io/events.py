@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, DateTime, Float, Integer, Numeric, SmallInteger, Text
 
 from geo import clock, vocabulary
-from geo.crs import parse_crs, to_wgs84_lonlat
+from geo.crs import SourceCrs, parse_crs, to_wgs84_lonlat
 from geo.errors import InvalidInputError, OutsideCountyError, SwappedAxesError, UnknownCrsError
 from geo.io.common import ImportReport, Problems, normalise_columns, require_file
 from geo.io.fields import (
@@ -93,15 +93,32 @@ def import_events(
         crs: the CRS of the lon/lat columns: wgs84 (GPS), gcj02 (Gaode, Tencent, WeChat) or bd09 (Baidu).
         sheet: the XLSX sheet to read (default: the first).
     """
+    src = _lonlat_crs(crs)
+    path = require_file(path)
+    frame = _read_table(path, sheet)
+    report = ImportReport(what="events", source=path.name, crs=src.name if src.is_shifted else "WGS84")
+    columns = _map_columns(frame, report)
+    rows, lon, lat = _check_rows(session, frame, columns, crs)
+    if not rows:
+        raise InvalidInputError(f"{path.name} holds no data rows", where="file")
+    _write_rows(session, rows, lon, lat, report)
+    return report
+
+
+def _lonlat_crs(crs: str) -> SourceCrs:
+    """The CRS of the lon/lat columns: WGS84 or one of the shifted Chinese ones, else UnknownCrsError."""
     src = parse_crs(crs)
     if not src.is_shifted and (src.pyproj is None or src.pyproj.to_epsg() != 4326):
         raise UnknownCrsError(
             f"event coordinates must be lon/lat in wgs84, gcj02 or bd09; got {crs!r}", where="crs"
         )
-    path = require_file(path)
-    frame = _read_table(path, sheet)
-    report = ImportReport(what="events", source=path.name, crs=src.name if src.is_shifted else "WGS84")
-    columns = _map_columns(frame, report)
+    return src
+
+
+def _check_rows(
+    session: Session, frame: pd.DataFrame, columns: dict[str, str], crs: str
+) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """Every row read and checked, with its WGS84 lon/lat; the problems of all of them raised together."""
     categories = _categories(session)
     problems = Problems("row")
     rows = [
@@ -111,8 +128,11 @@ def import_events(
     lon, lat = _convert(rows, crs)
     _check_places(session, rows, lon, lat, crs, problems)
     problems.raise_if_any()
-    if not rows:
-        raise InvalidInputError(f"{path.name} holds no data rows", where="file")
+    return rows, lon, lat
+
+
+def _write_rows(session: Session, rows: list[dict], lon, lat, report: ImportReport) -> None:
+    """Insert the rows, queue their counties' analyses, and warn of events that found no small grid."""
     ids = _insert(session, rows, lon, lat)
     report.inserted = len(ids)
     _queue_refresh(session, ids)
@@ -120,7 +140,6 @@ def import_events(
         report.warnings.append(
             f"{unplaced} event(s) lie in the county but in no small grid (grid left empty)"
         )
-    return report
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -194,6 +213,11 @@ def _check_row(n: int, rec: dict, columns: dict[str, str], categories: dict, pro
         for field_name, msg in unstorable:
             bad(field_name, msg)
         return {"n": n, "lon": None, "lat": None}  # refused; its other cells are checked once it can be read
+    return _read_cells(n, cell, bad, categories)
+
+
+def _read_cells(n: int, cell, bad, categories: dict) -> dict:
+    """Row `n` read field by field (geo.io.fields); `cell(field)` gives a cell, `bad` notes a problem."""
     row: dict = {"n": n}
     row["lon"] = read_coordinate(cell("lon"), "lon", bad)
     row["lat"] = read_coordinate(cell("lat"), "lat", bad)
@@ -245,6 +269,7 @@ WHERE NOT EXISTS (SELECT 1 FROM grids g WHERE g.level = 'county' AND g.valid_to 
 """).bindparams(
     bindparam("i", type_=ARRAY(Integer)), *(bindparam(k, type_=ARRAY(Float)) for k in ("x", "y", "sx", "sy"))
 )
+_ANY_COUNTY = text("SELECT EXISTS (SELECT 1 FROM grids WHERE level = 'county' AND valid_to IS NULL)")
 
 
 def _check_places(session: Session, rows: list[dict], lon, lat, crs: str, problems: Problems) -> None:
@@ -252,9 +277,7 @@ def _check_places(session: Session, rows: list[dict], lon, lat, crs: str, proble
     ok = [i for i, r in enumerate(rows) if r["lon"] is not None and r["lat"] is not None]
     if not ok:
         return
-    if not session.execute(
-        text("SELECT EXISTS (SELECT 1 FROM grids WHERE level = 'county' AND valid_to IS NULL)")
-    ).scalar():
+    if not session.execute(_ANY_COUNTY).scalar():
         problems.add(
             None,
             "lon,lat",
@@ -262,34 +285,32 @@ def _check_places(session: Session, rows: list[dict], lon, lat, crs: str, proble
             OutsideCountyError,
         )
         return
+    for res in session.execute(_OUTSIDE_COUNTIES, _outside_params(rows, ok, lon, lat, crs)):
+        row = rows[res.i]
+        msg, kind = _outside_problem(row, res.swapped_inside, crs)
+        problems.add(row["n"], "lon,lat", msg, kind)
+
+
+def _outside_params(rows: list[dict], ok: list[int], lon, lat, crs: str) -> dict:
+    """_OUTSIDE_COUNTIES' arrays: the readable points, and each as if lon and lat were swapped."""
     # The swapped reading is converted from the same CRS, as if the columns had been exchanged.
     slon, slat = to_wgs84_lonlat(
         np.array([rows[i]["lat"] for i in ok]), np.array([rows[i]["lon"] for i in ok]), crs
     )
-    params = {"i": ok, "x": lon[ok].tolist(), "y": lat[ok].tolist(), "sx": slon.tolist(), "sy": slat.tolist()}
-    for res in session.execute(_OUTSIDE_COUNTIES, params):
-        row = rows[res.i]
-        where = f"lon {row['lon']}, lat {row['lat']} ({crs})"
-        if res.swapped_inside:
-            problems.add(
-                row["n"],
-                "lon,lat",
-                f"row {row['n']}: longitude and latitude appear swapped ({where})",
-                SwappedAxesError,
-            )
-        elif not (-180 <= row["lon"] <= 180 and -90 <= row["lat"] <= 90):
-            problems.add(
-                row["n"],
-                "lon,lat",
-                f"row {row['n']}: {where} is out of range (longitude -180..180, latitude -90..90)",
-            )
-        else:
-            problems.add(
-                row["n"],
-                "lon,lat",
-                f"row {row['n']}: {where} lies outside every county we hold",
-                OutsideCountyError,
-            )
+    return {"i": ok, "x": lon[ok].tolist(), "y": lat[ok].tolist(), "sx": slon.tolist(), "sy": slat.tolist()}
+
+
+def _outside_problem(row: dict, swapped_inside: bool, crs: str) -> tuple[str, type[InvalidInputError]]:
+    """What to say of a point outside every county (swapped, out of range, elsewhere), and its error."""
+    where = f"lon {row['lon']}, lat {row['lat']} ({crs})"
+    if swapped_inside:
+        return f"row {row['n']}: longitude and latitude appear swapped ({where})", SwappedAxesError
+    if not (-180 <= row["lon"] <= 180 and -90 <= row["lat"] <= 90):
+        return (
+            f"row {row['n']}: {where} is out of range (longitude -180..180, latitude -90..90)",
+            InvalidInputError,
+        )
+    return f"row {row['n']}: {where} lies outside every county we hold", OutsideCountyError
 
 
 # --- writing ---------------------------------------------------------------------------------------------

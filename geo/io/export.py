@@ -136,23 +136,31 @@ def export_layer(
     """
     check_layer(layer)
     path = Path(path)
+    driver = _file_driver(path)
+    gdf = _local_times(_read(session, layer, _area_prefix(area), flt or ExportFilter()))
+    _write_file(gdf, path, driver, layer)
+    return len(gdf)
+
+
+def _file_driver(path: Path) -> str:
+    """The driver (GeoJSON, GPKG, CSV, XLSX) the file name asks for, or InvalidInputError."""
     driver = EXPORT_FORMATS.get(path.suffix.lower())
     if driver is None:
         raise InvalidInputError(
             f"cannot export to {path.name!r}: the file name must end in {', '.join(EXPORT_FORMATS)}",
             where="file",
         )
+    return driver
+
+
+def _area_prefix(area: str | None) -> str:
+    """The grid-code prefix of `area` as digits ('' for all), or InvalidInputError."""
     prefix = parse_code(area or "")
     if not prefix.isdigit() and prefix:
         raise InvalidInputError(
             f"area must be a grid-code prefix of digits (e.g. 620121-003); got {area!r}", where="area"
         )
-    gdf = _local_times(_read(session, layer, prefix, flt or ExportFilter()))
-    if driver in ("CSV", "XLSX"):
-        _write_table(gdf, path, driver)
-    else:
-        _write_spatial(gdf, path, driver, layer)
-    return len(gdf)
+    return prefix
 
 
 def _read(session: Session, layer: str, prefix: str, flt: ExportFilter) -> geopandas.GeoDataFrame:
@@ -180,6 +188,14 @@ def _local_times(gdf: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:
         if isinstance(gdf[name].dtype, pd.DatetimeTZDtype):
             gdf[name] = gdf[name].dt.tz_convert(clock.zone().key)
     return gdf
+
+
+def _write_file(gdf: geopandas.GeoDataFrame, path: Path, driver: str, layer: str) -> None:
+    """The rows as a table (CSV, XLSX) or as a spatial file (GeoJSON, GeoPackage)."""
+    if driver in ("CSV", "XLSX"):
+        _write_table(gdf, path, driver)
+    else:
+        _write_spatial(gdf, path, driver, layer)
 
 
 def _write_spatial(gdf: geopandas.GeoDataFrame, path: Path, driver: str, layer: str) -> None:

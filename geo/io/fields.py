@@ -80,13 +80,7 @@ def read_coordinate(value, field_name: str, bad) -> float | None:
 
 def read_category(kind_value, value, categories: dict, bad) -> tuple[str | None, str | None]:
     """(kind, category code) from a code or Chinese label; the kind column, if given, must agree."""
-    kind = None
-    if kind_value is not None:
-        text_value = str(kind_value).strip()
-        kind = KIND_WORDS.get(text_value, text_value.lower())
-        if kind not in EVENT_KINDS:
-            bad("kind", f"{kind_value!r} is not one of {', '.join(EVENT_KINDS)}")
-            kind = None
+    kind = None if kind_value is None else read_choice(kind_value, EVENT_KINDS, KIND_WORDS, "kind", bad)
     if value is None:
         bad("category", "is empty")
         return kind, None
@@ -160,12 +154,7 @@ def _parse_date(value) -> datetime | None:
         return datetime.fromisoformat(raw.replace("T", " "))
     except ValueError:
         pass
-    text_value = raw.replace("年", "-").replace("月", "-").replace("日", " ").replace("：", ":")
-    text_value = " ".join(text_value.replace("/", "-").replace("T", " ").split())
-    date_part, _, time_part = text_value.partition(" ")
-    text_value = (
-        date_part.replace(".", "-") + " " + time_part
-    ).strip()  # 2026.3.5 is a date; 09:30:00.5 a time
+    text_value = _dashed_date(raw)
     try:
         return datetime.fromisoformat(text_value)
     except ValueError:
@@ -178,27 +167,39 @@ def _parse_date(value) -> datetime | None:
     return None
 
 
+def _dashed_date(raw: str) -> str:
+    """A date written with 年月日, slashes or dots, as 2026-3-5 14:00 (full-width colons too)."""
+    text_value = raw.replace("年", "-").replace("月", "-").replace("日", " ").replace("：", ":")
+    text_value = " ".join(text_value.replace("/", "-").replace("T", " ").split())
+    date_part, _, time_part = text_value.partition(" ")
+    return (date_part.replace(".", "-") + " " + time_part).strip()  # 2026.3.5 is a date; 09:30:00.5 a time
+
+
 def read_wages(row: dict, cell, bad) -> None:
     """Wage figures: only for labour_wages, not negative, recovered at most owed, workers a positive count."""
     row["wage_owed"] = _money(cell("wage_owed"), "wage_owed", bad)
     row["wage_recovered"] = _money(cell("wage_recovered"), "wage_recovered", bad)
-    workers = cell("wage_workers")
-    row["wage_workers"] = None
-    if workers is not None:
-        try:
-            count = float(str(workers).strip())
-        except ValueError:
-            count = float("nan")
-        if count.is_integer() and count > 0:
-            row["wage_workers"] = int(count)
-        else:
-            bad("wage_workers", f"{workers!r} is not a positive whole number")
+    row["wage_workers"] = _read_wage_workers(cell("wage_workers"), bad)
     given = [f for f in ("wage_owed", "wage_recovered", "wage_workers") if cell(f) is not None]
     if given and row["category"] not in (None, "labour_wages"):
         bad(given[0], "is only for the labour_wages category")
     owed, recovered = row["wage_owed"], row["wage_recovered"]
     if recovered is not None and recovered > (owed or 0):
         bad("wage_recovered", "is more than wage_owed")
+
+
+def _read_wage_workers(value, bad) -> int | None:
+    """wage_workers: a positive whole number, or None (empty, or noted as wrong)."""
+    if value is None:
+        return None
+    try:
+        count = float(str(value).strip())
+    except ValueError:
+        count = float("nan")
+    if count.is_integer() and count > 0:
+        return int(count)
+    bad("wage_workers", f"{value!r} is not a positive whole number")
+    return None
 
 
 def _money(value, field_name: str, bad) -> Decimal | None:

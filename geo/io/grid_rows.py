@@ -74,6 +74,22 @@ def check_attributes(
 
     `cut` holds the values GDAL cut short at a NUL, as the file has them: those are checked instead.
     """
+    found = _find_columns(gdf, report)
+    problems = Problems("feature")
+    rows, seen = [], {}
+    columns = {f: found[f] for f in ("code", "name", "level") if f in found}
+    records = gdf[list(columns.values())].to_dict("records")
+    for i, record in enumerate(records, start=1):
+        values = {f: cut.get((i, col), record[col]) for f, col in columns.items()}
+        if _has_unstorable_text(i, values, columns, problems):
+            continue
+        rows.append(_check_row(i, values["code"], values["name"], values.get("level"), level, problems, seen))
+    problems.raise_if_any()
+    return rows
+
+
+def _find_columns(gdf: geopandas.GeoDataFrame, report: ImportReport) -> dict[str, str]:
+    """Our field -> the file's column; unknown columns are a warning, a missing code or name an error."""
     mapping = normalise_columns([c for c in gdf.columns if c != gdf.geometry.name], _ALIASES)
     for col, field_name in mapping.items():
         if not field_name and str(col).strip().lower() not in _DRIVER_COLUMNS:
@@ -86,17 +102,7 @@ def check_attributes(
             "(e.g. 620121-003-017-008) and a name; found columns " + ", ".join(map(str, mapping)),
             where=missing[0],
         )
-    problems = Problems("feature")
-    rows, seen = [], {}
-    columns = {f: found[f] for f in ("code", "name", "level") if f in found}
-    records = gdf[list(columns.values())].to_dict("records")
-    for i, record in enumerate(records, start=1):
-        values = {f: cut.get((i, col), record[col]) for f, col in columns.items()}
-        if _has_unstorable_text(i, values, columns, problems):
-            continue
-        rows.append(_check_row(i, values["code"], values["name"], values.get("level"), level, problems, seen))
-    problems.raise_if_any()
-    return rows
+    return found
 
 
 def _has_unstorable_text(i: int, values: dict, columns: dict, problems: Problems) -> bool:
@@ -117,16 +123,8 @@ def _check_row(i, code_value, name_value, level_value, level, problems, seen) ->
     label = (
         f"feature {i} ({format_code(code)} {name})" if code and len(code) == 15 else f"feature {i} ({name})"
     )
-    if not code:
-        problems.add(i, "code", f"{label}: code is empty")
-    elif not (code.isdigit() and len(code) == 15):
-        problems.add(
-            i, "code", f"{label}: code {code_value!r} is not 15 digits (6+3+3+3, e.g. 620121-003-017-008)"
-        )
-    elif msg := _code_level_problem(code, level):
+    if msg := _code_problem(code, code_value, level, seen):
         problems.add(i, "code", f"{label}: {msg}")
-    elif code in seen:
-        problems.add(i, "code", f"{label}: code {format_code(code)} repeats feature {seen[code]}")
     if code:
         seen.setdefault(code, i)
     if not name:
@@ -134,6 +132,19 @@ def _check_row(i, code_value, name_value, level_value, level, problems, seen) ->
     if not _blank(level_value) and str(level_value).strip() != level:
         problems.add(i, "level", f"{label}: level {level_value!r} does not match the import level {level!r}")
     return {"n": i, "code": code, "name": name, "label": label}
+
+
+def _code_problem(code: str, code_value, level: str, seen: dict) -> str | None:
+    """What is wrong with a feature's code: empty, not 15 digits, not of the level, or repeated; else None."""
+    if not code:
+        return "code is empty"
+    if not (code.isdigit() and len(code) == 15):
+        return f"code {code_value!r} is not 15 digits (6+3+3+3, e.g. 620121-003-017-008)"
+    if msg := _code_level_problem(code, level):
+        return msg
+    if code in seen:
+        return f"code {format_code(code)} repeats feature {seen[code]}"
+    return None
 
 
 def _code_text(value) -> str:
@@ -181,27 +192,22 @@ def find_parents(session: Session, rows: list[dict], level: str) -> dict[str, di
         for r in session.execute(_PARENTS, {"codes": wanted})
     }
     problems = Problems("feature")
-    want_level = _PARENT_LEVEL[level]
     for row in rows:
         pcode = parent_code(row["code"], level)
-        parent = found.get(pcode)
-        if parent is None and level != "county":
-            problems.add(
-                row["n"],
-                "code",
-                f"{row['label']}: its {want_level} {format_code(pcode)} does not exist "
-                f"(import the {want_level} first)",
-                NestingError,
-            )
-        elif parent is not None and parent["level"] != want_level:
-            problems.add(
-                row["n"],
-                "code",
-                f"{row['label']}: {format_code(pcode)} is a {parent['level']}, not a {want_level}",
-                NestingError,
-            )
+        if msg := _parent_problem(found.get(pcode), pcode, level):
+            problems.add(row["n"], "code", f"{row['label']}: {msg}", NestingError)
     problems.raise_if_any()
     return found
+
+
+def _parent_problem(parent: dict | None, pcode: str, level: str) -> str | None:
+    """Why the parent row found for a feature's code cannot hold it (missing, or of the wrong level)."""
+    want_level = _PARENT_LEVEL[level]
+    if parent is None and level != "county":
+        return f"its {want_level} {format_code(pcode)} does not exist (import the {want_level} first)"
+    if parent is not None and parent["level"] != want_level:
+        return f"{format_code(pcode)} is a {parent['level']}, not a {want_level}"
+    return None
 
 
 def check_nesting_in_file(rows: list[dict], geoms: np.ndarray, parents: dict, level: str, tol: float) -> None:
@@ -209,6 +215,15 @@ def check_nesting_in_file(rows: list[dict], geoms: np.ndarray, parents: dict, le
     (by more than `tol` m²)."""
     problems = Problems("feature")
     pcodes = [parent_code(r["code"], level) for r in rows]
+    _note_spills(rows, geoms, pcodes, parents, tol, problems)
+    _note_sibling_overlaps(rows, geoms, pcodes, tol, problems)
+    problems.raise_if_any()
+
+
+def _note_spills(
+    rows: list[dict], geoms: np.ndarray, pcodes: list[str], parents: dict, tol: float, problems: Problems
+) -> None:
+    """Note every feature with more than `tol` m² outside its parent."""
     for row, geom, pcode in zip(rows, geoms, pcodes, strict=True):
         parent = parents.get(pcode)
         outside = area_m2(shapely.difference(geom, parent["geom"])) if parent is not None else 0.0
@@ -220,6 +235,12 @@ def check_nesting_in_file(rows: list[dict], geoms: np.ndarray, parents: dict, le
                 f"its parent {format_code(pcode)}: {outside:,.0f} m² lies outside",
                 NestingError,
             )
+
+
+def _note_sibling_overlaps(
+    rows: list[dict], geoms: np.ndarray, pcodes: list[str], tol: float, problems: Problems
+) -> None:
+    """Note every pair of features of one parent sharing more than `tol` m² (on the later one)."""
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     for i, j in zip(left.tolist(), right.tolist(), strict=True):
         if i >= j or pcodes[i] != pcodes[j]:
@@ -234,7 +255,6 @@ def check_nesting_in_file(rows: list[dict], geoms: np.ndarray, parents: dict, le
                 f"{format_code(b['code'])} overlap by {shared:,.0f} m² (siblings must not overlap)",
                 NestingError,
             )
-    problems.raise_if_any()
 
 
 def area_m2(geom) -> float:

@@ -51,18 +51,7 @@ def write_grids(
     ts = clock.now()
     codes = [r["code"] for r in rows]
     retired = {r.code: r for r in session.execute(_RETIRE, {"ts": ts, "codes": codes})}
-    inserted = session.execute(
-        _INSERT,
-        {
-            "ts": ts,
-            "level": level,
-            "codes": codes,
-            "names": [r["name"] for r in rows],
-            "parents": [parents.get(parent_code(c, level), {}).get("id") for c in codes],
-            "wkbs": [shapely.to_wkb(g) for g in geoms],
-            "workers": [retired[c].worker_id if c in retired else None for c in codes],
-        },
-    ).all()
+    inserted = session.execute(_INSERT, _insert_params(rows, geoms, parents, level, retired, ts)).all()
     new_id = {r.code: r.id for r in inserted}
     old = [retired[c].id for c in retired]
     new = [new_id[c] for c in retired]
@@ -71,3 +60,17 @@ def write_grids(
         session.execute(_REPOINT_WORKERS, {"old": old, "new": new})
     report.inserted, report.retired = len(inserted), len(retired)
     return [r.id for r in inserted]
+
+
+def _insert_params(rows: list[dict], geoms: np.ndarray, parents: dict, level: str, retired: dict, ts) -> dict:
+    """The parallel arrays of _INSERT; a re-imported code keeps the worker of its retired version."""
+    codes = [r["code"] for r in rows]
+    return {
+        "ts": ts,
+        "level": level,
+        "codes": codes,
+        "names": [r["name"] for r in rows],
+        "parents": [parents.get(parent_code(c, level), {}).get("id") for c in codes],
+        "wkbs": [shapely.to_wkb(g) for g in geoms],
+        "workers": [retired[c].worker_id if c in retired else None for c in codes],
+    }

@@ -76,16 +76,9 @@ def import_grids(
 
 def _read(path: Path, layer: str | None, encoding: str | None) -> geopandas.GeoDataFrame:
     """Read the file with pyogrio, choosing the text encoding of shapefiles ourselves."""
-    kwargs: dict = {"engine": "pyogrio"}
-    if layer:
-        kwargs["layer"] = layer
     enc = encoding or _shapefile_encoding(path)
-    if enc:
-        kwargs["encoding"] = enc
     try:
-        with warnings.catch_warnings():  # we warn about other layers ourselves, in the report
-            warnings.filterwarnings("ignore", message="More than one layer found")
-            return geopandas.read_file(path, **kwargs)
+        return _read_file(path, layer, enc)
     except (UnicodeDecodeError, LookupError) as exc:
         raise InvalidInputError(
             f"cannot decode the text of {path.name} as {enc or 'UTF-8'}: give the right encoding "
@@ -96,6 +89,18 @@ def _read(path: Path, layer: str | None, encoding: str | None) -> geopandas.GeoD
         raise InvalidInputError(
             f"cannot read {path.name} as GeoJSON, GeoPackage, Shapefile or KML: {exc}", where="file"
         ) from exc
+
+
+def _read_file(path: Path, layer: str | None, enc: str | None) -> geopandas.GeoDataFrame:
+    """geopandas.read_file through pyogrio, of the layer and in the encoding given (if any)."""
+    kwargs: dict = {"engine": "pyogrio"}
+    if layer:
+        kwargs["layer"] = layer
+    if enc:
+        kwargs["encoding"] = enc
+    with warnings.catch_warnings():  # we warn about other layers ourselves, in the report
+        warnings.filterwarnings("ignore", message="More than one layer found")
+        return geopandas.read_file(path, **kwargs)
 
 
 def _note_other_layers(path: Path, layer: str | None, report: ImportReport) -> None:

@@ -141,10 +141,8 @@ def _row(line: int, cells: list[str], index: dict[str, int], problems: _Problems
     if len(cells) > len(index):
         problems.add(line, "row", f"有 {len(cells)} 列，表头只有 {len(index)} 列")
         return None
-    try:
-        day = date.fromisoformat(cell["date"])
-    except ValueError:
-        problems.add(line, "date", f"日期 {cell['date']!r} 无效，应为 YYYY-MM-DD，如 2027-01-01")
+    day = _read_date(line, cell["date"], problems)
+    if day is None:
         return None
     kind = TYPES.get(cell["type"].lower())
     if kind is None:
@@ -156,6 +154,15 @@ def _row(line: int, cells: list[str], index: dict[str, int], problems: _Problems
         )
         return None
     return CalendarDay(day, kind, cell.get("name") or DEFAULT_NAMES[kind])
+
+
+def _read_date(line: int, value: str, problems: _Problems) -> date | None:
+    """The date cell as a date, or None after noting that it is not YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems.add(line, "date", f"日期 {value!r} 无效，应为 YYYY-MM-DD，如 2027-01-01")
+        return None
 
 
 def _whole_years(days: list[CalendarDay], lines: dict[date, int], problems: _Problems) -> frozenset[int]:
@@ -177,22 +184,13 @@ def read_notice(path: str | Path) -> CalendarSource:
     """Read and check a notice file completely; InvalidInputError names every bad line (nothing written)."""
     path = require_file(path)
     raw = path.read_bytes()
-    problems, days = _Problems(), []
-    lines: dict[date, int] = {}
+    problems = _Problems()
     records = list(_records(_decode(raw, path)))
     if not records:
         raise InvalidInputError(f"{path.name} 是空文件：需要表头 date,type,name 和数据行", where="file")
     index = _header(*records[0], problems)
     problems.raise_if_any()
-    for line, cells in records[1:]:
-        day = _row(line, cells, index, problems)
-        if day is None:
-            continue
-        if day.day in lines:
-            problems.add(line, "date", f"日期 {day.day} 与第 {lines[day.day]} 行重复")
-            continue
-        lines[day.day] = line
-        days.append(day)
+    days, lines = _read_days(records[1:], index, problems)
     if not records[1:]:
         problems.add(records[0][0], "file", "只有表头，没有数据行")
     years = _whole_years(days, lines, problems)
@@ -201,3 +199,21 @@ def read_notice(path: str | Path) -> CalendarSource:
     return CalendarSource(
         years, tuple(sorted(days, key=lambda d: d.day)), NOTICE, f"{path.name} sha256:{digest}", lines
     )
+
+
+def _read_days(
+    records: list[tuple[int, list[str]]], index: dict[str, int], problems: _Problems
+) -> tuple[list[CalendarDay], dict[date, int]]:
+    """The data rows as CalendarDays, and the line of each day; a day given twice is noted, not kept."""
+    days: list[CalendarDay] = []
+    lines: dict[date, int] = {}
+    for line, cells in records:
+        day = _row(line, cells, index, problems)
+        if day is None:
+            continue
+        if day.day in lines:
+            problems.add(line, "date", f"日期 {day.day} 与第 {lines[day.day]} 行重复")
+            continue
+        lines[day.day] = line
+        days.append(day)
+    return days, lines

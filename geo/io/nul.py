@@ -76,15 +76,25 @@ def _dbf(path: Path, encoding: str | None) -> CutText:
     if b"\x00" not in data[header:]:
         return {}
     codec = _codec(encoding or _cpg(path))
-    fields, offset = [], 1  # (name, type, start, length); byte 0 of a record is the deletion flag
+    records = (data[header + i * size : header + (i + 1) * size] for i in range(count))
+    return _cut_values(records, _dbf_fields(data, header, codec), codec)
+
+
+def _dbf_fields(data: bytes, header: int, codec: str) -> list[tuple[str, str, int, int]]:
+    """(name, type, start, length) of each field of the .dbf header, in record order."""
+    fields, offset = [], 1  # byte 0 of a record is the deletion flag
     for at in range(32, header - 1, 32):
         if data[at] == 0x0D:
             break
         name = data[at : at + 11].split(b"\x00")[0].decode(codec, "replace")
         fields.append((name, chr(data[at + 11]), offset, data[at + 16]))
         offset += data[at + 16]
+    return fields
+
+
+def _cut_values(records, fields: list[tuple[str, str, int, int]], codec: str) -> CutText:
+    """The character values holding NUL of the records not deleted, by record number and field name."""
     cut: CutText = {}
-    records = (data[header + i * size : header + (i + 1) * size] for i in range(count))
     for n, record in enumerate((r for r in records if r[:1] != b"*"), start=1):
         for name, kind, start, length in fields:
             raw = record[start : start + length].rstrip(b" \x00")  # padding is not text

@@ -102,30 +102,42 @@ def check_geometries(
 ) -> np.ndarray:
     """MultiPolygons that PostGIS will accept; invalid ones are refused, or repaired when asked."""
     problems = Problems("feature")
-    out = []
-    for row, geom in zip(rows, geoms, strict=True):
-        multi = polygonal(geom)
-        if multi is not None and multi.is_valid:
-            out.append(multi)
-            continue
-        reason = shapely.is_valid_reason(geom) if multi is not None else "it holds no polygon"
-        repaired = polygonal(shapely.make_valid(geom)) if make_valid else None
-        if repaired is not None and not repaired.is_valid:
-            repaired = polygonal(shapely.union_all(shapely.get_parts(repaired)))
-        if repaired is None or repaired.is_empty:
-            hint = "" if make_valid else " (use make_valid / --make-valid to repair it)"
-            problems.add(
-                row["n"],
-                "geometry",
-                f"{row['label']}: invalid geometry: {reason}{hint}",
-                InvalidGeometryError,
-            )
-            out.append(None)
-            continue
-        report.repaired.append(f"{row['label']}: {reason}")
-        out.append(repaired)
+    out = [
+        _valid_geometry(row, geom, make_valid, report, problems)
+        for row, geom in zip(rows, geoms, strict=True)
+    ]
     problems.raise_if_any()
     return np.asarray(out, dtype=object)
+
+
+def _valid_geometry(
+    row: dict, geom, make_valid: bool, report: ImportReport, problems: Problems
+) -> MultiPolygon | None:
+    """One feature as a valid MultiPolygon: as it is, or repaired (and reported); None, noted, if neither."""
+    multi = polygonal(geom)
+    if multi is not None and multi.is_valid:
+        return multi
+    reason = shapely.is_valid_reason(geom) if multi is not None else "it holds no polygon"
+    repaired = _repaired(geom) if make_valid else None
+    if repaired is None or repaired.is_empty:
+        hint = "" if make_valid else " (use make_valid / --make-valid to repair it)"
+        problems.add(
+            row["n"],
+            "geometry",
+            f"{row['label']}: invalid geometry: {reason}{hint}",
+            InvalidGeometryError,
+        )
+        return None
+    report.repaired.append(f"{row['label']}: {reason}")
+    return repaired
+
+
+def _repaired(geom) -> MultiPolygon | None:
+    """shapely's make_valid of the geometry, re-unioned when its polygons still overlap."""
+    repaired = polygonal(shapely.make_valid(geom))
+    if repaired is not None and not repaired.is_valid:
+        repaired = polygonal(shapely.union_all(shapely.get_parts(repaired)))
+    return repaired
 
 
 def polygonal(geom) -> MultiPolygon | None:

@@ -58,25 +58,31 @@ def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
 def write_workbook(path: str | Path | BytesIO, sheets: Sequence[Sheet]) -> dict[str, int]:
     """Write the sheets to an .xlsx file (bold frozen header, widths to fit); rows per sheet."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     book = Workbook()
     book.remove(book.active)
     counts = {}
     for sheet in sheets:
-        ws = book.create_sheet(sheet.name[:31])
-        ws.append([header for _, header in sheet.columns])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        n = 0
-        for row in sheet.rows:
-            ws.append([cell_value(row.get(key)) for key, _ in sheet.columns])
-            n += 1
-        ws.freeze_panes = "A2"
-        _fit_widths(ws)
-        counts[sheet.name] = n
+        counts[sheet.name] = _write_sheet(book, sheet)
     book.save(path)
     return counts
+
+
+def _write_sheet(book: Any, sheet: Sheet) -> int:
+    """Add one sheet to the workbook: bold frozen header, its rows, widths to fit; return the row count."""
+    from openpyxl.styles import Font
+
+    ws = book.create_sheet(sheet.name[:31])
+    ws.append([header for _, header in sheet.columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    n = 0
+    for row in sheet.rows:
+        ws.append([cell_value(row.get(key)) for key, _ in sheet.columns])
+        n += 1
+    ws.freeze_panes = "A2"
+    _fit_widths(ws)
+    return n
 
 
 def _fit_widths(ws: Any) -> None:

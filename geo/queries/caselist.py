@@ -9,7 +9,7 @@ value is a bound parameter. The total comes with the page (count(*) OVER ()).
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -110,14 +110,30 @@ def _pattern(q: str) -> str:
 def list_cases(session: Session, area: str, query: CaseQuery) -> dict[str, Any]:
     """One page of the area's cases as the desk asked (see CaseQuery), with the total and the page."""
     query.check(area)
-    now = clock.now()
+    sql = _page_sql(query)
+    params = _page_params(area, query, clock.now())
+    rows = [dict(r) for r in session.execute(sql, params).mappings()]
+    total = rows[0].pop("total") if rows else _count(session, sql, params, query)
+    for row in rows:
+        row.pop("total", None)
+    pages = max(1, -(-total // query.per_page))
+    return {"total": total, "page": query.page, "per_page": query.per_page, "pages": pages, "items": rows}
+
+
+def _page_sql(query: CaseQuery) -> Any:
+    """The page's statement, from the fixed fragments of what the query asks."""
     sql = text(
         _SELECT + "WHERE " + " AND ".join(f"({p})" for p in _where(query)) + f"\nORDER BY {SORTS[query.sort]}"
         "\nLIMIT :limit OFFSET :offset"
     )
     if query.statuses:
         sql = sql.bindparams(bindparam("statuses", type_=ARRAY(Text)))
-    params = {
+    return sql
+
+
+def _page_params(area: str, query: CaseQuery, now: datetime) -> dict[str, Any]:
+    """The values the page's statement binds (every fragment's, used or not), at `now`."""
+    return {
         **area_range(area),
         "at": now,
         "soon": now + timedelta(hours=query.due_soon_h),
@@ -130,12 +146,6 @@ def list_cases(session: Session, area: str, query: CaseQuery) -> dict[str, Any]:
         "limit": query.per_page,
         "offset": (query.page - 1) * query.per_page,
     }
-    rows = [dict(r) for r in session.execute(sql, params).mappings()]
-    total = rows[0].pop("total") if rows else _count(session, sql, params, query)
-    for row in rows:
-        row.pop("total", None)
-    pages = max(1, -(-total // query.per_page))
-    return {"total": total, "page": query.page, "per_page": query.per_page, "pages": pages, "items": rows}
 
 
 def _count(session: Session, sql: Any, params: dict[str, Any], query: CaseQuery) -> int:

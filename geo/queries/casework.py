@@ -13,12 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import clock, lifecycle
-from geo.deadlines import extend
+from geo.deadlines import Deadline, extend
 from geo.errors import ConflictError, InvalidInputError
 from geo.lifecycle import Actor
 from geo.queries import whistles
 from geo.queries.dispatch import adjust_open_tasks
-from geo.queries.events import get_event, lock_event, log_action
+from geo.queries.events import get_event, lock_event, log_step
 from geo.queries.timelimits import (
     deadline_columns,
     deadline_for,
@@ -75,37 +75,48 @@ def transition_event(
     """Move a case to `to` along the state machine; TransitionError lists the allowed targets."""
     ev = lock_event(session, event_id, area)
     edge = lifecycle.get_transition(ev.status, to)
+    _check_transition(ev, edge, actor, note)
+    values = _transition_values(session, ev, to, edge.action, actor, duplicate_of, area)
+    _leave_status(session, ev, to)
+    _update(session, event_id, **values)
+    data = {k: v for k, v in values.items() if k not in ("status", "deadline_basis")}
+    log_step(session, ev, actor.name, edge.action, to_status=to, note=note, data=data)
+    return get_event(session, event_id, area)
+
+
+def _check_transition(ev: Any, edge: Any, actor: Actor, note: str) -> None:
+    """The actor may take the step now, with a reason where it needs one; a verifier is not the handler."""
     _check(ev, edge.action, actor)
     lifecycle.require_reason(edge, note)
     if edge.action == "verify" and ev.handled_by == actor.name:
         raise ConflictError(f"核查须由处置人（{actor.name}）以外的人员进行", where="actor")
+
+
+def _transition_values(
+    session: Session, ev: Any, to: str, action: str, actor: Actor, duplicate_of: int | None, area: str
+) -> dict[str, Any]:
+    """The columns a transition sets: the status, and what comes with reaching it."""
     values: dict[str, Any] = {"status": to}
     if lifecycle.starts_clock(ev.status, to):
         values.update(deadline_columns(deadline_for(session, ev.category, ev.severity, clock.now())))
     if to == "handled":
         values["handled_by"] = actor.name
     if to == "duplicate":
-        values["duplicate_of"] = _check_duplicate_of(session, event_id, duplicate_of, area)
+        values["duplicate_of"] = _check_duplicate_of(session, ev.id, duplicate_of, area)
     if to == "closed":
         values["closed_at"] = clock.now()
-    if edge.action == "decline":
+    if action == "decline":
         values["assignee_id"] = None
+    return values
+
+
+def _leave_status(session: Session, ev: Any, to: str) -> None:
+    """What leaving the case's status undoes: a suspension ends when the clock stops running, and the
+    assignee's count of open tasks moves."""
     if ev.suspended_at is not None and to not in lifecycle.CLOCK_RUNS:
-        _resume_clock(session, event_id)
+        _resume_clock(session, ev.id)
     if ev.assignee_id is not None:
         adjust_open_tasks(session, ev.assignee_id, lifecycle.task_delta(ev.status, to))
-    _update(session, event_id, **values)
-    log_action(
-        session,
-        event_id,
-        actor.name,
-        edge.action,
-        from_status=ev.status,
-        to_status=to,
-        note=note,
-        data={k: v for k, v in values.items() if k not in ("status", "deadline_basis")},
-    )
-    return get_event(session, event_id, area)
 
 
 def _check(ev: Any, action: str, actor: Actor) -> None:
@@ -127,16 +138,8 @@ def escalate_event(
     _require_open(ev, "上报")
     level = lifecycle.next_escalation(ev.escalation_level)
     _update(session, event_id, escalation_level=level)
-    log_action(
-        session,
-        event_id,
-        actor.name,
-        "escalate",
-        from_status=ev.status,
-        to_status=ev.status,
-        note=note,
-        data={"from_level": ev.escalation_level, "to_level": level},
-    )
+    data = {"from_level": ev.escalation_level, "to_level": level}
+    log_step(session, ev, actor.name, "escalate", note=note, data=data)
     return get_event(session, event_id, area)
 
 
@@ -153,6 +156,18 @@ def refer_event(
 ) -> dict[str, Any]:
     """Refer a case to the court (诉调), the police (警调) or the petition office (访调); the county's
     department of that kind gets a task (geo.queries.whistles) to answer within `hours`."""
+    ev = _lock_for_referral(session, event_id, to, area=area, actor=actor)
+    _update(session, event_id, referral=to, referral_status="referred")
+    task = whistles.open_referral_task(
+        session, ev, to, actor=actor.name, hours=hours, feedback_hours=feedback_hours, note=note
+    )
+    log_step(session, ev, actor.name, "refer", note=note, data=_referral_data(to, task))
+    return get_event(session, event_id, area)
+
+
+def _lock_for_referral(session: Session, event_id: int, to: str, *, area: str, actor: Actor) -> Any:
+    """The case, locked, once `to` is a referral target and the actor may refer the case: it is open
+    and not referred already."""
     if to not in lifecycle.REFERRALS:
         raise InvalidInputError(f"移交对象须为 {', '.join(lifecycle.REFERRALS)}；收到 {to!r}", where="to")
     ev = lock_event(session, event_id, area)
@@ -160,10 +175,11 @@ def refer_event(
     _require_open(ev, "移交")
     if ev.referral_status == "referred":
         raise ConflictError(f"案件已移交{lifecycle.REFERRALS[ev.referral]}，请先收回再移交", where="to")
-    _update(session, event_id, referral=to, referral_status="referred")
-    task = whistles.open_referral_task(
-        session, ev, to, actor=actor.name, hours=hours, feedback_hours=feedback_hours, note=note
-    )
+    return ev
+
+
+def _referral_data(to: str, task: dict[str, Any] | None) -> dict[str, Any]:
+    """What the timeline keeps of a referral: its target and, when a department got one, the task."""
     data: dict[str, Any] = {"to": to}
     if task is not None:
         data |= {
@@ -171,17 +187,7 @@ def refer_event(
             "department_id": task["department_id"],
             "department": task["department"],
         }
-    log_action(
-        session,
-        event_id,
-        actor.name,
-        "refer",
-        from_status=ev.status,
-        to_status=ev.status,
-        note=note,
-        data=data,
-    )
-    return get_event(session, event_id, area)
+    return data
 
 
 def return_referral(
@@ -194,16 +200,8 @@ def return_referral(
         raise ConflictError("案件当前未移交，无需收回", where="action")
     _update(session, event_id, referral_status="returned")
     withdrawn = whistles.withdraw_referral_tasks(session, event_id)
-    log_action(
-        session,
-        event_id,
-        actor.name,
-        "referral_return",
-        from_status=ev.status,
-        to_status=ev.status,
-        note=note,
-        data={"from": ev.referral, "withdrawn_tasks": withdrawn},
-    )
+    data = {"from": ev.referral, "withdrawn_tasks": withdrawn}
+    log_step(session, ev, actor.name, "referral_return", note=note, data=data)
     return get_event(session, event_id, area)
 
 
@@ -228,27 +226,28 @@ def extend_deadline(
     ev = lock_event(session, event_id, area)
     _check(ev, "extend", actor)
     _require_clock(ev, "延期")
+    new = _extended(session, event_id, hours, days)
+    _update(session, event_id, **deadline_columns(new))
+    log_step(session, ev, actor.name, "extend", note=reason, data=_extension_data(ev, new, hours, days))
+    return get_event(session, event_id, area)
+
+
+def _extended(session: Session, event_id: int, hours: float | None, days: int | None) -> Deadline:
+    """The case's deadline moved by `hours` or by `days` on the holiday calendar."""
     current = get_deadline(session, event_id)
     assert current is not None  # _require_clock: the case has a deadline
-    new = extend(current, load_calendar(session), hours=hours, days=days)
-    _update(session, event_id, **deadline_columns(new))
-    log_action(
-        session,
-        event_id,
-        actor.name,
-        "extend",
-        from_status=ev.status,
-        to_status=ev.status,
-        note=reason,
-        data={
-            "from_deadline": ev.deadline_at,
-            "to_deadline": new.at,
-            "hours": hours,
-            "days": days,
-            "deadline_uncovered_years": sorted(new.uncovered),
-        },
-    )
-    return get_event(session, event_id, area)
+    return extend(current, load_calendar(session), hours=hours, days=days)
+
+
+def _extension_data(ev: Any, new: Deadline, hours: float | None, days: int | None) -> dict[str, Any]:
+    """What the timeline keeps of an extension: both deadlines, the hours or days, uncovered years."""
+    return {
+        "from_deadline": ev.deadline_at,
+        "to_deadline": new.at,
+        "hours": hours,
+        "days": days,
+        "deadline_uncovered_years": sorted(new.uncovered),
+    }
 
 
 def suspend_event(session: Session, event_id: int, *, area: str, actor: Actor, reason: str) -> dict[str, Any]:
@@ -261,9 +260,7 @@ def suspend_event(session: Session, event_id: int, *, area: str, actor: Actor, r
     session.execute(
         text("UPDATE events SET suspended_at = :now WHERE id = :id"), {"id": event_id, "now": clock.now()}
     )
-    log_action(
-        session, event_id, actor.name, "suspend", from_status=ev.status, to_status=ev.status, note=reason
-    )
+    log_step(session, ev, actor.name, "suspend", note=reason)
     return get_event(session, event_id, area)
 
 
@@ -276,14 +273,5 @@ def resume_event(
     if ev.suspended_at is None:
         raise ConflictError("案件未挂账", where="status")
     _resume_clock(session, event_id)
-    log_action(
-        session,
-        event_id,
-        actor.name,
-        "resume",
-        from_status=ev.status,
-        to_status=ev.status,
-        note=note,
-        data={"suspended_at": ev.suspended_at},
-    )
+    log_step(session, ev, actor.name, "resume", note=note, data={"suspended_at": ev.suspended_at})
     return get_event(session, event_id, area)

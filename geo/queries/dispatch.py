@@ -20,11 +20,12 @@ from sqlalchemy.types import Text
 
 from geo import clock, lifecycle, sql
 from geo.accounts import code_range
+from geo.deadlines import Deadline
 from geo.errors import ConflictError, NotFoundError, OutsideCountyError, TransitionError
 from geo.lifecycle import Actor
 from geo.queries import figures
 from geo.queries.area import area_range, in_area
-from geo.queries.events import get_event, lock_event, log_action
+from geo.queries.events import get_event, lock_event, log_step
 from geo.queries.overdue import count_overdue_by_grid
 from geo.queries.timelimits import deadline_columns, deadline_for
 
@@ -147,51 +148,60 @@ def assign_event(
     """Dispatch a case to a worker (or re-dispatch it with `reassign`); 409 if someone was faster."""
     ev = lock_event(session, event_id, area)
     step = "reassign" if reassign else "assign"
+    allowed = _check_assignable(ev, step, actor, worker_id)
+    deadline = None if ev.deadline_at else deadline_for(session, ev.category, ev.severity, clock.now())
+    _set_assignee(session, event_id, worker_id, deadline, allowed)
+    _move_task(session, ev.assignee_id if reassign else None, worker_id, area, ev.status)
+    data = _assignment_data(ev, worker_id, deadline)
+    log_step(session, ev, actor.name, step, to_status="dispatched", note=note, data=data)
+    return get_event(session, event_id, area)
+
+
+def _check_assignable(ev: Any, step: str, actor: Actor, worker_id: int) -> frozenset[str]:
+    """The statuses the step may start from, once the actor may take it and the case may go to the worker."""
+    reassign = step == "reassign"
     lifecycle.check_step(step, actor, assignee_id=ev.assignee_id, suspended=ev.suspended_at is not None)
     allowed = lifecycle.REASSIGNABLE if reassign else lifecycle.ASSIGNABLE
     if ev.status not in allowed:
-        what = (
-            "改派（只有已派遣或处置中的案件可以改派）"
-            if reassign
-            else "派遣（已派遣的案件请用 reassign 改派）"
-        )
-        raise TransitionError(
-            f"案件状态为“{lifecycle.STATUS_LABELS[ev.status]}”({ev.status})，不能{what}",
-            allowed=lifecycle.allowed_next(ev.status),
-            where="status",
-        )
+        raise _status_refusal(ev.status, reassign)
     if ev.referral_status == "referred":
         raise ConflictError(
             f"案件已移交{lifecycle.REFERRALS[ev.referral]}，收回后才能派遣", where="referral_status"
         )
     if reassign and ev.assignee_id == worker_id:
         raise ConflictError("案件已派给该网格员", where="worker_id")
-    deadline = None if ev.deadline_at else deadline_for(session, ev.category, ev.severity, clock.now())
-    if (
-        session.execute(
-            _ASSIGN,
-            {"w": worker_id, "id": event_id, **deadline_columns(deadline), "from_statuses": list(allowed)},
-        ).first()
-        is None
-    ):
-        raise ConflictError("案件状态已变化，请刷新后重试", where="status")
-    _move_task(session, ev.assignee_id if reassign else None, worker_id, area, ev.status)
-    log_action(
-        session,
-        event_id,
-        actor.name,
-        step,
-        from_status=ev.status,
-        to_status="dispatched",
-        note=note,
-        data={
-            "worker_id": worker_id,
-            "previous_worker_id": ev.assignee_id,
-            "deadline_at": deadline and deadline.at,
-            "deadline_uncovered_years": sorted(deadline.uncovered) if deadline else [],
-        },
+    return allowed
+
+
+def _status_refusal(status: str, reassign: bool) -> TransitionError:
+    """Why a case in this status cannot be dispatched (or re-dispatched), with where it can go instead."""
+    what = (
+        "改派（只有已派遣或处置中的案件可以改派）" if reassign else "派遣（已派遣的案件请用 reassign 改派）"
     )
-    return get_event(session, event_id, area)
+    return TransitionError(
+        f"案件状态为“{lifecycle.STATUS_LABELS[status]}”({status})，不能{what}",
+        allowed=lifecycle.allowed_next(status),
+        where="status",
+    )
+
+
+def _set_assignee(
+    session: Session, event_id: int, worker_id: int, deadline: Deadline | None, allowed: frozenset[str]
+) -> None:
+    """Give the case to the worker unless its status changed meanwhile (ConflictError: someone was faster)."""
+    params = {"w": worker_id, "id": event_id, **deadline_columns(deadline), "from_statuses": list(allowed)}
+    if session.execute(_ASSIGN, params).first() is None:
+        raise ConflictError("案件状态已变化，请刷新后重试", where="status")
+
+
+def _assignment_data(ev: Any, worker_id: int, deadline: Deadline | None) -> dict[str, Any]:
+    """What the timeline keeps of a dispatch: both workers and the deadline the case got, if it got one."""
+    return {
+        "worker_id": worker_id,
+        "previous_worker_id": ev.assignee_id,
+        "deadline_at": deadline and deadline.at,
+        "deadline_uncovered_years": sorted(deadline.uncovered) if deadline else [],
+    }
 
 
 _WORKER_COLUMNS = (
@@ -247,6 +257,13 @@ SELECT CASE WHEN ST_Covers(g.geom, p.pt) THEN 0 ELSE ST_Distance(g.geom::geograp
 FROM grids g, (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt) p
 WHERE g.code = :county AND g.valid_to IS NULL
 """)
+# An older fix than the one held is not applied (a fix from the future held is replaced).
+_MOVE = text(
+    "UPDATE workers SET geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), "
+    "located_at = :at "
+    "WHERE id = :id AND (located_at IS NULL OR located_at > :now OR located_at <= :at) "
+    "RETURNING id"
+)
 
 
 def set_worker_location(
@@ -262,6 +279,16 @@ def set_worker_location(
     """Record a worker's WGS84 position; refuse one far outside the county; ignore an older fix."""
     now = clock.now()
     worker = get_worker(session, worker_id, area)
+    _refuse_far_outside(session, worker, area, lon, lat, max_outside_m)
+    params = {"lon": lon, "lat": lat, "at": at or now, "now": now, "id": worker_id}
+    applied = session.execute(_MOVE, params).first()
+    return {**get_worker(session, worker_id, area), "applied": applied is not None}
+
+
+def _refuse_far_outside(
+    session: Session, worker: dict[str, Any], area: str, lon: float, lat: float, max_outside_m: float
+) -> None:
+    """OutsideCountyError when the point lies more than `max_outside_m` outside the worker's county."""
     county = (worker["grid_code"] or area)[:6] + "000000000"
     outside = session.execute(_OUTSIDE_M, {"lon": lon, "lat": lat, "county": county}).scalar()
     if outside is not None and outside > max_outside_m:
@@ -270,16 +297,6 @@ def set_worker_location(
             f"{max_outside_m / 1000:,.1f} 公里",
             where="lon,lat",
         )
-    applied = session.execute(
-        text(
-            "UPDATE workers SET geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), "
-            "located_at = :at "
-            "WHERE id = :id AND (located_at IS NULL OR located_at > :now OR located_at <= :at) "
-            "RETURNING id"
-        ),
-        {"lon": lon, "lat": lat, "at": at or now, "now": now, "id": worker_id},
-    ).first()
-    return {**get_worker(session, worker_id, area), "applied": applied is not None}
 
 
 _QUEUE = text(f"""

@@ -77,6 +77,12 @@ def parse_event_filter(
     if start and end and start > end:
         raise InvalidInputError(f"from ({start}) is after to ({end})", where="from")
     cats, sts = _split(category), _split(status)
+    _check_codes(session, kind, cats, sts)
+    return EventFilter(kind, start, end, cats, sts)
+
+
+def _check_codes(session: Session, kind: str, cats: tuple[str, ...], sts: tuple[str, ...]) -> None:
+    """Every category is one of the kind's and every status a known one (InvalidInputError naming it)."""
     known = set(list_category_codes(session, kind))
     if bad := [c for c in cats if c not in known]:
         raise InvalidInputError(
@@ -86,7 +92,6 @@ def parse_event_filter(
         raise InvalidInputError(
             f"unknown status {bad[0]!r}; known: {', '.join(EVENT_STATUSES)}", where="status"
         )
-    return EventFilter(kind, start, end, cats, sts)
 
 
 def list_category_codes(session: Session, kind: str) -> list[str]:

@@ -72,17 +72,23 @@ def log_action(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Record one change of a case (the timeline reads these rows) and queue its county's refresh."""
-    session.execute(
-        _LOG,
-        {
-            "event_id": event_id,
-            "at": clock.now(),
-            "actor": actor,
-            "action": action,
-            "from_status": from_status,
-            "to_status": to_status,
-            "note": note or "",
-            "data": json.dumps(data or {}, default=str),
-        },
-    )
+    row = {"event_id": event_id, "at": clock.now(), "actor": actor, "action": action}
+    row |= {"from_status": from_status, "to_status": to_status, "note": note or ""}
+    row["data"] = json.dumps(data or {}, default=str)
+    session.execute(_LOG, row)
     queue.enqueue_refresh_for_event(session, event_id)
+
+
+def log_step(
+    session: Session,
+    ev: Any,
+    actor: str,
+    action: str,
+    *,
+    to_status: str | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
+    """log_action for a case row (lock_event's): from its status to `to_status`, by default the same."""
+    to = to_status or ev.status
+    log_action(session, ev.id, actor, action, from_status=ev.status, to_status=to, note=note, data=data)

@@ -116,24 +116,44 @@ def ingest_fixes(
     answer counts what happened to the batch (`replayed`: this key was stored before, nothing new)."""
     _check(fixes, settings)
     worker = get_worker(session, worker_id, area)
-    if batch_key is not None:
-        claimed = session.execute(
-            _CLAIM, {"w": worker_id, "k": batch_key, "now": clock.now(), "sent": len(fixes)}
-        ).first()
-        if claimed is None:
-            earlier = session.execute(_EARLIER, {"w": worker_id, "k": batch_key}).scalar_one()
-            return {**earlier, "replayed": True}
+    replayed = _find_replay(session, worker_id, batch_key, len(fixes))
+    if replayed is not None:
+        return replayed
+    return _store_batch(session, worker, fixes, batch_key, settings, max_outside_m)
+
+
+def _find_replay(session: Session, worker_id: int, batch_key: str | None, sent: int) -> dict[str, Any] | None:
+    """The answer already given to this batch key, or None when there is no key or it is new (now claimed)."""
+    if batch_key is None:
+        return None
+    claimed = session.execute(
+        _CLAIM, {"w": worker_id, "k": batch_key, "now": clock.now(), "sent": sent}
+    ).first()
+    if claimed is not None:
+        return None
+    earlier = session.execute(_EARLIER, {"w": worker_id, "k": batch_key}).scalar_one()
+    return {**earlier, "replayed": True}
+
+
+def _store_batch(
+    session: Session,
+    worker: dict[str, Any],
+    fixes: list[Fix],
+    batch_key: str | None,
+    settings: FieldSettings,
+    max_outside_m: float,
+) -> dict[str, Any]:
+    """Store the fixes young enough to keep and rebuild the tracks of the days they touched; the answer,
+    kept under the batch key (if any) for a resend."""
     oldest = clock.now() - timedelta(days=settings.retention_days)
     young = [f for f in fixes if f.at >= oldest]
     row = _store(session, worker, young, batch_key, max_outside_m) if young else None
     if row is not None and row.stored:
-        rebuild_tracks(session, [(worker_id, d) for d in row.days], settings)
+        rebuild_tracks(session, [(worker["id"], d) for d in row.days], settings)
     result = _result(batch_key, len(fixes), len(young), row)
     if batch_key is not None:
-        session.execute(
-            _RESULT,
-            {"w": worker_id, "k": batch_key, "stored": result["stored"], "result": json.dumps(result)},
-        )
+        kept = {"w": worker["id"], "k": batch_key, "stored": result["stored"], "result": json.dumps(result)}
+        session.execute(_RESULT, kept)
     return {**result, "replayed": False}
 
 
@@ -224,7 +244,14 @@ def record_location(
     worker = set_worker_location(
         session, worker_id, lon, lat, area=area, at=when, max_outside_m=max_outside_m
     )
-    if when >= clock.now() - timedelta(days=settings.retention_days):
-        row = _store(session, worker, [Fix(when, lon, lat)], None, max_outside_m)
-        rebuild_tracks(session, [(worker_id, d) for d in row.days], settings)
+    _keep_in_history(session, worker, Fix(when, lon, lat), settings, max_outside_m)
     return worker
+
+
+def _keep_in_history(
+    session: Session, worker: dict[str, Any], fix: Fix, settings: FieldSettings, max_outside_m: float
+) -> None:
+    """Keep one fix in the history unless it is older than the retention; rebuild its day's track."""
+    if fix.at >= clock.now() - timedelta(days=settings.retention_days):
+        row = _store(session, worker, [fix], None, max_outside_m)
+        rebuild_tracks(session, [(worker["id"], d) for d in row.days], settings)

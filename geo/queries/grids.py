@@ -123,21 +123,27 @@ def reassign_events(session: Session) -> int:
     """
     saved = _set_local(session, _JOIN_SETTINGS | {"max_parallel_workers_per_gather": None})
     allow_parallel(session, _REASSIGN_WORKERS)
-    changed = 0
-    suspects = session.execute(_SUSPECTS).rowcount
-    if suspects:
-        if suspects <= FEW_SUSPECTS:
-            session.execute(_BEST_OF_FEW)
-        else:
-            session.execute(text("ANALYZE gridgov_reassign_suspects"))
-            session.execute(_FOUND, {"cell": max(session.execute(_CELL_SIZE).scalar() or 1.0, 1e-6)})
-            session.execute(_BEST_OF_MANY)
-        # Statistics, or the planner takes the temporary table for 1,000s of rows whatever it holds.
-        session.execute(text("ANALYZE gridgov_reassign_best"))
-        changed = session.execute(_APPLY).rowcount
+    changed = _move_suspects(session)
     session.execute(text(f"DROP TABLE IF EXISTS {_TEMP_TABLES}"))
     _set_local(session, saved)
     return changed
+
+
+def _move_suspects(session: Session) -> int:
+    """Find the events that may lie in another grid now, the best grid of each (few: directly; many:
+    through a cell index), and move them; how many moved."""
+    suspects = session.execute(_SUSPECTS).rowcount
+    if not suspects:
+        return 0
+    if suspects <= FEW_SUSPECTS:
+        session.execute(_BEST_OF_FEW)
+    else:
+        session.execute(text("ANALYZE gridgov_reassign_suspects"))
+        session.execute(_FOUND, {"cell": max(session.execute(_CELL_SIZE).scalar() or 1.0, 1e-6)})
+        session.execute(_BEST_OF_MANY)
+    # Statistics, or the planner takes the temporary table for 1,000s of rows whatever it holds.
+    session.execute(text("ANALYZE gridgov_reassign_best"))
+    return int(session.execute(_APPLY).rowcount)
 
 
 def refresh_all_cores(session: Session) -> None:

@@ -53,39 +53,42 @@ class FittedCells:
 # per cell, and numeric sums of counts, made 40,000 cells cost 150 ms. The cells come back as one JSON
 # text (parsing one string is far cheaper than fetching thousands of rows), in no particular order. No
 # shift fits: no cells, and `cells` counts them at the widest width tried. `week` adds a leading Monday
-# (in the county's zone) to each cell.
+# (in the county's zone) to each cell: {week_col} and {w} are filled in by _cells_sql.
+_CELLS_SQL = f"""
+WITH fine AS MATERIALIZED (
+    SELECT {{week_col}} floor(ST_X(e.geom) / :cell)::bigint AS cx, floor(ST_Y(e.geom) / :cell)::bigint AS cy,
+           count(*) AS n, sum(ST_X(e.geom)) AS sx, sum(ST_Y(e.geom)) AS sy
+    FROM events e {FILTER_WHERE}
+    GROUP BY {{w}} cx, cy
+), pick AS MATERIALIZED (
+    SELECT s FROM generate_series(0, :max_shift) AS s
+    WHERE (SELECT count(*) FROM (SELECT DISTINCT {{w}} cx >> s, cy >> s FROM fine) AS parents) <= :max_cells
+    LIMIT 1
+), cells AS MATERIALIZED (
+    SELECT {{w}} round(sum(sx) / sum(n) * 1e5) / 1e5 AS lon, round(sum(sy) / sum(n) * 1e5) / 1e5 AS lat,
+           sum(n) AS n
+    FROM fine
+    GROUP BY {{w}} cx >> (SELECT s FROM pick), cy >> (SELECT s FROM pick)
+)
+SELECT (SELECT s FROM pick) AS shift,
+       CASE WHEN EXISTS (SELECT FROM pick) THEN (SELECT count(*) FROM cells)
+            ELSE (SELECT count(*) FROM (SELECT DISTINCT {{w}} cx >> :max_shift, cy >> :max_shift
+                                        FROM fine) AS widest)
+       END AS cells,
+       CASE WHEN EXISTS (SELECT FROM pick)
+            THEN (SELECT coalesce(json_agg(json_build_array({{w}} lon, lat, n)), '[]')::text FROM cells)
+       END AS data,
+       CASE WHEN EXISTS (SELECT FROM pick) THEN (SELECT coalesce(sum(n), 0) FROM cells) END AS events
+"""
+
+
 def _cells_sql(week: bool) -> Any:
     """The cell query, optionally per week; identifiers are constants, values are bound."""
     week_col = (
         "(date_trunc('week', e.reported_at AT TIME ZONE CAST(:tz AS text)))::date AS week," if week else ""
     )
     w = "week," if week else ""
-    return text(f"""
-WITH fine AS MATERIALIZED (
-    SELECT {week_col} floor(ST_X(e.geom) / :cell)::bigint AS cx, floor(ST_Y(e.geom) / :cell)::bigint AS cy,
-           count(*) AS n, sum(ST_X(e.geom)) AS sx, sum(ST_Y(e.geom)) AS sy
-    FROM events e {FILTER_WHERE}
-    GROUP BY {w} cx, cy
-), pick AS MATERIALIZED (
-    SELECT s FROM generate_series(0, :max_shift) AS s
-    WHERE (SELECT count(*) FROM (SELECT DISTINCT {w} cx >> s, cy >> s FROM fine) AS parents) <= :max_cells
-    LIMIT 1
-), cells AS MATERIALIZED (
-    SELECT {w} round(sum(sx) / sum(n) * 1e5) / 1e5 AS lon, round(sum(sy) / sum(n) * 1e5) / 1e5 AS lat,
-           sum(n) AS n
-    FROM fine
-    GROUP BY {w} cx >> (SELECT s FROM pick), cy >> (SELECT s FROM pick)
-)
-SELECT (SELECT s FROM pick) AS shift,
-       CASE WHEN EXISTS (SELECT FROM pick) THEN (SELECT count(*) FROM cells)
-            ELSE (SELECT count(*) FROM (SELECT DISTINCT {w} cx >> :max_shift, cy >> :max_shift
-                                        FROM fine) AS widest)
-       END AS cells,
-       CASE WHEN EXISTS (SELECT FROM pick)
-            THEN (SELECT coalesce(json_agg(json_build_array({w} lon, lat, n)), '[]')::text FROM cells)
-       END AS data,
-       CASE WHEN EXISTS (SELECT FROM pick) THEN (SELECT coalesce(sum(n), 0) FROM cells) END AS events
-""").bindparams(*FILTER_ARRAYS)
+    return text(_CELLS_SQL.format(week_col=week_col, w=w)).bindparams(*FILTER_ARRAYS)
 
 
 _CELLS = _cells_sql(week=False)
@@ -187,23 +190,34 @@ def _fit(
 ) -> FittedCells:
     """Cells, growing the cell by powers of two until at most `max_cells` come back.
 
-    The search starts at start_cell (given the area's extent). Cell counts shrink roughly with the
-    square of the cell size, so the jump is estimated from the overshoot (usually one retry); a cell
-    wider than the world always fits.
+    The search starts at start_cell (given the area's extent); a cell wider than the world always fits.
     """
     cell_deg = start_cell(cell_deg, max_cells, extent)
-    while True:
-        summed = presummed_level(flt, cell_deg) if sql is _CELLS else None
-        if summed is not None:
-            cell_deg = summed[2]
-            n, cells = _summed(session, area, flt, summed, max_cells)
-        else:
-            n, cell_deg, cells = _cells(session, sql, area, flt, cell_deg, max_cells)
-        if cells is not None:
-            return cells
-        if cell_deg >= 360:  # cannot happen (a world-wide cell holds everything in one): no endless loop
-            return FittedCells("[]", 0, 0, cell_deg)
-        cell_deg *= 2 ** max(1, math.ceil(math.log2(math.sqrt(n / max(max_cells, 1)))))
+    n, cell_deg, cells = _try_cells(session, sql, area, flt, cell_deg, max_cells)
+    # 360 degrees and more cannot happen (a world-wide cell holds everything in one): no endless loop.
+    while cells is None and cell_deg < 360:
+        cell_deg = _grown(cell_deg, n, max_cells)
+        n, cell_deg, cells = _try_cells(session, sql, area, flt, cell_deg, max_cells)
+    return cells if cells is not None else FittedCells("[]", 0, 0, cell_deg)
+
+
+def _grown(cell_deg: float, n: int, max_cells: int) -> float:
+    """The next cell to try after `n` cells came back: cell counts shrink roughly with the square of
+    the cell size, so the jump (a power of two, at least 2) is estimated from the overshoot (usually
+    one retry)."""
+    return cell_deg * 2 ** max(1, math.ceil(math.log2(math.sqrt(n / max(max_cells, 1)))))
+
+
+def _try_cells(
+    session: Session, sql: Any, area: str, flt: EventFilter, cell_deg: float, max_cells: int
+) -> tuple[int, float, FittedCells | None]:
+    """One try at `cell_deg` (see _cells): from the pre-aggregated cells when they can answer (plain
+    heat cells without a filter), else from the events."""
+    summed = presummed_level(flt, cell_deg) if sql is _CELLS else None
+    if summed is None:
+        return _cells(session, sql, area, flt, cell_deg, max_cells)
+    n, cells = _summed(session, area, flt, summed, max_cells)
+    return n, summed[2], cells
 
 
 def list_heat_cells(session: Session, area: str, flt: EventFilter, cell_deg: float) -> list[list[float]]:

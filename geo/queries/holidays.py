@@ -18,10 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import clock
-from geo.deadlines import replay
+from geo.deadlines import HolidayCalendar, replay
 from geo.errors import InvalidInputError
 from geo.io.holidays import LIBRARY, CalendarSource, library_source, read_notice
-from geo.queries.events import log_action
+from geo.queries.events import log_step
 from geo.queries.timelimits import deadline_columns, load_calendar
 
 _LIST = text("""
@@ -57,6 +57,11 @@ WHERE deadline_basis IS NOT NULL
 ORDER BY id
 FOR UPDATE
 """)
+_DROP_YEAR = text("DELETE FROM holidays WHERE day >= :first AND day < :after")
+_SET_DEADLINE = text(
+    "UPDATE events SET deadline_at = :deadline_at, "
+    "deadline_uncovered_years = CAST(:deadline_uncovered_years AS smallint[]) WHERE id = :id"
+)
 
 
 def list_calendar_years(session: Session) -> list[dict[str, Any]]:
@@ -88,22 +93,8 @@ def store_calendar(session: Session, source: CalendarSource, *, actor: str) -> d
     _check_spill(session, source)
     before = _covered(session)
     years = sorted(source.years)
-    for year in years:
-        session.execute(
-            text("DELETE FROM holidays WHERE day >= :first AND day < :after"),
-            {"first": date(year, 1, 1), "after": date(year + 1, 1, 1)},
-        )
-    rows = [{"day": d.day, "workday": d.workday, "name": d.name} for d in source.days]
-    if rows:
-        session.execute(_PUT_DAY, rows)
-    at = clock.now()
-    session.execute(
-        _RECORD,
-        [
-            {"year": y, "source": source.source, "detail": source.detail, "at": at, "actor": actor}
-            for y in years
-        ],
-    )
+    _replace_days(session, source, years)
+    _record_years(session, source, years, actor)
     touched = sorted(source.years | source.spill_years())
     corrected = [y for y in touched if y in before]
     recomputed = recompute_deadlines(session, touched, corrected=corrected, actor=actor)
@@ -116,6 +107,27 @@ def store_calendar(session: Session, source: CalendarSource, *, actor: str) -> d
         "source": source.source,
         "detail": source.detail,
     }
+
+
+def _replace_days(session: Session, source: CalendarSource, years: list[int]) -> None:
+    """Delete every day of the years, then write the source's days (its December spill among them)."""
+    for year in years:
+        session.execute(_DROP_YEAR, {"first": date(year, 1, 1), "after": date(year + 1, 1, 1)})
+    rows = [{"day": d.day, "workday": d.workday, "name": d.name} for d in source.days]
+    if rows:
+        session.execute(_PUT_DAY, rows)
+
+
+def _record_years(session: Session, source: CalendarSource, years: list[int], actor: str) -> None:
+    """Note where each year now comes from, when and by whom (calendar_years)."""
+    at = clock.now()
+    session.execute(
+        _RECORD,
+        [
+            {"year": y, "source": source.source, "detail": source.detail, "at": at, "actor": actor}
+            for y in years
+        ],
+    )
 
 
 def import_notice(session: Session, path: str | Path, *, actor: str) -> dict[str, Any]:
@@ -145,33 +157,24 @@ def recompute_deadlines(
     """Replay the deadlines counted through `years` on the calendar as it now is; how many changed."""
     calendar = load_calendar(session)
     params = {"years": sorted(years), "corrected": sorted(corrected), "tz": str(clock.zone())}
-    changed = 0
-    for row in session.execute(_TOUCHED, params).all():
-        new = replay(row.deadline_basis, calendar)
-        if new.at == row.deadline_at and new.uncovered == frozenset(row.deadline_uncovered_years):
-            continue
-        columns = deadline_columns(new)
-        session.execute(
-            text(
-                "UPDATE events SET deadline_at = :deadline_at, "
-                "deadline_uncovered_years = CAST(:deadline_uncovered_years AS smallint[]) WHERE id = :id"
-            ),
-            {"id": row.id, **columns},
-        )
-        log_action(
-            session,
-            row.id,
-            actor,
-            "recompute_deadline",
-            from_status=row.status,
-            to_status=row.status,
-            note="节假日日历更新，按新日历重算办理时限",
-            data={
-                "from_deadline": row.deadline_at,
-                "to_deadline": new.at,
-                "from_uncovered_years": list(row.deadline_uncovered_years),
-                "deadline_uncovered_years": columns["deadline_uncovered_years"],
-            },
-        )
-        changed += 1
-    return changed
+    rows = session.execute(_TOUCHED, params).all()
+    return sum(_replay_deadline(session, row, calendar, actor) for row in rows)
+
+
+def _replay_deadline(session: Session, row: Any, calendar: HolidayCalendar, actor: str) -> bool:
+    """Count one case's deadline again; store and log it when it moved (True)."""
+    new = replay(row.deadline_basis, calendar)
+    if new.at == row.deadline_at and new.uncovered == frozenset(row.deadline_uncovered_years):
+        return False
+    columns = deadline_columns(new)
+    session.execute(_SET_DEADLINE, {"id": row.id, **columns})
+    data = {
+        "from_deadline": row.deadline_at,
+        "to_deadline": new.at,
+        "from_uncovered_years": list(row.deadline_uncovered_years),
+        "deadline_uncovered_years": columns["deadline_uncovered_years"],
+    }
+    log_step(
+        session, row, actor, "recompute_deadline", note="节假日日历更新，按新日历重算办理时限", data=data
+    )
+    return True

@@ -1,6 +1,7 @@
 """Photos of cases: sniff the image type from its bytes, store once per client key, read back.
 
     sniff_image(data) -> "image/jpeg" | "image/png"
+    check_photo(data, max_bytes) -> the same, once the photo is not empty and not too big
     add_photo(session, event_id, data, *, area, actor, max_bytes, client_key=None) -> dict
     get_photo(session, event_id, photo_id, area) -> dict (with "bytes")
 
@@ -48,6 +49,15 @@ def sniff_image(data: bytes) -> str:
     raise InvalidInputError("照片只能是 JPEG 或 PNG 图片", where="photo")
 
 
+def check_photo(data: bytes, max_bytes: int) -> str:
+    """The image type of an uploaded photo; InvalidInputError when it is empty, too big or not an image."""
+    if not data:
+        raise InvalidInputError("照片为空", where="photo")
+    if len(data) > max_bytes:
+        raise InvalidInputError(f"照片不能超过 {max_bytes // 1024} KB", where="photo")
+    return sniff_image(data)
+
+
 def add_photo(
     session: Session,
     event_id: int,
@@ -63,24 +73,22 @@ def add_photo(
     """Store a photo of a case in the area, with a department's task when it came with its answer;
     ({photo}, created). The uploader's repeated client_key gives their first (another account's key is
     another key). `stage`: before / after handling (处置前后), None for the report's own photo."""
+    content_type = _check_case_photo(data, max_bytes, stage)
+    get_event(session, event_id, area)  # NotFoundError outside the area
+    params = {"e": event_id, "ct": content_type, "b": data, "k": client_key, "actor": actor}
+    params |= {"now": clock.now(), "w": whistle_id, "stage": stage}
+    return _insert_once(session, params)
+
+
+def _check_case_photo(data: bytes, max_bytes: int, stage: str | None) -> str:
+    """check_photo, for a case photo whose stage (if any) is one of STAGES."""
     if stage is not None and stage not in STAGES:
         raise InvalidInputError(f"stage 须为 {', '.join(STAGES)} 之一；收到 {stage!r}", where="stage")
-    if not data:
-        raise InvalidInputError("照片为空", where="photo")
-    if len(data) > max_bytes:
-        raise InvalidInputError(f"照片不能超过 {max_bytes // 1024} KB", where="photo")
-    content_type = sniff_image(data)
-    get_event(session, event_id, area)  # NotFoundError outside the area
-    params = {
-        "e": event_id,
-        "ct": content_type,
-        "b": data,
-        "k": client_key,
-        "actor": actor,
-        "now": clock.now(),
-        "w": whistle_id,
-        "stage": stage,
-    }
+    return check_photo(data, max_bytes)
+
+
+def _insert_once(session: Session, params: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Insert the photo unless the uploader's client key already holds one; (that photo, created)."""
     row = session.execute(_INSERT, params).mappings().first()
     if row is not None:
         return dict(row), True

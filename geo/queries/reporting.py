@@ -36,6 +36,14 @@ def request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+_CLAIM = text(
+    "INSERT INTO idempotency_keys (actor, key, request_hash) VALUES (:actor, :key, :hash) "
+    "ON CONFLICT (actor, key) DO NOTHING RETURNING key"
+)
+_EARLIER = text("SELECT event_id, request_hash FROM idempotency_keys WHERE actor = :actor AND key = :key")
+_SET_KEY_EVENT = text("UPDATE idempotency_keys SET event_id = :e WHERE actor = :actor AND key = :key")
+
+
 def _claim_key(session: Session, actor: str, key: str, digest: str) -> int | None:
     """Claim an account's idempotency key; return the event id of its earlier identical request, or None
     if new. Keys are the account's own (migration 0030): another account's key is another key.
@@ -43,19 +51,10 @@ def _claim_key(session: Session, actor: str, key: str, digest: str) -> int | Non
     INSERT ... ON CONFLICT waits for a concurrent transaction holding the same key, so two resends
     racing each other still produce one event.
     """
-    claimed = session.execute(
-        text(
-            "INSERT INTO idempotency_keys (actor, key, request_hash) VALUES (:actor, :key, :hash) "
-            "ON CONFLICT (actor, key) DO NOTHING RETURNING key"
-        ),
-        {"actor": actor, "key": key, "hash": digest},
-    ).first()
+    claimed = session.execute(_CLAIM, {"actor": actor, "key": key, "hash": digest}).first()
     if claimed is not None:
         return None
-    old = session.execute(
-        text("SELECT event_id, request_hash FROM idempotency_keys WHERE actor = :actor AND key = :key"),
-        {"actor": actor, "key": key},
-    ).one()
+    old = session.execute(_EARLIER, {"actor": actor, "key": key}).one()
     if old.request_hash != digest:
         raise IdempotencyKeyError(
             "Idempotency-Key 已用于另一份不同的上报；新的上报请换一个新的键", where="Idempotency-Key"
@@ -100,24 +99,39 @@ RETURNING id
 """)
 
 
+_FIELDS = (
+    "kind",
+    "category",
+    "severity",
+    "title",
+    "description",
+    "source",
+    "reported_at",
+    "wage_owed",
+    "wage_recovered",
+    "wage_workers",
+)
+_PARTY = text("INSERT INTO parties (event_id, role, name, phone) VALUES (:e, :role, :name, :phone)")
+
+
 def _insert_event(
     session: Session, body: dict[str, Any], lon: float, lat: float, reporter: int | None = None
 ) -> int:
-    params = {
-        k: body.get(k)
-        for k in (
-            "kind",
-            "category",
-            "severity",
-            "title",
-            "description",
-            "source",
-            "reported_at",
-            "wage_owed",
-            "wage_recovered",
-            "wage_workers",
+    event_id = session.execute(_INSERT, _event_params(body, lon, lat, reporter)).scalar()
+    if event_id is None:
+        raise InvalidInputError(
+            f"未知的类别 {body.get('category')!r}（或与 kind {body.get('kind')!r} 不符）", where="category"
         )
-    }
+    for party in body.get("parties") or []:
+        session.execute(
+            _PARTY, {"e": event_id, "role": party["role"], "name": party["name"], "phone": party.get("phone")}
+        )
+    return event_id
+
+
+def _event_params(body: dict[str, Any], lon: float, lat: float, reporter: int | None) -> dict[str, Any]:
+    """The values of _INSERT: the body's fields (title and description at least ''), point, now, reporter."""
+    params = {k: body.get(k) for k in _FIELDS}
     params.update(
         title=params["title"] or "",
         description=params["description"] or "",
@@ -126,17 +140,7 @@ def _insert_event(
         now=clock.now(),
         reporter=reporter,
     )
-    event_id = session.execute(_INSERT, params).scalar()
-    if event_id is None:
-        raise InvalidInputError(
-            f"未知的类别 {body.get('category')!r}（或与 kind {body.get('kind')!r} 不符）", where="category"
-        )
-    for party in body.get("parties") or []:
-        session.execute(
-            text("INSERT INTO parties (event_id, role, name, phone) VALUES (:e, :role, :name, :phone)"),
-            {"e": event_id, "role": party["role"], "name": party["name"], "phone": party.get("phone")},
-        )
-    return event_id
+    return params
 
 
 def report_event(
@@ -155,32 +159,54 @@ def report_event(
     `body` holds the EventCreate fields; lon/lat are in `body["crs"]` (wgs84, gcj02 or bd09).
     `reporter_worker_id`: the grid worker whose account reports it (their cases found, 发现上报).
     """
-    if key is not None:
-        earlier = _claim_key(session, actor, key, request_hash(body))
-        if earlier is not None:
-            event = get_event(session, earlier, area)
-            return ReportResult(
-                event, False, find_duplicates(session, earlier, area, duplicate_radius_m, duplicate_window_h)
-            )
-    lon_a, lat_a = to_wgs84_lonlat(body["lon"], body["lat"], body.get("crs") or "wgs84")
-    lon, lat = float(lon_a), float(lat_a)
+    near = (duplicate_radius_m, duplicate_window_h)
+    replay = _find_replay(session, body, area=area, actor=actor, key=key, near=near)
+    return replay or _new_report(session, body, area, actor, key, reporter_worker_id, near)
+
+
+def _find_replay(
+    session: Session,
+    body: dict[str, Any],
+    *,
+    area: str,
+    actor: str,
+    key: str | None,
+    near: tuple[float, float],
+) -> ReportResult | None:
+    """The answer to a resend of a request under its idempotency key (None: no key, or a new one, now
+    claimed); near: the duplicates' radius (m) and window (h)."""
+    earlier = _claim_key(session, actor, key, request_hash(body)) if key is not None else None
+    if earlier is None:
+        return None
+    event = get_event(session, earlier, area)
+    return ReportResult(event, False, find_duplicates(session, earlier, area, *near))
+
+
+def _new_report(
+    session: Session,
+    body: dict[str, Any],
+    area: str,
+    actor: str,
+    key: str | None,
+    reporter: int | None,
+    near: tuple[float, float],
+) -> ReportResult:
+    """Store a new case in its small grid (its key pointing at it) and log it; with its duplicates."""
+    lon, lat = _wgs84(body)
     locate_in_area(session, lon, lat, area)
-    event_id = _insert_event(session, body, lon, lat, reporter_worker_id)
+    event_id = _insert_event(session, body, lon, lat, reporter)
     if key is not None:
-        session.execute(
-            text("UPDATE idempotency_keys SET event_id = :e WHERE actor = :actor AND key = :key"),
-            {"e": event_id, "actor": actor, "key": key},
-        )
-    log_action(
-        session,
-        event_id,
-        actor,
-        "report",
-        to_status="reported",
-        data={"source": body.get("source"), "crs": body.get("crs") or "wgs84", "idempotency_key": key},
-    )
-    duplicates = find_duplicates(session, event_id, area, duplicate_radius_m, duplicate_window_h)
+        session.execute(_SET_KEY_EVENT, {"e": event_id, "actor": actor, "key": key})
+    data = {"source": body.get("source"), "crs": body.get("crs") or "wgs84", "idempotency_key": key}
+    log_action(session, event_id, actor, "report", to_status="reported", data=data)
+    duplicates = find_duplicates(session, event_id, area, *near)
     return ReportResult(get_event(session, event_id, area), True, duplicates)
+
+
+def _wgs84(body: dict[str, Any]) -> tuple[float, float]:
+    """The reported point as WGS84 lon/lat (converted from body["crs"])."""
+    lon, lat = to_wgs84_lonlat(body["lon"], body["lat"], body.get("crs") or "wgs84")
+    return float(lon), float(lat)
 
 
 # Geography gives metres; the degree box before it lets the GiST index on events.geom do the work.

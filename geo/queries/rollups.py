@@ -68,30 +68,33 @@ _ROLLED_DUE = (
 )
 
 
-def _instant_sql(group: str | None, open_now: bool) -> tuple[str, str]:
-    g_days, g_totals, g_events = (
-        _group("grid_code", group),
-        _group("grid_code", group),
-        _group("e.grid_code", group, "e.kind", "e.category"),
-    )
-    rolled = f"""
-SELECT {g_totals}, sum(open), 0 FROM grid_totals
+_KNOWN = "e.created_at <= :cutoff"
+
+
+def _instant_rolled(group: str | None) -> str:
+    """What the roll-ups count open (grid_totals) and fallen due before the day (grid_days)."""
+    g = _group("grid_code", group)
+    return f"""
+SELECT {g}, sum(open), 0 FROM grid_totals
 WHERE grid_code ~>=~ :lo AND grid_code ~<~ :hi GROUP BY 1
 UNION ALL
-SELECT {g_days}, 0, sum(falls_due) FROM grid_days
+SELECT {g}, 0, sum(falls_due) FROM grid_days
 WHERE falls_due <> 0 AND day < :day AND grid_code ~>=~ :lo AND grid_code ~<~ :hi GROUP BY 1"""
-    known = "e.created_at <= :cutoff"
+
+
+def _instant_correction(group: str | None, open_now: bool) -> str:
+    """The correction for cases whose answer at :at differs from the roll-ups' (figures.py - roll-ups)."""
+    g_events = _group("e.grid_code", group, "e.kind", "e.category")
     is_open = f.open_now("e", ":at") if open_now else f.open_at("e", ":at")
-    correction = f"""
+    return f"""
 SELECT {g_events},
-    sum(({known} AND {is_open})::int - {_ROLLED_OPEN}::int),
-    sum(({known} AND {f.overdue_at("e", ":at")})::int - {_ROLLED_DUE}::int)
+    sum(({_KNOWN} AND {is_open})::int - {_ROLLED_OPEN}::int),
+    sum(({_KNOWN} AND {f.overdue_at("e", ":at")})::int - {_ROLLED_DUE}::int)
 FROM events e
 WHERE e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi
   AND (e.kind = ANY(:kinds) AND e.reported_at > :at OR e.closed_at > :at OR e.created_at > :cutoff
        OR e.status IN {_RUNS} AND e.deadline_at >= :day_start AND e.deadline_at < :day_end)
 GROUP BY 1"""
-    return rolled, correction
 
 
 def instant(
@@ -105,9 +108,15 @@ def instant(
 ) -> dict[str, dict[str, int]]:
     """在办 (open) and 超期 (overdue) of the area at `at`, per group, counting only cases entered by
     `cutoff` (default: all). `open_now` counts open as the present-instant figure (figures.open_now)."""
-    at = clock.local(at)
+    params = _instant_params(area, clock.local(at), cutoff)
+    rolled, correction = _instant_rolled(group), _instant_correction(group, open_now)
+    return _merge(_rows(session, rolled, params, INSTANT), _rows(session, correction, params, INSTANT))
+
+
+def _instant_params(area: str, at: datetime, cutoff: datetime | None) -> dict[str, Any]:
+    """The values the instant queries bind: `at` (in the county's zone), its county day and the cut-off."""
     day = at.date()
-    params = {
+    return {
         **area_range(area),
         "at": at,
         "day": day,
@@ -116,8 +125,6 @@ def instant(
         "cutoff": cutoff or FAR_FUTURE,
         "kinds": ["dispute", "hazard", "appeal"],
     }
-    rolled, correction = _instant_sql(group, open_now)
-    return _merge(_rows(session, rolled, params, INSTANT), _rows(session, correction, params, INSTANT))
 
 
 def _grouping(
@@ -151,36 +158,42 @@ def _split(
     return out
 
 
-def _window_sql(groups: tuple[str | None, ...], wages_only: bool) -> tuple[str, str]:
+# The parts of a window's correction: entered by the cut-off, reported or closed in [a, b), resolved.
+_REPORTED = "(e.reported_at >= :a AND e.reported_at < :b)"
+_CLOSED = "(e.status = 'closed' AND e.closed_at >= :a AND e.closed_at < :b)"
+_CLOSED_KNOWN = f"({_KNOWN} AND {_CLOSED} AND e.closed_at <= :closed_by)"
+_RESOLVED = f"({f.accepted('e')} AND {_REPORTED} AND e.status = 'closed')"
+_PAID = "CASE WHEN e.wage_recovered > 0 THEN coalesce(e.wage_workers, 0) ELSE 0 END"
+
+
+def _window_rolled(groups: tuple[str | None, ...], wages_only: bool) -> str:
+    """The window's figures as grid_days counts them, per group (one scan: _grouping)."""
     g_days, by_days = _grouping(groups, "grid_code")
-    g_events, by_events = _grouping(groups, "e.grid_code", "e.kind", "e.category")
     wages = "AND (wage_recovered <> 0 OR wage_workers <> 0)" if wages_only else ""  # grid_days_wages
-    rolled = f"""
+    return f"""
 SELECT {g_days}, sum(opened), sum(accepted), sum(resolved), sum(closed), sum(wage_recovered),
        sum(wage_workers), sum(wage_paid_workers)
 FROM grid_days WHERE day >= :day_a AND day < :day_b AND grid_code ~>=~ :lo AND grid_code ~<~ :hi {wages}
 {by_days}"""
-    known = "e.created_at <= :cutoff"
-    reported = "(e.reported_at >= :a AND e.reported_at < :b)"
-    closed = "(e.status = 'closed' AND e.closed_at >= :a AND e.closed_at < :b)"
-    closed_known = f"({known} AND {closed} AND e.closed_at <= :closed_by)"
-    resolved = f"({f.accepted('e')} AND {reported} AND e.status = 'closed')"
-    paid = "CASE WHEN e.wage_recovered > 0 THEN coalesce(e.wage_workers, 0) ELSE 0 END"
-    correction = f"""
+
+
+def _window_correction(groups: tuple[str | None, ...]) -> str:
+    """The correction for cases entered after the cut-off or closed after a limit (figures.py - roll-ups)."""
+    g_events, by_events = _grouping(groups, "e.grid_code", "e.kind", "e.category")
+    return f"""
 SELECT {g_events},
-    -sum(({f.new_in("e", ":a", ":b")} AND NOT {known})::int),
-    -sum(({f.accepted("e")} AND {reported} AND NOT {known})::int),
-    sum(({resolved} AND {known} AND e.closed_at <= :resolved_by)::int - {resolved}::int),
-    sum({closed_known}::int - {closed}::int),
-    sum(CASE WHEN {closed_known} THEN 0 WHEN {closed} THEN -coalesce(e.wage_recovered, 0) ELSE 0 END),
-    sum(CASE WHEN {closed_known} THEN 0 WHEN {closed} THEN -coalesce(e.wage_workers, 0) ELSE 0 END),
-    sum(CASE WHEN {closed_known} THEN 0 WHEN {closed} THEN -{paid} ELSE 0 END)
+    -sum(({f.new_in("e", ":a", ":b")} AND NOT {_KNOWN})::int),
+    -sum(({f.accepted("e")} AND {_REPORTED} AND NOT {_KNOWN})::int),
+    sum(({_RESOLVED} AND {_KNOWN} AND e.closed_at <= :resolved_by)::int - {_RESOLVED}::int),
+    sum({_CLOSED_KNOWN}::int - {_CLOSED}::int),
+    sum(CASE WHEN {_CLOSED_KNOWN} THEN 0 WHEN {_CLOSED} THEN -coalesce(e.wage_recovered, 0) ELSE 0 END),
+    sum(CASE WHEN {_CLOSED_KNOWN} THEN 0 WHEN {_CLOSED} THEN -coalesce(e.wage_workers, 0) ELSE 0 END),
+    sum(CASE WHEN {_CLOSED_KNOWN} THEN 0 WHEN {_CLOSED} THEN -{_PAID} ELSE 0 END)
 FROM events e
 WHERE e.grid_code ~>=~ :lo AND e.grid_code ~<~ :hi
   AND (e.created_at > :cutoff OR e.closed_at > least(:resolved_by, :closed_by))
-  AND ({reported} OR e.closed_at >= :a AND e.closed_at < :b)
+  AND ({_REPORTED} OR e.closed_at >= :a AND e.closed_at < :b)
 {by_events}"""
-    return rolled, correction
 
 
 def windows(
@@ -199,7 +212,23 @@ def windows(
     {group: its window}. A province's quarter is millions of roll-up rows; a report wants three groups."""
     if len(set(groups)) != len(groups):
         raise ValueError(f"groups must differ; got {groups!r}")
-    params = {
+    params = _window_params(area, start, end, resolved_by=resolved_by, closed_by=closed_by, cutoff=cutoff)
+    queries = (_window_rolled(groups, wages_only), _window_correction(groups))
+    parts = [_split(session.execute(text(sql), params), groups, WINDOW) for sql in queries]
+    return {g: _merge(parts[0][g], parts[1][g]) for g in groups}
+
+
+def _window_params(
+    area: str,
+    start: date,
+    end: date,
+    *,
+    resolved_by: datetime | None,
+    closed_by: datetime | None,
+    cutoff: datetime | None,
+) -> dict[str, Any]:
+    """The values the window queries bind: the county days [start, end), their instants, the limits."""
+    return {
         **area_range(area),
         "day_a": start,
         "day_b": end,
@@ -209,9 +238,6 @@ def windows(
         "closed_by": closed_by or FAR_FUTURE,
         "cutoff": cutoff or FAR_FUTURE,
     }
-    rolled, correction = _window_sql(groups, wages_only)
-    parts = [_split(session.execute(text(sql), params), groups, WINDOW) for sql in (rolled, correction)]
-    return {g: _merge(parts[0][g], parts[1][g]) for g in groups}
 
 
 def window(

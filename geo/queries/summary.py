@@ -67,35 +67,46 @@ def summarize(session: Session, area: str, at: datetime | None = None) -> dict[s
     at = clock.local(at) if at else clock.now()
     day: date = at.date()
     prefix = check_area(area)
+    out = {**_case_figures(session, prefix, day, at), **_wage_figures(session, prefix, day, at)}
+    out["on_duty"] = session.execute(_ON_DUTY_COUNT, area_range(prefix)).scalar_one()
+    # 今日走访覆盖率: the one definition of coverage (geo.queries.coverage), for the county's today
+    covered = summarize_coverage(session, area, day, day + timedelta(days=1))
+    out["visit_coverage"] = covered["share"]
+    out["grids_covered"], out["grids_total"] = covered["covered"], covered["grids"]
+    return {"day": day, "as_of": at, **out}
+
+
+def _case_figures(session: Session, prefix: str, day: date, at: datetime) -> dict[str, Any]:
+    """Today's new cases by kind, open and overdue at `at`, and 办结率 of the 30 days to today."""
     tomorrow = day + timedelta(days=1)
     kinds = rollups.window(session, prefix, day, tomorrow, group="kind")
     now = rollups.instant(session, prefix, at, open_now=True)
     rate = rollups.window(session, prefix, day - timedelta(days=29), tomorrow, resolved_by=at)
-    wages = rollups.window(
-        session,
-        prefix,
-        day.replace(month=1, day=1),
-        tomorrow,
-        group="category",
-        closed_by=at,
-        wages_only=True,
-    ).get("dispute|labour_wages", {})
-    out = {
+    return {
         **{f"new_{k}s": kinds.get(k, {}).get("new", 0) for k in EVENT_KINDS},
         "open": rollups.total(now, "open"),
         "overdue": rollups.total(now, "overdue"),
         "resolution_rate": f.resolution_rate(
             rollups.total(rate, "resolved"), rollups.total(rate, "accepted")
         ),
+    }
+
+
+def _wage_figures(session: Session, prefix: str, day: date, at: datetime) -> dict[str, Any]:
+    """Wages recovered this year by cases closed by `at`, and the workers they were paid to."""
+    wages = rollups.window(
+        session,
+        prefix,
+        day.replace(month=1, day=1),
+        day + timedelta(days=1),
+        group="category",
+        closed_by=at,
+        wages_only=True,
+    ).get("dispute|labour_wages", {})
+    return {
         "wage_recovered": float(wages.get("wage_recovered", 0)),
         "wage_workers": int(wages.get("wage_paid_workers", 0)),
-        "on_duty": session.execute(_ON_DUTY_COUNT, area_range(prefix)).scalar_one(),
     }
-    # 今日走访覆盖率: the one definition of coverage (geo.queries.coverage), for the county's today
-    covered = summarize_coverage(session, area, day, tomorrow)
-    out["visit_coverage"] = covered["share"]
-    out["grids_covered"], out["grids_total"] = covered["covered"], covered["grids"]
-    return {"day": day, "as_of": at, **out}
 
 
 def list_open_events(session: Session, area: str, limit: int = 5000) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from geo.errors import InvalidInputError, NotFoundError
 from geo.queries.area import area_range, in_area
 from geo.queries.dispatch import get_worker
 from geo.queries.fixes import check_device_time
-from geo.queries.photos import sniff_image
+from geo.queries.photos import check_photo
 from geo.queries.reporting import locate_in_area
 from geo.settings import FieldSettings
 
@@ -77,8 +77,19 @@ def record_visit(
     earlier = session.execute(_BY_KEY, {"w": worker_id, "k": visit.client_key}).scalar()
     if earlier is not None:
         return get_visit(session, earlier, area), False
+    params = _insert_params(session, worker_id, visit, area=area, actor=actor)
+    new = session.execute(_INSERT, params).scalar()
+    if new is None:  # a concurrent resend won the key
+        return get_visit(session, session.execute(_BY_KEY, params).scalar_one(), area), False
+    return get_visit(session, new, area), True
+
+
+def _insert_params(
+    session: Session, worker_id: int, visit: Visit, *, area: str, actor: str
+) -> dict[str, Any]:
+    """The values of a new visit, in its small grid (the worker must be in the area: NotFoundError)."""
     worker = get_worker(session, worker_id, area)
-    params = {
+    return {
         "w": worker_id,
         "k": visit.client_key,
         "at": visit.at,
@@ -92,10 +103,6 @@ def record_visit(
         "note": visit.note,
         "actor": actor,
     }
-    new = session.execute(_INSERT, params).scalar()
-    if new is None:  # a concurrent resend won the key
-        return get_visit(session, session.execute(_BY_KEY, params).scalar_one(), area), False
-    return get_visit(session, new, area), True
 
 
 def get_visit(session: Session, visit_id: int, area: str) -> dict[str, Any]:
@@ -116,11 +123,7 @@ def set_visit_photo(
     session: Session, visit_id: int, data: bytes, *, area: str, worker_id: int | None, max_bytes: int
 ) -> tuple[dict[str, Any], bool]:
     """Attach the photo of a visit once (its own worker only); a second upload returns the visit as it is."""
-    if not data:
-        raise InvalidInputError("照片为空", where="photo")
-    if len(data) > max_bytes:
-        raise InvalidInputError(f"照片不能超过 {max_bytes // 1024} KB", where="photo")
-    content_type = sniff_image(data)
+    content_type = check_photo(data, max_bytes)
     visit = get_visit(session, visit_id, area)
     if visit["worker_id"] != worker_id:
         raise NotFoundError(f"走访记录 {visit_id} 不是您的", where="visit_id")

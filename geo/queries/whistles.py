@@ -11,7 +11,7 @@ row-level security shows a department its own tasks only) and the task's state, 
 log one timeline entry each. Nothing here commits.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from geo import clock, lifecycle, vocabulary
 from geo.errors import ConflictError, ForbiddenError, NotFoundError
 from geo.queries.area import area_range, in_area
-from geo.queries.events import get_event, lock_event, log_action
+from geo.queries.events import get_event, lock_event, log_action, log_step
 
 REFERRAL_KINDS = {"court": "court", "police": "police", "petition": "petition"}  # referral -> department kind
 STEP_ACTIONS = {"sign": "whistle_sign", "answer": "whistle_response", "finish": "whistle_feedback"}
@@ -130,6 +130,19 @@ def request_whistle(
 ) -> dict[str, Any]:
     """吹哨: ask a department of the case's county to report within `hours` and report back within
     `feedback_hours`; ConflictError when it already has an open task on the case."""
+    ev, dept = _lock_for_whistle(session, event_id, department_id, area=area, actor=actor)
+    limits = _limits(clock.now(), hours, feedback_hours)
+    task_id = _insert_task(session, event_id, dept.id, "whistle", actor.name, note, limits)
+    data = _whistle_data(task_id, dept, hours, feedback_hours, limits)
+    log_step(session, ev, actor.name, "whistle", note=note, data=data)
+    return get_task(session, task_id, area)
+
+
+def _lock_for_whistle(
+    session: Session, event_id: int, department_id: int, *, area: str, actor: lifecycle.Actor
+) -> tuple[Any, Any]:
+    """The case, locked, and the department to whistle, once the actor may whistle on the open case and
+    the department, of the case's county, has no open task on it."""
     ev = lock_event(session, event_id, area)
     lifecycle.check_step("whistle", actor, assignee_id=ev.assignee_id, suspended=ev.suspended_at is not None)
     if ev.status in ("closed", "rejected", "duplicate"):
@@ -138,33 +151,27 @@ def request_whistle(
     if dept is None:
         raise NotFoundError(f"部门 {department_id} 不存在", where="department_id")
     _refuse_second(session, event_id, dept)
-    limits = _limits(clock.now(), hours, feedback_hours)
-    params = {
-        "e": event_id,
-        "d": dept.id,
-        "kind": "whistle",
-        "note": note or "",
-        "actor": actor.name,
-        **limits,
-    }
-    task_id = session.execute(_INSERT, params).scalar_one()
+    return ev, dept
+
+
+def _insert_task(
+    session: Session, event_id: int, dept_id: int, kind: str, actor: str, note: str, limits: dict[str, Any]
+) -> int:
+    """A new task of the department on the case, due as `limits` say (_limits); its id."""
+    params = {"e": event_id, "d": dept_id, "kind": kind, "note": note or "", "actor": actor, **limits}
+    task_id: int = session.execute(_INSERT, params).scalar_one()
+    return task_id
+
+
+def _whistle_data(task_id: int, dept: Any, hours: int, feedback_hours: int, limits: dict[str, Any]) -> dict:
+    """What the timeline keeps of a whistle: the task, its department, the hours and the limits."""
     data = {"whistle_id": task_id, "department_id": dept.id, "department": dept.name, "hours": hours}
     data |= {
         "feedback_hours": feedback_hours,
         "respond_by": limits["respond_by"],
         "finish_by": limits["finish_by"],
     }
-    log_action(
-        session,
-        event_id,
-        actor.name,
-        "whistle",
-        from_status=ev.status,
-        to_status=ev.status,
-        note=note,
-        data=data,
-    )
-    return get_task(session, task_id, area)
+    return data
 
 
 def open_referral_task(
@@ -178,8 +185,8 @@ def open_referral_task(
     open_task = session.execute(_OPEN_TASK, {"e": ev.id, "d": dept.id}).first()
     if open_task is not None:
         return {"id": open_task.id, "department_id": dept.id, "department": dept.name}
-    params = {"e": ev.id, "d": dept.id, "kind": "referral", "note": note or "", "actor": actor}
-    task_id = session.execute(_INSERT, {**params, **_limits(clock.now(), hours, feedback_hours)}).scalar_one()
+    limits = _limits(clock.now(), hours, feedback_hours)
+    task_id = _insert_task(session, ev.id, dept.id, "referral", actor, note, limits)
     return {"id": task_id, "department_id": dept.id, "department": dept.name}
 
 
@@ -249,28 +256,32 @@ def take_step(
     `text_`). Logged on the case's timeline with the department and whether it came late."""
     task = _lock_own_task(session, task_id, role, step)
     now = clock.now()
-    session.execute(
-        text(f"UPDATE whistles SET {_STEP_SQL[step]} WHERE id = :id"),
-        {"id": task_id, "now": now, "actor": actor, "text": text_},
+    params = {"id": task_id, "now": now, "actor": actor, "text": text_}
+    session.execute(text(f"UPDATE whistles SET {_STEP_SQL[step]} WHERE id = :id"), params)
+    _log_on_case(session, task, actor, STEP_ACTIONS[step], text_, _step_data(task, step, now))
+    return get_task(session, task_id, area)
+
+
+def _log_on_case(
+    session: Session, task: Any, actor: str, action: str, note: str, data: dict[str, Any]
+) -> None:
+    """Log a department's step on the timeline of the task's case, whose status it leaves as it is."""
+    status = session.execute(_CASE_STATUS, {"e": task.event_id}).scalar_one()
+    log_action(
+        session, task.event_id, actor, action, from_status=status, to_status=status, note=note, data=data
     )
+
+
+def _step_data(task: Any, step: str, now: datetime) -> dict[str, Any]:
+    """What the timeline keeps of a department's step: the task, its limit, and how late it came."""
     limit = task.finish_by if step == "finish" else task.respond_by
     late_s = max(int((now - limit).total_seconds()), 0) if step != "sign" else 0
-    data = {"whistle_id": task_id, "department_id": task.department_id, "department": task.department}
+    data = {"whistle_id": task.id, "department_id": task.department_id, "department": task.department}
     data |= {"kind": task.kind, "limit": limit, "late": late_s > 0, "late_s": late_s}
-    status = session.execute(
-        text("SELECT status FROM events WHERE id = :e"), {"e": task.event_id}
-    ).scalar_one()
-    log_action(
-        session,
-        task.event_id,
-        actor,
-        STEP_ACTIONS[step],
-        from_status=status,
-        to_status=status,
-        note=text_,
-        data=data,
-    )
-    return get_task(session, task_id, area)
+    return data
+
+
+_CASE_STATUS = text("SELECT status FROM events WHERE id = :e")
 
 
 _SUGGEST = text("""
