@@ -4,7 +4,7 @@
 (signed claims: name, role, area, worker, session). `get_db` hands routes a session whose every
 transaction starts by checking those claims and the session against the database and switching to the
 row-level-security role `gridgov_app` with the user's area, actor, role and clearance
-(geo.accounts.authorize): an ended session or a changed account stops at its next query, and the
+(geo.access.checks.authorize): an ended session or a changed account stops at its next query, and the
 database itself keeps each user inside their area. Routes that never touch the database take
 `CheckedUserDep`, which checks the account explicitly.
 
@@ -41,8 +41,9 @@ from api.security import (
 )
 from api.settings import Settings
 from geo import audit, clock
+from geo.access.checks import AccountRejectedError, authorize
 from geo.access.sessions import TOUCH_EVERY, touch_session
-from geo.accounts import CLEARED_ROLES, AccountRejectedError, authorize
+from geo.accounts import CLEARED_ROLES
 from geo.errors import PasswordChangeRequiredError
 
 APP_ROLE = "gridgov_app"

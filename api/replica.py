@@ -9,7 +9,7 @@ holding the primary's WAL position after it (`LsnCookieMiddleware`); while that 
 it, else to the primary. So a dispatcher who assigns a case sees the assignment on the next page,
 whichever process serves it, and everyone else reads the replica.
 
-The account check of the request (geo.accounts.authorize, the users table) runs where the session
+The account check of the request (geo.access.checks.authorize, the users table) runs where the session
 reads; a check that the replica refuses (an account or login it has not replayed yet) is repeated on
 the primary before the request is refused (api.deps).
 """

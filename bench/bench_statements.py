@@ -7,8 +7,7 @@ conn.execute(*authorize); conn.execute(*candidates(event_id)); conn.execute(*til
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
 from api.deps import CurrentUser, access_for
-from geo import clock
-from geo.accounts import _AUTHORIZE
+from geo.access.checks import AUTHORIZE_SQL, authorize_params
 from geo.audit import AUDIT_PERSONAL_READ
 from geo.queries.dispatch import CANDIDATES, candidates_params
 from geo.settings import DispatchSettings
@@ -49,4 +48,4 @@ def statements(area: str, name: str = "bench_steady", *, session_id: str, role: 
 
     user = CurrentUser(name, role, area, session_id=session_id)
     audit_row = compiled(AUDIT_PERSONAL_READ, {}) if user.cleared else None  # api.deps, before each commit
-    return compiled(_AUTHORIZE, {**access, "now": clock.now()}), candidates, tile, audit_row
+    return (AUTHORIZE_SQL, authorize_params(access)), candidates, tile, audit_row

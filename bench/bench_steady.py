@@ -245,7 +245,7 @@ def psycopg_call(
         kind, arg = items[i % len(items)]
         with pool.connection() as conn:
             with conn.pipeline():  # BEGIN and the account check in one round trip, as the app's
-                conn.execute(*authorize)  # (geo.accounts.authorize)
+                conn.execute(*authorize)  # (geo.access.checks.authorize)
             conn.execute(*(candidates(arg[0]) if kind == "candidates" else tile(*arg))).fetchone()
             if audit_row:  # a cleared reader's commit writes the audit row of what it read, sent with the
                 with conn.pipeline():  # COMMIT in one round trip, as the app's (api.deps)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from geo import clock, vocabulary
 from geo.access.passwords import check_password
 from geo.access.sessions import end_sessions
-from geo.errors import ConflictError, InvalidInputError, NotFoundError, PasswordChangeRequiredError
+from geo.errors import ConflictError, InvalidInputError, NotFoundError
 
 ROLES = tuple(vocabulary.ROLES)
 ROLE_LABELS = vocabulary.zh(vocabulary.ROLES)
@@ -144,13 +144,6 @@ def check_area(area: str) -> str:
             where="area",
         )
     return area
-
-
-def code_range(prefix: str) -> tuple[str, str]:
-    """The [lo, hi) text range of codes starting with a digit prefix: '620121' -> ('620121', '620122')."""
-    if not prefix.isdigit():
-        raise InvalidInputError(f"area must be a grid-code prefix of digits; got {prefix!r}", where="area")
-    return prefix, str(int(prefix) + 1).zfill(len(prefix))
 
 
 def check_account_fields(
@@ -350,50 +343,3 @@ def _ensure_demo_account(session: Session, wanted: _Wanted, password: str) -> No
     create_user(
         session, name, password, role=role, area=area, worker_id=worker_id, department_id=dept, demo=True
     )
-
-
-# The account and session check of every request transaction (migrations 0016, 0030): gridgov_authorize
-# raises SQLSTATE 28000 unless the account is active with the token's role, area and worker and its
-# session is live, GGPWD when the session may only change its password, and otherwise configures the
-# transaction (area, actor, role, clearance, request, then the row-level-security role).
-_AUTHORIZE = text(
-    "SELECT gridgov_authorize(:actor, :user_role, :area, :worker_id, :unmasked, :role, :session_id, :now,"
-    " :request)"
-)
-_CHECK = text(
-    "SELECT gridgov_check_account(:actor, :user_role, :area, :worker_id, :session_id, :now, :any_scope)"
-)
-PASSWORD_SQLSTATE = "GGPWD"
-
-
-def _run_check(connection: Any, statement: Any, params: dict[str, Any]) -> None:
-    from psycopg.errors import InvalidAuthorizationSpecification
-    from sqlalchemy.exc import DBAPIError
-
-    try:
-        connection.execute(statement, params)
-    except DBAPIError as exc:
-        if isinstance(exc.orig, InvalidAuthorizationSpecification):
-            raise AccountRejectedError(params["actor"]) from None
-        if getattr(exc.orig, "sqlstate", None) == PASSWORD_SQLSTATE:
-            raise PasswordChangeRequiredError(
-                "请先修改密码（首次登录、密码已过期或已被重置）", where="password"
-            ) from None
-        raise
-
-
-def authorize(connection: Any, access: dict[str, Any]) -> None:
-    """Check a request's account and session and configure its transaction; AccountRejectedError when
-    either ended or changed, PasswordChangeRequiredError when the session may only change its password."""
-    _run_check(connection, _AUTHORIZE, {**access, "now": access.get("now") or clock.now()})
-
-
-def check_session(connection: Any, access: dict[str, Any], *, any_scope: bool) -> None:
-    """The account and session check alone (no role switch): for logout and the password change."""
-    params = {k: access[k] for k in ("actor", "user_role", "area", "worker_id", "session_id")}
-    _run_check(connection, _CHECK, {**params, "now": clock.now(), "any_scope": any_scope})
-
-
-class AccountRejectedError(Exception):
-    """gridgov_authorize refused the account: missing, disabled, changed since its token, or its session
-    ended."""

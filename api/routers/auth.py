@@ -39,7 +39,8 @@ from api.security import (
 from api.web import base_path, home_path, path_for, safe_next, templates
 from geo import clock
 from geo.access import login as logins
-from geo.accounts import ROLE_LABELS, AccountRejectedError, check_session
+from geo.access.checks import AccountRejectedError, check_session
+from geo.accounts import ROLE_LABELS
 from geo.errors import AccessError
 
 router = APIRouter(tags=["auth"])

@@ -4,5 +4,6 @@ passwords   the password policy (length, character classes, not the name, not a 
 throttle    failed logins per account name and per client address, locks and unlocks
 sessions    server-side sessions: started at login, ended by logout, disabling, "log out everywhere"
 login       logging in and changing one's password, as one function each
+checks      the account and session check that starts every request transaction
 admin       what the system and security administrators do to accounts through the app
 """

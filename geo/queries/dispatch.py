@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
 from geo import clock, lifecycle, sql
-from geo.accounts import code_range
 from geo.deadlines import Deadline
 from geo.errors import ConflictError, NotFoundError, OutsideCountyError, TransitionError
 from geo.lifecycle import Actor
@@ -36,12 +35,12 @@ CANDIDATES = sql.load("candidates").bindparams(bindparam("tier_reasons", type_=A
 
 def candidates_params(event_id: int, *, area: str, k: int, max_age_s: int, scope: str) -> dict[str, Any]:
     """The parameters of the CANDIDATES statement (geo/sql/candidates.sql) at the clock's instant."""
-    lo, hi = code_range(area)
+    bounds = area_range(area)
     now = clock.now()
     return {
         "id": event_id,
-        "area_lo": lo,
-        "area_hi": hi,
+        "area_lo": bounds["lo"],
+        "area_hi": bounds["hi"],
         "k": k,
         "scope_digits": SCOPE_DIGITS[scope],
         "fresh_after": now - timedelta(seconds=max_age_s),
