@@ -304,21 +304,28 @@ async def _restricted(session: Session, request: Request, user: CurrentUser) -> 
         raise RuntimeError("a request's session must start outside a transaction (see api.deps)")
     await touch_if_due(session, user)
     session.info[_ACCESS_KEY] = access_for(user, request)
-    if session.info.get(_REPLICA_KEY):
-        try:
-            await run_in_threadpool(session.connection)
-        except NotAuthenticatedError:
-            await run_in_threadpool(session.close)
-            async for primary in _session_on(request, primary=True):
-                async for restricted in _restricted(primary, request, user):
-                    yield restricted
-            return
+    if session.info.get(_REPLICA_KEY) and not await _replica_accepts(session):
+        async for primary in _session_on(request, primary=True):
+            async for restricted in _restricted(primary, request, user):
+                yield restricted
+        return
     try:
         yield session
         if user.cleared and session.in_transaction():
             await run_in_threadpool(session.commit)  # the audit row of what it read, if anything
     finally:
         session.info.pop(_ACCESS_KEY, None)
+
+
+async def _replica_accepts(session: Session) -> bool:
+    """Check the account on the replica at once; False (and the session closed) when the replica refuses
+    it, as it does a change it has not replayed yet."""
+    try:
+        await run_in_threadpool(session.connection)
+    except NotAuthenticatedError:
+        await run_in_threadpool(session.close)
+        return False
+    return True
 
 
 async def get_db(

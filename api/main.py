@@ -1,8 +1,8 @@
 """The FastAPI application factory."""
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -94,12 +94,66 @@ def _docs(app: FastAPI) -> None:
         return HTMLResponse(with_nonce(bytes(page.body).decode(), nonce_of(request)))
 
 
+# The routers in the order their routes match, each with the dependencies every route of it runs.
+_ROUTERS = (
+    (events_router.router, BUSINESS),
+    (health.router, []),
+    (auth_router.router, []),
+    (maps_router.router, BUSINESS),
+    (ogc_router.router, BUSINESS),
+    (tiles_router.router, BUSINESS),
+    (workers_router.router, BUSINESS),
+    (fieldwork_router.router, BUSINESS),
+    (board_router.router, BUSINESS),
+    (whistles_router.router, BUSINESS),
+    (audit_router.router, AUTHENTICATED),
+    (admin_router.router, AUTHENTICATED),
+    (analytics_router.router, BUSINESS),
+    (reports_router.router, BUSINESS),
+    (assessments_router.router, BUSINESS),
+    (exports_router.router, BUSINESS),
+    (photos_router.router, BUSINESS),
+    (categories_router.router, BUSINESS),
+    (summary_router.router, BUSINESS),
+    (live_router.router, BUSINESS),
+    (vocabulary_router.router, AUTHENTICATED),
+    (pages_router.router, []),  # pages redirect to /login themselves
+)
+
+
 def create_app(settings: Settings | None = None, registry: LayerRegistry | None = None) -> FastAPI:
     """Build the app on `settings` (default: the environment's) and a layer registry (default: the
     built-in layers); both stay on app.state. The lifespan owns the engine and refuses a privileged
     database login; building refuses a public, known or short signing secret (in every mode)."""
     settings = settings or get_settings()
     settings = settings.but(auth=settings.auth.with_secret())
+    app = _new_app(settings)
+    app.state.settings = settings
+    app.state.registry = registry or default_registry()
+    install_error_handlers(app)
+    _add_middleware(app, settings)
+    _docs(app)
+    for router, dependencies in _ROUTERS:
+        app.include_router(router, dependencies=dependencies)
+    _mount_static(app, settings)
+    return app
+
+
+def _new_app(settings: Settings) -> FastAPI:
+    """The bare FastAPI app: titles, the lifespan, our own docs routes, the check of every parameter."""
+    return FastAPI(
+        title="gridgov 网格化社会治理地图",
+        description="Grid governance map console: grids, cases, workers and risk on PostGIS.",
+        version="0.1.0",
+        lifespan=_lifespan(settings),
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(check_request_text)],  # no control characters in any parameter (deps_text)
+    )
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: its database slots and engines (primary, replica if set), logins checked."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -118,48 +172,21 @@ def create_app(settings: Settings | None = None, registry: LayerRegistry | None 
             if replica is not None:
                 replica.dispose()
 
-    app = FastAPI(
-        title="gridgov 网格化社会治理地图",
-        description="Grid governance map console: grids, cases, workers and risk on PostGIS.",
-        version="0.1.0",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        dependencies=[Depends(check_request_text)],  # no control characters in any parameter (deps_text)
-    )
-    app.state.settings = settings
-    app.state.registry = registry or default_registry()
-    install_error_handlers(app)
+    return lifespan
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """Body limit, the base path behind a proxy, security headers, the replica's read-after-write cookie."""
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
     if settings.api.root_path:  # GRID_API_ROOT_PATH: behind a reverse proxy, under a path prefix
         app.add_middleware(BasePathMiddleware, base=settings.api.root_path)
     basemap = origin_of(settings.maps.basemap_url)
     app.add_middleware(SecurityHeadersMiddleware, img_hosts=(basemap,) if basemap else ())
     app.add_middleware(LsnCookieMiddleware, sticky_s=settings.db.replica_sticky_s)  # reads after a write
-    _docs(app)
-    app.include_router(events_router.router, dependencies=BUSINESS)
-    app.include_router(health.router)
-    app.include_router(auth_router.router)
-    app.include_router(maps_router.router, dependencies=BUSINESS)
-    app.include_router(ogc_router.router, dependencies=BUSINESS)
-    app.include_router(tiles_router.router, dependencies=BUSINESS)
-    app.include_router(workers_router.router, dependencies=BUSINESS)
-    app.include_router(fieldwork_router.router, dependencies=BUSINESS)
-    app.include_router(board_router.router, dependencies=BUSINESS)
-    app.include_router(whistles_router.router, dependencies=BUSINESS)
-    app.include_router(audit_router.router, dependencies=AUTHENTICATED)
-    app.include_router(admin_router.router, dependencies=AUTHENTICATED)
-    app.include_router(analytics_router.router, dependencies=BUSINESS)
-    app.include_router(reports_router.router, dependencies=BUSINESS)
-    app.include_router(assessments_router.router, dependencies=BUSINESS)
-    app.include_router(exports_router.router, dependencies=BUSINESS)
-    app.include_router(photos_router.router, dependencies=BUSINESS)
-    app.include_router(categories_router.router, dependencies=BUSINESS)
-    app.include_router(summary_router.router, dependencies=BUSINESS)
-    app.include_router(live_router.router, dependencies=BUSINESS)
-    app.include_router(vocabulary_router.router, dependencies=AUTHENTICATED)
-    app.include_router(pages_router.router)  # pages redirect to /login themselves
+
+
+def _mount_static(app: FastAPI, settings: Settings) -> None:
+    """The console's vendored assets under /static (web/static: nothing is loaded from another host)."""
     static = settings.api.web_dir / "static"
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=static), name="static")
-    return app

@@ -2,14 +2,16 @@
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from api.deps import CheckedUserDep, SessionDep, UserDep
+from api.deps import CheckedUserDep, CurrentUser, SessionDep, UserDep
 from api.deps_layers import LayerDep, LayerQueryDep, LayerSettingsDep, TileCacheDep
 from geo import audit
 from layers import tiles
 from layers.errors import InvalidTileError
+from layers.model import LayerDef
 from layers.settings import LayerSettings
-from layers.tile_cache import cached
+from layers.tile_cache import TileCache, cached
 
 router = APIRouter(prefix="/tiles", tags=["vector tiles"])
 
@@ -72,22 +74,35 @@ def tile(
     """
     zoom = _index("z", z)
     tq = tiles.tile_query(layer, query, zoom, _index("x", x), _index("y", y), settings)
-    if tq is None:  # a zoom where the layer shows nothing costs no query
-        t = tiles.EMPTY
-    else:
-        compute = lambda: tq.tile(session.execute(tq.statement, tq.params).first())  # noqa: E731
-        cacheable = layer.changes and cache.enabled
-        key = (*tq.key, user.cleared)  # masked names differ by clearance
-        t = cached(session, cache, layer.changes, key, tq.owners, compute) if cacheable else compute()
-        shown = () if tq.aggregated else layer.tile_properties(zoom, settings.detail_min_zoom)
-        if user.cleared and set(layer.personal) & set(shown):
-            audit.note_personal_read(session, f"tiles:{layer.id}")  # a cached tile is read too
+    # a zoom where the layer shows nothing costs no query
+    t = tiles.EMPTY if tq is None else _read_tile(session, user, layer, tq, zoom, settings, cache)
     headers = _headers(settings, t)
     if not t.data:
         return Response(status_code=204, headers=headers)
     if _matches(request.headers.get("if-none-match"), t.etag):
         return Response(status_code=304, headers=headers)
     return Response(t.data, media_type=tiles.MEDIA_TYPE, headers=headers)
+
+
+def _read_tile(
+    session: Session,
+    user: CurrentUser,
+    layer: LayerDef,
+    tq: tiles.TileQuery,
+    zoom: int,
+    settings: LayerSettings,
+    cache: TileCache,
+) -> tiles.MvtTile:
+    """The tile of `tq`, from the tile cache when the layer may be cached; a cleared reader's read of
+    personal fields is noted for the audit row, a cached tile's too."""
+    compute = lambda: tq.tile(session.execute(tq.statement, tq.params).first())  # noqa: E731
+    cacheable = layer.changes and cache.enabled
+    key = (*tq.key, user.cleared)  # masked names differ by clearance
+    t = cached(session, cache, layer.changes, key, tq.owners, compute) if cacheable else compute()
+    shown = () if tq.aggregated else layer.tile_properties(zoom, settings.detail_min_zoom)
+    if user.cleared and set(layer.personal) & set(shown):
+        audit.note_personal_read(session, f"tiles:{layer.id}")
+    return t
 
 
 @router.get("/{layer_id}.json", name="tilejson")
@@ -97,30 +112,28 @@ def tilejson(request: Request, layer: LayerDep, settings: LayerSettingsDep, _use
     base = str(request.base_url).rstrip("/")
     qs = str(request.url.remove_query_params(_TILE_PARAMS).query)
     url = f"{base}/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt" + (f"?{qs}" if qs else "")
-    fields = {p: p for p in layer.properties}
+    zooms = {"minzoom": layer.min_zoom, "maxzoom": min(layer.max_zoom, settings.max_zoom)}
     return {
         "tilejson": "3.0.0",
         "name": layer.title,
         "description": layer.description,
         "scheme": "xyz",
         "tiles": [url],
-        "minzoom": layer.min_zoom,
-        "maxzoom": min(layer.max_zoom, settings.max_zoom),
+        **zooms,
         "vector_layers": [
-            {
-                "id": layer.id,
-                "description": layer.title,
-                "fields": fields,
-                "minzoom": layer.min_zoom,
-                "maxzoom": min(layer.max_zoom, settings.max_zoom),
-            }
+            {"id": layer.id, "description": layer.title, "fields": {p: p for p in layer.properties}, **zooms}
         ],
-        "gridgov": {
-            "aggregate_points_below_zoom": settings.cluster_below_zoom if layer.is_point else None,
-            # Below this zoom the tiles carry only these fields (None: every field at every zoom).
-            "overview_fields_below_zoom": settings.detail_min_zoom if layer.overview_properties else None,
-            "overview_fields": list(layer.overview_properties) if layer.overview_properties else None,
-            "style": {str(k): v for k, v in layer.style.items() if k != "colors"},
-            "colors": {str(k): v for k, v in dict(layer.style.get("colors") or {}).items()},
-        },
+        "gridgov": _gridgov_tilejson(layer, settings),
+    }
+
+
+def _gridgov_tilejson(layer: LayerDef, settings: LayerSettings) -> dict:
+    """The console's own TileJSON members: aggregation and overview zooms, the layer's style."""
+    return {
+        "aggregate_points_below_zoom": settings.cluster_below_zoom if layer.is_point else None,
+        # Below this zoom the tiles carry only these fields (None: every field at every zoom).
+        "overview_fields_below_zoom": settings.detail_min_zoom if layer.overview_properties else None,
+        "overview_fields": list(layer.overview_properties) if layer.overview_properties else None,
+        "style": {str(k): v for k, v in layer.style.items() if k != "colors"},
+        "colors": {str(k): v for k, v in dict(layer.style.get("colors") or {}).items()},
     }
