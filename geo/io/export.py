@@ -27,13 +27,14 @@ from geo.analytics.risk import risk_source
 from geo.errors import InvalidInputError
 from geo.models import parse_code
 from geo.queries import figures
+from geo.queries.area import area_range, in_area
 
 # Exports are whole-table reads with a join or two: plain SQL beside its only caller is clearer than ORM here.
 _GRIDS = """
 SELECT g.id, g.code, g.name, g.level, p.code AS parent_code, round(g.area_m2) AS area_m2, g.valid_from,
        g.synthetic, g.geom
 FROM grids g LEFT JOIN grids p ON p.id = g.parent_id
-WHERE g.level = :level AND g.valid_to IS NULL AND g.code LIKE :prefix AND {filters}
+WHERE g.level = :level AND g.valid_to IS NULL AND {area} AND {filters}
 ORDER BY g.code
 """
 # Cases without their parties: names, phones and ID numbers never leave through an export. 在办 and
@@ -45,19 +46,19 @@ SELECT e.id, e.kind, e.category, c.label_zh AS category_zh, e.severity, e.status
        {figures.overdue_at("e")} AS is_overdue, e.grid_code, e.wage_owed::float8 AS wage_owed,
        e.wage_recovered::float8 AS wage_recovered, e.wage_workers, e.geom
 FROM events e JOIN categories c ON c.code = e.category
-WHERE e.kind = :kind AND coalesce(e.grid_code, '') LIKE :prefix AND {{filters}}
+WHERE e.kind = :kind AND {{area}} AND {{filters}}
 ORDER BY e.id
 """
 _WORKERS = """
 SELECT id, gridgov_person_name(name) AS name, gridgov_person_phone(phone) AS phone, home_grid_code, on_duty,
        available, array_to_string(skills, ',') AS skills,
        open_tasks, capacity, located_at, geom
-FROM workers WHERE coalesce(home_grid_code, '') LIKE :prefix AND {filters}
+FROM workers WHERE {area} AND {filters}
 ORDER BY id
 """
 _FACILITIES = """
 SELECT id, kind, name, phone, grid_code, geom FROM facilities
-WHERE coalesce(grid_code, '') LIKE :prefix AND {filters}
+WHERE {area} AND {filters}
 ORDER BY id
 """
 EXPORT_LAYERS: dict[str, tuple[str, dict]] = {
@@ -176,10 +177,21 @@ def _read(session: Session, layer: str, prefix: str, flt: ExportFilter) -> geopa
         return geopandas.read_postgis(query.order_by(source.c.id), con, geom_col="geom", crs=4326)
     sql, params = EXPORT_LAYERS[layer]
     where, values = flt.sql(layer)
-    query = {**params, **values, "prefix": prefix + "%", "at": clock.now()}
+    area, bounds = _in_area(layer, prefix)
+    query = {**params, **values, **bounds, "at": clock.now()}
     return geopandas.read_postgis(
-        text(sql.format(filters=where)), con, geom_col="geom", params=query, crs=4326
+        text(sql.format(filters=where, area=area)), con, geom_col="geom", params=query, crs=4326
     )
+
+
+def _in_area(layer: str, prefix: str) -> tuple[str, dict[str, str]]:
+    """The condition keeping a base layer's rows to the area (a code range, geo.queries.area: LIKE is
+    no index condition under row-level security) and its bounds; every row when the prefix is ''."""
+    if not prefix:
+        return "true", {}
+    column = "e.grid_code" if layer in EVENT_LAYERS else "g.code" if layer in GRID_LAYERS else None
+    column = column or ("home_grid_code" if layer == "workers" else "grid_code")
+    return in_area(column), area_range(prefix)
 
 
 def _local_times(gdf: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:
