@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.db.engine import local_work_mem
-from geo.queries.area import area_range, in_area
+from geo.queries.area import key_range
 from geo.queries.event_filter import FILTER_ARRAYS, FILTER_WHERE, EventFilter
 from geo.queries.layers import CELL_LEVELS, CELL_TILE_SHIFT
 
@@ -126,13 +126,13 @@ def _cells(
 # them only when the count fits (an InitPlan runs when first needed): an oversized try (zoom 12 over a
 # county: 35,000 cells) costs the count, not the JSON. The cells come in no particular order: sorting
 # them into the aggregate cost half the JSON's time, and a heat layer adds up its points in any order.
-_SUMS = text(f"""
+_SUMS = text("""
 WITH cells AS MATERIALIZED (
     SELECT round(sum(sx) / sum(n::int) * (360.0 / 40075016.68557849) * 1e5) / 1e5 AS lon,
            round(degrees(2 * atan(exp(sum(sy) / sum(n::int) / 6378137.0)) - pi() / 2) * 1e5) / 1e5 AS lat,
            sum(n::int) AS n
     FROM event_cells
-    WHERE kind = :kind AND z = :level AND {in_area('village_code')} AND n > 0
+    WHERE kind = :kind AND z = :level AND village_code >= :lo AND village_code < :hi AND n > 0
     GROUP BY cx >> :shift, cy >> :shift
 )
 SELECT (SELECT count(*) FROM cells) AS cells,
@@ -161,7 +161,7 @@ def _summed(
     session: Session, area: str, flt: EventFilter, summed: tuple[int, int, float], max_cells: int
 ) -> tuple[int, FittedCells | None]:
     level, shift, cell_deg = summed
-    params = {"kind": flt.kind, **area_range(area), "level": level, "shift": shift}
+    params = {"kind": flt.kind, **key_range(area), "level": level, "shift": shift}  # its primary key
     row = session.execute(_SUMS, {**params, "max_cells": max_cells}).one()
     return int(row.cells), _fitted(row, cell_deg)
 
