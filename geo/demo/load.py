@@ -195,7 +195,16 @@ def _load(session: Session, seed: int, end: int, *, province: bool, progress: bo
         totals = _write_counties(session, specs, seed, end, bar, parents_needed=province, field=field)
         _settle(session, totals, whole_province=province)
         _seed_counties(session, totals, specs, seed, end, field)
+        lay_out_by_day(session)
     return totals
+
+
+def lay_out_by_day(session: Session) -> None:
+    """Store grid_days in day order, as a live system's rows arrive: the bulk load wrote each county's
+    year grid by grid (its trigger upserts in key order), so a province's 30-day window read 31,000
+    pages for 150,000 rows (summary 0.35 s, 0.2 s of it this scan); in day order, 2,500 pages."""
+    session.execute(text("CLUSTER grid_days USING grid_days_day"))
+    session.execute(text("ANALYZE grid_days"))
 
 
 def _settle(session: Session, totals: dict, *, whole_province: bool) -> None:

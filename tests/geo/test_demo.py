@@ -78,6 +78,12 @@ def test_demo_real_township_names_and_synthetic_flag(db_session):
     assert _scalar(db_session, "SELECT count(*) FROM grids WHERE level = 'village' AND name LIKE '%社区'") > 0
 
 
+def test_demo_roll_ups_lie_in_day_order(db_session):
+    """A window of days reads neighbouring pages (load.lay_out_by_day), as a live system's rows do."""
+    stats = "SELECT correlation FROM pg_stats WHERE tablename = 'grid_days' AND attname = 'day'"
+    assert _scalar(db_session, stats) > 0.9
+
+
 def test_demo_codes_are_hierarchical(db_session):
     bad = _scalar(
         db_session,
