@@ -336,6 +336,19 @@ async def get_db(
         yield restricted
 
 
+def end_transaction(session: Session, *, succeeded: bool = True) -> None:
+    """End a request session's transaction in the calling thread (a route's: api.routing): a cleared
+    requester's commits when the route succeeded (the audit row of what it read), any other rolls back.
+    The dependencies then have nothing left to end."""
+    if not session.in_transaction():
+        return
+    access = session.info.get(_ACCESS_KEY)
+    if succeeded and access is not None and access["unmasked"] == "on":
+        session.commit()
+    else:
+        session.rollback()
+
+
 def check_account(session: Session, user: CurrentUser) -> CurrentUser:
     """The user, after checking their account in a short transaction of its own (then rolled back)."""
     try:

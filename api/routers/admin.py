@@ -12,12 +12,13 @@ from fastapi import APIRouter, Query, status
 
 from api.deps import CheckedUserDep, SessionDep, SettingsDep
 from api.permissions import AccessUser, AccountReader, AccountsUser, SettingsUser
+from api.routing import ReadRoute
 from api.schemas_access import AccountChange, AccountIn, PasswordIn, UnlockIn
 from geo import clock
 from geo.access import admin, throttle
 from geo.accounts import Account
 
-router = APIRouter(prefix="/api", tags=["administration"])
+router = APIRouter(route_class=ReadRoute, prefix="/api", tags=["administration"])
 
 
 def _account(a: Account) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.deps_layers import BBoxDep, RegistryDep
 from api.routers.maps import MapOptionsDep, map_page
+from api.routing import ReadRoute
 from geo.analytics import answers, chronic
 from geo.analytics.risk_lists import list_sheets, risk_lists
 from geo.errors import InvalidInputError, NotFoundError
@@ -22,7 +23,7 @@ from geo.io.workbook import MEDIA_TYPE, workbook_bytes
 from geo.jobs import queue
 from layers.folium_analytics import emerging_map_html, hotspots_map_html
 
-router = APIRouter(tags=["analytics"])
+router = APIRouter(route_class=ReadRoute, tags=["analytics"])
 HTML: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
 LevelQuery = Annotated[
     str | None, Query(description="county | township | grid（默认：省、市账号按县，其余按网格）")

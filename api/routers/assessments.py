@@ -10,10 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import IssueReportUser
 from api.routers.reports import _area
+from api.routing import ReadRoute
 from geo.analytics.assessment import get_assessment, issue_assessment, parse_month
 from layers.assessment_render import XLSX_MEDIA_TYPE, assessment_html, assessment_xlsx
 
-router = APIRouter(prefix="/api/assessments", tags=["assessments"])
+router = APIRouter(route_class=ReadRoute, prefix="/api/assessments", tags=["assessments"])
 AreaQuery = Annotated[str | None, Query(description="grid-code prefix inside your area (township 9 digits)")]
 
 

@@ -14,9 +14,10 @@ from pydantic import BaseModel
 
 from api.deps import SessionDep, request_line
 from api.permissions import AuditUser
+from api.routing import ReadRoute
 from geo import audit
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(route_class=ReadRoute, prefix="/api/audit", tags=["audit"])
 
 
 class AuditEntryPublic(BaseModel):

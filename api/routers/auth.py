@@ -27,6 +27,7 @@ from api.deps import (
     touch_now_if_due,
     user_of_request,
 )
+from api.routing import ReadRoute
 from api.schemas_access import PasswordChangeIn
 from api.security import (
     AuthSettings,
@@ -43,7 +44,7 @@ from geo.access.checks import AccountRejectedError, check_session
 from geo.accounts import ROLE_LABELS
 from geo.errors import AccessError
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(route_class=ReadRoute, tags=["auth"])
 
 # Why a login was refused, by the problem's code (the page shows it; the same words for every account).
 REFUSALS = {

@@ -7,12 +7,13 @@ from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import actor, allowed
+from api.routing import ReadRoute
 from api.schemas_desk import CasePagePublic, StepPublic
 from api.schemas_dispatch import BoardPublic, GridOverduePublic
 from geo import lifecycle
 from geo.queries import caselist, dispatch, events, overdue
 
-router = APIRouter(prefix="/api", tags=["dispatch"])
+router = APIRouter(route_class=ReadRoute, prefix="/api", tags=["dispatch"])
 ViewQuery = Annotated[str, Query(description="queue 待派遣 | open 在办 | referred 移交在外 | all 全部")]
 DeadlineQuery = Annotated[
     str | None, Query(description="overdue 超期 | due_soon 临期 | suspended 挂账 | none")

@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, UserDep
+from api.routing import ReadRoute
 from api.schemas import EventPublic
 from geo.queries.console import list_categories, list_worker_tasks
 
-router = APIRouter(prefix="/api", tags=["console"])
+router = APIRouter(route_class=ReadRoute, prefix="/api", tags=["console"])
 
 
 class TaskPublic(EventPublic):

@@ -17,6 +17,7 @@ from api.permissions import (
     actor,
     check,
 )
+from api.routing import ReadRoute
 from api.schemas import (
     EventCreate,
     EventPublic,
@@ -37,7 +38,7 @@ from geo.queries import casework, dispatch, events, overdue, reporting, timeline
 from geo.queries.parties import list_parties
 from geo.settings import DispatchSettings
 
-router = APIRouter(prefix="/api/events", tags=["events"])
+router = APIRouter(route_class=ReadRoute, prefix="/api/events", tags=["events"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 

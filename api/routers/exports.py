@@ -19,6 +19,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, UserDep
+from api.routing import ReadRoute
 from api.security import PermissionDeniedError
 from geo.errors import InvalidInputError
 from geo.io import export_layer
@@ -26,7 +27,7 @@ from geo.io.export import ExportFilter, check_layer, parse_filter
 from geo.io.workbook import MEDIA_TYPE
 from geo.models import parse_code
 
-router = APIRouter(prefix="/api/exports", tags=["exports"])
+router = APIRouter(route_class=ReadRoute, prefix="/api/exports", tags=["exports"])
 MEDIA_TYPES = {
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",

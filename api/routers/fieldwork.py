@@ -14,12 +14,13 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile, statu
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import WorkerUpdateUser, check, check_own_worker
 from api.routers.reports import _area, _day
+from api.routing import ReadRoute
 from api.schemas_field import CoveragePublic, FixBatchIn, FixBatchPublic, VisitIn, VisitPublic
 from geo.crs import to_wgs84_lonlat
 from geo.errors import InvalidInputError
 from geo.queries import coverage, fixes, visits
 
-router = APIRouter(tags=["field work"])
+router = APIRouter(route_class=ReadRoute, tags=["field work"])
 
 
 @router.post("/api/workers/{worker_id}/fixes", response_model=FixBatchPublic)

@@ -3,9 +3,10 @@
 from fastapi import APIRouter
 
 from api.deps import RawSessionDep
+from api.routing import ReadRoute
 from geo.queries.health import get_versions
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=ReadRoute, tags=["health"])
 
 
 @router.get("/healthz")

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import CheckedUserDep
+from api.routing import ReadRoute
 
 CHANNEL = "gridgov_live"
 HEARTBEAT_S = 15.0
@@ -32,7 +33,7 @@ IDLE_STOP_S = 30.0  # the hub's thread ends this long after its last subscriber 
 QUEUE_MAX = 500
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api", tags=["console"])
+router = APIRouter(route_class=ReadRoute, prefix="/api", tags=["console"])
 
 
 @dataclass(eq=False)

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from api.deps import CheckedUserDep, SessionDep, UserDep
 from api.deps_layers import RegistryDep
 from api.headers import nonce_of, with_nonce
+from api.routing import ReadRoute
 from geo import clock
 from geo.errors import InvalidInputError, NotFoundError
 from geo.queries.coverage import parse_day, period_days
@@ -23,7 +24,7 @@ from layers.folium_risk import risk_map_html
 from layers.query import TimeRange
 from layers.settings import MapSettings
 
-router = APIRouter(prefix="/maps", tags=["maps"])
+router = APIRouter(route_class=ReadRoute, prefix="/maps", tags=["maps"])
 HTML: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
 
 

@@ -19,6 +19,7 @@ from api.deps_layers import (
     PageCacheDep,
     RegistryDep,
 )
+from api.routing import ReadRoute
 from geo import audit
 from geo.queries.layers import area_extent
 from layers import geojson
@@ -27,7 +28,7 @@ from layers.query import LayerQuery
 from layers.settings import LayerSettings
 from layers.tile_cache import PageCache, cached
 
-router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
+router = APIRouter(route_class=ReadRoute, prefix="/ogc", tags=["OGC API - Features"])
 
 JSON = "application/json"
 GEOJSON = geojson.MEDIA_TYPE

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, RawSessionDep, SettingsDep, check_account, request_user, touch_if_due
 from api.permissions import allowed
+from api.routing import ReadRoute
 from api.security import AuthError
 from api.settings import Settings
 from api.web import HOME_VIEW, base_path, current_path, home_path, path_for, templates
@@ -31,7 +32,7 @@ from geo.accounts import BUSINESS_ROLES, ROLE_LABELS
 from geo.errors import NotFoundError, PasswordChangeRequiredError
 from geo.vocabulary import vocabulary
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=ReadRoute, include_in_schema=False)
 
 # view -> (template, title); each view needs the permission view_<view>.
 VIEWS = {

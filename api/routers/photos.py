@@ -11,10 +11,11 @@ from pydantic import BaseModel
 
 from api.deps import SessionDep, UserDep
 from api.permissions import ReportUser
+from api.routing import ReadRoute
 from geo.errors import InvalidInputError
 from geo.queries import photos
 
-router = APIRouter(prefix="/api/events", tags=["photos"])
+router = APIRouter(route_class=ReadRoute, prefix="/api/events", tags=["photos"])
 PhotoKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 

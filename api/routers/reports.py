@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import IssueReportUser
+from api.routing import ReadRoute
 from api.settings import Settings
 from geo import clock
 from geo.analytics.reports import PERIODS, get_report, issue_report
 from geo.errors import InvalidInputError, NotFoundError
 from layers.report_render import report_html, report_pdf
 
-router = APIRouter(prefix="/api/reports", tags=["reports"])
+router = APIRouter(route_class=ReadRoute, prefix="/api/reports", tags=["reports"])
 
 
 def _area(user_area: str, area: str | None) -> str:

@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, UserDep
+from api.routing import ReadRoute
 from geo.errors import NotFoundError
 from geo.queries import summary
 
-router = APIRouter(prefix="/api/summary", tags=["console"])
+router = APIRouter(route_class=ReadRoute, prefix="/api/summary", tags=["console"])
 AreaQuery = Annotated[str | None, Query(pattern=r"^[0-9]{6,15}$", description="grid-code prefix")]
 
 

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CheckedUserDep, CurrentUser, SessionDep, UserDep
 from api.deps_layers import LayerDep, LayerQueryDep, LayerSettingsDep, TileCacheDep
+from api.routing import ReadRoute
 from geo import audit
 from layers import tiles
 from layers.errors import InvalidTileError
@@ -13,7 +14,7 @@ from layers.model import LayerDef
 from layers.settings import LayerSettings
 from layers.tile_cache import TileCache, cached
 
-router = APIRouter(prefix="/tiles", tags=["vector tiles"])
+router = APIRouter(route_class=ReadRoute, prefix="/tiles", tags=["vector tiles"])
 
 _TILE_PARAMS = ("limit", "offset", "after")  # page parameters mean nothing for tiles
 

@@ -5,9 +5,10 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from api.deps import get_checked_user
+from api.routing import ReadRoute
 from geo.vocabulary import vocabulary
 
-router = APIRouter(prefix="/api", tags=["console"])
+router = APIRouter(route_class=ReadRoute, prefix="/api", tags=["console"])
 
 
 # No query of its own, so the account is checked explicitly (a token alone is not a live account).

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentUser, SessionDep, UserDep
 from api.permissions import require
 from api.routers.photos import PhotoPublic, answer_photo, read_upload
+from api.routing import ReadRoute
 from api.schemas_desk import DepartmentChoicePublic, TaskTextIn, WhistlePublic
 from geo.errors import InvalidInputError
 from geo.queries import photos, whistles
 
-router = APIRouter(prefix="/api", tags=["departments"])
+router = APIRouter(route_class=ReadRoute, prefix="/api", tags=["departments"])
 DepartmentUser = Annotated[CurrentUser, require("answer_task")]
 PhotoKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 

@@ -5,12 +5,13 @@ from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep, UserDep
 from api.permissions import WorkerUpdateUser, check_own_worker
+from api.routing import ReadRoute
 from api.schemas_dispatch import LocationIn, WorkerPublic, WorkerUpdate
 from api.settings import Settings
 from geo.crs import to_wgs84_lonlat
 from geo.queries import dispatch, fixes
 
-router = APIRouter(prefix="/api/workers", tags=["workers"])
+router = APIRouter(route_class=ReadRoute, prefix="/api/workers", tags=["workers"])
 
 
 @router.get("/{worker_id}", response_model=WorkerPublic)
