@@ -311,8 +311,8 @@ async def _restricted(session: Session, request: Request, user: CurrentUser) -> 
         return
     try:
         yield session
-        if user.cleared and session.in_transaction():
-            await run_in_threadpool(session.commit)  # the audit row of what it read, if anything
+        if session.in_transaction():  # an async route's: a sync one ended it in its thread (api.routing)
+            await run_in_threadpool(end_transaction, session)
     finally:
         session.info.pop(_ACCESS_KEY, None)
 

@@ -81,6 +81,13 @@ ANALYSIS_LAYERS = {
 EVENT_LAYERS = frozenset({"disputes", "hazards", "appeals"})
 GRID_LAYERS = frozenset({"townships", "villages", "grids"})
 POINT_LAYERS = EVENT_LAYERS | {"workers", "facilities"}
+# The grid code each base layer's statement keeps to the area (its alias in EXPORT_LAYERS' SQL).
+_AREA_COLUMNS = {
+    **dict.fromkeys(GRID_LAYERS, "g.code"),
+    **dict.fromkeys(EVENT_LAYERS, "e.grid_code"),
+    "workers": "home_grid_code",
+    "facilities": "grid_code",
+}
 EXPORT_FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV", ".xlsx": "XLSX"}
 
 
@@ -189,9 +196,7 @@ def _in_area(layer: str, prefix: str) -> tuple[str, dict[str, str]]:
     no index condition under row-level security) and its bounds; every row when the prefix is ''."""
     if not prefix:
         return "true", {}
-    column = "e.grid_code" if layer in EVENT_LAYERS else "g.code" if layer in GRID_LAYERS else None
-    column = column or ("home_grid_code" if layer == "workers" else "grid_code")
-    return in_area(column), area_range(prefix)
+    return in_area(_AREA_COLUMNS[layer]), area_range(prefix)
 
 
 def _local_times(gdf: geopandas.GeoDataFrame) -> geopandas.GeoDataFrame:
