@@ -17,7 +17,8 @@ run lasts --seconds; a rate is sustained when no request fails and p95 <= --p95-
 
 Prints a line per rate tried and, per target, the highest sustained rate; then the app/psycopg ratio
 (the goal: at least 0.8). The client runs on the same machine as the server (2 cores here): it takes
-CPU from both targets alike, which is why the two are measured in one run, one after the other.
+CPU from both targets alike, which is why the two are measured in one run, one after the other, and
+--rounds times in turn (default 3): the goal is read on the median round's ratio.
 """
 
 import argparse
@@ -26,6 +27,7 @@ import os
 import queue
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -266,6 +268,7 @@ def main() -> None:
     parser.add_argument("--p95-ms", type=float, default=50.0)
     parser.add_argument("--app-root", type=Path, default=ROOT, help="serve another checkout (before/after)")
     parser.add_argument("--app-only", action="store_true", help="measure the app only")
+    parser.add_argument("--rounds", type=int, default=3, help="app then psycopg, this many times")
     parser.add_argument("--workers", type=int, default=1, help="app processes (gridgov serve --workers)")
     parser.add_argument(
         "--role", default="commander", help="the bench account's role (commander: cleared, reads audited)"
@@ -273,23 +276,44 @@ def main() -> None:
     args = parser.parse_args()
     items = workload(args.url, args.area)
     secret, headers = bench_login(args.url, args.area, name="bench_steady", role=args.role)
+    raw = None if args.app_only else psycopg_call(args.url, args.area, items, pool_size=20, role=args.role)
     proc, base = serve(args.url, secret, args.app_root, args.workers)
+    rounds: list[tuple[float, float]] = []
     try:
-        print(f"app (HTTP, FastAPI, {args.workers} process(es), {args.role}, caches off):", flush=True)
-        app_rate = search("app", app_call(base, headers, items), args)
+        for n in range(1, args.rounds + 1):
+            rounds.append(one_round(n, app_call(base, headers, items), raw, args))
     finally:
         proc.terminate()
         proc.wait(10)
-    if args.app_only:
-        print(f"\nhighest sustained rate (p95 <= {args.p95_ms:.0f} ms): app {app_rate:.0f}/s")
-        return
-    print("psycopg (the same statements, no HTTP, no framework):", flush=True)
-    raw_rate = search("psycopg", psycopg_call(args.url, args.area, items, pool_size=20, role=args.role), args)
-    ratio = app_rate / raw_rate if raw_rate else 0.0
-    verdict = "met" if ratio >= 0.8 else "missed"
+    verdict(rounds, args)
+
+
+def one_round(
+    n: int, app: Callable[[int], None], raw: Callable[[int], None] | None, args: argparse.Namespace
+) -> tuple[float, float]:
+    """Round n: the app's highest sustained rate, then psycopg's (0 with --app-only)."""
+    print(f"round {n}: app (HTTP, FastAPI, {args.workers} process(es), {args.role}, caches off):", flush=True)
+    app_rate = search("app", app, args)
+    if raw is None:
+        return app_rate, 0.0
+    print(f"round {n}: psycopg (the same statements, no HTTP, no framework):", flush=True)
+    return app_rate, search("psycopg", raw, args)
+
+
+def verdict(rounds: list[tuple[float, float]], args: argparse.Namespace) -> None:
+    """Each round's rates and ratio, and the goal on the median ratio: the machine drifts over minutes
+    (the psycopg side alone moved 188-250/s between runs), so one round's spike decides nothing."""
     print(f"\nhighest sustained rate (p95 <= {args.p95_ms:.0f} ms):")
-    print(f"  app {app_rate:.0f}/s, psycopg {raw_rate:.0f}/s")
-    print(f"ratio app/psycopg {ratio:.2f} (goal >= 0.80: {verdict})")
+    for n, (app_rate, raw_rate) in enumerate(rounds, 1):
+        raw = f", psycopg {raw_rate:.0f}/s, ratio {app_rate / raw_rate:.2f}" if raw_rate else ""
+        print(f"  round {n}: app {app_rate:.0f}/s{raw}")
+    if args.app_only:
+        return
+    ratio = statistics.median(a / r if r else 0.0 for a, r in rounds)
+    print(
+        f"ratio app/psycopg, median of {len(rounds)} round(s): {ratio:.2f} "
+        f"(goal >= 0.80: {'met' if ratio >= 0.8 else 'missed'})"
+    )
 
 
 if __name__ == "__main__":
