@@ -112,18 +112,7 @@
   ["ch-basis", "ch-township"].forEach(function (id) { $(id).addEventListener("change", function () { load().catch(GG.fail); }); });
   document.addEventListener("gg:lang", function () { renderRule(); renderTable(); });
 
-  GG.loadFeatures("villages").then(function (fs) {  // context when zoomed on a case
-    GG.geoLayer("villages", fs, { interactive: false }).addTo(map);
-  }).catch(GG.fail);
-  GG.loadFeatures("townships").then(function (fs) {
-    GG.geoLayer("townships", fs, {
-      interactive: false,
-      onEachFeature: function (f, l) { l.bindTooltip(esc(f.properties.name), { permanent: true, direction: "center", className: "gg-label" }); },
-    }).addTo(map);
-    $("ch-township").insertAdjacentHTML("beforeend", fs.map(function (f) {
-      return '<option value="' + esc(GG.codePrefix(f.properties.code)) + '">' + esc(f.properties.name) + "</option>";
-    }).join(""));
-  }).catch(GG.fail);
+  GG.outlines(map, { townships: { interactive: false }, select: "ch-township" }).catch(GG.fail);
   load().catch(GG.fail);
   window.GGChronic = { state: state, map: map, pick: pick };
 })();

@@ -318,6 +318,29 @@
     }, extra || {}));
   };
 
+  /** The area's outlines under a desk's map: its villages for context when zoomed on a case (unless
+   * `villages: false`), its townships labelled with their names (`townships`: more options of their layer),
+   * and an option per township in the <select> of id `select`. Resolves with the townships' layer. */
+  GG.outlines = function (map, options) {
+    options = options || {};
+    if (options.villages !== false) {
+      GG.loadFeatures("villages").then(function (fs) {
+        GG.geoLayer("villages", fs, { interactive: false }).addTo(map);
+      }).catch(GG.fail);
+    }
+    return GG.loadFeatures("townships").then(function (fs) {
+      var layer = GG.geoLayer("townships", fs, Object.assign({
+        onEachFeature: function (f, l) { l.bindTooltip(GG.esc(f.properties.name), { permanent: true, direction: "center", className: "gg-label" }); },
+      }, options.townships || {})).addTo(map);
+      if (options.select) {
+        document.getElementById(options.select).insertAdjacentHTML("beforeend", fs.map(function (f) {
+          return '<option value="' + GG.esc(GG.codePrefix(f.properties.code)) + '">' + GG.esc(f.properties.name) + "</option>";
+        }).join(""));
+      }
+      return layer;
+    });
+  };
+
   /* ---------- case categories (labels in both languages, from /api/categories) ---------- */
   GG.categories = {};
   GG.loadCategories = function () {

@@ -118,14 +118,8 @@
   });
   document.addEventListener("gg:lang", function () { renderList(); if (state.task) renderTask(state.task); });
 
-  GG.loadFeatures("villages").then(function (fs) {  // context when zoomed on a case
-    GG.geoLayer("villages", fs, { interactive: false }).addTo(map);
-  }).catch(GG.fail);
-  GG.loadFeatures("townships").then(function (fs) {
-    var layer = GG.geoLayer("townships", fs, {
-      onEachFeature: function (f, l) { l.bindTooltip(esc(f.properties.name), { permanent: true, direction: "center", className: "gg-label" }); },
-    }).addTo(map);
-    if (fs.length && !state.tasks.length) map.fitBounds(layer.getBounds());
+  GG.outlines(map).then(function (layer) {
+    if (layer.getLayers().length && !state.tasks.length) map.fitBounds(layer.getBounds());
   }).catch(GG.fail);
   GG.loadCategories().catch(GG.fail).then(loadList).catch(GG.fail);
   window.GGDepartment = { state: state, map: map, select: select };

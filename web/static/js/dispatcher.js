@@ -292,17 +292,8 @@
   });
 
   /* ---------- start: outlines with township names, the filters' choices, then the list ---------- */
-  GG.loadFeatures("villages").then(function (fs) {  // context when zoomed on a case
-    GG.geoLayer("villages", fs, { interactive: false }).addTo(map);
-  }).catch(GG.fail);
-  GG.loadFeatures("townships").then(function (fs) {
-    var layer = GG.geoLayer("townships", fs, {
-      onEachFeature: function (f, l) { l.bindTooltip(esc(f.properties.name), { permanent: true, direction: "center", className: "gg-label" }); },
-    }).addTo(map);
-    if (fs.length && !state.layers.caseLayer) map.fitBounds(layer.getBounds());
-    $("f-township").insertAdjacentHTML("beforeend", fs.map(function (f) {
-      return '<option value="' + esc(GG.codePrefix(f.properties.code)) + '">' + esc(f.properties.name) + "</option>";
-    }).join(""));
+  GG.outlines(map, { select: "f-township" }).then(function (layer) {
+    if (layer.getLayers().length && !state.layers.caseLayer) map.fitBounds(layer.getBounds());
   }).catch(GG.fail);
   GG.loadCategories().then(function (rows) {
     $("f-category").insertAdjacentHTML("beforeend", rows.map(function (c) {

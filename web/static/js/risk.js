@@ -113,15 +113,13 @@
     if (fs.length) map.fitBounds(state.layer.getBounds());
     if (state.lists) highlight();
   }).catch(GG.fail);
-  GG.loadFeatures("townships").then(function (fs) {
-    GG.geoLayer("townships", fs, {
+  GG.outlines(map, {
+    villages: false,
+    townships: {
       pane: "outline", style: function () { return { color: "#3f007d", weight: 2, fill: false, className: "gg-townships" }; },
       interactive: false,
-      onEachFeature: function (f, l) { l.bindTooltip(esc(f.properties.name), { permanent: true, direction: "center", className: "gg-label" }); },
-    }).addTo(map);
-    $("rk-township").insertAdjacentHTML("beforeend", fs.map(function (f) {
-      return '<option value="' + esc(GG.codePrefix(f.properties.code)) + '">' + esc(f.properties.name) + "</option>";
-    }).join(""));
+    },
+    select: "rk-township",
   }).catch(GG.fail);
   load().catch(GG.fail);
   window.GGRisk = { state: state, map: map, pick: pick };
