@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -144,9 +145,9 @@ def engine(demo_db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-@pytest.fixture
-def db_session(engine: Engine) -> Iterator[Session]:
-    """A session inside a transaction that is rolled back after the test."""
+@contextmanager
+def _rolled_back_session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back at the end (the test's commits are savepoints)."""
     conn = engine.connect()
     trans = conn.begin()
     session = Session(bind=conn, join_transaction_mode="create_savepoint")
@@ -159,18 +160,20 @@ def db_session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
+def db_session(engine: Engine) -> Iterator[Session]:
+    """A session on the demo database, rolled back after the test."""
+    with _rolled_back_session(engine) as session:
+        yield session
+
+
+@pytest.fixture
 def empty_session(pg_server: str, empty_db_url: str) -> Iterator[Session]:
     """A session on an empty migrated database, rolled back after the test."""
     eng = create_engine(empty_db_url)
-    conn = eng.connect()
-    trans = conn.begin()
-    session = Session(bind=conn, join_transaction_mode="create_savepoint")
     try:
-        yield session
+        with _rolled_back_session(eng) as session:
+            yield session
     finally:
-        session.close()
-        trans.rollback()
-        conn.close()
         eng.dispose()
 
 

@@ -39,18 +39,23 @@ def copy_demo(pg_server: str, engine, name: str) -> str:
     raise AssertionError("unreachable")
 
 
+def copy_demo_with_accounts(pg_server: str, engine, name: str) -> str:
+    """`copy_demo`, with the county's demo accounts (geo.accounts.create_demo_accounts) committed."""
+    from geo.accounts import create_demo_accounts
+
+    url = copy_demo(pg_server, engine, name)
+    copy = create_engine(url)
+    with Session(copy) as session:
+        create_demo_accounts(session, COUNTY)
+        session.commit()
+    copy.dispose()
+    return url
+
+
 @pytest.fixture(scope="module")
 def console_db(pg_server, engine) -> str:
     """A committed copy of the demo database, with the demo accounts."""
-    from geo.accounts import create_demo_accounts
-
-    url = copy_demo(pg_server, engine, "console_b_demo")
-    engine = create_engine(url)
-    with Session(engine) as session:
-        create_demo_accounts(session, COUNTY)
-        session.commit()
-    engine.dispose()
-    return url
+    return copy_demo_with_accounts(pg_server, engine, "console_b_demo")
 
 
 @pytest.fixture(scope="module")

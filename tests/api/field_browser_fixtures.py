@@ -7,9 +7,8 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.orm import Session
 
-from tests.api.console_fixtures import COUNTY, copy_demo
+from tests.api.console_fixtures import copy_demo_with_accounts
 from tests.apps import app_for
 from tests.browser import chromium, serve_app
 
@@ -20,15 +19,7 @@ START = datetime.fromisoformat("2026-11-28T09:00:00+08:00")  # a morning after t
 @pytest.fixture(scope="module", name="field_db")
 def field_db_fixture(pg_server, engine) -> str:
     """A committed copy of the demo county with its demo accounts."""
-    from geo.accounts import create_demo_accounts
-
-    url = copy_demo(pg_server, engine, "field_b_demo")
-    eng = create_engine(url)
-    with Session(eng) as session:
-        create_demo_accounts(session, COUNTY)
-        session.commit()
-    eng.dispose()
-    return url
+    return copy_demo_with_accounts(pg_server, engine, "field_b_demo")
 
 
 @pytest.fixture(scope="module", name="field_engine")

@@ -13,14 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from geo import clock
 from geo.vocabulary import KINDS, STATUSES, label, vocabulary
+from tests.api.console_fixtures import copy_demo
 from tests.apps import app_for
 from tests.auth_helpers import TEST_PASSWORD, bearer, ensure_user
 from tests.browser import PageReport, chromium, new_context, screenshot, serve_app, watch
-from tests.conftest import create_database
 from tests.waits import WAIT_MS, WAIT_S
 
 pytestmark = pytest.mark.browser
@@ -32,29 +31,9 @@ OLD_LABELS = ("已驳回", "已办结", "已登记", "较重", "特别严重", "
 _DATA_BLOCK = r'<script type="application/json" id="{}">(.*?)</script>'
 
 
-def copy_demo(pg_server: str, name: str = "console_demo") -> str:
-    """A copy of the demo database; if another test holds it open (CREATE ... TEMPLATE needs it idle),
-    load a fresh demo county into a copy of the empty one instead."""
-    try:
-        return create_database(pg_server, name, template="gridgov_demo")
-    except OperationalError:
-        from sqlalchemy.orm import Session
-
-        from geo.demo import load_demo
-        from tests.conftest import DEMO_SEED, DEMO_UNTIL
-
-        url = create_database(pg_server, name, template="gridgov_empty")
-        engine = create_engine(url)
-        with Session(engine) as session:
-            load_demo(session, seed=DEMO_SEED, until=DEMO_UNTIL, progress=False)
-            session.commit()
-        engine.dispose()
-        return url
-
-
 @pytest.fixture(scope="module")
-def console_db(pg_server, demo_db_url):
-    url = copy_demo(pg_server)
+def console_db(pg_server, engine):
+    url = copy_demo(pg_server, engine, "console_demo")
     for role, area in (("commander", "620121"), ("dispatcher", "620121"), ("dispatcher", TOWN)):
         ensure_user(url, role, area)
     return url

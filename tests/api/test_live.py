@@ -7,7 +7,7 @@ import threading
 import httpx
 import pytest
 
-from tests.api.test_console import copy_demo
+from tests.api.console_fixtures import copy_demo
 from tests.apps import app_for
 from tests.auth_helpers import bearer
 from tests.browser import serve_app
@@ -17,8 +17,8 @@ INSIDE = (103.388, 36.722)  # WGS84, 620121-002-011-007: outside 中堡镇
 
 
 @pytest.fixture(scope="module")
-def live_db(pg_server, demo_db_url):
-    return copy_demo(pg_server, "live_demo")
+def live_db(pg_server, engine):
+    return copy_demo(pg_server, engine, "live_demo")
 
 
 @pytest.fixture(scope="module")
