@@ -72,6 +72,16 @@ async def _user_or_none(request: Request, session: RawSessionDep) -> CurrentUser
         raise _MustChangePassword from None
 
 
+async def _visitor_or_redirect(request: Request, session: RawSessionDep) -> CurrentUser | RedirectResponse:
+    """The logged-in user, or where a page sends them instead: the password change when the login may
+    only change its password, else the login page (which brings them back)."""
+    try:
+        user = await _user_or_none(request, session)
+    except _MustChangePassword:
+        return _to_password(request)
+    return user if user is not None else _to_login(request)
+
+
 def _to_login(request: Request) -> RedirectResponse:
     """To the login page, which brings the visitor back here (same-site path, with the base)."""
     target = path_for(request, "login_page") + "?next=" + quote(current_path(request), safe="")
@@ -176,12 +186,9 @@ async def console_page(
     role that has no business there."""
     if view not in VIEWS:
         raise NotFoundError(f"没有页面 {view}", where="view")
-    try:
-        user = await _user_or_none(request, session)
-    except _MustChangePassword:
-        return _to_password(request)
-    if user is None:
-        return _to_login(request)
+    user = await _visitor_or_redirect(request, session)
+    if isinstance(user, Response):
+        return user
     if user.role not in BUSINESS_ROLES:
         return RedirectResponse(path_for(request, "account_page"), status_code=303)
     return _view_page(request, settings, view, user)
@@ -206,10 +213,7 @@ def _view_page(request: Request, settings: Settings, view: str, user: CurrentUse
 async def account_page(request: Request, session: RawSessionDep, settings: SettingsDep) -> Response:
     """The account page: who is logged in, change password, log out everywhere; for the three
     administrators also their work (accounts, locks, the audit log)."""
-    try:
-        user = await _user_or_none(request, session)
-    except _MustChangePassword:
-        return _to_password(request)
-    if user is None:
-        return _to_login(request)
+    user = await _visitor_or_redirect(request, session)
+    if isinstance(user, Response):
+        return user
     return _page(request, settings, "account.html", _context(request, "account", "账号与安全", user))
