@@ -135,27 +135,3 @@ def test_chronic_page_shows_repeats_with_their_evidence_and_exports_them(
     assert page.locator("path.gg-backlog").count() == page.locator("#ch-table tr[data-row]").count()
     assert report.clean, report.summary()
     page.context.close()
-
-
-@pytest.mark.parametrize(
-    ("role", "path", "select"),
-    [
-        ("planner", "/console/risk", "#rk-township"),
-        ("planner", "/console/chronic", "#ch-township"),
-        ("dispatcher", "/console/dispatcher", "#f-township"),
-        ("department", "/console/department", None),
-    ],
-)
-def test_each_desk_outlines_the_countys_townships_and_offers_them_as_a_filter(
-    browser, base_url, role, path, select
-):
-    page, _report = desk(browser, base_url, role)
-    page.goto(base_url + path)
-    page.wait_for_function(
-        "document.querySelectorAll('path.gg-townships').length === 15", timeout=WAIT_MS
-    )  # Yongdeng's 15 townships (GG.outlines), each named on the map
-    labels = page.eval_on_selector_all(".gg-label", "els => els.map(e => e.textContent)")
-    assert "城关镇" in labels and len(labels) >= 15
-    if select:
-        options = page.eval_on_selector_all(f"{select} option", "els => els.map(e => e.value)")
-        assert len([o for o in options if o]) == 15 and all(o.isdigit() for o in options if o)

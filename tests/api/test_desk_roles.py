@@ -3,6 +3,7 @@
 A role with no business on a page gets a page saying so (403) with a link to its own desk, never an
 empty desk. /login?next= returns to same-site paths only. Behind a reverse proxy that serves the app
 under /gridgov (and nothing else), every page, script, request and redirect stays under the prefix.
+Every desk with a map outlines the county's townships by name, and those with a township filter list them.
 """
 
 import re
@@ -15,6 +16,7 @@ from tests.api import console_fixtures
 from tests.api.console_fixtures import password
 from tests.apps import app_for
 from tests.browser import PageReport, new_context, serve_app, watch
+from tests.desk import desk
 from tests.waits import WAIT_MS
 
 base_url = console_fixtures.base_url
@@ -181,3 +183,29 @@ def test_the_console_works_under_a_path_prefix(browser, prefixed):
     paths = {re.sub(r"^https?://[^/]+", "", u) for u in report.requests}
     assert paths and all(p.startswith(PREFIX + "/") for p in paths), sorted(paths)[:10]
     context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("role", "path", "select"),
+    [
+        ("planner", "/console/risk", "#rk-township"),
+        ("planner", "/console/chronic", "#ch-township"),
+        ("dispatcher", "/console/dispatcher", "#f-township"),
+        ("department", "/console/department", None),
+    ],
+)
+def test_each_desk_outlines_the_countys_townships_and_offers_them_as_a_filter(
+    browser, base_url, role, path, select
+):
+    page, _report = desk(browser, base_url, role)
+    page.goto(base_url + path)
+    page.wait_for_function(
+        "document.querySelectorAll('path.gg-townships').length === 15", timeout=WAIT_MS
+    )  # Yongdeng's 15 townships (GG.outlines), each named on the map
+    labels = page.eval_on_selector_all(".gg-label", "els => els.map(e => e.textContent)")
+    assert "城关镇" in labels and len(labels) >= 15
+    if select:
+        options = page.eval_on_selector_all(f"{select} option", "els => els.map(e => e.value)")
+        assert len([o for o in options if o]) == 15 and all(o.isdigit() for o in options if o)
+    page.context.close()
